@@ -1,0 +1,40 @@
+// DatagramTransport.swift — what a DTLS connection needs from the network below it.
+//
+// PacketPeerUDP is the real transport; tests pump two DTLS ends through an in-memory one.
+// Both calls are non-blocking and move one datagram each.
+
+/// The outcome of reading one datagram.
+public enum DatagramReceive: Equatable, Sendable {
+    /// A datagram of this many bytes was copied into the buffer.
+    case datagram(Int)
+    /// A datagram larger than the buffer was taken and discarded; its size is given.
+    case oversized(Int)
+    /// Nothing is waiting.
+    case empty
+    /// The transport failed (closed socket, socket error); the sentence says why.
+    case failed(String)
+}
+
+/// The outcome of sending one datagram.
+public enum DatagramSend: Equatable, Sendable {
+    case sent
+    /// The socket's send buffer is full: nothing was sent, try again later.
+    case wouldBlock
+    case failed(String)
+}
+
+public protocol DatagramTransport: AnyObject, Sendable {
+    /// Takes the next datagram from this transport's peer into `buffer`.
+    func receiveDatagram(into buffer: UnsafeMutableRawBufferPointer) -> DatagramReceive
+    /// Sends `bytes` as one datagram to this transport's peer.
+    func sendDatagram(_ bytes: UnsafeRawBufferPointer) -> DatagramSend
+    /// True when the transport is tied to one remote peer (a connected UDP socket, or a peer taken
+    /// from a UDPServer): DTLS needs that.
+    var isConnectedToPeer: Bool { get }
+    /// The remote peer's address bytes and port, for the server's cookie (the client transport id),
+    /// and its printable address for the default hostname. nil when not connected.
+    var remoteIdentity: (transportID: [UInt8], host: String)? { get }
+    /// Called when a server-side DTLS session over this transport has ended, so a transport that
+    /// belongs to a UDPServer can leave it (the client's next datagram then starts afresh).
+    func sessionEnded()
+}

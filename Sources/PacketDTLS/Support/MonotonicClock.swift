@@ -1,0 +1,17 @@
+// MonotonicClock.swift — milliseconds that never go backwards, for timers and timeouts.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+enum MonotonicClock {
+    /// Milliseconds since an arbitrary fixed point (CLOCK_MONOTONIC).
+    @inline(__always)
+    static func milliseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1000 + UInt64(now.tv_nsec) / 1_000_000
+    }
+}

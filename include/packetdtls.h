@@ -1,0 +1,495 @@
+/*
+ * packetdtls.h — the C interface of PacketDTLS.
+ *
+ * PacketDTLS is a DTLS 1.2 library with the networking API that Godot Engine scripts know:
+ * PacketPeerUDP, UDPServer, PacketPeerDTLS, DTLSServer, TLSOptions, CryptoKey,
+ * X509Certificate and Crypto, over the system mbedTLS.
+ *
+ * Conventions that hold for every function below:
+ * - Every object is reached through an opaque handle. A handle is a key into the library's
+ *   table of live objects, never an address: a freed, never-issued or other-class handle is
+ *   rejected with DTLS_ERR_INVALID_PARAMETER (or the neutral value -- false, 0, NULL,
+ *   DTLS_STATUS_DISCONNECTED -- where the function returns no dtls_error). It never crashes.
+ * - Objects are reference-counted inside. dtls_X_free() drops the caller's reference only:
+ *   an object that another object still uses (a UDP peer inside a DTLS peer, a key inside
+ *   options) lives on until that user lets go. Every free function accepts NULL.
+ * - Any handle may be used from any thread; calls on one object are serialized inside.
+ * - No function keeps a pointer the caller passed in after it returns: strings and buffers
+ *   are copied.
+ * - Strings are NUL-terminated UTF-8. Strings out are written snprintf-style into
+ *   (buf, cap): the return value is the full length needed, excluding the NUL; buf may be
+ *   NULL when cap is 0.
+ * - Binary results are written into (buf, cap, *out_len): a buffer too small returns
+ *   DTLS_ERR_PARAMETER_RANGE_ERROR with *out_len set to the size needed, and nothing is lost.
+ * - Every failure leaves a sentence in dtls_last_error_message() for the calling thread.
+ * - Functions that are `void` in Godot return dtls_error here, so that a bad handle can be
+ *   reported; ignoring that value is fine.
+ */
+#ifndef PACKETDTLS_H
+#define PACKETDTLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DTLS_VERSION_MAJOR 0
+#define DTLS_VERSION_MINOR 1
+#define DTLS_VERSION_PATCH 0
+/** The version as one number: major * 10000 + minor * 100 + patch. */
+#define DTLS_VERSION_NUMBER (DTLS_VERSION_MAJOR * 10000 + DTLS_VERSION_MINOR * 100 + DTLS_VERSION_PATCH)
+
+#if defined(_WIN32)
+#define DTLS_API __declspec(dllimport)
+#elif defined(__GNUC__) || defined(__clang__)
+#define DTLS_API __attribute__((visibility("default")))
+#else
+#define DTLS_API
+#endif
+
+/* Swift imports the enums below as native Swift enums with these names; C sees nothing. */
+#if defined(__clang__)
+#define DTLS_CLOSED_ENUM __attribute__((enum_extensibility(closed)))
+#define DTLS_SWIFT_NAME(name) __attribute__((swift_name(#name)))
+#else
+#define DTLS_CLOSED_ENUM
+#define DTLS_SWIFT_NAME(name)
+#endif
+
+/* MARK: - Errors and status */
+
+/**
+ * Godot's @GlobalScope Error, with Godot's numbers. Append-only: a number never changes
+ * meaning.
+ */
+typedef enum DTLS_CLOSED_ENUM DTLS_SWIFT_NAME(GodotError) dtls_error {
+    DTLS_OK DTLS_SWIFT_NAME(ok) = 0,
+    DTLS_FAILED DTLS_SWIFT_NAME(failed) = 1,
+    DTLS_ERR_UNAVAILABLE DTLS_SWIFT_NAME(unavailable) = 2,
+    DTLS_ERR_UNCONFIGURED DTLS_SWIFT_NAME(unconfigured) = 3,
+    DTLS_ERR_UNAUTHORIZED DTLS_SWIFT_NAME(unauthorized) = 4,
+    DTLS_ERR_PARAMETER_RANGE_ERROR DTLS_SWIFT_NAME(parameterRangeError) = 5,
+    DTLS_ERR_OUT_OF_MEMORY DTLS_SWIFT_NAME(outOfMemory) = 6,
+    DTLS_ERR_FILE_NOT_FOUND DTLS_SWIFT_NAME(fileNotFound) = 7,
+    DTLS_ERR_FILE_BAD_DRIVE DTLS_SWIFT_NAME(fileBadDrive) = 8,
+    DTLS_ERR_FILE_BAD_PATH DTLS_SWIFT_NAME(fileBadPath) = 9,
+    DTLS_ERR_FILE_NO_PERMISSION DTLS_SWIFT_NAME(fileNoPermission) = 10,
+    DTLS_ERR_FILE_ALREADY_IN_USE DTLS_SWIFT_NAME(fileAlreadyInUse) = 11,
+    DTLS_ERR_FILE_CANT_OPEN DTLS_SWIFT_NAME(fileCantOpen) = 12,
+    DTLS_ERR_FILE_CANT_WRITE DTLS_SWIFT_NAME(fileCantWrite) = 13,
+    DTLS_ERR_FILE_CANT_READ DTLS_SWIFT_NAME(fileCantRead) = 14,
+    DTLS_ERR_FILE_UNRECOGNIZED DTLS_SWIFT_NAME(fileUnrecognized) = 15,
+    DTLS_ERR_FILE_CORRUPT DTLS_SWIFT_NAME(fileCorrupt) = 16,
+    DTLS_ERR_FILE_MISSING_DEPENDENCIES DTLS_SWIFT_NAME(fileMissingDependencies) = 17,
+    DTLS_ERR_FILE_EOF DTLS_SWIFT_NAME(fileEof) = 18,
+    DTLS_ERR_CANT_OPEN DTLS_SWIFT_NAME(cantOpen) = 19,
+    DTLS_ERR_CANT_CREATE DTLS_SWIFT_NAME(cantCreate) = 20,
+    DTLS_ERR_QUERY_FAILED DTLS_SWIFT_NAME(queryFailed) = 21,
+    DTLS_ERR_ALREADY_IN_USE DTLS_SWIFT_NAME(alreadyInUse) = 22,
+    DTLS_ERR_LOCKED DTLS_SWIFT_NAME(locked) = 23,
+    DTLS_ERR_TIMEOUT DTLS_SWIFT_NAME(timeout) = 24,
+    DTLS_ERR_CANT_CONNECT DTLS_SWIFT_NAME(cantConnect) = 25,
+    DTLS_ERR_CANT_RESOLVE DTLS_SWIFT_NAME(cantResolve) = 26,
+    DTLS_ERR_CONNECTION_ERROR DTLS_SWIFT_NAME(connectionError) = 27,
+    DTLS_ERR_CANT_ACQUIRE_RESOURCE DTLS_SWIFT_NAME(cantAcquireResource) = 28,
+    DTLS_ERR_CANT_FORK DTLS_SWIFT_NAME(cantFork) = 29,
+    DTLS_ERR_INVALID_DATA DTLS_SWIFT_NAME(invalidData) = 30,
+    DTLS_ERR_INVALID_PARAMETER DTLS_SWIFT_NAME(invalidParameter) = 31,
+    DTLS_ERR_ALREADY_EXISTS DTLS_SWIFT_NAME(alreadyExists) = 32,
+    DTLS_ERR_DOES_NOT_EXIST DTLS_SWIFT_NAME(doesNotExist) = 33,
+    DTLS_ERR_DATABASE_CANT_READ DTLS_SWIFT_NAME(databaseCantRead) = 34,
+    DTLS_ERR_DATABASE_CANT_WRITE DTLS_SWIFT_NAME(databaseCantWrite) = 35,
+    DTLS_ERR_COMPILATION_FAILED DTLS_SWIFT_NAME(compilationFailed) = 36,
+    DTLS_ERR_METHOD_NOT_FOUND DTLS_SWIFT_NAME(methodNotFound) = 37,
+    DTLS_ERR_LINK_FAILED DTLS_SWIFT_NAME(linkFailed) = 38,
+    DTLS_ERR_SCRIPT_FAILED DTLS_SWIFT_NAME(scriptFailed) = 39,
+    DTLS_ERR_CYCLIC_LINK DTLS_SWIFT_NAME(cyclicLink) = 40,
+    DTLS_ERR_INVALID_DECLARATION DTLS_SWIFT_NAME(invalidDeclaration) = 41,
+    DTLS_ERR_DUPLICATE_SYMBOL DTLS_SWIFT_NAME(duplicateSymbol) = 42,
+    DTLS_ERR_PARSE_ERROR DTLS_SWIFT_NAME(parseError) = 43,
+    DTLS_ERR_BUSY DTLS_SWIFT_NAME(busy) = 44,
+    DTLS_ERR_SKIP DTLS_SWIFT_NAME(skip) = 45,
+    DTLS_ERR_HELP DTLS_SWIFT_NAME(help) = 46,
+    DTLS_ERR_BUG DTLS_SWIFT_NAME(bug) = 47,
+    DTLS_ERR_PRINTER_ON_FIRE DTLS_SWIFT_NAME(printerOnFire) = 48,} dtls_error;
+
+/** PacketPeerDTLS.Status, with Godot's numbers. Append-only. */
+typedef enum DTLS_CLOSED_ENUM DTLS_SWIFT_NAME(DTLSStatus) dtls_status {
+    DTLS_STATUS_DISCONNECTED DTLS_SWIFT_NAME(disconnected) = 0,
+    DTLS_STATUS_HANDSHAKING DTLS_SWIFT_NAME(handshaking) = 1,
+    DTLS_STATUS_CONNECTED DTLS_SWIFT_NAME(connected) = 2,
+    DTLS_STATUS_ERROR DTLS_SWIFT_NAME(error) = 3,
+    DTLS_STATUS_ERROR_HOSTNAME_MISMATCH DTLS_SWIFT_NAME(errorHostnameMismatch) = 4,
+} dtls_status;
+
+/** Crypto.HashType, with Godot's numbers. */
+typedef enum DTLS_CLOSED_ENUM DTLS_SWIFT_NAME(HashType) dtls_hash_type {
+    DTLS_HASH_MD5 DTLS_SWIFT_NAME(md5) = 0,
+    DTLS_HASH_SHA1 DTLS_SWIFT_NAME(sha1) = 1,
+    DTLS_HASH_SHA256 DTLS_SWIFT_NAME(sha256) = 2,
+} dtls_hash_type;
+
+/* MARK: - Handles (opaque; see the conventions above) */
+
+typedef struct dtls_udp dtls_udp;               /**< PacketPeerUDP */
+typedef struct dtls_udp_server dtls_udp_server; /**< UDPServer */
+typedef struct dtls_peer dtls_peer;             /**< PacketPeerDTLS */
+typedef struct dtls_server dtls_server;         /**< DTLSServer */
+typedef struct dtls_key dtls_key;               /**< CryptoKey */
+typedef struct dtls_cert dtls_cert;             /**< X509Certificate */
+typedef struct dtls_options dtls_options;       /**< TLSOptions */
+
+/* MARK: - Library */
+
+/** The run-time version, as DTLS_VERSION_NUMBER. Compare with the macro to catch a header/library mismatch. */
+DTLS_API uint32_t dtls_version_number(void);
+
+/** The run-time version as "major.minor.patch", with the mbedTLS version it runs on. Static storage. */
+DTLS_API const char *dtls_version_string(void);
+
+/** Godot's name of an error ("ERR_INVALID_PARAMETER"); "ERR_UNKNOWN" for a number outside the enum. Static storage. */
+DTLS_API const char *dtls_error_string(dtls_error error);
+
+/** Godot's name of a status ("STATUS_CONNECTED"); "STATUS_UNKNOWN" outside the enum. Static storage. */
+DTLS_API const char *dtls_status_string(dtls_status status);
+
+/**
+ * A sentence on the last failure of the calling thread: the mbedTLS reason, the certificate
+ * verification flags, the socket errno. "" when nothing failed yet. The pointer stays valid
+ * until the next call into the library from this thread.
+ */
+DTLS_API const char *dtls_last_error_message(void);
+
+/* MARK: - PacketPeerUDP (dtls_udp) */
+
+/** A new, unbound UDP peer. Free with dtls_udp_free(). Thread: any. */
+DTLS_API dtls_udp *dtls_udp_new(void);
+/** Drops the caller's reference (closing the socket once nothing else uses it). NULL is fine. */
+DTLS_API void dtls_udp_free(dtls_udp *udp);
+
+/**
+ * Binds to `port` (0 = any free port) on `bind_address`: "*" (or NULL) is the dual-stack
+ * wildcard, "0.0.0.0" IPv4 only, an IPv6 address IPv6 only. `recv_buf_size` (Godot default 65536)
+ * bounds the bytes queued inside the library and sizes the kernel's receive buffer.
+ * \return DTLS_OK; DTLS_ERR_ALREADY_IN_USE if already bound or connected; DTLS_ERR_LOCKED for a
+ *         peer taken from a UDPServer; DTLS_ERR_INVALID_PARAMETER for a bad port or address;
+ *         DTLS_ERR_UNAVAILABLE when the address or port is in use; DTLS_ERR_CANT_CREATE when the socket can't be opened.
+ */
+DTLS_API dtls_error dtls_udp_bind(dtls_udp *udp, int port, const char *bind_address, int recv_buf_size);
+/** Godot 3.x name of dtls_udp_bind(). */
+DTLS_API dtls_error dtls_udp_listen(dtls_udp *udp, int port, const char *bind_address, int recv_buf_size);
+/** Closes the socket and forgets the destination and queued packets. A peer taken from a UDPServer leaves it. */
+DTLS_API dtls_error dtls_udp_close(dtls_udp *udp);
+/** True when the peer has an open socket (bound, connected, or taken from a listening UDPServer). */
+DTLS_API bool dtls_udp_is_bound(dtls_udp *udp);
+/** Godot 3.x name of dtls_udp_is_bound(). */
+DTLS_API bool dtls_udp_is_listening(dtls_udp *udp);
+
+/**
+ * Connects the socket to `host` (an address or a name, resolved now) and `port`: afterwards only
+ * that host's datagrams are received and put_packet sends there. Binds an ephemeral port first
+ * when unbound.
+ * \return DTLS_OK; DTLS_ERR_LOCKED for a peer taken from a UDPServer; DTLS_ERR_INVALID_PARAMETER
+ *         for a NULL/empty host or a port outside 1..65535; DTLS_ERR_CANT_RESOLVE for a name that
+ *         does not resolve; DTLS_ERR_CANT_CONNECT when connect() fails.
+ */
+DTLS_API dtls_error dtls_udp_connect_to_host(dtls_udp *udp, const char *host, int port);
+/** True after a successful connect_to_host, and for peers taken from a UDPServer. */
+DTLS_API bool dtls_udp_is_socket_connected(dtls_udp *udp);
+/** Godot 3.x name of dtls_udp_is_socket_connected(). */
+DTLS_API bool dtls_udp_is_connected_to_host(dtls_udp *udp);
+
+/**
+ * Sets where put_packet sends on an unconnected socket.
+ * \return DTLS_OK; DTLS_ERR_UNCONFIGURED on a connected socket; DTLS_ERR_INVALID_PARAMETER for a
+ *         bad port or empty host; DTLS_ERR_CANT_RESOLVE when the name does not resolve.
+ */
+DTLS_API dtls_error dtls_udp_set_dest_address(dtls_udp *udp, const char *host, int port);
+
+/**
+ * Waits until a datagram can be read (Godot's wait()). Blocks the calling thread only.
+ * \return DTLS_OK; DTLS_ERR_UNCONFIGURED without a socket; DTLS_FAILED when poll() fails.
+ */
+DTLS_API dtls_error dtls_udp_wait(dtls_udp *udp);
+/** As dtls_udp_wait(), giving up after `timeout_ms` (>= 0) with DTLS_ERR_TIMEOUT. */
+DTLS_API dtls_error dtls_udp_wait_timeout(dtls_udp *udp, int timeout_ms);
+
+/** Writes the source address of the last packet read ("" before any) into buf; returns the length needed. */
+DTLS_API size_t dtls_udp_get_packet_ip(dtls_udp *udp, char *buf, size_t cap);
+/** The source port of the last packet read, 0 before any. */
+DTLS_API int dtls_udp_get_packet_port(dtls_udp *udp);
+/** The local port of the socket, 0 when there is none. */
+DTLS_API int dtls_udp_get_local_port(dtls_udp *udp);
+
+/** Allows sending to broadcast addresses (SO_BROADCAST). DTLS_ERR_UNCONFIGURED without a socket. */
+DTLS_API dtls_error dtls_udp_set_broadcast_enabled(dtls_udp *udp, bool enabled);
+/** Joins a multicast group on the named interface (NULL or "" = any). The socket must be bound. */
+DTLS_API dtls_error dtls_udp_join_multicast_group(dtls_udp *udp, const char *address, const char *interface_name);
+/** Leaves a multicast group joined before. */
+DTLS_API dtls_error dtls_udp_leave_multicast_group(dtls_udp *udp, const char *address, const char *interface_name);
+
+/**
+ * Sends one datagram of `len` bytes (0 is allowed) to the connected host or the destination.
+ * \return DTLS_OK; DTLS_ERR_UNCONFIGURED without socket or destination; DTLS_ERR_INVALID_PARAMETER
+ *         for data NULL with len > 0 or len above 65507; DTLS_ERR_BUSY when the socket would block
+ *         (nothing was sent); DTLS_FAILED for another send error (see the message).
+ */
+DTLS_API dtls_error dtls_udp_put_packet(dtls_udp *udp, const uint8_t *data, size_t len);
+/**
+ * Takes the next queued datagram into buf. *out_len gets its length.
+ * \return DTLS_OK; DTLS_ERR_UNAVAILABLE when nothing is queued; DTLS_ERR_PARAMETER_RANGE_ERROR
+ *         when cap is too small (then *out_len is the size needed and the packet stays queued);
+ *         DTLS_ERR_INVALID_PARAMETER when out_len is NULL, or buf is NULL with cap > 0.
+ */
+DTLS_API dtls_error dtls_udp_get_packet(dtls_udp *udp, uint8_t *buf, size_t cap, size_t *out_len);
+/** The number of datagrams ready to read (reads what the socket holds first). */
+DTLS_API int dtls_udp_get_available_packet_count(dtls_udp *udp);
+/** The result of the last get_packet on this peer. */
+DTLS_API dtls_error dtls_udp_get_packet_error(dtls_udp *udp);
+
+/* MARK: - UDPServer (dtls_udp_server) */
+
+/** A new UDPServer, not listening. Free with dtls_udp_server_free(). */
+DTLS_API dtls_udp_server *dtls_udp_server_new(void);
+/** Drops the caller's reference; a server nobody uses stops. NULL is fine. */
+DTLS_API void dtls_udp_server_free(dtls_udp_server *server);
+/**
+ * Opens one socket for all peers on `port` (0 = any free port) and `bind_address` ("*" or NULL =
+ * dual-stack wildcard).
+ * \return DTLS_OK; DTLS_ERR_ALREADY_IN_USE when already listening; DTLS_ERR_INVALID_PARAMETER for a
+ *         bad port or address; DTLS_ERR_UNAVAILABLE when the port is taken; DTLS_ERR_CANT_CREATE.
+ */
+DTLS_API dtls_error dtls_udp_server_listen(dtls_udp_server *server, int port, const char *bind_address);
+/**
+ * Reads every datagram waiting on the socket and routes each by source (address, port): to the
+ * peer taken for it, to a pending peer, or to a new pending peer (dropped, and counted, when
+ * max_pending_connections pending peers wait already).
+ * \return DTLS_OK; DTLS_ERR_UNCONFIGURED when not listening.
+ */
+DTLS_API dtls_error dtls_udp_server_poll(dtls_udp_server *server);
+/** True when a pending peer waits for take_connection. */
+DTLS_API bool dtls_udp_server_is_connection_available(dtls_udp_server *server);
+/** The oldest pending peer, as a new handle (free with dtls_udp_free()), or NULL when none waits. */
+DTLS_API dtls_udp *dtls_udp_server_take_connection(dtls_udp_server *server);
+/** True while the server has its socket. */
+DTLS_API bool dtls_udp_server_is_listening(dtls_udp_server *server);
+/** The local port of the socket, 0 when not listening. */
+DTLS_API int dtls_udp_server_get_local_port(dtls_udp_server *server);
+/** Closes the socket, drops pending peers, and closes every taken peer. */
+DTLS_API dtls_error dtls_udp_server_stop(dtls_udp_server *server);
+/**
+ * How many pending peers may wait (default 16; 0 refuses new peers). Lowering it drops the newest
+ * pending peers beyond the limit; raising it keeps them. Negative is DTLS_ERR_INVALID_PARAMETER.
+ */
+DTLS_API dtls_error dtls_udp_server_set_max_pending_connections(dtls_udp_server *server, int max_pending);
+/** The limit set above; 0 for a bad handle. */
+DTLS_API int dtls_udp_server_get_max_pending_connections(dtls_udp_server *server);
+
+/* MARK: - CryptoKey (dtls_key) */
+
+/** A new, empty key. Free with dtls_key_free(). */
+DTLS_API dtls_key *dtls_key_new(void);
+/** Drops the caller's reference. Key material is zeroized when the last reference goes. NULL is fine. */
+DTLS_API void dtls_key_free(dtls_key *key);
+/**
+ * Loads a PEM or DER key file: a private key (RSA or EC), or with public_only a public key.
+ * On failure the key keeps what it had.
+ * \return DTLS_OK; DTLS_ERR_INVALID_PARAMETER when the file can't be opened (Godot's number; the
+ *         message names the path); DTLS_ERR_PARSE_ERROR when it does not parse.
+ */
+DTLS_API dtls_error dtls_key_load(dtls_key *key, const char *path, bool public_only);
+/** Writes the key as PEM (the private key, or with public_only the public key); file mode 0600. */
+DTLS_API dtls_error dtls_key_save(dtls_key *key, const char *path, bool public_only);
+/** As dtls_key_load() from a PEM string. DTLS_ERR_PARSE_ERROR on garbage, the key unchanged. */
+DTLS_API dtls_error dtls_key_load_from_string(dtls_key *key, const char *pem, bool public_only);
+/** Writes the key as PEM into buf; returns the length needed, 0 for an empty key or bad handle. */
+DTLS_API size_t dtls_key_save_to_string(dtls_key *key, bool public_only, char *buf, size_t cap);
+/** True when the key holds only a public key. */
+DTLS_API bool dtls_key_is_public_only(dtls_key *key);
+
+/* MARK: - X509Certificate (dtls_cert) */
+
+/** A new, empty certificate (chain). Free with dtls_cert_free(). */
+DTLS_API dtls_cert *dtls_cert_new(void);
+/** Drops the caller's reference. NULL is fine. */
+DTLS_API void dtls_cert_free(dtls_cert *cert);
+/**
+ * Loads a PEM or DER file holding one certificate or a chain. On failure the object keeps what it had.
+ * \return DTLS_OK; DTLS_ERR_INVALID_PARAMETER when the file can't be opened; DTLS_ERR_PARSE_ERROR.
+ */
+DTLS_API dtls_error dtls_cert_load(dtls_cert *cert, const char *path);
+/** Writes every certificate of the chain, in order, as PEM. */
+DTLS_API dtls_error dtls_cert_save(dtls_cert *cert, const char *path);
+/** As dtls_cert_load() from a PEM string. */
+DTLS_API dtls_error dtls_cert_load_from_string(dtls_cert *cert, const char *pem);
+/** Writes the whole chain as PEM into buf; returns the length needed (0 when empty). */
+DTLS_API size_t dtls_cert_save_to_string(dtls_cert *cert, char *buf, size_t cap);
+
+/* MARK: - Crypto (free functions) */
+
+/** Fills buf with `size` bytes from mbedTLS's CTR-DRBG. */
+DTLS_API dtls_error dtls_crypto_generate_random_bytes(uint8_t *buf, size_t size);
+/** A new RSA private key of `size_bits` (1024..8192) with e = 65537, or NULL. Free with dtls_key_free(). */
+DTLS_API dtls_key *dtls_crypto_generate_rsa(int size_bits);
+/** A new EC P-256 private key, or NULL: the fast choice for DTLS handshakes. Free with dtls_key_free(). */
+DTLS_API dtls_key *dtls_crypto_generate_ec_p256(void);
+/**
+ * A new self-signed certificate for `key` (which must hold a private key), or NULL.
+ * NULL arguments take Godot's defaults: issuer_name "CN=myserver,O=myorganisation,C=IT",
+ * not_before "20140101000000", not_after "20340101000000" (YYYYMMDDhhmmss, UTC).
+ * Free with dtls_cert_free().
+ */
+DTLS_API dtls_cert *dtls_crypto_generate_self_signed_certificate(dtls_key *key, const char *issuer_name,
+                                                                 const char *not_before, const char *not_after);
+/** Signs `hash` (the digest of type hash_type) with the private key into (buf, cap, *out_len). */
+DTLS_API dtls_error dtls_crypto_sign(dtls_hash_type hash_type, const uint8_t *hash, size_t hash_len, dtls_key *key,
+                                     uint8_t *buf, size_t cap, size_t *out_len);
+/** True when `signature` over `hash` verifies with the key. */
+DTLS_API bool dtls_crypto_verify(dtls_hash_type hash_type, const uint8_t *hash, size_t hash_len,
+                                 const uint8_t *signature, size_t signature_len, dtls_key *key);
+/** Encrypts with the (public) RSA key, PKCS#1 v1.5 as Godot does, into (buf, cap, *out_len). */
+DTLS_API dtls_error dtls_crypto_encrypt(dtls_key *key, const uint8_t *plaintext, size_t len,
+                                        uint8_t *buf, size_t cap, size_t *out_len);
+/** Decrypts with the private RSA key into (buf, cap, *out_len). */
+DTLS_API dtls_error dtls_crypto_decrypt(dtls_key *key, const uint8_t *ciphertext, size_t len,
+                                        uint8_t *buf, size_t cap, size_t *out_len);
+/** HMAC of msg under key with hash_type into (buf, cap, *out_len). */
+DTLS_API dtls_error dtls_crypto_hmac_digest(dtls_hash_type hash_type, const uint8_t *key, size_t key_len,
+                                            const uint8_t *msg, size_t msg_len,
+                                            uint8_t *buf, size_t cap, size_t *out_len);
+/** Compares two byte strings in time that depends on the length only; false when the lengths differ. */
+DTLS_API bool dtls_crypto_constant_time_compare(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len);
+
+/* MARK: - TLSOptions (dtls_options) */
+
+/** Client options that verify against the system CA bundle: the same as dtls_options_client(NULL, NULL). */
+DTLS_API dtls_options *dtls_options_new(void);
+/** Drops the caller's reference. NULL is fine. */
+DTLS_API void dtls_options_free(dtls_options *options);
+/**
+ * Client options that verify the server's chain against `trusted_chain` (NULL = the system CA bundle)
+ * and its name against the hostname, or `common_name_override` when not NULL/empty.
+ */
+DTLS_API dtls_options *dtls_options_client(dtls_cert *trusted_chain, const char *common_name_override);
+/**
+ * Client options that do not check the server's name; with `trusted_chain` the chain is still
+ * verified, without one nothing is (an explicit opt-out of all verification).
+ */
+DTLS_API dtls_options *dtls_options_client_unsafe(dtls_cert *trusted_chain);
+/** Server options with a private key and its certificate (chain). NULL for a NULL or empty argument. */
+DTLS_API dtls_options *dtls_options_server(dtls_key *key, dtls_cert *certificate);
+DTLS_API bool dtls_options_is_server(dtls_options *options);
+DTLS_API bool dtls_options_is_unsafe_client(dtls_options *options);
+/** Writes the common-name override ("" when none) into buf; returns the length needed. */
+DTLS_API size_t dtls_options_get_common_name_override(dtls_options *options, char *buf, size_t cap);
+/** A new reference to the trusted chain, or NULL when none. Free with dtls_cert_free(). */
+DTLS_API dtls_cert *dtls_options_get_trusted_ca_chain(dtls_options *options);
+/** A new reference to the server's private key, or NULL. Free with dtls_key_free(). */
+DTLS_API dtls_key *dtls_options_get_private_key(dtls_options *options);
+/** A new reference to the server's certificate, or NULL. Free with dtls_cert_free(). */
+DTLS_API dtls_cert *dtls_options_get_own_certificate(dtls_options *options);
+
+/**
+ * Handshake retransmission timer: first wait `min_ms`, doubling up to `max_ms`, after which the
+ * handshake fails with a timeout (default 1000 and 60000). Applies to peers set up afterwards.
+ * \return DTLS_ERR_INVALID_PARAMETER unless 1 <= min_ms <= max_ms.
+ */
+DTLS_API dtls_error dtls_options_set_handshake_timeout(dtls_options *options, uint32_t min_ms, uint32_t max_ms);
+/**
+ * A connected peer that receives nothing for `timeout_ms` ends in DTLS_STATUS_ERROR with "idle timeout"
+ * as its reason, so servers reclaim vanished clients. 0 turns it off. Default 120000 (two minutes).
+ */
+DTLS_API dtls_error dtls_options_set_idle_timeout(dtls_options *options, uint32_t timeout_ms);
+/**
+ * The largest datagram the handshake may send (default 1400; 0 = no limit); bigger handshake messages
+ * are fragmented. Application packets are not limited by it. Range 0 or 256..16384.
+ */
+DTLS_API dtls_error dtls_options_set_mtu(dtls_options *options, uint32_t mtu);
+
+/* MARK: - PacketPeerDTLS (dtls_peer) */
+
+/** A new, disconnected DTLS peer. Free with dtls_peer_free() (which sends close_notify if connected). */
+DTLS_API dtls_peer *dtls_peer_new(void);
+DTLS_API void dtls_peer_free(dtls_peer *peer);
+/**
+ * Godot 3.x connect_to_peer: starts a client handshake over `udp`, which must be connected
+ * (dtls_udp_connect_to_host). With validate_certs the server's chain is verified against
+ * `valid_certificate` (NULL = the system CA bundle) and its name against `for_hostname` (NULL or ""
+ * = the address udp is connected to). validate_certs = false verifies nothing.
+ * \return DTLS_OK (status HANDSHAKING); DTLS_ERR_INVALID_PARAMETER when udp is not connected;
+ *         DTLS_ERR_ALREADY_IN_USE when this peer is handshaking or connected; DTLS_ERR_UNCONFIGURED
+ *         when the system CA bundle is needed and missing; DTLS_FAILED (see the message).
+ */
+DTLS_API dtls_error dtls_peer_connect_to_peer(dtls_peer *peer, dtls_udp *udp, bool validate_certs,
+                                              const char *for_hostname, dtls_cert *valid_certificate);
+/**
+ * Godot 4.x connect_to_peer with TLSOptions (NULL = dtls_options_client(NULL, NULL)). `hostname` is
+ * checked against the certificate and sent as SNI when it is a name; NULL or "" = the address udp
+ * is connected to. Returns as dtls_peer_connect_to_peer(); server options are DTLS_ERR_INVALID_PARAMETER.
+ */
+DTLS_API dtls_error dtls_peer_connect_to_peer_with_options(dtls_peer *peer, dtls_udp *udp, const char *hostname,
+                                                           dtls_options *client_options);
+/**
+ * Reads every datagram waiting, advances the handshake (with its retransmission timers), queues every
+ * decrypted packet, and checks the idle timeout. Call it often.
+ * \return DTLS_OK; DTLS_ERR_UNCONFIGURED when disconnected; DTLS_ERR_CONNECTION_ERROR when this call
+ *         ended the session in an error (see dtls_peer_get_error_message()).
+ */
+DTLS_API dtls_error dtls_peer_poll(dtls_peer *peer);
+DTLS_API dtls_status dtls_peer_get_status(dtls_peer *peer);
+/** Sends close_notify (once, without waiting) and becomes DISCONNECTED; queued packets are dropped. */
+DTLS_API dtls_error dtls_peer_disconnect_from_peer(dtls_peer *peer);
+/**
+ * Encrypts and sends one packet as one record.
+ * \return DTLS_OK; DTLS_ERR_UNCONFIGURED when not CONNECTED; DTLS_ERR_INVALID_PARAMETER when len is
+ *         above dtls_peer_get_max_packet_size() or data is NULL with len > 0; DTLS_ERR_BUSY when the
+ *         socket would block (nothing was sent); DTLS_ERR_CONNECTION_ERROR on a send failure.
+ */
+DTLS_API dtls_error dtls_peer_put_packet(dtls_peer *peer, const uint8_t *data, size_t len);
+/** Takes the next decrypted packet; as dtls_udp_get_packet(). DTLS_ERR_UNAVAILABLE when none is queued. */
+DTLS_API dtls_error dtls_peer_get_packet(dtls_peer *peer, uint8_t *buf, size_t cap, size_t *out_len);
+/** The number of decrypted packets queued (filled by poll). */
+DTLS_API int dtls_peer_get_available_packet_count(dtls_peer *peer);
+/** The result of the last get_packet on this peer. */
+DTLS_API dtls_error dtls_peer_get_packet_error(dtls_peer *peer);
+/** Why the peer ended in an error status ("" otherwise): the reason, verification flags or alert. Returns the length needed. */
+DTLS_API size_t dtls_peer_get_error_message(dtls_peer *peer, char *buf, size_t cap);
+/** The negotiated cipher suite's IANA-style name once connected, "" before. Returns the length needed. */
+DTLS_API size_t dtls_peer_get_ciphersuite(dtls_peer *peer, char *buf, size_t cap);
+/** The largest packet put_packet accepts now (0 when not connected). */
+DTLS_API int dtls_peer_get_max_packet_size(dtls_peer *peer);
+
+/* MARK: - DTLSServer (dtls_server) */
+
+/** A new DTLS server, not set up. Free with dtls_server_free(). */
+DTLS_API dtls_server *dtls_server_new(void);
+DTLS_API void dtls_server_free(dtls_server *server);
+/**
+ * Godot 3.x setup: the private key, its certificate and an optional chain of intermediates (NULL),
+ * which is sent to clients after the certificate. May be called again to replace the identity;
+ * peers already taken keep the one they started with. A fresh cookie secret is made each time.
+ * \return DTLS_OK; DTLS_ERR_INVALID_PARAMETER for a missing, public-only or mismatched key;
+ *         DTLS_FAILED (see the message).
+ */
+DTLS_API dtls_error dtls_server_setup(dtls_server *server, dtls_key *key, dtls_cert *certificate, dtls_cert *chain);
+/** Godot 4.x setup with TLSOptions made by dtls_options_server(). Client options are DTLS_ERR_INVALID_PARAMETER. */
+DTLS_API dtls_error dtls_server_setup_with_options(dtls_server *server, dtls_options *server_options);
+/**
+ * Starts the server side of a handshake on `udp` (normally taken from a UDPServer) and returns the
+ * new DTLS peer (free with dtls_peer_free()). Keep it only if its status is HANDSHAKING: a first
+ * ClientHello without a valid cookie is answered with a HelloVerifyRequest and the returned peer is
+ * DISCONNECTED, holding no state (and `udp` is closed so the client's next datagram is new).
+ * NULL for a bad handle, a server that is not set up or stopped, or a udp peer that is not connected.
+ */
+DTLS_API dtls_peer *dtls_server_take_connection(dtls_server *server, dtls_udp *udp);
+/** Forgets the identity and the cookie secret; take_connection fails until the next setup. */
+DTLS_API dtls_error dtls_server_stop(dtls_server *server);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PACKETDTLS_H */

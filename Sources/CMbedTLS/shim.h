@@ -26,5 +26,7 @@
 #include <mbedtls/ssl_ciphersuites.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/debug.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/timing.h>
 
 #endif

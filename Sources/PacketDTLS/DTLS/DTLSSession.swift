@@ -1,0 +1,248 @@
+// DTLSSession.swift — one mbedTLS DTLS context wired to a datagram transport.
+//
+// The session owns the mbedtls_ssl_context at a fixed heap address and keeps its configuration
+// alive. mbedTLS calls back into it for I/O (send/receive one datagram), for timers, and to let
+// us judge the peer's name; each callback only recovers the session and forwards.
+
+internal import CMbedTLS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class DTLSSession {
+    /// How a step of the handshake ended.
+    enum HandshakeStep: Equatable {
+        case complete
+        /// Waiting for the peer or the timer; call again on the next poll.
+        case inProgress
+        /// Server side: the ClientHello carried no valid cookie and was answered statelessly.
+        case helloVerifyRequired
+        case failed(Int32)
+    }
+
+    enum ReadResult: Equatable {
+        case packet(Int)
+        case nothing
+        case closedByPeer
+        case failed(Int32)
+    }
+
+    enum WriteResult: Equatable {
+        case written
+        /// The record is built and waits inside mbedTLS for the socket; flushed on a later call.
+        case queued
+        case failed(Int32)
+    }
+
+    let ssl: UnsafeMutablePointer<mbedtls_ssl_context>
+    let configuration: DTLSConfiguration
+    let transport: DatagramTransport
+    private let nameCheck: PeerNameCheck?
+    private var timer = RetransmissionTimer()
+
+    /// When the last datagram arrived (monotonic ms), for the idle timeout.
+    private(set) var lastReceiveMs: UInt64
+    /// Why the transport failed, when an I/O callback reported a failure.
+    private(set) var transportFailure: String?
+    /// Datagrams too large for mbedTLS's input buffer, discarded unread.
+    private(set) var oversizedDatagrams = 0
+
+    /// `expectedName` is checked against the server's certificate (client, verifying names);
+    /// `sniName` is sent as SNI (a DNS name, never an address).
+    init(configuration: DTLSConfiguration, transport: DatagramTransport, expectedName: String?,
+         sniName: String?) throws(ConfigurationError) {
+        self.configuration = configuration
+        self.transport = transport
+        nameCheck = expectedName.map { PeerNameCheck(expectedName: $0) }
+        lastReceiveMs = MonotonicClock.milliseconds()
+        ssl = .allocate(capacity: 1)
+        mbedtls_ssl_init(ssl)
+        let rc = mbedtls_ssl_setup(ssl, configuration.config)
+        guard rc == 0 else {
+            mbedtls_ssl_free(ssl)
+            ssl.deallocate()
+            throw ConfigurationError(.outOfMemory, "DTLS session setup failed: \(MbedTLSError.describe(rc))")
+        }
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        mbedtls_ssl_set_bio(ssl, context, sessionSend, sessionReceive, nil)
+        mbedtls_ssl_set_timer_cb(ssl, context, sessionSetTimer, sessionGetTimer)
+        mbedtls_ssl_set_mtu(ssl, UInt16(configuration.tuning.mtu))
+        if configuration.verifiesChain {
+            // Names are judged by us alone: see verify(_:depth:flags:).
+            mbedtls_ssl_set_verify(ssl, sessionVerify, context)
+        }
+        if let sniName, !sniName.isEmpty {
+            mbedtls_ssl_set_hostname(ssl, sniName)
+        }
+        if configuration.role == .server {
+            guard let identity = transport.remoteIdentity else {
+                throw ConfigurationError(.invalidParameter, "the UDP peer is not connected to a remote address")
+            }
+            _ = identity.transportID.withUnsafeBufferPointer {
+                mbedtls_ssl_set_client_transport_id(ssl, $0.baseAddress, $0.count)
+            }
+        }
+    }
+
+    deinit {
+        mbedtls_ssl_free(ssl)
+        ssl.deallocate()
+    }
+
+    // MARK: Steps
+
+    func handshake() -> HandshakeStep {
+        let rc = mbedtls_ssl_handshake(ssl)
+        switch rc {
+        case 0:
+            // Handshake datagrams honour the MTU; application packets may use the full record.
+            mbedtls_ssl_set_mtu(ssl, 0)
+            return .complete
+        case MBEDTLS_ERR_SSL_WANT_READ, MBEDTLS_ERR_SSL_WANT_WRITE: return .inProgress
+        case MBEDTLS_ERR_SSL_HELLO_VERIFY_REQUIRED: return .helloVerifyRequired
+        default: return .failed(rc)
+        }
+    }
+
+    /// True while a server-side session has not yet accepted a ClientHello with a valid cookie.
+    var isAwaitingVerifiedClientHello: Bool {
+        ssl.pointee.state <= Int32(MBEDTLS_SSL_CLIENT_HELLO.rawValue)
+    }
+
+    /// Decrypts the next record into `buffer`.
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> ReadResult {
+        let rc = mbedtls_ssl_read(ssl, buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), buffer.count)
+        switch rc {
+        case 0...: return rc == 0 && mbedtls_ssl_check_pending(ssl) == 0 ? .nothing : .packet(Int(rc))
+        case MBEDTLS_ERR_SSL_WANT_READ, MBEDTLS_ERR_SSL_WANT_WRITE, MBEDTLS_ERR_SSL_TIMEOUT: return .nothing
+        case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY: return .closedByPeer
+        default: return .failed(rc)
+        }
+    }
+
+    /// Encrypts `bytes` as one record and sends it.
+    func write(_ bytes: UnsafeRawBufferPointer) -> WriteResult {
+        let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        var empty: UInt8 = 0
+        let rc = withUnsafeMutablePointer(to: &empty) { mbedtls_ssl_write(ssl, base ?? UnsafePointer($0), bytes.count) }
+        if rc >= 0 { return .written }
+        if rc == MBEDTLS_ERR_SSL_WANT_WRITE { return .queued }
+        return .failed(rc)
+    }
+
+    /// True when a record built earlier still waits for the socket.
+    var hasQueuedOutput: Bool { ssl.pointee.out_left > 0 }
+
+    /// Sends a record left waiting by a blocked socket: false while the socket still refuses it.
+    func flushQueuedOutput() -> Bool {
+        guard hasQueuedOutput else { return true }
+        // With output pending, mbedtls_ssl_write sends it and takes no new data.
+        var none: UInt8 = 0
+        let rc = mbedtls_ssl_write(ssl, &none, 0)
+        return rc != MBEDTLS_ERR_SSL_WANT_WRITE && !hasQueuedOutput
+    }
+
+    /// One attempt at close_notify; a socket that would block is not waited for.
+    func sendCloseNotify() {
+        _ = mbedtls_ssl_close_notify(ssl)
+    }
+
+    // MARK: What the session knows
+
+    var cipherSuite: String {
+        guard let name = mbedtls_ssl_get_ciphersuite(ssl) else { return "" }
+        return String(String(cString: name).map { $0 == "-" ? "_" : $0 })
+    }
+
+    var maxPacketSize: Int { max(0, Int(mbedtls_ssl_get_max_out_record_payload(ssl))) }
+
+    var verifyFlags: UInt32 { mbedtls_ssl_get_verify_result(ssl) }
+
+    /// The description byte of the alert that ended the session (after FATAL_ALERT_MESSAGE).
+    var lastAlertReceived: UInt8? {
+        guard let message = ssl.pointee.in_msg, ssl.pointee.in_msgtype == MBEDTLS_SSL_MSG_ALERT else { return nil }
+        return message[1]
+    }
+
+    // MARK: Callbacks (forwarded from the C trampolines below)
+
+    fileprivate func send(_ buffer: UnsafePointer<UInt8>, _ length: Int) -> Int32 {
+        switch transport.sendDatagram(UnsafeRawBufferPointer(start: buffer, count: length)) {
+        case .sent: return Int32(length)
+        case .wouldBlock: return MBEDTLS_ERR_SSL_WANT_WRITE
+        case .failed(let reason):
+            transportFailure = reason
+            return MBEDTLS_ERR_NET_SEND_FAILED
+        }
+    }
+
+    fileprivate func receive(_ buffer: UnsafeMutablePointer<UInt8>, _ length: Int) -> Int32 {
+        let space = UnsafeMutableRawBufferPointer(start: buffer, count: length)
+        // Oversized datagrams are skipped: mbedTLS must never see a truncated one.
+        while true {
+            switch transport.receiveDatagram(into: space) {
+            case .datagram(let count):
+                lastReceiveMs = MonotonicClock.milliseconds()
+                return Int32(count)
+            case .oversized:
+                oversizedDatagrams += 1
+            case .empty:
+                return MBEDTLS_ERR_SSL_WANT_READ
+            case .failed(let reason):
+                transportFailure = reason
+                return MBEDTLS_ERR_NET_RECV_FAILED
+            }
+        }
+    }
+
+    fileprivate func setTimer(intermediateMs: UInt32, finalMs: UInt32) {
+        timer.set(intermediateMs: intermediateMs, finalMs: finalMs)
+    }
+
+    fileprivate func timerState() -> Int32 { timer.state() }
+
+    /// mbedTLS judged the chain; for the leaf (depth 0) the name verdict is ours, not its own:
+    /// mismatch only when a name is to be checked (`client` options) and ours does not match.
+    fileprivate func verify(_ certificate: UnsafeMutablePointer<mbedtls_x509_crt>, depth: Int32,
+                            flags: UnsafeMutablePointer<UInt32>) -> Int32 {
+        guard depth == 0 else { return 0 }
+        let mismatch = UInt32(MBEDTLS_X509_BADCERT_CN_MISMATCH)
+        flags.pointee &= ~mismatch
+        if let nameCheck, !nameCheck.matches(certificate) { flags.pointee |= mismatch }
+        return 0
+    }
+}
+
+// MARK: - C trampolines: recover the session, forward, nothing else.
+
+private func session(_ context: UnsafeMutableRawPointer?) -> DTLSSession {
+    Unmanaged<DTLSSession>.fromOpaque(context!).takeUnretainedValue()
+}
+
+private let sessionSend: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int) -> Int32 = {
+    context, buffer, length in
+    guard let buffer else { return MBEDTLS_ERR_SSL_BAD_INPUT_DATA }
+    return session(context).send(buffer, length)
+}
+
+private let sessionReceive: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<UInt8>?, Int) -> Int32 = {
+    context, buffer, length in
+    guard let buffer else { return MBEDTLS_ERR_SSL_BAD_INPUT_DATA }
+    return session(context).receive(buffer, length)
+}
+
+private let sessionSetTimer: @convention(c) (UnsafeMutableRawPointer?, UInt32, UInt32) -> Void = {
+    context, intermediate, final in
+    session(context).setTimer(intermediateMs: intermediate, finalMs: final)
+}
+
+private let sessionGetTimer: @convention(c) (UnsafeMutableRawPointer?) -> Int32 = { context in
+    session(context).timerState()
+}
+
+private let sessionVerify: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<mbedtls_x509_crt>?, Int32,
+                                           UnsafeMutablePointer<UInt32>?) -> Int32 = {
+    context, certificate, depth, flags in
+    guard let certificate, let flags else { return MBEDTLS_ERR_X509_BAD_INPUT_DATA }
+    return session(context).verify(certificate, depth: depth, flags: flags)
+}

@@ -1,0 +1,327 @@
+// PacketPeerDTLS.swift — Godot's PacketPeerDTLS: one DTLS session over a connected UDP peer.
+
+internal import CMbedTLS
+
+/// A DTLS client (connectToPeer) or the server side of one client (DTLSServer.takeConnection).
+///
+/// Status runs DISCONNECTED -> HANDSHAKING -> CONNECTED. close_notify from the peer makes it
+/// DISCONNECTED; a fatal alert, a failed verification, a timeout or a transport failure makes it
+/// ERROR (or ERROR_HOSTNAME_MISMATCH), always with a reason in `getErrorMessage()`. When a
+/// session ends its mbedTLS context is freed at once, so ended peers cost next to nothing.
+public final class PacketPeerDTLS: @unchecked Sendable {
+    let lock = Lock()
+    private var status: DTLSStatus = .disconnected
+    private var session: DTLSSession?
+    private var isServerSide = false
+    private var inbox = DecryptedPackets()
+    private var lastPacketError: GodotError = .ok
+    private var errorMessage = ""
+    private var cipherSuite = ""
+    private var idleTimeoutMs: UInt32 = 0
+    private var expectedName = ""
+
+    /// Records decrypted per poll at most, so one poll stays bounded under a flood.
+    static let recordsPerPoll = 4096
+    /// Large enough for any record mbedTLS can deliver (16 KiB of plaintext).
+    static let scratchSize = Int(MBEDTLS_SSL_IN_CONTENT_LEN)
+
+    public init() {}
+
+    deinit {
+        // Freeing a connected peer says goodbye, as disconnect_from_peer() would.
+        if status == .connected { session?.sendCloseNotify() }
+        if isServerSide { session?.transport.sessionEnded() }
+    }
+
+    // MARK: Connecting (client side)
+
+    /// Godot 3.x connect_to_peer. With `validateCerts` the server's chain is verified against
+    /// `validCertificate` (nil = the system CA bundle) and its name against `forHostname` (empty =
+    /// the address the UDP peer is connected to). Without it nothing is verified.
+    public func connectToPeer(_ packetPeer: DatagramTransport, validateCerts: Bool = true, forHostname: String = "",
+                              validCertificate: X509Certificate? = nil) -> GodotError {
+        let options = validateCerts ? TLSOptions.client(trustedChain: validCertificate) : TLSOptions.clientUnsafe()
+        return connectToPeer(packetPeer, hostname: forHostname, clientOptions: options)
+    }
+
+    /// Godot 4.x connect_to_peer. `clientOptions` nil means `TLSOptions.client()`.
+    public func connectToPeer(_ packetPeer: DatagramTransport, hostname: String,
+                              clientOptions: TLSOptions? = nil) -> GodotError {
+        lock.withLock {
+            guard status != .handshaking, status != .connected else {
+                return ErrorReport.fail(.alreadyInUse, "connect_to_peer: this DTLS peer is already \(status)")
+            }
+            guard packetPeer.isConnectedToPeer, let remote = packetPeer.remoteIdentity else {
+                return ErrorReport.fail(.invalidParameter,
+                                        "connect_to_peer: the UDP peer must be connected first (connect_to_host)")
+            }
+            let options = clientOptions ?? TLSOptions.client()
+            let configuration: DTLSConfiguration
+            do throws(ConfigurationError) {
+                configuration = try DTLSConfiguration.client(options: options)
+            } catch {
+                return error.report()
+            }
+            let override = options.commonNameOverride
+            let name = !override.isEmpty ? override : (!hostname.isEmpty ? hostname : remote.host)
+            let isAddress = PeerNameCheck.ipAddressBytes(hostname) != nil
+            do throws(ConfigurationError) {
+                session = try DTLSSession(configuration: configuration, transport: packetPeer,
+                                          expectedName: configuration.verifiesName ? name : nil,
+                                          sniName: hostname.isEmpty || isAddress ? nil : hostname)
+            } catch {
+                return error.report()
+            }
+            begin(serverSide: false, expectedName: name, tuning: configuration.tuning)
+            advanceHandshake()
+            return .ok
+        }
+    }
+
+    // MARK: Accepting (server side, from DTLSServer)
+
+    /// Starts the server side over `transport` and takes the first step. A ClientHello without a
+    /// valid cookie is answered with HelloVerifyRequest and leaves this peer DISCONNECTED with no
+    /// session: the client's next ClientHello arrives as a new connection.
+    func accept(over transport: DatagramTransport, configuration: DTLSConfiguration) -> GodotError {
+        lock.withLock {
+            do throws(ConfigurationError) {
+                session = try DTLSSession(configuration: configuration, transport: transport, expectedName: nil,
+                                          sniName: nil)
+            } catch {
+                return error.report()
+            }
+            begin(serverSide: true, expectedName: "", tuning: configuration.tuning)
+            advanceHandshake()
+            if status == .handshaking, session?.isAwaitingVerifiedClientHello == true {
+                end(.disconnected, "no ClientHello with a valid cookie arrived in the first datagram")
+            }
+            return .ok
+        }
+    }
+
+    private func begin(serverSide: Bool, expectedName: String, tuning: TLSOptions.Tuning) {
+        isServerSide = serverSide
+        self.expectedName = expectedName
+        idleTimeoutMs = tuning.idleTimeout
+        inbox.removeAll()
+        errorMessage = ""
+        cipherSuite = ""
+        lastPacketError = .ok
+        status = .handshaking
+    }
+
+    // MARK: Polling
+
+    /// Reads every datagram waiting, advances the handshake, queues decrypted packets, and checks
+    /// the idle timeout. Returns .connectionError when this call ended the session in an error.
+    @discardableResult
+    public func poll() -> GodotError {
+        lock.withLock {
+            switch status {
+            case .handshaking:
+                advanceHandshake()
+            case .connected:
+                if let session, !session.flushQueuedOutput() { break }
+                readRecords()
+                checkIdleTimeout()
+            default:
+                return ErrorReport.fail(.unconfigured, "poll: the DTLS peer is \(status); connect it first")
+            }
+            if status == .error || status == .errorHostnameMismatch {
+                return ErrorReport.fail(.connectionError, errorMessage)
+            }
+            return .ok
+        }
+    }
+
+    private func advanceHandshake() {
+        guard let session else { return }
+        switch session.handshake() {
+        case .inProgress:
+            break
+        case .complete:
+            status = .connected
+            cipherSuite = session.cipherSuite
+            readRecords()
+        case .helloVerifyRequired:
+            end(.disconnected, "cookie exchange: answered the first ClientHello with a HelloVerifyRequest")
+        case .failed(let code):
+            fail(code)
+        }
+    }
+
+    private func readRecords() {
+        withUnsafeTemporaryAllocation(byteCount: Self.scratchSize, alignment: 16) { scratch in
+            for _ in 0..<Self.recordsPerPoll {
+                guard status == .connected, let session, !inbox.isFull else { return }
+                switch session.read(into: scratch) {
+                case .packet(let length):
+                    inbox.append(Array(UnsafeRawBufferPointer(rebasing: scratch[0..<length])))
+                case .nothing:
+                    return
+                case .closedByPeer:
+                    end(.disconnected, "the peer closed the session (close_notify)")
+                    return
+                case .failed(let code):
+                    fail(code)
+                    return
+                }
+            }
+        }
+    }
+
+    private func checkIdleTimeout() {
+        guard status == .connected, idleTimeoutMs > 0, let session else { return }
+        let silent = MonotonicClock.milliseconds() &- session.lastReceiveMs
+        if silent >= UInt64(idleTimeoutMs) {
+            end(.error, "idle timeout: nothing received from the peer for \(silent) ms (limit \(idleTimeoutMs) ms)")
+        }
+    }
+
+    // MARK: Ending
+
+    /// Ends the session in ERROR or ERROR_HOSTNAME_MISMATCH with the reason mbedTLS gives.
+    private func fail(_ code: Int32) {
+        guard let session else { return }
+        let flags = session.verifyFlags
+        let mismatch = UInt32(MBEDTLS_X509_BADCERT_CN_MISMATCH)
+        if code == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED || (flags != 0 && flags != UInt32.max) {
+            let reasons = Self.verificationText(flags)
+            if flags == mismatch {
+                end(.errorHostnameMismatch, "certificate verification failed: the certificate does not name "
+                    + "'\(expectedName)' (\(reasons))")
+            } else {
+                end(.error, "certificate verification failed: \(reasons)")
+            }
+            return
+        }
+        switch code {
+        case MBEDTLS_ERR_SSL_TIMEOUT:
+            let limit = session.configuration.tuning.handshakeTimeoutMax
+            end(.error, "handshake timeout: the peer did not answer within \(limit) ms")
+        case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE:
+            let alert = session.lastAlertReceived.map { "\(AlertNames.name($0)) (\($0))" } ?? "unknown"
+            end(.error, "the peer sent a fatal alert: \(alert)")
+        case MBEDTLS_ERR_NET_SEND_FAILED, MBEDTLS_ERR_NET_RECV_FAILED:
+            end(.error, "the UDP transport failed: \(session.transportFailure ?? MbedTLSError.describe(code))")
+        default:
+            end(.error, "DTLS failed: \(MbedTLSError.describe(code))")
+        }
+    }
+
+    static func verificationText(_ flags: UInt32) -> String {
+        var buffer = [CChar](repeating: 0, count: 512)
+        let written = mbedtls_x509_crt_verify_info(&buffer, buffer.count, "", flags)
+        guard written > 0 else { return "flags 0x\(String(flags, radix: 16))" }
+        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return text.split(separator: "\n").map { String($0) }.joined(separator: "; ")
+    }
+
+    /// Frees the session and settles on `final`; packets already decrypted stay readable.
+    private func end(_ final: DTLSStatus, _ reason: String) {
+        let ended = session
+        session = nil
+        status = final
+        errorMessage = reason
+        if final != .disconnected || !reason.isEmpty { ErrorReport.set(reason) }
+        if isServerSide { ended?.transport.sessionEnded() }
+    }
+
+    /// Sends close_notify (once, not waiting on a full socket) and becomes DISCONNECTED.
+    @discardableResult
+    public func disconnectFromPeer() -> GodotError {
+        lock.withLock {
+            if status == .connected { session?.sendCloseNotify() }
+            if session != nil { end(.disconnected, "") }
+            status = .disconnected
+            inbox.removeAll()
+            return .ok
+        }
+    }
+
+    // MARK: Packets
+
+    /// Encrypts and sends one packet. A record the socket refused waits inside mbedTLS and goes
+    /// out on the next poll or put; only when that one still cannot leave is .busy returned, and
+    /// then the new packet was not taken.
+    public func putPacket(_ bytes: UnsafeRawBufferPointer) -> GodotError {
+        lock.withLock {
+            guard status == .connected, let session else {
+                return ErrorReport.fail(.unconfigured, "put_packet: the DTLS peer is \(status), not connected")
+            }
+            let limit = session.maxPacketSize
+            guard bytes.count <= limit else {
+                return ErrorReport.fail(.invalidParameter,
+                                        "put_packet: \(bytes.count) bytes exceed the largest record payload (\(limit))")
+            }
+            guard session.flushQueuedOutput() else {
+                return ErrorReport.fail(.busy, "put_packet: the socket's send buffer is full; the packet was not sent")
+            }
+            switch session.write(bytes) {
+            case .written, .queued:
+                return .ok
+            case .failed(let code):
+                fail(code)
+                return ErrorReport.fail(.connectionError, errorMessage)
+            }
+        }
+    }
+
+    public func putPacket(_ bytes: [UInt8]) -> GodotError {
+        bytes.withUnsafeBytes { putPacket($0) }
+    }
+
+    /// The next decrypted packet; [] with getPacketError() = .unavailable when none is queued.
+    public func getPacket() -> [UInt8] {
+        lock.withLock {
+            guard !inbox.isEmpty else {
+                lastPacketError = noPacketError()
+                return []
+            }
+            lastPacketError = .ok
+            return inbox.removeFirst()
+        }
+    }
+
+    /// Copies the next packet into `buffer`. Too small: .parameterRangeError with the size
+    /// needed, and the packet stays queued.
+    public func getPacket(into buffer: UnsafeMutableRawBufferPointer) -> (error: GodotError, length: Int) {
+        lock.withLock {
+            guard let next = inbox.first else {
+                lastPacketError = noPacketError()
+                return (lastPacketError, 0)
+            }
+            guard next.count <= buffer.count else {
+                lastPacketError = ErrorReport.fail(.parameterRangeError,
+                                                   "get_packet: the packet has \(next.count) bytes, the buffer \(buffer.count)")
+                return (lastPacketError, next.count)
+            }
+            let packet = inbox.removeFirst()
+            if !packet.isEmpty { packet.withUnsafeBytes { buffer.copyMemory(from: $0) } }
+            lastPacketError = .ok
+            return (.ok, packet.count)
+        }
+    }
+
+    private func noPacketError() -> GodotError {
+        status == .connected
+            ? ErrorReport.fail(.unavailable, "get_packet: no packet is queued")
+            : ErrorReport.fail(.unconfigured, "get_packet: the DTLS peer is \(status) and no packet is queued")
+    }
+
+    public func getAvailablePacketCount() -> Int { lock.withLock { inbox.count } }
+    public func getPacketError() -> GodotError { lock.withLock { lastPacketError } }
+
+    // MARK: State
+
+    public func getStatus() -> DTLSStatus { lock.withLock { status } }
+    /// Why the peer ended in an error status; "" otherwise.
+    public func getErrorMessage() -> String { lock.withLock { errorMessage } }
+    /// The negotiated suite ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"), "" before connecting.
+    public func getCipherSuite() -> String { lock.withLock { cipherSuite } }
+    /// The largest packet putPacket accepts now; 0 when not connected.
+    public func getMaxPacketSize() -> Int {
+        lock.withLock { status == .connected ? session?.maxPacketSize ?? 0 : 0 }
+    }
+}

@@ -1,0 +1,267 @@
+// DTLSMemoryTests.swift — handshakes and data between two DTLS ends joined in memory.
+
+import XCTest
+@testable import PacketDTLS
+
+final class DTLSMemoryTests: XCTestCase {
+    /// A connected client/server pair over a fresh in-memory link.
+    private func connectedPair(clientOptions: TLSOptions = .clientUnsafe(), hostname: String = "localhost")
+        throws -> (client: PacketPeerDTLS, server: PacketPeerDTLS, link: (client: MemoryLink, server: MemoryLink)) {
+        let identity = try TestIdentity.make()
+        let server = DTLSServer()
+        XCTAssertEqual(server.setup(key: identity.key, certificate: identity.certificate), .ok)
+        let link = MemoryLink.pair()
+        let client = PacketPeerDTLS()
+        XCTAssertEqual(client.connectToPeer(link.client, hostname: hostname, clientOptions: clientOptions), .ok)
+        XCTAssertEqual(client.getStatus(), .handshaking)
+        let accepted = try XCTUnwrap(Pump.accept(server, link.server, client: client))
+        Pump.handshake(client, accepted)
+        return (client, accepted, link)
+    }
+
+    func testHandshakeAndDataBothWays() throws {
+        let (client, server, _) = try connectedPair()
+        XCTAssertEqual(client.getStatus(), .connected, client.getErrorMessage())
+        XCTAssertEqual(server.getStatus(), .connected, server.getErrorMessage())
+        XCTAssertTrue(client.getCipherSuite().hasPrefix("TLS_ECDHE_ECDSA_WITH_"), client.getCipherSuite())
+        XCTAssertTrue(client.getCipherSuite().contains("GCM") || client.getCipherSuite().contains("CHACHA20"))
+
+        XCTAssertEqual(client.putPacket(Array("The answer is... 42!".utf8)), .ok)
+        server.poll()
+        XCTAssertEqual(server.getAvailablePacketCount(), 1)
+        XCTAssertEqual(String(decoding: server.getPacket(), as: UTF8.self), "The answer is... 42!")
+        XCTAssertEqual(server.getPacketError(), .ok)
+        XCTAssertEqual(server.putPacket(Array("Hello DTLS client".utf8)), .ok)
+        client.poll()
+        XCTAssertEqual(String(decoding: client.getPacket(), as: UTF8.self), "Hello DTLS client")
+        _ = client.getPacket()
+        XCTAssertEqual(client.getPacketError(), .unavailable)
+    }
+
+    func testFirstClientHelloGetsCookieRequestAndNoState() throws {
+        let identity = try TestIdentity.make()
+        let server = DTLSServer()
+        XCTAssertEqual(server.setup(key: identity.key, certificate: identity.certificate), .ok)
+        let link = MemoryLink.pair()
+        let client = PacketPeerDTLS()
+        XCTAssertEqual(client.connectToPeer(link.client, hostname: "localhost", clientOptions: .clientUnsafe()), .ok)
+        let first = try XCTUnwrap(server.takeConnection(link.server))
+        XCTAssertEqual(first.getStatus(), .disconnected)
+        XCTAssertTrue(first.getErrorMessage().contains("HelloVerifyRequest"), first.getErrorMessage())
+        XCTAssertEqual(link.server.endedSessions, 1, "the UDP peer is released so the next ClientHello is new")
+        XCTAssertEqual(link.client.pending, 1, "the HelloVerifyRequest went out")
+        client.poll()
+        let second = try XCTUnwrap(server.takeConnection(link.server))
+        XCTAssertEqual(second.getStatus(), .handshaking)
+        Pump.handshake(client, second)
+        XCTAssertEqual(second.getStatus(), .connected)
+    }
+
+    func testManyPacketsInOnePoll() throws {
+        let (client, server, _) = try connectedPair()
+        for index in 0..<100 { XCTAssertEqual(client.putPacket([UInt8(index)]), .ok) }
+        server.poll()
+        XCTAssertEqual(server.getAvailablePacketCount(), 100, "poll takes in every datagram waiting")
+        for index in 0..<100 { XCTAssertEqual(server.getPacket(), [UInt8(index)]) }
+    }
+
+    func testLargestPacketAndOneByteMore() throws {
+        let (client, server, _) = try connectedPair()
+        let limit = client.getMaxPacketSize()
+        XCTAssertGreaterThanOrEqual(limit, 16000)
+        XCTAssertEqual(client.putPacket([UInt8](repeating: 7, count: limit)), .ok)
+        XCTAssertEqual(client.putPacket([UInt8](repeating: 7, count: limit + 1)), .invalidParameter)
+        server.poll()
+        XCTAssertEqual(server.getPacket().count, limit)
+    }
+
+    func testSmallBufferKeepsPacketQueued() throws {
+        let (client, server, _) = try connectedPair()
+        XCTAssertEqual(client.putPacket(Array(repeating: 1, count: 100)), .ok)
+        server.poll()
+        var small = [UInt8](repeating: 0, count: 10)
+        let result = small.withUnsafeMutableBytes { server.getPacket(into: $0) }
+        XCTAssertEqual(result.error, .parameterRangeError)
+        XCTAssertEqual(result.length, 100)
+        XCTAssertEqual(server.getAvailablePacketCount(), 1)
+        var large = [UInt8](repeating: 0, count: 200)
+        let taken = large.withUnsafeMutableBytes { server.getPacket(into: $0) }
+        XCTAssertEqual(taken.error, .ok)
+        XCTAssertEqual(taken.length, 100)
+    }
+
+    func testCloseNotifyDisconnectsThePeer() throws {
+        let (client, server, link) = try connectedPair()
+        XCTAssertEqual(client.putPacket([1, 2, 3]), .ok)
+        XCTAssertEqual(client.disconnectFromPeer(), .ok)
+        XCTAssertEqual(client.getStatus(), .disconnected)
+        server.poll()
+        XCTAssertEqual(server.getStatus(), .disconnected)
+        XCTAssertEqual(server.getPacket(), [1, 2, 3], "packets that arrived before close_notify stay readable")
+        XCTAssertEqual(link.server.endedSessions, 2, "cookie round and this session each released the UDP peer")
+        XCTAssertEqual(server.putPacket([1]), .unconfigured)
+        XCTAssertEqual(client.putPacket([1]), .unconfigured)
+    }
+
+    func testNotConnectedErrors() {
+        let peer = PacketPeerDTLS()
+        XCTAssertEqual(peer.putPacket([1]), .unconfigured)
+        XCTAssertEqual(peer.getPacket(), [])
+        XCTAssertEqual(peer.getPacketError(), .unconfigured)
+        XCTAssertEqual(peer.poll(), .unconfigured)
+        XCTAssertEqual(peer.getStatus(), .disconnected)
+    }
+
+    func testConnectTwiceIsAlreadyInUse() throws {
+        let link = MemoryLink.pair()
+        let client = PacketPeerDTLS()
+        XCTAssertEqual(client.connectToPeer(link.client, hostname: "x", clientOptions: .clientUnsafe()), .ok)
+        XCTAssertEqual(client.connectToPeer(link.client, hostname: "x", clientOptions: .clientUnsafe()), .alreadyInUse)
+    }
+
+    func testVerifiedHandshakeWithTrustedSelfSignedCertificate() throws {
+        let identity = try TestIdentity.make()
+        let server = DTLSServer()
+        XCTAssertEqual(server.setup(key: identity.key, certificate: identity.certificate), .ok)
+        for name in ["localhost", "127.0.0.1"] {
+            let link = MemoryLink.pair()
+            let client = PacketPeerDTLS()
+            let options = TLSOptions.client(trustedChain: identity.certificate)
+            XCTAssertEqual(client.connectToPeer(link.client, hostname: name, clientOptions: options), .ok)
+            let accepted = try XCTUnwrap(Pump.accept(server, link.server, client: client))
+            Pump.handshake(client, accepted)
+            XCTAssertEqual(client.getStatus(), .connected, "\(name): \(client.getErrorMessage())")
+        }
+    }
+
+    func testWrongHostnameIsHostnameMismatch() throws {
+        let identity = try TestIdentity.make()
+        let server = DTLSServer()
+        XCTAssertEqual(server.setup(key: identity.key, certificate: identity.certificate), .ok)
+        for name in ["other.example", "10.1.2.3"] {
+            let link = MemoryLink.pair()
+            let client = PacketPeerDTLS()
+            let options = TLSOptions.client(trustedChain: identity.certificate)
+            XCTAssertEqual(client.connectToPeer(link.client, hostname: name, clientOptions: options), .ok)
+            let accepted = try XCTUnwrap(Pump.accept(server, link.server, client: client))
+            Pump.handshake(client, accepted)
+            XCTAssertEqual(client.getStatus(), .errorHostnameMismatch, "\(name): \(client.getErrorMessage())")
+            XCTAssertTrue(client.getErrorMessage().contains(name), client.getErrorMessage())
+            XCTAssertEqual(accepted.getStatus(), .error, "the server hears the client's alert")
+        }
+    }
+
+    func testCommonNameOverrideIsCheckedInsteadOfHostname() throws {
+        let identity = try TestIdentity.make()
+        let server = DTLSServer()
+        XCTAssertEqual(server.setup(key: identity.key, certificate: identity.certificate), .ok)
+        let link = MemoryLink.pair()
+        let client = PacketPeerDTLS()
+        let options = TLSOptions.client(trustedChain: identity.certificate, commonNameOverride: "localhost")
+        XCTAssertEqual(client.connectToPeer(link.client, hostname: "game.example", clientOptions: options), .ok)
+        let accepted = try XCTUnwrap(Pump.accept(server, link.server, client: client))
+        Pump.handshake(client, accepted)
+        XCTAssertEqual(client.getStatus(), .connected, client.getErrorMessage())
+    }
+
+    func testUntrustedCertificateIsError() throws {
+        let identity = try TestIdentity.make()
+        let stranger = try TestIdentity.make()
+        let server = DTLSServer()
+        XCTAssertEqual(server.setup(key: identity.key, certificate: identity.certificate), .ok)
+        let link = MemoryLink.pair()
+        let client = PacketPeerDTLS()
+        let options = TLSOptions.client(trustedChain: stranger.certificate)
+        XCTAssertEqual(client.connectToPeer(link.client, hostname: "localhost", clientOptions: options), .ok)
+        let accepted = try XCTUnwrap(Pump.accept(server, link.server, client: client))
+        Pump.handshake(client, accepted)
+        XCTAssertEqual(client.getStatus(), .error)
+        XCTAssertTrue(client.getErrorMessage().contains("not correctly signed by the trusted CA"),
+                      client.getErrorMessage())
+    }
+
+    func testUnsafeClientWithChainChecksChainButNotName() throws {
+        let identity = try TestIdentity.make()
+        let server = DTLSServer()
+        XCTAssertEqual(server.setup(key: identity.key, certificate: identity.certificate), .ok)
+        let link = MemoryLink.pair()
+        let client = PacketPeerDTLS()
+        let options = TLSOptions.clientUnsafe(trustedChain: identity.certificate)
+        XCTAssertEqual(client.connectToPeer(link.client, hostname: "wrong.example", clientOptions: options), .ok)
+        let accepted = try XCTUnwrap(Pump.accept(server, link.server, client: client))
+        Pump.handshake(client, accepted)
+        XCTAssertEqual(client.getStatus(), .connected, client.getErrorMessage())
+    }
+
+    func testHandshakeTimeoutWhenServerVanishes() throws {
+        let link = MemoryLink.pair()
+        let options = TLSOptions.clientUnsafe()
+        XCTAssertEqual(options.setHandshakeTimeout(minMs: 10, maxMs: 40), .ok)
+        let client = PacketPeerDTLS()
+        XCTAssertEqual(client.connectToPeer(link.client, hostname: "x", clientOptions: options), .ok)
+        let deadline = Date().addingTimeInterval(5)
+        while client.getStatus() == .handshaking, Date() < deadline { client.poll(); usleep(2000) }
+        XCTAssertEqual(client.getStatus(), .error)
+        XCTAssertTrue(client.getErrorMessage().contains("timeout"), client.getErrorMessage())
+        XCTAssertGreaterThan(link.server.pending, 1, "the ClientHello was retransmitted before giving up")
+    }
+
+    func testGarbageDuringAndAfterHandshakeIsIgnored() throws {
+        let identity = try TestIdentity.make()
+        let server = DTLSServer()
+        XCTAssertEqual(server.setup(key: identity.key, certificate: identity.certificate), .ok)
+        let link = MemoryLink.pair()
+        let client = PacketPeerDTLS()
+        XCTAssertEqual(client.connectToPeer(link.client, hostname: "localhost", clientOptions: .clientUnsafe()), .ok)
+        var generator = SystemRandomNumberGenerator()
+        func garbage() -> [UInt8] { (0..<Int.random(in: 0...300, using: &generator)).map { _ in .random(in: 0...255) } }
+        link.client.inject(garbage())
+        let accepted = try XCTUnwrap(Pump.accept(server, link.server, client: client))
+        link.server.inject(garbage())
+        link.client.inject(garbage())
+        Pump.handshake(client, accepted)
+        XCTAssertEqual(client.getStatus(), .connected, client.getErrorMessage())
+        XCTAssertEqual(accepted.getStatus(), .connected, accepted.getErrorMessage())
+        for _ in 0..<50 { link.server.inject(garbage()); link.client.inject(garbage()) }
+        link.server.inject([UInt8](repeating: 0x17, count: 70000))
+        XCTAssertEqual(client.putPacket([42]), .ok)
+        accepted.poll()
+        client.poll()
+        XCTAssertEqual(accepted.getStatus(), .connected, accepted.getErrorMessage())
+        XCTAssertEqual(client.getStatus(), .connected, client.getErrorMessage())
+        XCTAssertEqual(accepted.getPacket(), [42])
+    }
+
+    func testIdleTimeoutEndsASilentSession() throws {
+        let identity = try TestIdentity.make()
+        let options = TLSOptions.server(key: identity.key, certificate: identity.certificate)
+        XCTAssertEqual(options.setIdleTimeout(ms: 30), .ok)
+        let server = DTLSServer()
+        XCTAssertEqual(server.setup(serverOptions: options), .ok)
+        let link = MemoryLink.pair()
+        let client = PacketPeerDTLS()
+        XCTAssertEqual(client.connectToPeer(link.client, hostname: "localhost", clientOptions: .clientUnsafe()), .ok)
+        let accepted = try XCTUnwrap(Pump.accept(server, link.server, client: client))
+        Pump.handshake(client, accepted)
+        XCTAssertEqual(accepted.getStatus(), .connected)
+        let deadline = Date().addingTimeInterval(5)
+        while accepted.getStatus() == .connected, Date() < deadline { accepted.poll(); usleep(5000) }
+        XCTAssertEqual(accepted.getStatus(), .error)
+        XCTAssertTrue(accepted.getErrorMessage().contains("idle timeout"), accepted.getErrorMessage())
+    }
+
+    func testServerLifecycle() throws {
+        let identity = try TestIdentity.make()
+        let other = try TestIdentity.make()
+        let server = DTLSServer()
+        let link = MemoryLink.pair()
+        XCTAssertNil(server.takeConnection(link.server), "not set up")
+        XCTAssertEqual(server.setup(key: identity.key, certificate: identity.certificate), .ok)
+        XCTAssertEqual(server.setup(key: other.key, certificate: other.certificate), .ok, "setup may be repeated")
+        XCTAssertEqual(server.setup(key: identity.key, certificate: other.certificate), .invalidParameter,
+                       "a key that does not match its certificate is refused")
+        XCTAssertEqual(server.setup(serverOptions: .clientUnsafe()), .invalidParameter)
+        server.stop()
+        XCTAssertNil(server.takeConnection(link.server), "stopped")
+    }
+}

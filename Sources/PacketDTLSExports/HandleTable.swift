@@ -57,6 +57,17 @@ final class HandleTable: @unchecked Sendable {
         }
     }
 
+    /// The object behind a live handle of `kind` as a DatagramTransport (what a PacketPeerUDP is to DTLS).
+    func transport(_ handle: OpaquePointer?) -> DatagramTransport? {
+        guard let (index, generation) = decode(handle, .udp) else { return nil }
+        return lock.withLock {
+            guard index < slots.count, slots[index].generation == generation, slots[index].kind == .udp else {
+                return nil
+            }
+            return slots[index].object as? DatagramTransport
+        }
+    }
+
     /// Drops the table's reference behind `handle`; false when the handle was not live.
     @discardableResult
     func release(_ handle: OpaquePointer?, _ kind: HandleKind) -> Bool {

@@ -1,0 +1,149 @@
+// PeerExports.swift — PacketPeerDTLS (dtls_peer_*) for C.
+
+import PacketDTLS
+
+@c @implementation
+public func dtls_peer_new() -> OpaquePointer? {
+    handles.issue(PacketPeerDTLS(), as: .peer)
+}
+
+@c @implementation
+public func dtls_peer_free(_ peer: OpaquePointer?) {
+    handles.release(peer, .peer)
+}
+
+@c @implementation
+public func dtls_peer_connect_to_peer(_ peer: OpaquePointer?, _ udp: OpaquePointer?, _ validateCerts: Bool,
+                                      _ forHostname: UnsafePointer<CChar>?,
+                                      _ validCertificate: OpaquePointer?) -> GodotError {
+    guard let dtls = handles.object(peer, .peer, as: PacketPeerDTLS.self) else {
+        return invalidHandle("dtls_peer_connect_to_peer", "dtls_peer")
+    }
+    guard let transport = handles.transport(udp) else { return invalidHandle("dtls_peer_connect_to_peer", "dtls_udp") }
+    var certificate: X509Certificate?
+    if validCertificate != nil {
+        guard let given = handles.object(validCertificate, .cert, as: X509Certificate.self) else {
+            return invalidHandle("dtls_peer_connect_to_peer", "dtls_cert")
+        }
+        certificate = given
+    }
+    return dtls.connectToPeer(transport, validateCerts: validateCerts, forHostname: CBuffers.string(forHostname) ?? "",
+                              validCertificate: certificate)
+}
+
+@c @implementation
+public func dtls_peer_connect_to_peer_with_options(_ peer: OpaquePointer?, _ udp: OpaquePointer?,
+                                                   _ hostname: UnsafePointer<CChar>?,
+                                                   _ clientOptions: OpaquePointer?) -> GodotError {
+    guard let dtls = handles.object(peer, .peer, as: PacketPeerDTLS.self) else {
+        return invalidHandle("dtls_peer_connect_to_peer_with_options", "dtls_peer")
+    }
+    guard let transport = handles.transport(udp) else {
+        return invalidHandle("dtls_peer_connect_to_peer_with_options", "dtls_udp")
+    }
+    var options: TLSOptions?
+    if clientOptions != nil {
+        guard let given = handles.object(clientOptions, .options, as: TLSOptions.self) else {
+            return invalidHandle("dtls_peer_connect_to_peer_with_options", "dtls_options")
+        }
+        options = given
+    }
+    return dtls.connectToPeer(transport, hostname: CBuffers.string(hostname) ?? "", clientOptions: options)
+}
+
+@c @implementation
+public func dtls_peer_poll(_ peer: OpaquePointer?) -> GodotError {
+    guard let dtls = handles.object(peer, .peer, as: PacketPeerDTLS.self) else {
+        return invalidHandle("dtls_peer_poll", "dtls_peer")
+    }
+    return dtls.poll()
+}
+
+@c @implementation
+public func dtls_peer_get_status(_ peer: OpaquePointer?) -> DTLSStatus {
+    guard let dtls = handles.object(peer, .peer, as: PacketPeerDTLS.self) else {
+        _ = invalidHandle("dtls_peer_get_status", "dtls_peer")
+        return .disconnected
+    }
+    return dtls.getStatus()
+}
+
+@c @implementation
+public func dtls_peer_disconnect_from_peer(_ peer: OpaquePointer?) -> GodotError {
+    guard let dtls = handles.object(peer, .peer, as: PacketPeerDTLS.self) else {
+        return invalidHandle("dtls_peer_disconnect_from_peer", "dtls_peer")
+    }
+    return dtls.disconnectFromPeer()
+}
+
+@c @implementation
+public func dtls_peer_put_packet(_ peer: OpaquePointer?, _ data: UnsafePointer<UInt8>?, _ length: Int) -> GodotError {
+    guard let dtls = handles.object(peer, .peer, as: PacketPeerDTLS.self) else {
+        return invalidHandle("dtls_peer_put_packet", "dtls_peer")
+    }
+    guard let result = CBuffers.withBytes(data, length, { dtls.putPacket($0) }) else {
+        return ErrorReport.fail(.invalidParameter, "dtls_peer_put_packet: data is NULL but len is \(length)")
+    }
+    return result
+}
+
+@c @implementation
+public func dtls_peer_get_packet(_ peer: OpaquePointer?, _ buffer: UnsafeMutablePointer<UInt8>?, _ capacity: Int,
+                                 _ outLength: UnsafeMutablePointer<Int>?) -> GodotError {
+    guard let dtls = handles.object(peer, .peer, as: PacketPeerDTLS.self) else {
+        return invalidHandle("dtls_peer_get_packet", "dtls_peer")
+    }
+    guard let outLength else { return ErrorReport.fail(.invalidParameter, "dtls_peer_get_packet: out_len is NULL") }
+    guard buffer != nil || capacity == 0 else {
+        return ErrorReport.fail(.invalidParameter, "dtls_peer_get_packet: buf is NULL but cap is \(capacity)")
+    }
+    let result = dtls.getPacket(into: UnsafeMutableRawBufferPointer(start: buffer, count: buffer == nil ? 0 : capacity))
+    outLength.pointee = result.length
+    return result.error
+}
+
+@c @implementation
+public func dtls_peer_get_available_packet_count(_ peer: OpaquePointer?) -> Int32 {
+    guard let dtls = handles.object(peer, .peer, as: PacketPeerDTLS.self) else {
+        _ = invalidHandle("dtls_peer_get_available_packet_count", "dtls_peer")
+        return 0
+    }
+    return Int32(clamping: dtls.getAvailablePacketCount())
+}
+
+@c @implementation
+public func dtls_peer_get_packet_error(_ peer: OpaquePointer?) -> GodotError {
+    guard let dtls = handles.object(peer, .peer, as: PacketPeerDTLS.self) else {
+        return invalidHandle("dtls_peer_get_packet_error", "dtls_peer")
+    }
+    return dtls.getPacketError()
+}
+
+@c @implementation
+public func dtls_peer_get_error_message(_ peer: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?,
+                                        _ capacity: Int) -> Int {
+    guard let dtls = handles.object(peer, .peer, as: PacketPeerDTLS.self) else {
+        _ = invalidHandle("dtls_peer_get_error_message", "dtls_peer")
+        return CBuffers.writeString("", buffer, capacity)
+    }
+    return CBuffers.writeString(dtls.getErrorMessage(), buffer, capacity)
+}
+
+@c @implementation
+public func dtls_peer_get_ciphersuite(_ peer: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?,
+                                      _ capacity: Int) -> Int {
+    guard let dtls = handles.object(peer, .peer, as: PacketPeerDTLS.self) else {
+        _ = invalidHandle("dtls_peer_get_ciphersuite", "dtls_peer")
+        return CBuffers.writeString("", buffer, capacity)
+    }
+    return CBuffers.writeString(dtls.getCipherSuite(), buffer, capacity)
+}
+
+@c @implementation
+public func dtls_peer_get_max_packet_size(_ peer: OpaquePointer?) -> Int32 {
+    guard let dtls = handles.object(peer, .peer, as: PacketPeerDTLS.self) else {
+        _ = invalidHandle("dtls_peer_get_max_packet_size", "dtls_peer")
+        return 0
+    }
+    return Int32(clamping: dtls.getMaxPacketSize())
+}

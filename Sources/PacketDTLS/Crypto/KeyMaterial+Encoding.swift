@@ -87,7 +87,8 @@ extension KeyMaterial {
             let rc = publicOnly ? mbedtls_pk_write_pubkey_pem(pk, output.base, capacity)
                                 : mbedtls_pk_write_key_pem(pk, output.base, capacity)
             if rc == 0 {
-                output.count = output.bytes.firstIndex(of: 0) ?? capacity
+                // mbedTLS NUL-terminates the text; the NUL is not part of the PEM.
+                output.count = UnsafeBufferPointer(start: output.base, count: capacity).firstIndex(of: 0) ?? capacity
                 return output
             }
             let tooSmall = rc == MBEDTLS_ERR_ASN1_BUF_TOO_SMALL || rc == MBEDTLS_ERR_BASE64_BUFFER_TOO_SMALL

@@ -76,6 +76,8 @@ extension Crypto {
         let nameProblem = "issuer_name '\(name)' is not a distinguished name like CN=host,O=org,C=IT"
         try check(mbedtls_x509write_crt_set_subject_name(writer, name), nameProblem, as: .invalidParameter)
         try check(mbedtls_x509write_crt_set_issuer_name(writer, name), nameProblem, as: .invalidParameter)
+        // mbedTLS accepts text without any "key=value" and writes an empty name no one can parse.
+        guard writer.pointee.subject != nil else { throw CryptoFailure(.invalidParameter, nameProblem) }
         try check(mbedtls_x509write_crt_set_validity(writer, notBefore, notAfter), "validity", as: .invalidParameter)
 
         // 16 random bytes with the top bit clear (a positive INTEGER) and the next one set (never 0).

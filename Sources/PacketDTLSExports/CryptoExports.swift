@@ -85,9 +85,8 @@ public func dtls_crypto_sign(_ hashType: HashType, _ hash: UnsafePointer<UInt8>!
                              _ outLength: UnsafeMutablePointer<Int>!) -> GodotError {
     let function: StaticString = "dtls_crypto_sign"
     guard let object = lookUpKey(key, function) else { return .invalidParameter }
-    guard let digest = inputBytes(hash, hashLength, function, "hash"), hashMatches(hashType, hashLength, function) else {
-        return .invalidParameter
-    }
+    guard let digest = inputBytes(hash, hashLength, function, "hash"),
+          hashMatches(hashType, hashLength, function) else { return .invalidParameter }
     guard outLength != nil else { return ErrorReport.fail(.invalidParameter, "\(function): out_len is NULL") }
     return deliver(Crypto.sign(hashType: hashType, hash: digest, key: object), buf, cap, outLength, function)
 }
@@ -140,7 +139,8 @@ public func dtls_crypto_hmac_digest(_ hashType: HashType, _ key: UnsafePointer<U
           let message = inputBytes(msg, msgLength, function, "msg") else { return .invalidParameter }
     guard !keyBytes.isEmpty else { return ErrorReport.fail(.invalidParameter, "\(function): the key is empty") }
     guard outLength != nil else { return ErrorReport.fail(.invalidParameter, "\(function): out_len is NULL") }
-    return deliver(Crypto.hmacDigest(hashType: hashType, key: keyBytes, message: message), buf, cap, outLength, function)
+    let mac = Crypto.hmacDigest(hashType: hashType, key: keyBytes, message: message)
+    return deliver(mac, buf, cap, outLength, function)
 }
 
 /// Compares two byte strings in time that depends on the length only; false when lengths differ.

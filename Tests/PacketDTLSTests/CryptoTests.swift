@@ -51,7 +51,8 @@ final class CryptoTests: XCTestCase {
             for (hashType, length) in [(HashType.md5, 16), (.sha1, 20), (.sha256, 32)] {
                 let hash = digest(hashType, message)
                 XCTAssertEqual(hash.count, length)
-                let signature = try XCTUnwrap(Crypto.sign(hashType: hashType, hash: hash, key: key), ErrorReport.message)
+                let signature = try XCTUnwrap(Crypto.sign(hashType: hashType, hash: hash, key: key),
+                                              ErrorReport.message)
                 XCTAssertTrue(Crypto.verify(hashType: hashType, hash: hash, signature: signature, key: key))
                 var tampered = signature
                 tampered[tampered.count / 2] ^= 0x01
@@ -224,7 +225,8 @@ final class CryptoTests: XCTestCase {
     }
 
     /// mbedTLS's verification flags for `cert` against the trust anchors in `trusted` (0 = verified).
-    private func verificationFlags(_ cert: X509Certificate, trusting trusted: X509Certificate, name: String?) -> UInt32 {
+    private func verificationFlags(_ cert: X509Certificate, trusting trusted: X509Certificate,
+                                   name: String?) -> UInt32 {
         let chain = cert.currentChain()!
         let anchors = trusted.currentChain()!
         var flags: UInt32 = 0

@@ -58,7 +58,8 @@ final class TLSOptionsTests: XCTestCase {
         let options: TLSOptions = try {
             let key = try XCTUnwrap(Crypto.generateECP256())
             weakKey = key
-            return TLSOptions.server(key: key, certificate: try XCTUnwrap(Crypto.generateSelfSignedCertificate(key: key)))
+            let cert = try XCTUnwrap(Crypto.generateSelfSignedCertificate(key: key))
+            return TLSOptions.server(key: key, certificate: cert)
         }()
         XCTAssertNotNil(weakKey)
         XCTAssertEqual(options.getPrivateKey()?.saveToString().hasPrefix("-----BEGIN EC PRIVATE KEY-----"), true)

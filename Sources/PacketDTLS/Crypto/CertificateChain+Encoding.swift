@@ -10,7 +10,8 @@ extension CertificateChain {
         -> CertificateChain {
         let crt = UnsafeMutablePointer<mbedtls_x509_crt>.allocate(capacity: 1)
         mbedtls_x509_crt_init(crt)
-        let rc = isPEM ? mbedtls_x509_crt_parse(crt, input.baseAddress, input.count) : parseConcatenatedDER(input, into: crt)
+        let rc = isPEM ? mbedtls_x509_crt_parse(crt, input.baseAddress, input.count)
+                       : parseConcatenatedDER(input, into: crt)
         guard rc == 0, crt.pointee.raw.len > 0 else {
             mbedtls_x509_crt_free(crt)
             crt.deallocate()

@@ -71,8 +71,8 @@ public enum Crypto {
             let material = try rsaMaterial(of: key, "encrypt")
             let limit = mbedtls_pk_get_bitlen(material.pk) / 8 - 11
             guard plaintext.count <= limit else {
-                throw CryptoFailure(.invalidParameter,
-                                    "encrypt: \(plaintext.count) bytes are more than this \(material.summary) key takes (\(limit))")
+                throw CryptoFailure(.invalidParameter, "encrypt: \(plaintext.count) bytes are more than this "
+                                    + "\(material.summary) key takes (\(limit))")
             }
             var output = [UInt8](repeating: 0, count: signatureCapacity)
             var length = 0

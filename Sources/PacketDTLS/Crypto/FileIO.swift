@@ -27,7 +27,8 @@ enum FileIO {
             throw CryptoFailure(.invalidParameter, "can't open '\(path)': not a regular file")
         }
         guard Int(info.st_size) <= maximumFileSize else {
-            throw CryptoFailure(.invalidParameter, "'\(path)' is \(info.st_size) bytes, larger than any key or certificate file")
+            throw CryptoFailure(.invalidParameter,
+                                "'\(path)' is \(info.st_size) bytes, larger than any key or certificate file")
         }
         let buffer = SensitiveBytes(capacity: Int(info.st_size) + 1)
         while buffer.count < buffer.capacity - 1 {
@@ -43,7 +44,8 @@ enum FileIO {
     /// Writes `bytes` to `path`, creating or replacing it. With `privateFile` the file is mode 0600
     /// before the first byte is written, even when it existed with wider permissions: the mode is
     /// set on the open descriptor, and only then is the old content truncated and the new written.
-    static func writeAll(_ bytes: UnsafeBufferPointer<UInt8>, to path: String, privateFile: Bool) throws(CryptoFailure) {
+    static func writeAll(_ bytes: UnsafeBufferPointer<UInt8>, to path: String,
+                         privateFile: Bool) throws(CryptoFailure) {
         guard !path.isEmpty else { throw CryptoFailure(.invalidParameter, "the path is empty") }
         let mode: mode_t = privateFile ? 0o600 : 0o644
         let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, mode)

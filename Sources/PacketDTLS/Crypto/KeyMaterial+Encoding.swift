@@ -57,7 +57,9 @@ extension KeyMaterial {
         let der = try publicKeyDER()
         do {
             return try der.withUnsafeBufferPointer { bytes throws(ParseCode) in
-                try Self.make(publicOnly: true) { pk in mbedtls_pk_parse_public_key(pk, bytes.baseAddress, bytes.count) }
+                try Self.make(publicOnly: true) { pk in
+                    mbedtls_pk_parse_public_key(pk, bytes.baseAddress, bytes.count)
+                }
             }
         } catch {
             throw CryptoFailure(.failed, "can't extract the public key: \(MbedTLSError.describe(error.code))")

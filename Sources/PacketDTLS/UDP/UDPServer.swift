@@ -227,6 +227,16 @@ public final class UDPServer: @unchecked Sendable {
         return .ok
     }
 
+    /// How many pending peers wait now.
+    var pendingConnectionCount: Int {
+        lock.withLock { pendingCount }
+    }
+
+    /// The socket all peers share, nil when not listening.
+    var sharedSocket: UDPSocket? {
+        lock.withLock { socket }
+    }
+
     /// Datagrams this server read but could not keep: from new clients while the pending queue was
     /// full, or for peers whose queues were full.
     public var droppedDatagrams: Int {

@@ -46,7 +46,8 @@ public func dtls_udp_free(_ udp: OpaquePointer?) {
 public func dtls_udp_bind(_ udp: OpaquePointer?, _ port: Int32, _ bindAddress: UnsafePointer<CChar>?,
                           _ recvBufSize: Int32) -> GodotError {
     guard let peer = livePeer(udp) else { return invalidHandle("dtls_udp_bind", "dtls_udp") }
-    return peer.bind(port: int(port), bindAddress: CBuffers.string(bindAddress) ?? "*", recvBufferSize: int(recvBufSize))
+    return peer.bind(port: int(port), bindAddress: CBuffers.string(bindAddress) ?? "*",
+                     recvBufferSize: int(recvBufSize))
 }
 
 /// Godot 3.x name of dtls_udp_bind().
@@ -82,7 +83,8 @@ public func dtls_udp_is_listening(_ udp: OpaquePointer?) -> Bool {
 
 /// Connects to `host` (address or name) and `port`, binding an ephemeral socket first if needed.
 @c @implementation
-public func dtls_udp_connect_to_host(_ udp: OpaquePointer?, _ host: UnsafePointer<CChar>?, _ port: Int32) -> GodotError {
+public func dtls_udp_connect_to_host(_ udp: OpaquePointer?, _ host: UnsafePointer<CChar>?,
+                                     _ port: Int32) -> GodotError {
     guard let peer = livePeer(udp) else { return invalidHandle("dtls_udp_connect_to_host", "dtls_udp") }
     guard let host = requiredString(host, "dtls_udp_connect_to_host", "host") else { return .invalidParameter }
     return peer.connectToHost(host, port: int(port))
@@ -102,7 +104,8 @@ public func dtls_udp_is_connected_to_host(_ udp: OpaquePointer?) -> Bool {
 
 /// Sets where put_packet sends on an unconnected socket.
 @c @implementation
-public func dtls_udp_set_dest_address(_ udp: OpaquePointer?, _ host: UnsafePointer<CChar>?, _ port: Int32) -> GodotError {
+public func dtls_udp_set_dest_address(_ udp: OpaquePointer?, _ host: UnsafePointer<CChar>?,
+                                      _ port: Int32) -> GodotError {
     guard let peer = livePeer(udp) else { return invalidHandle("dtls_udp_set_dest_address", "dtls_udp") }
     guard let host = requiredString(host, "dtls_udp_set_dest_address", "host") else { return .invalidParameter }
     return peer.setDestAddress(host, port: int(port))

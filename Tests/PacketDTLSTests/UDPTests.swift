@@ -199,7 +199,8 @@ final class UDPTests: XCTestCase {
         XCTAssertTrue(Support.eventually { server.getAvailablePacketCount() == 1 })
         var small = [UInt8](repeating: 0, count: 3)
         var length = 0
-        XCTAssertEqual(small.withUnsafeMutableBytes { server.getPacket(into: $0, length: &length) }, .parameterRangeError)
+        XCTAssertEqual(small.withUnsafeMutableBytes { server.getPacket(into: $0, length: &length) },
+                       .parameterRangeError)
         XCTAssertEqual(length, 5)
         XCTAssertEqual(server.getPacketError(), .parameterRangeError)
         XCTAssertEqual(server.getAvailablePacketCount(), 1, "the datagram stays queued")

@@ -35,6 +35,9 @@ enum AddressFamilyNeed: Sendable {
 }
 
 enum HostResolver {
+    /// The family a bind asks for, and its address (nil = the wildcard of whatever family opens).
+    typealias BindTarget = (reach: AddressFamilyNeed, address: SocketAddress?)
+
     /// Every address `host` names, at `port`, in the resolver's order of preference.
     /// - Returns: the addresses, or the Godot error with its sentence already recorded
     ///   (.invalidParameter for an empty host, .cantResolve for a name that does not resolve).
@@ -86,8 +89,7 @@ enum HostResolver {
     /// What a bind address asks for: "*" is the dual-stack wildcard (address nil, any family);
     /// an IPv4 literal makes an IPv4 socket, an IPv6 literal ("::" included) an IPv6-only one.
     /// Names are not resolved here, as in Godot, whose bind takes an IP address.
-    static func bindTarget(_ text: String, port: UInt16,
-                           for function: String) -> UDPOutcome<(reach: AddressFamilyNeed, address: SocketAddress?), GodotError> {
+    static func bindTarget(_ text: String, port: UInt16, for function: String) -> UDPOutcome<BindTarget, GodotError> {
         if text == "*" { return .success((.any, nil)) }
         guard let address = SocketAddress.parse(literal: text, port: port) else {
             return .failure(ErrorReport.fail(.invalidParameter,

@@ -149,9 +149,8 @@ public final class PacketPeerUDP: @unchecked Sendable {
     /// the host's family. Packets queued before are dropped, as in Godot.
     public func connectToHost(_ host: String, port: Int) -> GodotError {
         let function = "PacketPeerUDP.connect_to_host"
-        if lock.withLock({ serverLink != nil }) {
-            return ErrorReport.fail(.locked, "\(function): this peer belongs to a UDPServer and is connected already")
-        }
+        let refusal = "\(function): this peer belongs to a UDPServer and is connected already"
+        if lock.withLock({ serverLink != nil }) { return ErrorReport.fail(.locked, refusal) }
         guard case .success(let port) = HostResolver.port(port, in: 1...65535, for: function) else {
             return .invalidParameter
         }
@@ -161,9 +160,7 @@ public final class PacketPeerUDP: @unchecked Sendable {
         case .failure(let error): return error
         }
         return lock.withLock {
-            if serverLink != nil {
-                return ErrorReport.fail(.locked, "\(function): this peer belongs to a UDPServer and is connected already")
-            }
+            if serverLink != nil { return ErrorReport.fail(.locked, refusal) }
             let address: SocketAddress
             switch HostResolver.pick(candidates, for: ownSocket?.reach ?? .any, host: host, function: function) {
             case .success(let usable): address = usable
@@ -256,8 +253,8 @@ public final class PacketPeerUDP: @unchecked Sendable {
             case .wouldBlock:
                 return ErrorReport.fail(.busy, "\(function): the send buffer is full; nothing was sent to \(whereTo)")
             case .failed(let code) where code == EAFNOSUPPORT:
-                return ErrorReport.fail(.invalidParameter,
-                    "\(function): this \(socket!.family == AF_INET ? "IPv4" : "IPv6-only") socket cannot send to \(whereTo)")
+                let kind = socket!.family == AF_INET ? "IPv4" : "IPv6-only"
+                return ErrorReport.fail(.invalidParameter, "\(function): this \(kind) socket cannot send to \(whereTo)")
             case .failed(let code):
                 return ErrorReport.fail(.failed, "\(function): sending to \(whereTo) failed: \(errnoText(code))")
             }
@@ -286,8 +283,8 @@ public final class PacketPeerUDP: @unchecked Sendable {
     public func setBroadcastEnabled(_ enabled: Bool) -> GodotError {
         lock.withLock {
             if serverLink != nil {
-                return ErrorReport.fail(.locked,
-                    "PacketPeerUDP.set_broadcast_enabled: this peer uses its UDPServer's socket, which it cannot change")
+                return ErrorReport.fail(.locked, "PacketPeerUDP.set_broadcast_enabled: this peer uses its "
+                    + "UDPServer's socket, which it cannot change")
             }
             broadcastEnabled = enabled
             guard let ownSocket else { return .ok }
@@ -450,7 +447,8 @@ public final class PacketPeerUDP: @unchecked Sendable {
         if !interfaceName.isEmpty {
             interfaceIndex = if_nametoindex(interfaceName)
             guard interfaceIndex != 0 else {
-                return ErrorReport.fail(.invalidParameter, "\(function): no network interface is named \"\(interfaceName)\"")
+                return ErrorReport.fail(.invalidParameter,
+                                        "\(function): no network interface is named \"\(interfaceName)\"")
             }
         }
         return lock.withLock {
@@ -465,7 +463,8 @@ public final class PacketPeerUDP: @unchecked Sendable {
             case 0:
                 return .ok
             case EAFNOSUPPORT:
-                return ErrorReport.fail(.invalidParameter, "\(function): an IPv4 socket cannot join IPv6 group \(address)")
+                return ErrorReport.fail(.invalidParameter,
+                                        "\(function): an IPv4 socket cannot join IPv6 group \(address)")
             default:
                 return ErrorReport.fail(.failed, "\(function): group \(address) on interface "
                     + "\"\(interfaceName.isEmpty ? "any" : interfaceName)\": \(errnoText(status))")
@@ -524,7 +523,8 @@ extension PacketPeerUDP: DatagramTransport {
                 return .datagram(packet.bytes.count)
             }
             guard let ownSocket else {
-                return serverLink != nil ? .empty : .failed("the UDP peer has no socket (closed, or its server stopped)")
+                if serverLink != nil { return .empty }
+                return .failed("the UDP peer has no socket (closed, or its server stopped)")
             }
             switch ownSocket.receive(into: buffer) {
             case .datagram(let length, let source, let truncated):

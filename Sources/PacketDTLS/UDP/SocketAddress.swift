@@ -140,11 +140,10 @@ struct SocketAddress: Hashable, Sendable {
             v4.sin_family = sa_family_t(AF_INET)
             v4.sin_port = port.bigEndian
             withUnsafeBytes(of: &words) { raw in
-                withUnsafeMutableBytes(of: &v4.sin_addr) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[12..<16])) }
+                let v4Bytes = UnsafeRawBufferPointer(rebasing: raw[12..<16])
+                withUnsafeMutableBytes(of: &v4.sin_addr) { $0.copyMemory(from: v4Bytes) }
             }
-            return withUnsafePointer(to: &v4) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
+            return Self.withGenericSockaddr(&v4, body)
         }
         var v6 = sockaddr_in6()
         v6.sin6_family = sa_family_t(AF_INET6)
@@ -153,8 +152,15 @@ struct SocketAddress: Hashable, Sendable {
         withUnsafeBytes(of: &words) { raw in
             withUnsafeMutableBytes(of: &v6.sin6_addr) { $0.copyMemory(from: raw) }
         }
-        return withUnsafePointer(to: &v6) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        return Self.withGenericSockaddr(&v6, body)
+    }
+
+    /// Calls `body` with a sockaddr_in or sockaddr_in6 seen as the generic sockaddr the socket calls take.
+    private static func withGenericSockaddr<Specific, T>(_ address: inout Specific,
+                                                         _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+        let length = socklen_t(MemoryLayout<Specific>.size)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
         }
     }
 }

@@ -101,11 +101,10 @@ final class UDPSocket: @unchecked Sendable {
             return .failure(error)
         }
         if family == AF_INET6 {
-            var v6Only: Int32 = reach == .ipv6Only ? 1 : 0
-            if setsockopt(descriptor, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &v6Only, socklen_t(MemoryLayout<Int32>.size)) != 0 {
-                let error = errno
+            let status = setOption(descriptor, Int32(IPPROTO_IPV6), IPV6_V6ONLY, Int32(reach == .ipv6Only ? 1 : 0))
+            if status != 0 {
                 _ = Glibc.close(descriptor)
-                return .failure(error)
+                return .failure(status)
             }
         }
         return .success(UDPSocket(descriptor: descriptor, family: family, reach: reach))
@@ -205,15 +204,12 @@ final class UDPSocket: @unchecked Sendable {
         guard getsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &current, &length) == 0 else { return }
         // Linux reports twice the size asked for (it counts its bookkeeping); compare like with like.
         guard Int(current) / 2 < bytes else { return }
-        var wanted = Int32(clamping: bytes)
-        _ = setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &wanted, socklen_t(MemoryLayout<Int32>.size))
+        _ = Self.setOption(descriptor, SOL_SOCKET, SO_RCVBUF, Int32(clamping: bytes))
     }
 
     /// SO_BROADCAST on or off; 0 or errno.
     func setBroadcast(_ enabled: Bool) -> Int32 {
-        var value: Int32 = enabled ? 1 : 0
-        return setsockopt(descriptor, SOL_SOCKET, SO_BROADCAST, &value, socklen_t(MemoryLayout<Int32>.size)) == 0
-            ? 0 : errno
+        Self.setOption(descriptor, SOL_SOCKET, SO_BROADCAST, Int32(enabled ? 1 : 0))
     }
 
     /// Joins or leaves multicast `group` on interface `interfaceIndex` (0 = the system's choice); 0 or errno.
@@ -223,17 +219,21 @@ final class UDPSocket: @unchecked Sendable {
             var request = ip_mreqn()
             withUnsafeMutableBytes(of: &request.imr_multiaddr) { $0.copyBytes(from: bytes[12..<16]) }
             request.imr_ifindex = Int32(bitPattern: interfaceIndex)
-            let option = join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP
-            return setsockopt(descriptor, Int32(IPPROTO_IP), option, &request, socklen_t(MemoryLayout<ip_mreqn>.size)) == 0
-                ? 0 : errno
+            return Self.setOption(descriptor, Int32(IPPROTO_IP), join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, request)
         }
         guard family == AF_INET6 else { return EAFNOSUPPORT }
         var request = ipv6_mreq()
         withUnsafeMutableBytes(of: &request.ipv6mr_multiaddr) { $0.copyBytes(from: bytes) }
         request.ipv6mr_interface = interfaceIndex
-        let option = join ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP
-        return setsockopt(descriptor, Int32(IPPROTO_IPV6), option, &request, socklen_t(MemoryLayout<ipv6_mreq>.size)) == 0
-            ? 0 : errno
+        return Self.setOption(descriptor, Int32(IPPROTO_IPV6), join ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP, request)
+    }
+
+    /// setsockopt with a value of a plain C type; 0 or errno.
+    private static func setOption<Value>(_ descriptor: Int32, _ level: Int32, _ name: Int32,
+                                          _ value: Value) -> Int32 {
+        withUnsafeBytes(of: value) {
+            setsockopt(descriptor, level, name, $0.baseAddress, socklen_t($0.count)) == 0 ? 0 : errno
+        }
     }
 
     // MARK: - Waiting and closing

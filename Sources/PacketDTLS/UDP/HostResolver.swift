@@ -11,7 +11,7 @@ import Musl
 #endif
 
 /// Which addresses a socket can reach.
-enum AddressFamilyNeed: Sendable {
+enum AddressReach: Sendable {
     /// No socket yet, or a dual-stack one: anything goes.
     case any
     case ipv4Only
@@ -25,18 +25,19 @@ enum AddressFamilyNeed: Sendable {
         }
     }
 
-    var name: String {
+    /// "IPv4", "IPv6" or "IP", for messages.
+    var familyName: String {
         switch self {
-        case .any: return "any"
-        case .ipv4Only: return "an IPv4"
-        case .ipv6Only: return "an IPv6"
+        case .any: return "IP"
+        case .ipv4Only: return "IPv4"
+        case .ipv6Only: return "IPv6"
         }
     }
 }
 
 enum HostResolver {
     /// The family a bind asks for, and its address (nil = the wildcard of whatever family opens).
-    typealias BindTarget = (reach: AddressFamilyNeed, address: SocketAddress?)
+    typealias BindTarget = (reach: AddressReach, address: SocketAddress?)
 
     /// Every address `host` names, at `port`, in the resolver's order of preference.
     /// - Returns: the addresses, or the Godot error with its sentence already recorded
@@ -79,11 +80,11 @@ enum HostResolver {
     }
 
     /// The first of `addresses` a socket with `need` can use, or .cantResolve with a sentence.
-    static func pick(_ addresses: [SocketAddress], for need: AddressFamilyNeed, host: String,
+    static func pick(_ addresses: [SocketAddress], for reach: AddressReach, host: String,
                      function: String) -> UDPOutcome<SocketAddress, GodotError> {
-        if let usable = addresses.first(where: need.accepts) { return .success(usable) }
-        return .failure(ErrorReport.fail(.cantResolve,
-            "\(function): host \"\(host)\" has no \(need.name) address, which this socket needs"))
+        if let usable = addresses.first(where: reach.accepts) { return .success(usable) }
+        return .failure(ErrorReport.fail(.cantResolve, "\(function): host \"\(host)\" has no \(reach.familyName) "
+            + "address, and this socket is \(reach.familyName) only"))
     }
 
     /// What a bind address asks for: "*" is the dual-stack wildcard (address nil, any family);

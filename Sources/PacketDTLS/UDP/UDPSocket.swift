@@ -68,14 +68,14 @@ final class UDPSocket: @unchecked Sendable {
     /// AF_INET or AF_INET6.
     let family: Int32
     /// Which destination addresses this socket can reach.
-    let reach: AddressFamilyNeed
+    let reach: AddressReach
     private let descriptor: Int32
     /// Guards `isClosed` and `waiters`, the state close() shares with waitReadable().
     private let waitLock = Lock()
     private var isClosed = false
     private var waiters = 0
 
-    private init(descriptor: Int32, family: Int32, reach: AddressFamilyNeed) {
+    private init(descriptor: Int32, family: Int32, reach: AddressReach) {
         self.descriptor = descriptor
         self.family = family
         self.reach = reach
@@ -89,7 +89,7 @@ final class UDPSocket: @unchecked Sendable {
 
     /// Opens a non-blocking socket able to reach `reach`: IPv4, IPv6 only, or dual-stack IPv6
     /// (IPV6_V6ONLY off), falling back to IPv4 when the system has no IPv6.
-    static func open(reaching reach: AddressFamilyNeed) -> UDPOutcome<UDPSocket, Int32> {
+    static func open(reaching reach: AddressReach) -> UDPOutcome<UDPSocket, Int32> {
         let family = reach == .ipv4Only ? AF_INET : AF_INET6
         let type = Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         let descriptor = socket(family, type, 0)

@@ -15,14 +15,6 @@ private func livePeer(_ handle: OpaquePointer?) -> PacketPeerUDP? {
 /// A C int port or size as a Swift Int (every Int32 fits).
 private func int(_ value: Int32) -> Int { Int(value) }
 
-/// A required C string; nil (with a recorded sentence) for NULL.
-private func requiredString(_ pointer: UnsafePointer<CChar>?, _ function: StaticString, _ name: String) -> String? {
-    guard let text = CBuffers.string(pointer) else {
-        ErrorReport.set("\(function): \(name) is NULL")
-        return nil
-    }
-    return text
-}
 
 // MARK: - Life cycle
 
@@ -86,7 +78,7 @@ public func dtls_udp_is_listening(_ udp: OpaquePointer?) -> Bool {
 public func dtls_udp_connect_to_host(_ udp: OpaquePointer?, _ host: UnsafePointer<CChar>?,
                                      _ port: Int32) -> GodotError {
     guard let peer = livePeer(udp) else { return invalidHandle("dtls_udp_connect_to_host", "dtls_udp") }
-    guard let host = requiredString(host, "dtls_udp_connect_to_host", "host") else { return .invalidParameter }
+    guard let host = CBuffers.requiredString(host, "dtls_udp_connect_to_host", "host") else { return .invalidParameter }
     return peer.connectToHost(host, port: int(port))
 }
 
@@ -107,7 +99,7 @@ public func dtls_udp_is_connected_to_host(_ udp: OpaquePointer?) -> Bool {
 public func dtls_udp_set_dest_address(_ udp: OpaquePointer?, _ host: UnsafePointer<CChar>?,
                                       _ port: Int32) -> GodotError {
     guard let peer = livePeer(udp) else { return invalidHandle("dtls_udp_set_dest_address", "dtls_udp") }
-    guard let host = requiredString(host, "dtls_udp_set_dest_address", "host") else { return .invalidParameter }
+    guard let host = CBuffers.requiredString(host, "dtls_udp_set_dest_address", "host") else { return .invalidParameter }
     return peer.setDestAddress(host, port: int(port))
 }
 
@@ -163,7 +155,7 @@ public func dtls_udp_set_broadcast_enabled(_ udp: OpaquePointer?, _ enabled: Boo
 public func dtls_udp_join_multicast_group(_ udp: OpaquePointer?, _ address: UnsafePointer<CChar>?,
                                           _ interfaceName: UnsafePointer<CChar>?) -> GodotError {
     guard let peer = livePeer(udp) else { return invalidHandle("dtls_udp_join_multicast_group", "dtls_udp") }
-    guard let address = requiredString(address, "dtls_udp_join_multicast_group", "address") else {
+    guard let address = CBuffers.requiredString(address, "dtls_udp_join_multicast_group", "address") else {
         return .invalidParameter
     }
     return peer.joinMulticastGroup(address, interfaceName: CBuffers.string(interfaceName) ?? "")
@@ -174,7 +166,7 @@ public func dtls_udp_join_multicast_group(_ udp: OpaquePointer?, _ address: Unsa
 public func dtls_udp_leave_multicast_group(_ udp: OpaquePointer?, _ address: UnsafePointer<CChar>?,
                                            _ interfaceName: UnsafePointer<CChar>?) -> GodotError {
     guard let peer = livePeer(udp) else { return invalidHandle("dtls_udp_leave_multicast_group", "dtls_udp") }
-    guard let address = requiredString(address, "dtls_udp_leave_multicast_group", "address") else {
+    guard let address = CBuffers.requiredString(address, "dtls_udp_leave_multicast_group", "address") else {
         return .invalidParameter
     }
     return peer.leaveMulticastGroup(address, interfaceName: CBuffers.string(interfaceName) ?? "")

@@ -46,6 +46,8 @@ final class DTLSSession {
     private(set) var transportFailure: String?
     /// Datagrams too large for mbedTLS's input buffer, discarded unread.
     private(set) var oversizedDatagrams = 0
+    /// Datagrams discarded (or cut short) by screen(_:) before mbedTLS saw them.
+    private(set) var screenedDatagrams = 0
 
     /// `expectedName` is checked against the server's certificate (client, verifying names);
     /// `sniName` is sent as SNI (a DNS name, never an address).
@@ -182,8 +184,13 @@ final class DTLSSession {
         while true {
             switch transport.receiveDatagram(into: space) {
             case .datagram(let count):
+                let usable = screen(UnsafeRawBufferPointer(start: buffer, count: count))
+                guard usable > 0 else {
+                    screenedDatagrams += 1
+                    continue
+                }
                 lastReceiveMs = MonotonicClock.milliseconds()
-                return Int32(count)
+                return Int32(usable)
             case .oversized:
                 oversizedDatagrams += 1
             case .empty:
@@ -193,6 +200,37 @@ final class DTLSSession {
                 return MBEDTLS_ERR_NET_RECV_FAILED
             }
         }
+    }
+
+    static let recordHeaderLength = 13
+
+    /// How much of a datagram mbedTLS may see; 0 = discard it. Two inputs make mbedTLS 2.28 end a
+    /// session on its own, so anyone able to send to the socket could end it with one datagram:
+    /// - bytes after the last whole record too few for a record header (1 to 12): mbedTLS fails with
+    ///   SSL_INTERNAL_ERROR ("a record can't be split across datagrams"). They can't be a record:
+    ///   they are cut off, and a datagram shorter than one header is discarded;
+    /// - on a server whose handshake is over, an epoch-0 ClientHello from the client's address:
+    ///   mbedTLS treats it as a reconnect, and a malformed one (or a replayed one with a valid cookie)
+    ///   ends the live session. Such datagrams are discarded: a client that really restarted on the
+    ///   same port is served again once the old session ends (idle timeout).
+    private func screen(_ datagram: UnsafeRawBufferPointer) -> Int {
+        let header = Self.recordHeaderLength
+        guard datagram.count >= header else { return 0 }
+        let guardReconnect = configuration.role == .server && ssl.pointee.state == Int32(MBEDTLS_SSL_HANDSHAKE_OVER.rawValue)
+        var offset = 0
+        while datagram.count - offset >= header {
+            if guardReconnect, datagram[offset] == 22, datagram[offset + 3] == 0, datagram[offset + 4] == 0,
+               offset + header < datagram.count, datagram[offset + header] == 1 {
+                return 0
+            }
+            offset += header + (Int(datagram[offset + 11]) << 8 | Int(datagram[offset + 12]))
+        }
+        // A record running past the end is mbedTLS's to reject; a short tail is ours to cut.
+        if offset < datagram.count {
+            screenedDatagrams += 1
+            return offset
+        }
+        return datagram.count
     }
 
     fileprivate func setTimer(intermediateMs: UInt32, finalMs: UInt32) {

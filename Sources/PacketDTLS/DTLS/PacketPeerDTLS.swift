@@ -184,7 +184,10 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// Ends the session in ERROR or ERROR_HOSTNAME_MISMATCH with the reason mbedTLS gives.
     private func fail(_ code: Int32) {
         guard let session else { return }
-        let flags = session.verifyFlags
+        // An unverified session (server side, or a client without a chain to verify) carries
+        // SKIP_VERIFY from its handshake: that is no reason for any later failure.
+        let raw = session.verifyFlags
+        let flags = raw == UInt32.max ? raw : raw & ~UInt32(MBEDTLS_X509_BADCERT_SKIP_VERIFY)
         let mismatch = UInt32(MBEDTLS_X509_BADCERT_CN_MISMATCH)
         if code == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED || (flags != 0 && flags != UInt32.max) {
             let reasons = Self.verificationText(flags)

@@ -45,6 +45,14 @@ enum Reliability {
         return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
+    /// glibc's malloc_trim(0): hands free heap pages back to the kernel, so resident memory shows
+    /// what is live rather than what malloc keeps cached. (Not in Swift's Glibc module: looked up.)
+    static func mallocTrim() {
+        typealias Trim = @convention(c) (Int) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return }
+        _ = unsafeBitCast(symbol, to: Trim.self)(0)
+    }
+
     static func kib(_ bytes: Int) -> String { "\(bytes / 1024) KiB" }
 
     /// Polls `step` until `done` or `seconds` pass, yielding 200 µs between rounds.

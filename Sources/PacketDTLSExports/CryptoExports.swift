@@ -42,6 +42,11 @@ private func deliver(_ result: [UInt8]?, _ buf: UnsafeMutablePointer<UInt8>?, _ 
 /// Fills buf with `size` random bytes from the library's CTR-DRBG.
 @c @implementation
 public func dtls_crypto_generate_random_bytes(_ buf: UnsafeMutablePointer<UInt8>!, _ size: Int) -> GodotError {
+    // A size_t above SSIZE_MAX arrives negative: refuse it rather than report "filled" for nothing.
+    guard size >= 0 else {
+        return ErrorReport.fail(.invalidParameter, "dtls_crypto_generate_random_bytes: size \(UInt(bitPattern: size)) "
+                                + "is larger than any buffer")
+    }
     guard size > 0 else { return .ok }
     guard let buf else {
         return ErrorReport.fail(.invalidParameter, "dtls_crypto_generate_random_bytes: buf is NULL")

@@ -3,7 +3,7 @@
  * say, its enums keep the C numbers, and a UDP echo and a DTLS echo work through it alone.
  *
  * Build (from the repository root, after `swift build --product packetdtls`):
- *   g++ -std=c++17 -Wall -Wextra -Werror -I include -I Tests/c Tests/cpp/test_hpp.cpp \
+ *   g++ -std=c++17 -Wall -Wextra -Werror -I include Tests/cpp/test_hpp.cpp \
  *       -L .build/debug -lpacketdtls -Wl,-rpath,$PWD/.build/debug -o /tmp/test_hpp && /tmp/test_hpp
  */
 #include "packetdtls.hpp"
@@ -12,7 +12,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "check.h"
+#include "../c/check.h"
 
 namespace pd = packetdtls;
 

@@ -89,7 +89,16 @@ int main(int argc, char **argv) {
                 connected = true;
             }
         } else if (status != DTLS_STATUS_HANDSHAKING) {
-            /* Not in the seed: a failed handshake will never connect, so say why and stop. */
+            /* Not in the seed: the session ended. A reply that arrived just before the server's
+             * close_notify is still queued, so read it; otherwise say why and stop. */
+            while (dtls_peer_get_available_packet_count(dtls) > 0) {
+                uint8_t packet[2048];
+                size_t len = 0;
+                if (dtls_peer_get_packet(dtls, packet, sizeof packet, &len) != DTLS_OK) break;
+                printf("Connected: %.*s\n", (int)len, (const char *)packet);
+                connected = true;
+            }
+            if (connected) break;
             char reason[512];
             dtls_peer_get_error_message(dtls, reason, sizeof reason);
             fprintf(stderr, "DTLS session ended: %s: %s\n", dtls_status_string(status), reason);

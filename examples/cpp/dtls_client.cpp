@@ -78,7 +78,14 @@ int main(int argc, char **argv) {
                 connected = true;
             }
         } else if (status != Status::Handshaking) {
-            // Not in the seed: a failed handshake will never connect, so say why and stop.
+            // Not in the seed: the session ended. A reply that arrived just before the server's
+            // close_notify is still queued, so read it; otherwise say why and stop.
+            while (dtls.get_available_packet_count() > 0) {
+                std::vector<uint8_t> packet = dtls.get_packet();
+                std::printf("Connected: %s\n", std::string(packet.begin(), packet.end()).c_str());
+                connected = true;
+            }
+            if (connected) break;
             std::fprintf(stderr, "DTLS session ended: %s: %s\n", status_string(status), dtls.get_error_message().c_str());
             break;
         }

@@ -64,7 +64,13 @@ def main() -> int:
                 #     connected = true
                 connected = True
         elif status != PacketPeerDTLS.STATUS_HANDSHAKING:
-            # Not in the seed: a failed handshake will never connect, so say why and stop.
+            # Not in the seed: the session ended. A reply that arrived just before the server's
+            # close_notify is still queued, so read it; otherwise say why and stop.
+            while dtls.get_available_packet_count() > 0:
+                print("Connected: %s" % dtls.get_packet().decode(), flush=True)
+                connected = True
+            if connected:
+                break
             print(f"DTLS session ended: {status_string(status)}: {dtls.get_error_message()}", file=sys.stderr)
             break
         # The next frame.

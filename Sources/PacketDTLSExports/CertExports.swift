@@ -27,7 +27,7 @@ public func dtls_cert_free(_ cert: OpaquePointer!) {
 @c @implementation
 public func dtls_cert_load(_ cert: OpaquePointer!, _ path: UnsafePointer<CChar>!) -> GodotError {
     guard let object = lookUpCert(cert, "dtls_cert_load") else { return .invalidParameter }
-    guard let path = requiredString(path, "dtls_cert_load", "path") else { return .invalidParameter }
+    guard let path = CBuffers.requiredString(path, "dtls_cert_load", "path") else { return .invalidParameter }
     return object.load(path: path)
 }
 
@@ -35,7 +35,7 @@ public func dtls_cert_load(_ cert: OpaquePointer!, _ path: UnsafePointer<CChar>!
 @c @implementation
 public func dtls_cert_save(_ cert: OpaquePointer!, _ path: UnsafePointer<CChar>!) -> GodotError {
     guard let object = lookUpCert(cert, "dtls_cert_save") else { return .invalidParameter }
-    guard let path = requiredString(path, "dtls_cert_save", "path") else { return .invalidParameter }
+    guard let path = CBuffers.requiredString(path, "dtls_cert_save", "path") else { return .invalidParameter }
     return object.save(path: path)
 }
 
@@ -43,7 +43,7 @@ public func dtls_cert_save(_ cert: OpaquePointer!, _ path: UnsafePointer<CChar>!
 @c @implementation
 public func dtls_cert_load_from_string(_ cert: OpaquePointer!, _ pem: UnsafePointer<CChar>!) -> GodotError {
     guard let object = lookUpCert(cert, "dtls_cert_load_from_string") else { return .invalidParameter }
-    guard let pem = requiredString(pem, "dtls_cert_load_from_string", "pem") else { return .invalidParameter }
+    guard let pem = CBuffers.requiredString(pem, "dtls_cert_load_from_string", "pem") else { return .invalidParameter }
     return object.loadFromString(pem)
 }
 

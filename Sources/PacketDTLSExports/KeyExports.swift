@@ -12,14 +12,6 @@ func lookUpKey(_ handle: OpaquePointer?, _ function: StaticString) -> CryptoKey?
     return key
 }
 
-/// A C string argument that must not be NULL; nil (with the reason recorded) when it is.
-func requiredString(_ pointer: UnsafePointer<CChar>?, _ function: StaticString, _ name: String) -> String? {
-    guard let text = CBuffers.string(pointer) else {
-        ErrorReport.fail(.invalidParameter, "\(function): \(name) is NULL")
-        return nil
-    }
-    return text
-}
 
 /// A new, empty key handle.
 @c @implementation
@@ -37,7 +29,7 @@ public func dtls_key_free(_ key: OpaquePointer!) {
 @c @implementation
 public func dtls_key_load(_ key: OpaquePointer!, _ path: UnsafePointer<CChar>!, _ publicOnly: Bool) -> GodotError {
     guard let object = lookUpKey(key, "dtls_key_load") else { return .invalidParameter }
-    guard let path = requiredString(path, "dtls_key_load", "path") else { return .invalidParameter }
+    guard let path = CBuffers.requiredString(path, "dtls_key_load", "path") else { return .invalidParameter }
     return object.load(path: path, publicOnly: publicOnly)
 }
 
@@ -45,7 +37,7 @@ public func dtls_key_load(_ key: OpaquePointer!, _ path: UnsafePointer<CChar>!, 
 @c @implementation
 public func dtls_key_save(_ key: OpaquePointer!, _ path: UnsafePointer<CChar>!, _ publicOnly: Bool) -> GodotError {
     guard let object = lookUpKey(key, "dtls_key_save") else { return .invalidParameter }
-    guard let path = requiredString(path, "dtls_key_save", "path") else { return .invalidParameter }
+    guard let path = CBuffers.requiredString(path, "dtls_key_save", "path") else { return .invalidParameter }
     return object.save(path: path, publicOnly: publicOnly)
 }
 
@@ -54,7 +46,7 @@ public func dtls_key_save(_ key: OpaquePointer!, _ path: UnsafePointer<CChar>!, 
 public func dtls_key_load_from_string(_ key: OpaquePointer!, _ pem: UnsafePointer<CChar>!,
                                       _ publicOnly: Bool) -> GodotError {
     guard let object = lookUpKey(key, "dtls_key_load_from_string") else { return .invalidParameter }
-    guard let pem = requiredString(pem, "dtls_key_load_from_string", "pem") else { return .invalidParameter }
+    guard let pem = CBuffers.requiredString(pem, "dtls_key_load_from_string", "pem") else { return .invalidParameter }
     return object.loadFromString(pem, publicOnly: publicOnly)
 }
 

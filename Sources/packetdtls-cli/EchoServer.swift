@@ -162,7 +162,7 @@ final class EchoServer {
 
     private func counts(_ session: Session) -> String {
         let dropped = session.dropped > 0 ? ", \(session.dropped) dropped" : ""
-        return "\(session.echoed) packets echoed\(dropped)"
+        return "\(session.echoed) packet\(session.echoed == 1 ? "" : "s") echoed\(dropped)"
     }
 
     // MARK: Stopping

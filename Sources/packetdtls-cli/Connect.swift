@@ -76,7 +76,9 @@ struct Connect: ParsableCommand {
             }
             trusted = certificate
         }
-        let options = insecure ? TLSOptions.clientUnsafe(trustedChain: trusted) : TLSOptions.client(trustedChain: trusted)
+        let options = insecure
+            ? TLSOptions.clientUnsafe(trustedChain: trusted)
+            : TLSOptions.client(trustedChain: trusted)
         // Retransmit from 1 s, doubling, within the time-out; the client's own deadline stops it
         // exactly at --timeout. No idle time-out: an interactive user may think for a while.
         let limit = UInt32(min(Clock.milliseconds(timeout), 3_600_000))

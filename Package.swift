@@ -25,7 +25,8 @@ let package = Package(
             name: "PacketDTLSExports",
             dependencies: ["PacketDTLS", "CPacketDTLS"],
             exclude: ["exports.map"],
-            linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(exportsMap)"])]
+            // lld: gold leaves two local Swift symbols in the dynamic table of optimized builds.
+            linkerSettings: [.unsafeFlags(["-use-ld=lld", "-Xlinker", "--version-script=\(exportsMap)"])]
         ),
         .executableTarget(
             name: "packetdtls-cli",

@@ -175,7 +175,8 @@ DTLS_API void dtls_udp_free(dtls_udp *udp);
  * wildcard, "0.0.0.0" IPv4 only, an IPv6 address IPv6 only. `recv_buf_size` (Godot default 65536)
  * bounds the bytes queued inside the library and sizes the kernel's receive buffer.
  * \return DTLS_OK; DTLS_ERR_ALREADY_IN_USE if already bound or connected; DTLS_ERR_LOCKED for a
- *         peer taken from a UDPServer; DTLS_ERR_INVALID_PARAMETER for a bad port or address;
+ *         peer taken from a UDPServer; DTLS_ERR_INVALID_PARAMETER for a bad port or address, or a
+ *         recv_buf_size below 1;
  *         DTLS_ERR_UNAVAILABLE when the address or port is in use; DTLS_ERR_CANT_CREATE when the socket can't be opened.
  */
 DTLS_API dtls_error dtls_udp_bind(dtls_udp *udp, int port, const char *bind_address, int recv_buf_size);
@@ -224,7 +225,11 @@ DTLS_API int dtls_udp_get_packet_port(dtls_udp *udp);
 /** The local port of the socket, 0 when there is none. */
 DTLS_API int dtls_udp_get_local_port(dtls_udp *udp);
 
-/** Allows sending to broadcast addresses (SO_BROADCAST). DTLS_ERR_UNCONFIGURED without a socket. */
+/**
+ * Allows sending to broadcast addresses (SO_BROADCAST). As in Godot, the setting is kept and applied
+ * to any socket the peer opens later, so it may come before bind or put_packet.
+ * \return DTLS_OK; DTLS_ERR_LOCKED for a peer taken from a UDPServer (its socket is the server's).
+ */
 DTLS_API dtls_error dtls_udp_set_broadcast_enabled(dtls_udp *udp, bool enabled);
 /** Joins a multicast group on the named interface (NULL or "" = any). The socket must be bound. */
 DTLS_API dtls_error dtls_udp_join_multicast_group(dtls_udp *udp, const char *address, const char *interface_name);

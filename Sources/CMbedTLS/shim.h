@@ -16,6 +16,7 @@
 #include <mbedtls/base64.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/asn1.h>
+#include <mbedtls/asn1write.h>
 #include <mbedtls/x509.h>
 #include <mbedtls/x509_crt.h>
 #include <mbedtls/x509_crl.h>

@@ -17,6 +17,15 @@ enum CBuffers {
         return String(cString: pointer)
     }
 
+    /// A C string argument that must be present: nil (with the reason recorded) for NULL.
+    static func requiredString(_ pointer: UnsafePointer<CChar>?, _ function: StaticString, _ name: String) -> String? {
+        guard let text = string(pointer) else {
+            ErrorReport.set("\(function): \(name) is NULL")
+            return nil
+        }
+        return text
+    }
+
     /// Copies caller bytes; nil when data is NULL with a length (an invalid argument).
     static func bytes(_ data: UnsafePointer<UInt8>?, _ length: Int) -> [UInt8]? {
         if length == 0 { return [] }

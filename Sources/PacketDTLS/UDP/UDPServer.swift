@@ -1,0 +1,245 @@
+// UDPServer.swift — Godot's UDPServer: one socket for many clients, each a PacketPeerUDP.
+//
+// poll() reads every waiting datagram and routes it by its source (address, port): to the peer
+// taken for that client, to a pending peer, or to a new pending peer that take_connection() hands
+// out. Taken peers are held weakly, so a peer its user let go of simply vanishes from the map;
+// pending peers are held strongly until taken or dropped.
+//
+// Locking: the server locks itself, then the peer it routes to or detaches. A peer never holds its
+// own lock while waiting for ours (see PacketPeerUDP), so the two cannot deadlock.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+public final class UDPServer: @unchecked Sendable {
+    /// Godot's default max_pending_connections.
+    public static let defaultMaxPendingConnections = 16
+    /// The most datagrams one poll() reads, so a flood cannot hold its caller forever; the rest
+    /// wait in the kernel for the next poll().
+    static let maxDatagramsPerPoll = 16384
+
+    /// A taken or pending peer, held weakly.
+    private struct Route {
+        weak var peer: PacketPeerUDP?
+    }
+
+    private let lock = Lock()
+    private var socket: UDPSocket?
+    /// Every peer by its client's address: taken ones (weak) and pending ones (also in `pending`).
+    private var routes: [SocketAddress: Route] = [:]
+    /// Pending peers, oldest first, from index `pendingHead` on.
+    private var pending: [PacketPeerUDP] = []
+    private var pendingHead = 0
+    private var maxPending = UDPServer.defaultMaxPendingConnections
+    private var dropped = 0
+    /// poll() sweeps routes of vanished peers out when the map grows past this size.
+    private var sweepThreshold = 64
+    /// One datagram's worth of space for recvfrom, allocated once per server.
+    private let receiveBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
+
+    public init() {}
+
+    deinit {
+        // Nobody can poll a server nobody holds: stop, so its peers no longer claim a connection.
+        lock.withLock { stopLocked() }
+        receiveBuffer.deallocate()
+    }
+
+    private var pendingCount: Int { pending.count - pendingHead }
+
+    // MARK: - Listening
+
+    /// Opens the one socket for all peers on `port` (0 = any free port) and `bindAddress` ("*" =
+    /// dual-stack wildcard). Unlike Godot, SO_REUSEADDR is not set: a second server on a port in use
+    /// fails with .unavailable instead of silently sharing its datagrams.
+    public func listen(port: Int, bindAddress: String = "*") -> GodotError {
+        let function = "UDPServer.listen"
+        guard case .success(let port) = HostResolver.port(port, in: 0...65535, for: function),
+              case .success(let target) = HostResolver.bindTarget(bindAddress, port: port, for: function)
+        else { return .invalidParameter }
+        return lock.withLock {
+            if let socket {
+                return ErrorReport.fail(.alreadyInUse, "\(function): already listening on port \(socket.localPort)")
+            }
+            let opened: UDPSocket
+            switch UDPSocket.open(reaching: target.reach) {
+            case .success(let socket): opened = socket
+            case .failure(let code):
+                return ErrorReport.fail(.cantCreate, "\(function): cannot open a UDP socket: \(errnoText(code))")
+            }
+            let address = target.address ?? SocketAddress.wildcard(family: opened.family, port: port)
+            let status = opened.bind(to: address)
+            guard status == 0 else {
+                opened.close()
+                return ErrorReport.fail(.unavailable, "\(function): cannot bind to \(bindAddress) port \(port): "
+                    + errnoText(status))
+            }
+            // Many clients share this buffer; the kernel caps the request at its rmem_max.
+            opened.growReceiveBuffer(to: 1 << 20)
+            socket = opened
+            return .ok
+        }
+    }
+
+    /// True while the server has its socket.
+    public func isListening() -> Bool {
+        lock.withLock { socket != nil }
+    }
+
+    /// The local port of the socket, 0 when not listening.
+    public func getLocalPort() -> Int {
+        lock.withLock { socket?.localPort ?? 0 }
+    }
+
+    /// Closes the socket, drops the pending peers, and closes every taken peer: they report not
+    /// connected afterwards, and their put_packet gives .unconfigured.
+    public func stop() {
+        lock.withLock { stopLocked() }
+    }
+
+    private func stopLocked() {
+        for route in routes.values { route.peer?.detachFromServer() }
+        for peer in pending[pendingHead...] { peer.detachFromServer() }
+        routes = [:]
+        pending = []
+        pendingHead = 0
+        sweepThreshold = 64
+        socket?.close()
+        socket = nil
+    }
+
+    // MARK: - Routing
+
+    /// Reads every datagram waiting on the socket (up to maxDatagramsPerPoll) and routes each by
+    /// its source. A datagram for a full pending queue or a peer whose queue is full is dropped and
+    /// counted in droppedDatagrams.
+    public func poll() -> GodotError {
+        lock.withLock {
+            guard let socket else {
+                return ErrorReport.fail(.unconfigured, "UDPServer.poll: the server is not listening; listen() first")
+            }
+            for _ in 0..<Self.maxDatagramsPerPoll {
+                switch socket.receive(into: receiveBuffer) {
+                case .empty:
+                    return .ok
+                case .failed(let code):
+                    return ErrorReport.fail(.failed, "UDPServer.poll: recvfrom on port \(socket.localPort) failed: "
+                        + errnoText(code))
+                case .datagram(let length, let source, let truncated):
+                    guard !truncated else {
+                        dropped += 1
+                        continue
+                    }
+                    let bytes = Array(UnsafeRawBufferPointer(rebasing: receiveBuffer[..<length]))
+                    route(bytes, from: source, socket: socket)
+                }
+            }
+            return .ok
+        }
+    }
+
+    private func route(_ bytes: [UInt8], from source: SocketAddress, socket: UDPSocket) {
+        if let known = routes[source] {
+            if let peer = known.peer {
+                switch peer.deliver(bytes, from: source) {
+                case .queued: return
+                case .queueFull:
+                    dropped += 1
+                    return
+                case .detached: break
+                }
+            }
+            // The peer closed or was freed: this client starts afresh.
+            routes[source] = nil
+        }
+        guard pendingCount < maxPending else {
+            dropped += 1
+            return
+        }
+        let peer = PacketPeerUDP(server: self, socket: socket, remote: source)
+        _ = peer.deliver(bytes, from: source)
+        pending.append(peer)
+        routes[source] = Route(peer: peer)
+        if routes.count > sweepThreshold { sweepVanishedRoutes() }
+    }
+
+    /// Drops routes whose peers were freed or closed. Amortized: the threshold doubles past the survivors.
+    private func sweepVanishedRoutes() {
+        routes = routes.filter { $0.value.peer != nil }
+        sweepThreshold = max(64, routes.count * 2)
+    }
+
+    /// Called by a peer's close() (with no peer lock held): forgets the route if it still leads there.
+    func forget(_ peer: PacketPeerUDP, at remote: SocketAddress) {
+        lock.withLock {
+            if let known = routes[remote], known.peer == nil || known.peer === peer { routes[remote] = nil }
+        }
+    }
+
+    // MARK: - Pending connections
+
+    /// True when a pending peer waits for takeConnection().
+    public func isConnectionAvailable() -> Bool {
+        lock.withLock { socket != nil && pendingCount > 0 }
+    }
+
+    /// The oldest pending peer, now "connected" to its client through this server's socket; nil
+    /// when none waits.
+    public func takeConnection() -> PacketPeerUDP? {
+        lock.withLock {
+            guard socket != nil, pendingCount > 0 else { return nil }
+            let peer = pending[pendingHead]
+            pendingHead += 1
+            if pendingHead == pending.count {
+                pending.removeAll(keepingCapacity: true)
+                pendingHead = 0
+            } else if pendingHead >= 32 && pendingHead * 2 >= pending.count {
+                pending.removeFirst(pendingHead)
+                pendingHead = 0
+            }
+            return peer
+        }
+    }
+
+    /// How many pending peers may wait (default 16; 0 refuses new clients). Setting a negative
+    /// value is refused and leaves the limit unchanged (see setMaxPendingConnections).
+    public var maxPendingConnections: Int {
+        get { lock.withLock { maxPending } }
+        set { _ = setMaxPendingConnections(newValue) }
+    }
+
+    /// Sets the pending limit. Lowering it drops the newest pending peers beyond it; raising it
+    /// keeps them. (Godot's setter compares the wrong way round; this one does not.)
+    public func setMaxPendingConnections(_ limit: Int) -> GodotError {
+        guard limit >= 0 else {
+            return ErrorReport.fail(.invalidParameter,
+                "UDPServer.set_max_pending_connections: \(limit) is negative; 0 refuses new clients")
+        }
+        lock.withLock {
+            maxPending = limit
+            while pendingCount > limit {
+                if let remote = pending.removeLast().detachFromServer() { routes[remote] = nil }
+            }
+        }
+        return .ok
+    }
+
+    /// How many pending peers wait now.
+    var pendingConnectionCount: Int {
+        lock.withLock { pendingCount }
+    }
+
+    /// The socket all peers share, nil when not listening.
+    var sharedSocket: UDPSocket? {
+        lock.withLock { socket }
+    }
+
+    /// Datagrams this server read but could not keep: from new clients while the pending queue was
+    /// full, or for peers whose queues were full.
+    public var droppedDatagrams: Int {
+        lock.withLock { dropped }
+    }
+}

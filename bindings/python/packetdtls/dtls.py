@@ -148,7 +148,7 @@ class PacketPeerDTLS(HandleOwner):
         h = self._h
         if h is None:
             raise closed_error(self)
-        return int(lib.dtls_peer_get_available_packet_count(h))
+        return lib.dtls_peer_get_available_packet_count(h)  # restype c_int: already an int
 
     def get_packet_error(self) -> Error:
         return to_error(lib.dtls_peer_get_packet_error(self._handle()))

@@ -179,7 +179,10 @@ class PacketPeerUDP(HandleOwner):
         return get_packet(lib.dtls_udp_get_packet, h, self._packets)
 
     def get_available_packet_count(self) -> int:
-        return int(lib.dtls_udp_get_available_packet_count(self._handle()))
+        h = self._h
+        if h is None:
+            raise closed_error(self)
+        return lib.dtls_udp_get_available_packet_count(h)  # restype c_int: already an int
 
     def get_packet_error(self) -> Error:
         return to_error(lib.dtls_udp_get_packet_error(self._handle()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ._common import HandleOwner, c_int, c_str
+from ._common import HandleOwner, c_int, c_str, closed_error
 from ._errors import Error, to_error
 from ._library import lib
 from .udp import PacketPeerUDP
@@ -31,10 +31,16 @@ class UDPServer(HandleOwner):
 
     def poll(self) -> Error:
         """Reads every waiting datagram and routes it to its peer (ERR_UNCONFIGURED when not listening)."""
-        return to_error(lib.dtls_udp_server_poll(self._handle()))
+        h = self._h
+        if h is None:
+            raise closed_error(self)
+        return to_error(lib.dtls_udp_server_poll(h))
 
     def is_connection_available(self) -> bool:
-        return bool(lib.dtls_udp_server_is_connection_available(self._handle()))
+        h = self._h
+        if h is None:
+            raise closed_error(self)
+        return lib.dtls_udp_server_is_connection_available(h)  # restype c_bool: already a bool
 
     def take_connection(self) -> Optional[PacketPeerUDP]:
         """The oldest pending peer as a connected PacketPeerUDP, or None when none waits."""

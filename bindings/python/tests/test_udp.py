@@ -390,3 +390,38 @@ def test_taken_peer_keeps_its_server_alive():
     assert peer.put_packet(b"still works") == Error.OK
     assert client.wait(5.0) == Error.OK
     assert client.get_packet() == b"still works"
+
+
+def test_two_threads_reading_one_peer_lose_nothing():
+    """The per-peer receive buffer is shared; a second reader at the same time gets its own."""
+    a, b = bound_pair()
+    count = 400
+    got: list = []
+    lock = threading.Lock()
+
+    def reader() -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with lock:
+                if len(got) >= count:
+                    return
+            packet = b.get_packet()  # (get_packet_error is per peer, so racy across threads: test the bytes)
+            if packet:
+                with lock:
+                    got.append(packet)
+            else:
+                b.wait(0.01)
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for index in range(count):
+        payload = b"%05d" % index + bytes(3000 if index % 7 == 0 else 10)  # some need a bigger buffer
+        while a.put_packet(payload) == Error.ERR_BUSY:
+            time.sleep(0.001)
+        if index % 50 == 0:
+            time.sleep(0.005)  # let the readers keep up: the kernel buffer is finite
+    for thread in threads:
+        thread.join(30)
+    assert sorted(int(p[:5]) for p in got) == list(range(count))
+    assert all(len(p) == (3005 if int(p[:5]) % 7 == 0 else 15) for p in got)

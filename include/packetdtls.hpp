@@ -354,7 +354,9 @@ public:
     std::string save_to_string(bool public_only = false) const {
         dtls_key *key = get();
         return detail::read_string(
-            [key, public_only](char *buf, std::size_t cap) { return dtls_key_save_to_string(key, public_only, buf, cap); });
+            [key, public_only](char *buf, std::size_t cap) {
+                return dtls_key_save_to_string(key, public_only, buf, cap);
+            });
     }
     bool is_public_only() const noexcept { return dtls_key_is_public_only(get()); }
 };
@@ -377,7 +379,8 @@ public:
     /// The whole chain as PEM ("" when empty).
     std::string save_to_string() const {
         dtls_cert *cert = get();
-        return detail::read_string([cert](char *buf, std::size_t cap) { return dtls_cert_save_to_string(cert, buf, cap); });
+        return detail::read_string(
+            [cert](char *buf, std::size_t cap) { return dtls_cert_save_to_string(cert, buf, cap); });
     }
 };
 
@@ -393,7 +396,8 @@ public:
 
     /// Verify the server's chain against `trusted_chain` (empty = system CAs) and its name against the
     /// hostname, or `common_name_override` when not empty.
-    static TLSOptions client(const X509Certificate &trusted_chain = nullptr, std::string_view common_name_override = {}) {
+    static TLSOptions client(const X509Certificate &trusted_chain = nullptr,
+                             std::string_view common_name_override = {}) {
         return TLSOptions(dtls_options_client(trusted_chain.get(), detail::c_string(common_name_override).c_str()));
     }
     /// No name check; with a trusted chain the chain is still verified, without one nothing is.
@@ -450,10 +454,9 @@ public:
     /// A new EC P-256 private key, or an empty owner.
     static CryptoKey generate_ec_p256() noexcept { return CryptoKey(dtls_crypto_generate_ec_p256()); }
     /// A new self-signed certificate for `key`, or an empty owner. Defaults are Godot's.
-    static X509Certificate generate_self_signed_certificate(const CryptoKey &key,
-                                                            std::string_view issuer_name = "CN=myserver,O=myorganisation,C=IT",
-                                                            std::string_view not_before = "20140101000000",
-                                                            std::string_view not_after = "20340101000000") {
+    static X509Certificate generate_self_signed_certificate(
+        const CryptoKey &key, std::string_view issuer_name = "CN=myserver,O=myorganisation,C=IT",
+        std::string_view not_before = "20140101000000", std::string_view not_after = "20340101000000") {
         return X509Certificate(dtls_crypto_generate_self_signed_certificate(
             key.get(), detail::c_string(issuer_name).c_str(), detail::c_string(not_before).c_str(),
             detail::c_string(not_after).c_str()));
@@ -530,8 +533,8 @@ public:
     /// The C name of the 4.x form.
     Error connect_to_peer_with_options(const PacketPeerUDP &packet_peer, std::string_view hostname,
                                        const TLSOptions &client_options = nullptr) {
-        return to_error(dtls_peer_connect_to_peer_with_options(get(), packet_peer.get(),
-                                                               detail::c_string(hostname).c_str(), client_options.get()));
+        return to_error(dtls_peer_connect_to_peer_with_options(
+            get(), packet_peer.get(), detail::c_string(hostname).c_str(), client_options.get()));
     }
     /// Reads what arrived, advances the handshake, queues decrypted packets. Call it often.
     Error poll() noexcept { return to_error(dtls_peer_poll(get())); }
@@ -562,12 +565,14 @@ public:
     /// Why the peer ended in an error status ("" otherwise).
     std::string get_error_message() const {
         dtls_peer *peer = get();
-        return detail::read_string([peer](char *buf, std::size_t cap) { return dtls_peer_get_error_message(peer, buf, cap); });
+        return detail::read_string(
+            [peer](char *buf, std::size_t cap) { return dtls_peer_get_error_message(peer, buf, cap); });
     }
     /// The negotiated cipher suite once connected ("" before).
     std::string get_ciphersuite() const {
         dtls_peer *peer = get();
-        return detail::read_string([peer](char *buf, std::size_t cap) { return dtls_peer_get_ciphersuite(peer, buf, cap); });
+        return detail::read_string(
+            [peer](char *buf, std::size_t cap) { return dtls_peer_get_ciphersuite(peer, buf, cap); });
     }
     int get_max_packet_size() const noexcept { return dtls_peer_get_max_packet_size(get()); }
 };

@@ -156,9 +156,8 @@ static void client_process(client_node *c) {
     if (dtls_peer_get_status(c->dtls) == DTLS_STATUS_CONNECTED) {
         if (!c->connected && !c->reply[0]) {
             /* Try to contact the server (the seed sends this every frame until a reply; once is enough). */
-            if (c->message[0] && dtls_peer_put_packet(c->dtls, (const uint8_t *)c->message, strlen(c->message)) == DTLS_OK) {
-                c->message[0] = '\0';
-            }
+            size_t len = strlen(c->message);
+            if (len && dtls_peer_put_packet(c->dtls, (const uint8_t *)c->message, len) == DTLS_OK) c->message[0] = '\0';
         }
         while (dtls_peer_get_available_packet_count(c->dtls) > 0) {
             size_t len = 0;
@@ -243,7 +242,8 @@ static void test_seed_example_3x_setup(void) {
     server_free(&s);
 }
 
-/* The first take_connection answers with a HelloVerifyRequest; only the ClientHello with the cookie starts a handshake. */
+/* The first take_connection answers with a HelloVerifyRequest; only the ClientHello with the cookie starts a
+ * handshake. */
 static void test_cookie_round_trip(void) {
     server_node s;
     client_node c;

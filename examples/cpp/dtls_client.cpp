@@ -86,7 +86,8 @@ int main(int argc, char **argv) {
                 connected = true;
             }
             if (connected) break;
-            std::fprintf(stderr, "DTLS session ended: %s: %s\n", status_string(status), dtls.get_error_message().c_str());
+            std::fprintf(stderr, "DTLS session ended: %s: %s\n", status_string(status),
+                         dtls.get_error_message().c_str());
             break;
         }
         // The next frame: wait for a datagram, at most 10 ms (retransmission timers run in poll).

@@ -124,7 +124,8 @@ int main(int argc, char **argv) {
                 while (p.get_available_packet_count() > 0) {
                     // print("Received message from client: %s" % p.get_packet().get_string_from_utf8())
                     std::vector<uint8_t> packet = p.get_packet();
-                    std::printf("Received message from client: %s\n", std::string(packet.begin(), packet.end()).c_str());
+                    std::string text(packet.begin(), packet.end());
+                    std::printf("Received message from client: %s\n", text.c_str());
                     // p.put_packet("Hello DTLS client".to_utf8_buffer())
                     if (p.put_packet("Hello DTLS client") == Error::Ok) replies++;
                 }

@@ -148,6 +148,7 @@ final class DTLSMemoryTests: XCTestCase {
             XCTAssertEqual(client.getStatus(), .errorHostnameMismatch, "\(name): \(client.getErrorMessage())")
             XCTAssertTrue(client.getErrorMessage().contains(name), client.getErrorMessage())
             XCTAssertEqual(accepted.getStatus(), .error, "the server hears the client's alert")
+            XCTAssertTrue(accepted.getErrorMessage().contains("bad_certificate"), accepted.getErrorMessage())
         }
     }
 

@@ -184,7 +184,9 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// Ends the session in ERROR or ERROR_HOSTNAME_MISMATCH with the reason mbedTLS gives.
     private func fail(_ code: Int32) {
         guard let session else { return }
-        let flags = session.verifyFlags
+        // Flags mean something only where this end verified the other; a server that asks for no
+        // client certificate always reads "verification skipped".
+        let flags = session.configuration.verifiesChain ? session.verifyFlags : 0
         let mismatch = UInt32(MBEDTLS_X509_BADCERT_CN_MISMATCH)
         if code == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED || (flags != 0 && flags != UInt32.max) {
             let reasons = Self.verificationText(flags)

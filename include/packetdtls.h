@@ -495,6 +495,98 @@ DTLS_API dtls_peer *dtls_server_take_connection(dtls_server *server, dtls_udp *u
 /** Forgets the identity and the cookie secret; take_connection fails until the next setup. */
 DTLS_API dtls_error dtls_server_stop(dtls_server *server);
 
+/* MARK: - Beyond Godot: pre-shared keys, ALPN, pinning, client certificates, CRLs, resumption */
+
+/** How a server asks clients for certificates (dtls_options_set_client_certificate_mode). */
+typedef enum DTLS_CLOSED_ENUM DTLS_SWIFT_NAME(DTLSClientCertificateMode) dtls_client_cert_mode {
+    DTLS_CLIENT_CERT_NONE DTLS_SWIFT_NAME(none) = 0,    /**< ask for none (the default) */
+    DTLS_CLIENT_CERT_REQUEST DTLS_SWIFT_NAME(request) = 1, /**< ask; clients without one still connect */
+    DTLS_CLIENT_CERT_REQUIRE DTLS_SWIFT_NAME(require) = 2, /**< ask and insist on a valid one */
+} dtls_client_cert_mode;
+
+/**
+ * Client options that authenticate with a pre-shared key (ECDHE-PSK and PSK suites, AEAD only) instead
+ * of certificates. `identity` 1..128 bytes, key 1..32 bytes (copied). NULL on bad input (see the message).
+ */
+DTLS_API dtls_options *dtls_options_client_psk(const char *identity, const uint8_t *key, size_t key_len);
+/** Server options for PSK clients only (no certificate); add identities with dtls_options_add_psk(). */
+DTLS_API dtls_options *dtls_options_server_psk(void);
+/** Lets a server accept `identity` with `key`; on certificate server options it adds PSK suites too. */
+DTLS_API dtls_error dtls_options_add_psk(dtls_options *options, const char *identity, const uint8_t *key,
+                                         size_t key_len);
+/** ALPN protocols (each 1..255 bytes, at most 16) offered by a client or accepted by a server, in order. Copied. */
+DTLS_API dtls_error dtls_options_set_alpn_protocols(dtls_options *options, const char *const *protocols,
+                                                    size_t count);
+/**
+ * Accepts the server only if the SHA-256 of its SubjectPublicKeyInfo (32 bytes) is one of the pins.
+ * With a trusted chain both must hold; on dtls_options_client_unsafe(NULL) the pin alone admits it.
+ */
+DTLS_API dtls_error dtls_options_pin_public_key(dtls_options *options, const uint8_t *sha256, size_t len);
+/** Pins the public key of the leaf of `certificate`. */
+DTLS_API dtls_error dtls_options_pin_certificate(dtls_options *options, dtls_cert *certificate);
+/** The certificate (chain) and key a client presents when the server asks. Client options only. */
+DTLS_API dtls_error dtls_options_set_client_certificate(dtls_options *options, dtls_key *key, dtls_cert *certificate);
+/** Makes a server request or require client certificates issued by `authorities`. Server options only. */
+DTLS_API dtls_error dtls_options_set_client_certificate_mode(dtls_options *options, dtls_client_cert_mode mode,
+                                                             dtls_cert *authorities);
+/** Checks peer certificates against the CRLs in a PEM or DER file. DTLS_ERR_PARSE_ERROR when none parses. */
+DTLS_API dtls_error dtls_options_load_crl(dtls_options *options, const char *path);
+/** As dtls_options_load_crl() from PEM text. */
+DTLS_API dtls_error dtls_options_load_crl_from_string(dtls_options *options, const char *pem);
+/** Whether a server issues session tickets so clients can resume (default on; keys rotate daily). */
+DTLS_API dtls_error dtls_options_set_session_tickets(dtls_options *options, bool enabled);
+/**
+ * Appends each session's secrets to `path` (NULL or "" = off) in the NSS key log format that
+ * SSLKEYLOGFILE names, so Wireshark or tshark can decrypt a capture. The file is created mode 0600.
+ */
+DTLS_API dtls_error dtls_options_set_key_log_file(dtls_options *options, const char *path);
+
+/** SHA-256 of the leaf certificate's SubjectPublicKeyInfo (32 bytes), the value pins compare. */
+DTLS_API dtls_error dtls_cert_get_public_key_sha256(dtls_cert *cert, uint8_t *buf, size_t cap, size_t *out_len);
+
+/** A client's saved session (master secret and ticket), for an abbreviated handshake later. */
+typedef struct dtls_session dtls_session;
+/** An empty session object. Free with dtls_session_free(); the secret is zeroized. */
+DTLS_API dtls_session *dtls_session_new(void);
+DTLS_API void dtls_session_free(dtls_session *session);
+/** The session of a CONNECTED client, as a new handle, or NULL. */
+DTLS_API dtls_session *dtls_peer_get_session(dtls_peer *peer);
+/** Offers `session` (NULL = none) on this peer's next connect_to_peer. An internal reference is kept. */
+DTLS_API dtls_error dtls_peer_set_session(dtls_peer *peer, dtls_session *session);
+/** True when the last handshake resumed a saved session. */
+DTLS_API bool dtls_peer_is_session_resumed(dtls_peer *peer);
+
+/** The ALPN protocol both ends agreed on ("" when none). Returns the length needed. */
+DTLS_API size_t dtls_peer_get_alpn_protocol(dtls_peer *peer, char *buf, size_t cap);
+/** The peer's certificate chain while CONNECTED, as a new handle; NULL when it sent none. */
+DTLS_API dtls_cert *dtls_peer_get_peer_certificate(dtls_peer *peer);
+/** mbedTLS's verification flags (MBEDTLS_X509_BADCERT_*) for the peer's certificate; 0 = fine or unchecked. */
+DTLS_API uint32_t dtls_peer_get_verify_flags(dtls_peer *peer);
+/** The flags above as sentences separated by "; " ("" when none). Returns the length needed. */
+DTLS_API size_t dtls_peer_get_verify_text(dtls_peer *peer, char *buf, size_t cap);
+/** The description of the last fatal alert the peer sent (RFC 5246 numbers), -1 when none. */
+DTLS_API int dtls_peer_get_last_alert(dtls_peer *peer);
+
+/** Traffic and handshake figures of a peer's current (or last) session. Append-only. */
+typedef struct dtls_peer_stats {
+    uint64_t packets_sent;              /**< application packets put */
+    uint64_t packets_received;          /**< application packets decrypted */
+    uint64_t bytes_sent;                /**< application payload bytes put */
+    uint64_t bytes_received;            /**< application payload bytes decrypted */
+    uint64_t datagrams_sent;            /**< datagrams sent, handshake included */
+    uint64_t datagrams_received;        /**< datagrams taken in, handshake and garbage included */
+    uint64_t records_dropped_bad_mac;   /**< records whose MAC did not verify (forged or corrupted) */
+    uint64_t datagrams_oversized;       /**< datagrams too large for a record, discarded */
+    uint64_t handshake_retransmissions; /**< flights sent again after their timer ran out */
+    uint64_t handshake_duration_ms;     /**< connect (or accept) to CONNECTED; 0 until then */
+} dtls_peer_stats;
+
+/**
+ * Fills *out with the peer's figures. `size` is sizeof(dtls_peer_stats) as the caller compiled it, so
+ * an older caller gets the fields it knows. DTLS_ERR_INVALID_PARAMETER for NULL out or a size too small.
+ */
+DTLS_API dtls_error dtls_peer_get_stats(dtls_peer *peer, dtls_peer_stats *out, size_t size);
+
 #ifdef __cplusplus
 }
 #endif

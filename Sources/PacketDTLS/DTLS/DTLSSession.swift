@@ -163,6 +163,11 @@ final class DTLSSession {
         _ = mbedtls_ssl_close_notify(ssl)
     }
 
+    /// One attempt at a fatal alert, for failures after which mbedTLS itself sends none.
+    func sendFatalAlert(_ description: Int32) {
+        _ = mbedtls_ssl_send_alert_message(ssl, UInt8(MBEDTLS_SSL_ALERT_LEVEL_FATAL), UInt8(description))
+    }
+
     // MARK: What the session knows
 
     var cipherSuite: String {

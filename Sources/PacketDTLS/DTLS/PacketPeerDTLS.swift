@@ -212,6 +212,13 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         let flags = session.configuration.verifiesChain ? session.verifyFlags : 0
         verifyFlags = flags == UInt32.max ? 0 : flags
         if code == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE { lastAlert = session.lastAlertReceived }
+        if code == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE {
+            // mbedTLS 2.28 drops a client without the required certificate silently; tell it, or it
+            // would retransmit its last flight until its handshake timeout runs out.
+            session.sendFatalAlert(MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE)
+            end(.error, "the client sent no certificate, and these options require one")
+            return
+        }
         if session.pinRejected {
             end(.error, "the peer's public key matches none of the pinned keys")
             return

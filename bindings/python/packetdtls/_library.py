@@ -84,6 +84,27 @@ class _dtls_options(ctypes.Structure):
     """Opaque ``dtls_options`` (TLSOptions)."""
 
 
+class _dtls_session(ctypes.Structure):
+    """Opaque ``dtls_session`` (a client's saved session, beyond Godot)."""
+
+
+class dtls_peer_stats(ctypes.Structure):
+    """``struct dtls_peer_stats`` (append-only: new fields go at the end, as in the header)."""
+
+    _fields_ = [
+        ("packets_sent", ctypes.c_uint64),
+        ("packets_received", ctypes.c_uint64),
+        ("bytes_sent", ctypes.c_uint64),
+        ("bytes_received", ctypes.c_uint64),
+        ("datagrams_sent", ctypes.c_uint64),
+        ("datagrams_received", ctypes.c_uint64),
+        ("records_dropped_bad_mac", ctypes.c_uint64),
+        ("datagrams_oversized", ctypes.c_uint64),
+        ("handshake_retransmissions", ctypes.c_uint64),
+        ("handshake_duration_ms", ctypes.c_uint64),
+    ]
+
+
 UdpHandle = ctypes.POINTER(_dtls_udp)
 UdpServerHandle = ctypes.POINTER(_dtls_udp_server)
 PeerHandle = ctypes.POINTER(_dtls_peer)
@@ -91,6 +112,7 @@ ServerHandle = ctypes.POINTER(_dtls_server)
 KeyHandle = ctypes.POINTER(_dtls_key)
 CertHandle = ctypes.POINTER(_dtls_cert)
 OptionsHandle = ctypes.POINTER(_dtls_options)
+SessionHandle = ctypes.POINTER(_dtls_session)
 
 # MARK: - Every function of include/packetdtls.h: name -> (restype, argtypes)
 #
@@ -108,6 +130,9 @@ _size = ctypes.c_size_t
 _size_p = ctypes.POINTER(ctypes.c_size_t)
 _str = ctypes.c_char_p
 _data = ctypes.c_void_p
+_str_array = ctypes.POINTER(ctypes.c_char_p)  # const char *const *
+_cert_mode = ctypes.c_int  # dtls_client_cert_mode
+_stats_p = ctypes.POINTER(dtls_peer_stats)
 _none = None
 
 FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
@@ -216,6 +241,31 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_server_setup_with_options": (_err, (ServerHandle, OptionsHandle)),
     "dtls_server_take_connection": (PeerHandle, (ServerHandle, UdpHandle)),
     "dtls_server_stop": (_err, (ServerHandle,)),
+    # Beyond Godot: pre-shared keys, ALPN, pinning, client certificates, CRLs, resumption
+    "dtls_options_client_psk": (OptionsHandle, (_str, _data, _size)),
+    "dtls_options_server_psk": (OptionsHandle, ()),
+    "dtls_options_add_psk": (_err, (OptionsHandle, _str, _data, _size)),
+    "dtls_options_set_alpn_protocols": (_err, (OptionsHandle, _str_array, _size)),
+    "dtls_options_pin_public_key": (_err, (OptionsHandle, _data, _size)),
+    "dtls_options_pin_certificate": (_err, (OptionsHandle, CertHandle)),
+    "dtls_options_set_client_certificate": (_err, (OptionsHandle, KeyHandle, CertHandle)),
+    "dtls_options_set_client_certificate_mode": (_err, (OptionsHandle, _cert_mode, CertHandle)),
+    "dtls_options_load_crl": (_err, (OptionsHandle, _str)),
+    "dtls_options_load_crl_from_string": (_err, (OptionsHandle, _str)),
+    "dtls_options_set_session_tickets": (_err, (OptionsHandle, _bool)),
+    "dtls_options_set_key_log_file": (_err, (OptionsHandle, _str)),
+    "dtls_cert_get_public_key_sha256": (_err, (CertHandle, _data, _size, _size_p)),
+    "dtls_session_new": (SessionHandle, ()),
+    "dtls_session_free": (_none, (SessionHandle,)),
+    "dtls_peer_get_session": (SessionHandle, (PeerHandle,)),
+    "dtls_peer_set_session": (_err, (PeerHandle, SessionHandle)),
+    "dtls_peer_is_session_resumed": (_bool, (PeerHandle,)),
+    "dtls_peer_get_alpn_protocol": (_size, (PeerHandle, _data, _size)),
+    "dtls_peer_get_peer_certificate": (CertHandle, (PeerHandle,)),
+    "dtls_peer_get_verify_flags": (_u32, (PeerHandle,)),
+    "dtls_peer_get_verify_text": (_size, (PeerHandle, _data, _size)),
+    "dtls_peer_get_last_alert": (_int, (PeerHandle,)),
+    "dtls_peer_get_stats": (_err, (PeerHandle, _stats_p, _size)),
 }
 
 

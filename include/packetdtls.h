@@ -132,6 +132,53 @@ typedef enum DTLS_CLOSED_ENUM DTLS_SWIFT_NAME(HashType) dtls_hash_type {
     DTLS_HASH_SHA256 DTLS_SWIFT_NAME(sha256) = 2,
 } dtls_hash_type;
 
+/**
+ * The type of a dtls_var: Godot 4's Variant.Type, with Godot 4's numbers, whichever Godot version a
+ * value is encoded for (dtls_var_encode() and the put_var functions translate to Godot 3's numbers).
+ * Append-only.
+ */
+typedef enum DTLS_CLOSED_ENUM DTLS_SWIFT_NAME(GodotVariantType) dtls_var_type {
+    DTLS_VAR_NIL DTLS_SWIFT_NAME(null) = 0,
+    DTLS_VAR_BOOL DTLS_SWIFT_NAME(bool) = 1,
+    DTLS_VAR_INT DTLS_SWIFT_NAME(int) = 2,
+    DTLS_VAR_FLOAT DTLS_SWIFT_NAME(float) = 3,
+    DTLS_VAR_STRING DTLS_SWIFT_NAME(string) = 4,
+    DTLS_VAR_VECTOR2 DTLS_SWIFT_NAME(vector2) = 5,
+    DTLS_VAR_VECTOR2I DTLS_SWIFT_NAME(vector2i) = 6,
+    DTLS_VAR_RECT2 DTLS_SWIFT_NAME(rect2) = 7,
+    DTLS_VAR_RECT2I DTLS_SWIFT_NAME(rect2i) = 8,
+    DTLS_VAR_VECTOR3 DTLS_SWIFT_NAME(vector3) = 9,
+    DTLS_VAR_VECTOR3I DTLS_SWIFT_NAME(vector3i) = 10,
+    DTLS_VAR_VECTOR4 DTLS_SWIFT_NAME(vector4) = 11,
+    DTLS_VAR_VECTOR4I DTLS_SWIFT_NAME(vector4i) = 12,
+    DTLS_VAR_TRANSFORM2D DTLS_SWIFT_NAME(transform2D) = 13,
+    DTLS_VAR_PLANE DTLS_SWIFT_NAME(plane) = 14,
+    DTLS_VAR_QUATERNION DTLS_SWIFT_NAME(quaternion) = 15,
+    DTLS_VAR_AABB DTLS_SWIFT_NAME(aabb) = 16,
+    DTLS_VAR_BASIS DTLS_SWIFT_NAME(basis) = 17,
+    DTLS_VAR_TRANSFORM3D DTLS_SWIFT_NAME(transform3D) = 18,
+    DTLS_VAR_PROJECTION DTLS_SWIFT_NAME(projection) = 19,
+    DTLS_VAR_COLOR DTLS_SWIFT_NAME(color) = 20,
+    DTLS_VAR_STRING_NAME DTLS_SWIFT_NAME(stringName) = 21,
+    DTLS_VAR_NODE_PATH DTLS_SWIFT_NAME(nodePath) = 22,
+    DTLS_VAR_RID DTLS_SWIFT_NAME(rid) = 23,
+    DTLS_VAR_OBJECT DTLS_SWIFT_NAME(object) = 24,
+    DTLS_VAR_CALLABLE DTLS_SWIFT_NAME(callable) = 25,
+    DTLS_VAR_SIGNAL DTLS_SWIFT_NAME(signal) = 26,
+    DTLS_VAR_DICTIONARY DTLS_SWIFT_NAME(dictionary) = 27,
+    DTLS_VAR_ARRAY DTLS_SWIFT_NAME(array) = 28,
+    DTLS_VAR_PACKED_BYTE_ARRAY DTLS_SWIFT_NAME(packedByteArray) = 29,
+    DTLS_VAR_PACKED_INT32_ARRAY DTLS_SWIFT_NAME(packedInt32Array) = 30,
+    DTLS_VAR_PACKED_INT64_ARRAY DTLS_SWIFT_NAME(packedInt64Array) = 31,
+    DTLS_VAR_PACKED_FLOAT32_ARRAY DTLS_SWIFT_NAME(packedFloat32Array) = 32,
+    DTLS_VAR_PACKED_FLOAT64_ARRAY DTLS_SWIFT_NAME(packedFloat64Array) = 33,
+    DTLS_VAR_PACKED_STRING_ARRAY DTLS_SWIFT_NAME(packedStringArray) = 34,
+    DTLS_VAR_PACKED_VECTOR2_ARRAY DTLS_SWIFT_NAME(packedVector2Array) = 35,
+    DTLS_VAR_PACKED_VECTOR3_ARRAY DTLS_SWIFT_NAME(packedVector3Array) = 36,
+    DTLS_VAR_PACKED_COLOR_ARRAY DTLS_SWIFT_NAME(packedColorArray) = 37,
+    DTLS_VAR_PACKED_VECTOR4_ARRAY DTLS_SWIFT_NAME(packedVector4Array) = 38,
+} dtls_var_type;
+
 /* MARK: - Handles (opaque; see the conventions above) */
 
 typedef struct dtls_udp dtls_udp;               /**< PacketPeerUDP */
@@ -141,6 +188,7 @@ typedef struct dtls_server dtls_server;         /**< DTLSServer */
 typedef struct dtls_key dtls_key;               /**< CryptoKey */
 typedef struct dtls_cert dtls_cert;             /**< X509Certificate */
 typedef struct dtls_options dtls_options;       /**< TLSOptions */
+typedef struct dtls_var dtls_var;               /**< a Variant value (put_var / get_var) */
 
 /* MARK: - Library */
 

@@ -10,7 +10,7 @@ import PacketDTLS
 
 /// The class a handle was issued for; the low byte of every handle.
 enum HandleKind: UInt8 {
-    case udp = 1, udpServer, peer, server, key, cert, options
+    case udp = 1, udpServer, peer, server, key, cert, options, variant
 }
 
 final class HandleTable: @unchecked Sendable {

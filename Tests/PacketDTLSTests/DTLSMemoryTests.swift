@@ -71,6 +71,7 @@ final class DTLSMemoryTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(limit, 16000)
         XCTAssertEqual(client.putPacket([UInt8](repeating: 7, count: limit)), .ok)
         XCTAssertEqual(client.putPacket([UInt8](repeating: 7, count: limit + 1)), .invalidParameter)
+        XCTAssertEqual(client.putPacket([]), .invalidParameter, "an empty packet would never leave")
         server.poll()
         XCTAssertEqual(server.getPacket().count, limit)
     }
@@ -148,6 +149,7 @@ final class DTLSMemoryTests: XCTestCase {
             XCTAssertEqual(client.getStatus(), .errorHostnameMismatch, "\(name): \(client.getErrorMessage())")
             XCTAssertTrue(client.getErrorMessage().contains(name), client.getErrorMessage())
             XCTAssertEqual(accepted.getStatus(), .error, "the server hears the client's alert")
+            XCTAssertTrue(accepted.getErrorMessage().contains("bad_certificate"), accepted.getErrorMessage())
         }
     }
 

@@ -184,7 +184,9 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// Ends the session in ERROR or ERROR_HOSTNAME_MISMATCH with the reason mbedTLS gives.
     private func fail(_ code: Int32) {
         guard let session else { return }
-        let flags = session.verifyFlags
+        // Flags mean something only where this end verified the other; a server that asks for no
+        // client certificate always reads "verification skipped".
+        let flags = session.configuration.verifiesChain ? session.verifyFlags : 0
         let mismatch = UInt32(MBEDTLS_X509_BADCERT_CN_MISMATCH)
         if code == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED || (flags != 0 && flags != UInt32.max) {
             let reasons = Self.verificationText(flags)
@@ -251,6 +253,10 @@ public final class PacketPeerDTLS: @unchecked Sendable {
                 return ErrorReport.fail(.unconfigured, "put_packet: the DTLS peer is \(status), not connected")
             }
             let limit = session.maxPacketSize
+            // mbedTLS sends nothing for an empty write; refuse it rather than report a send that never was.
+            guard !bytes.isEmpty else {
+                return ErrorReport.fail(.invalidParameter, "put_packet: DTLS cannot carry an empty packet")
+            }
             guard bytes.count <= limit else {
                 return ErrorReport.fail(.invalidParameter,
                                         "put_packet: \(bytes.count) bytes exceed the largest record payload (\(limit))")

@@ -34,6 +34,8 @@ from .tls_options import TLSOptions
 from .udp import PacketPeerUDP
 from .udp_server import UDPServer
 from .x509 import X509Certificate
+from . import variant
+from .variant import bytes_to_var, var_to_bytes
 
 __version__ = "0.1.0"
 
@@ -51,6 +53,9 @@ __all__ = [
     "TLSOptions",
     "UDPServer",
     "X509Certificate",
+    "bytes_to_var",
+    "var_to_bytes",
+    "variant",
     "error_string",
     "last_error_message",
     "library_path",

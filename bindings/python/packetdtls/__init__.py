@@ -31,10 +31,12 @@ from .crypto_key import CryptoKey
 from .dtls import PacketPeerDTLS, PeerStats
 from .dtls_server import DTLSServer
 from .tls_options import TLSOptions
-from .udp import PacketPeerUDP
 from .session import DTLSSession
+from .udp import PacketPeerUDP
 from .udp_server import UDPServer
 from .x509 import X509Certificate
+from . import variant
+from .variant import bytes_to_var, var_to_bytes
 
 __version__ = "0.1.0"
 
@@ -55,6 +57,9 @@ __all__ = [
     "TLSOptions",
     "UDPServer",
     "X509Certificate",
+    "bytes_to_var",
+    "var_to_bytes",
+    "variant",
     "error_string",
     "last_error_message",
     "library_path",

@@ -105,6 +105,10 @@ class dtls_peer_stats(ctypes.Structure):
     ]
 
 
+class _dtls_var(ctypes.Structure):
+    """Opaque ``dtls_var`` (a Variant value for put_var / get_var)."""
+
+
 UdpHandle = ctypes.POINTER(_dtls_udp)
 UdpServerHandle = ctypes.POINTER(_dtls_udp_server)
 PeerHandle = ctypes.POINTER(_dtls_peer)
@@ -113,6 +117,7 @@ KeyHandle = ctypes.POINTER(_dtls_key)
 CertHandle = ctypes.POINTER(_dtls_cert)
 OptionsHandle = ctypes.POINTER(_dtls_options)
 SessionHandle = ctypes.POINTER(_dtls_session)
+VarHandle = ctypes.POINTER(_dtls_var)
 
 # MARK: - Every function of include/packetdtls.h: name -> (restype, argtypes)
 #
@@ -266,6 +271,43 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_peer_get_verify_text": (_size, (PeerHandle, _data, _size)),
     "dtls_peer_get_last_alert": (_int, (PeerHandle,)),
     "dtls_peer_get_stats": (_err, (PeerHandle, _stats_p, _size)),
+    # Variant values (dtls_var) and put_var / get_var
+    "dtls_var_new": (VarHandle, ()),
+    "dtls_var_new_of_type": (VarHandle, (_int,)),
+    "dtls_var_new_bool": (VarHandle, (_bool,)),
+    "dtls_var_new_int": (VarHandle, (ctypes.c_int64,)),
+    "dtls_var_new_float": (VarHandle, (ctypes.c_double,)),
+    "dtls_var_new_string": (VarHandle, (_str,)),
+    "dtls_var_new_bytes": (VarHandle, (_data, _size)),
+    "dtls_var_new_array": (VarHandle, ()),
+    "dtls_var_new_dictionary": (VarHandle, ()),
+    "dtls_var_new_components": (VarHandle, (_int, ctypes.POINTER(ctypes.c_double), _size)),
+    "dtls_var_free": (_none, (VarHandle,)),
+    "dtls_var_get_type": (_int, (VarHandle,)),
+    "dtls_var_get_bool": (_bool, (VarHandle,)),
+    "dtls_var_get_int": (ctypes.c_int64, (VarHandle,)),
+    "dtls_var_get_float": (ctypes.c_double, (VarHandle,)),
+    "dtls_var_get_string": (_size, (VarHandle, _data, _size)),
+    "dtls_var_get_bytes": (_err, (VarHandle, _data, _size, _size_p)),
+    "dtls_var_get_components": (_size, (VarHandle, ctypes.POINTER(ctypes.c_double), _size)),
+    "dtls_var_array_size": (_size, (VarHandle,)),
+    "dtls_var_array_get": (VarHandle, (VarHandle, _size)),
+    "dtls_var_array_append": (_err, (VarHandle, VarHandle)),
+    "dtls_var_dict_size": (_size, (VarHandle,)),
+    "dtls_var_dict_key_at": (VarHandle, (VarHandle, _size)),
+    "dtls_var_dict_value_at": (VarHandle, (VarHandle, _size)),
+    "dtls_var_dict_get": (VarHandle, (VarHandle, VarHandle)),
+    "dtls_var_dict_set": (_err, (VarHandle, VarHandle, VarHandle)),
+    "dtls_var_encode": (_err, (VarHandle, _int, _data, _size, _size_p)),
+    "dtls_var_decode": (VarHandle, (_data, _size, _int)),
+    "dtls_udp_put_var": (_err, (UdpHandle, VarHandle, _bool, _int)),
+    "dtls_udp_get_var": (_err, (UdpHandle, _bool, _int, ctypes.POINTER(VarHandle))),
+    "dtls_udp_set_encode_buffer_max_size": (_err, (UdpHandle, _int)),
+    "dtls_udp_get_encode_buffer_max_size": (_int, (UdpHandle,)),
+    "dtls_peer_put_var": (_err, (PeerHandle, VarHandle, _bool, _int)),
+    "dtls_peer_get_var": (_err, (PeerHandle, _bool, _int, ctypes.POINTER(VarHandle))),
+    "dtls_peer_set_encode_buffer_max_size": (_err, (PeerHandle, _int)),
+    "dtls_peer_get_encode_buffer_max_size": (_int, (PeerHandle,)),
 }
 
 

@@ -21,6 +21,7 @@ from ._common import (
 from ._errors import Error, Status, to_error, to_status
 from ._library import dtls_peer_stats, lib
 from .session import DTLSSession
+from .variant import VarPeer
 from .tls_options import TLSOptions
 from .udp import PacketPeerUDP
 from .x509 import X509Certificate
@@ -46,7 +47,7 @@ _NAMES_3X = ("validate_certs", "for_hostname", "valid_certificate")
 _NAMES_4X = ("hostname", "client_options")
 
 
-class PacketPeerDTLS(HandleOwner):
+class PacketPeerDTLS(VarPeer, HandleOwner):
     """A DTLS peer (Godot's PacketPeerDTLS): a client made with ``PacketPeerDTLS()`` and
     ``connect_to_peer``, or a server-side peer returned by ``DTLSServer.take_connection``.
 
@@ -55,6 +56,7 @@ class PacketPeerDTLS(HandleOwner):
     """
 
     _free_name = "dtls_peer_free"
+    _var_prefix = "dtls_peer"
 
     Status = Status
     STATUS_DISCONNECTED = Status.STATUS_DISCONNECTED

@@ -323,6 +323,12 @@ DTLS_API dtls_error dtls_udp_server_listen(dtls_udp_server *server, int port, co
  * \return DTLS_OK; DTLS_ERR_UNCONFIGURED when not listening.
  */
 DTLS_API dtls_error dtls_udp_server_poll(dtls_udp_server *server);
+/**
+ * Blocks the calling thread until a datagram waits on the server's socket or `timeout_ms` (>= 0) pass, so a
+ * server loop can sleep instead of spinning; call dtls_udp_server_poll() afterwards. Beyond Godot.
+ * \return DTLS_OK; DTLS_ERR_TIMEOUT; DTLS_ERR_UNCONFIGURED when not listening (or stopped while waiting).
+ */
+DTLS_API dtls_error dtls_udp_server_wait_timeout(dtls_udp_server *server, int timeout_ms);
 /** True when a pending peer waits for take_connection. Reads what the socket holds first (as Godot 3 did). */
 DTLS_API bool dtls_udp_server_is_connection_available(dtls_udp_server *server);
 /** The oldest pending peer, as a new handle (free with dtls_udp_free()), or NULL when none waits. */

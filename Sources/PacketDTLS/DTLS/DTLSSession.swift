@@ -228,8 +228,10 @@ final class DTLSSession {
         while true {
             switch transport.receiveDatagram(into: space) {
             case .datagram(let count):
-                lastReceiveMs = MonotonicClock.milliseconds()
                 datagramsReceived += 1
+                // An empty datagram carries no record, and mbedTLS would take 0 for end-of-stream.
+                guard count > 0 else { continue }
+                lastReceiveMs = MonotonicClock.milliseconds()
                 return Int32(count)
             case .oversized:
                 oversizedDatagrams += 1

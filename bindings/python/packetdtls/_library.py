@@ -176,6 +176,7 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_udp_server_free": (_none, (UdpServerHandle,)),
     "dtls_udp_server_listen": (_err, (UdpServerHandle, _int, _str)),
     "dtls_udp_server_poll": (_err, (UdpServerHandle,)),
+    "dtls_udp_server_wait_timeout": (_err, (UdpServerHandle, _int)),
     "dtls_udp_server_is_connection_available": (_bool, (UdpServerHandle,)),
     "dtls_udp_server_take_connection": (UdpHandle, (UdpServerHandle,)),
     "dtls_udp_server_is_listening": (_bool, (UdpServerHandle,)),

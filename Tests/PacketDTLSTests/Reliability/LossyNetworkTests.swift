@@ -63,7 +63,8 @@ final class LossyNetworkTests: XCTestCase {
     /// Connects through a clean proxy, then applies `faults` both ways and sends `count` numbered
     /// packets, which the server echoes. Returns what each end received, keyed by index.
     private func exchange(faults: Faults, seed: UInt64, count: Int)
-        throws -> (proxy: LossyProxy, atServer: [Int: Int], atClient: [Int: Int], altered: Int, connected: Bool) {
+        throws -> (proxy: LossyProxy, atServer: [Int: Int], atClient: [Int: Int], altered: Int, connected: Bool,
+                   badMAC: Int) {
         let server = try ReliableServer()
         var atServer: [Int: Int] = [:]
         var altered = 0
@@ -99,7 +100,8 @@ final class LossyNetworkTests: XCTestCase {
             sent == count && proxy.heldCount == 0 && MonotonicClock.milliseconds() - quietSince > 200
         })
         let connected = client.dtls.getStatus() == .connected && server.peers.first?.getStatus() == .connected
-        return (proxy, atServer, atClient, altered, connected)
+        let badMAC = Int(client.dtls.getStats().recordsDroppedBadMAC + (server.peers.first?.getStats().recordsDroppedBadMAC ?? 0))
+        return (proxy, atServer, atClient, altered, connected, badMAC)
     }
 
     /// Duplication and reordering: each packet arrives at most once, and never altered.
@@ -137,10 +139,16 @@ final class LossyNetworkTests: XCTestCase {
         let alteredToClient = c[1].altered
         XCTAssertEqual(result.atServer.count, count - alteredToServer)
         XCTAssertEqual(result.atClient.count, result.atServer.count - alteredToClient)
+        // The library counts those that fail authentication; the rest fail its record-header checks
+        // (a changed epoch, type or length, a truncated record) and are dropped before decryption.
+        XCTAssertGreaterThan(result.badMAC, 0)
+        XCTAssertLessThanOrEqual(result.badMAC, alteredToServer + alteredToClient)
         Reliability.figure("corrupt 20% + truncate 5%",
                            "\(count) sent; \(alteredToServer) altered to server, server delivered \(result.atServer.count) "
                            + "(= sent - altered); \(alteredToClient) altered to client, client delivered "
-                           + "\(result.atClient.count); 0 altered packets delivered; session still CONNECTED")
+                           + "\(result.atClient.count); 0 altered packets delivered; the two ends counted \(result.badMAC) records "
+                           + "dropped for a bad MAC (getStats().recordsDroppedBadMAC; the other altered datagrams "
+                           + "failed header checks); session still CONNECTED")
     }
 
     /// Everything at once during the handshake and after: the session still connects and works.

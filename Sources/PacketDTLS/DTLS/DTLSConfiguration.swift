@@ -81,11 +81,13 @@ final class DTLSConfiguration: @unchecked Sendable {
         return pointer
     }()
 
-    /// Mismatched MACs tolerated before a session is dropped; 0 = no limit. Every suite above is
-    /// AEAD with a 128-bit tag, so a forgery search is hopeless whatever the limit, while any
+    /// Mismatched MACs tolerated before a session is dropped: in effect none. Every suite above is
+    /// AEAD with a 128-bit tag, so a forgery search is hopeless whatever the limit, while a low
     /// limit lets whoever can spoof a peer's address end its session: 1000 garbage records take
-    /// milliseconds (the reliability fuzzer did it). Revisit if a non-AEAD suite is ever added.
-    static let badMACLimit: UInt32 = 0
+    /// milliseconds (the reliability fuzzer did it). Not 0 ("no limit"): mbedTLS then stops
+    /// counting them, and getStats().recordsDroppedBadMAC reads its count. Revisit if a non-AEAD
+    /// suite is ever added.
+    static let badMACLimit: UInt32 = .max
 
     /// Server session-ticket keys rotate after this many seconds (tickets live as long).
     static let ticketLifetimeSeconds: UInt32 = 86_400

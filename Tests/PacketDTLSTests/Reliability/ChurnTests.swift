@@ -49,7 +49,7 @@ final class ChurnTests: XCTestCase {
         let after = Reliability.residentBytes()
         XCTAssertEqual(completed, cycles)
         XCTAssertEqual(server.peerCount, 0, "the server let go of every ended session")
-        XCTAssertLessThanOrEqual(Double(after), Double(before) * 1.05, "memory within 5% after churn")
+        Reliability.assertMemory(Double(after), atMost: Double(before) * 1.05, "memory within 5% after churn")
         Reliability.figure("churn (\(cycles) connect/exchange/disconnect cycles)",
                            "\(completed)/\(cycles) completed in \(String(format: "%.1f", seconds)) s "
                            + "(\(String(format: "%.1f", seconds * 1000 / Double(max(1, cycles)))) ms each); server peers left "
@@ -111,7 +111,7 @@ final class ChurnTests: XCTestCase {
         let reclaimed = server.idleTimeouts - idleBefore
         XCTAssertEqual(connected, total)
         XCTAssertEqual(reclaimed, total, "every vanished client ended by idle timeout")
-        XCTAssertLessThanOrEqual(Double(after), Double(before) * 1.05, "memory within 5% of the start")
+        Reliability.assertMemory(Double(after), atMost: Double(before) * 1.05, "memory within 5% of the start")
         Reliability.figure("vanished clients (\(total), idle timeout \(idleMs) ms)",
                            "\(connected) connected in \(String(format: "%.1f", connectSeconds)) s and vanished; "
                            + "\(reclaimed) reclaimed by idle timeout; server peers left \(server.peerCount); RSS "

@@ -53,6 +53,21 @@ enum Reliability {
         _ = unsafeBitCast(symbol, to: Trim.self)(0)
     }
 
+    /// True in a build with AddressSanitizer or ThreadSanitizer, whose shadow memory and
+    /// quarantine of freed blocks make resident-memory figures meaningless: they are still
+    /// reported, but not asserted.
+    static let underSanitizer: Bool = {
+        let markers: [String] = ["__asan_init", "__tsan_init"]
+        return markers.contains { dlsym(UnsafeMutableRawPointer(bitPattern: 0), $0) != nil }
+    }()
+
+    /// Asserts `bytes` <= `limit`, except under a sanitizer.
+    static func assertMemory(_ bytes: Double, atMost limit: Double, _ message: String,
+                             file: StaticString = #filePath, line: UInt = #line) {
+        guard !underSanitizer else { return }
+        XCTAssertLessThanOrEqual(bytes, limit, message, file: file, line: line)
+    }
+
     static func kib(_ bytes: Int) -> String { "\(bytes / 1024) KiB" }
 
     /// Polls `step` until `done` or `seconds` pass, yielding 200 µs between rounds.

@@ -12,10 +12,18 @@ private func options(_ handle: OpaquePointer?, _ function: StaticString) -> TLSO
     return found
 }
 
+/// The longest PSK (mbedTLS's MBEDTLS_PSK_MAX_LEN, as TLSOptions checks too).
+private let pskKeyLimit = 32
+
 @c @implementation
 public func dtls_options_client_psk(_ identity: UnsafePointer<CChar>?, _ key: UnsafePointer<UInt8>?,
                                     _ keyLength: Int) -> OpaquePointer? {
     guard let name = CBuffers.requiredString(identity, "dtls_options_client_psk", "identity") else { return nil }
+    // The length is judged before a byte is read: a key_len past the limit must not be copied.
+    guard (1...pskKeyLimit).contains(keyLength) else {
+        ErrorReport.set("dtls_options_client_psk: key_len \(UInt(bitPattern: keyLength)) is outside 1...\(pskKeyLimit)")
+        return nil
+    }
     guard let bytes = CBuffers.bytes(key, keyLength) else {
         ErrorReport.set("dtls_options_client_psk: key is NULL but key_len is \(keyLength)")
         return nil
@@ -33,6 +41,10 @@ public func dtls_options_server_psk() -> OpaquePointer? {
 public func dtls_options_add_psk(_ handle: OpaquePointer?, _ identity: UnsafePointer<CChar>?,
                                  _ key: UnsafePointer<UInt8>?, _ keyLength: Int) -> GodotError {
     guard let target = options(handle, "dtls_options_add_psk") else { return .invalidParameter }
+    guard (1...pskKeyLimit).contains(keyLength) else {
+        return ErrorReport.fail(.invalidParameter,
+                                "dtls_options_add_psk: key_len \(UInt(bitPattern: keyLength)) is outside 1...\(pskKeyLimit)")
+    }
     guard let name = CBuffers.requiredString(identity, "dtls_options_add_psk", "identity"),
           let bytes = CBuffers.bytes(key, keyLength) else {
         return ErrorReport.fail(.invalidParameter, "dtls_options_add_psk: identity or key is missing")

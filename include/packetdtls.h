@@ -275,7 +275,7 @@ DTLS_API dtls_error dtls_udp_server_listen(dtls_udp_server *server, int port, co
  * \return DTLS_OK; DTLS_ERR_UNCONFIGURED when not listening.
  */
 DTLS_API dtls_error dtls_udp_server_poll(dtls_udp_server *server);
-/** True when a pending peer waits for take_connection. */
+/** True when a pending peer waits for take_connection. Reads what the socket holds first (as Godot 3 did). */
 DTLS_API bool dtls_udp_server_is_connection_available(dtls_udp_server *server);
 /** The oldest pending peer, as a new handle (free with dtls_udp_free()), or NULL when none waits. */
 DTLS_API dtls_udp *dtls_udp_server_take_connection(dtls_udp_server *server);
@@ -449,9 +449,11 @@ DTLS_API dtls_status dtls_peer_get_status(dtls_peer *peer);
 DTLS_API dtls_error dtls_peer_disconnect_from_peer(dtls_peer *peer);
 /**
  * Encrypts and sends one packet as one record.
- * \return DTLS_OK; DTLS_ERR_UNCONFIGURED when not CONNECTED; DTLS_ERR_INVALID_PARAMETER when len is
- *         above dtls_peer_get_max_packet_size() or data is NULL with len > 0; DTLS_ERR_BUSY when the
- *         socket would block (nothing was sent); DTLS_ERR_CONNECTION_ERROR on a send failure.
+ * \return DTLS_OK; DTLS_ERR_UNCONFIGURED when not CONNECTED; DTLS_ERR_INVALID_PARAMETER when len is 0
+ *         (DTLS carries no empty packets), above dtls_peer_get_max_packet_size(), or data is NULL with
+ *         len > 0; DTLS_ERR_BUSY when the socket would block (nothing was sent); DTLS_ERR_CONNECTION_ERROR
+ *         on a send failure. A record the socket refused after it was built waits inside the library and
+ *         goes out with the next poll or put, so DTLS_OK never means a packet was dropped.
  */
 DTLS_API dtls_error dtls_peer_put_packet(dtls_peer *peer, const uint8_t *data, size_t len);
 /** Takes the next decrypted packet; as dtls_udp_get_packet(). DTLS_ERR_UNAVAILABLE when none is queued. */

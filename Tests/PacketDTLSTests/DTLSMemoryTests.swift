@@ -71,6 +71,7 @@ final class DTLSMemoryTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(limit, 16000)
         XCTAssertEqual(client.putPacket([UInt8](repeating: 7, count: limit)), .ok)
         XCTAssertEqual(client.putPacket([UInt8](repeating: 7, count: limit + 1)), .invalidParameter)
+        XCTAssertEqual(client.putPacket([]), .invalidParameter, "an empty packet would never leave")
         server.poll()
         XCTAssertEqual(server.getPacket().count, limit)
     }

@@ -253,6 +253,10 @@ public final class PacketPeerDTLS: @unchecked Sendable {
                 return ErrorReport.fail(.unconfigured, "put_packet: the DTLS peer is \(status), not connected")
             }
             let limit = session.maxPacketSize
+            // mbedTLS sends nothing for an empty write; refuse it rather than report a send that never was.
+            guard !bytes.isEmpty else {
+                return ErrorReport.fail(.invalidParameter, "put_packet: DTLS cannot carry an empty packet")
+            }
             guard bytes.count <= limit else {
                 return ErrorReport.fail(.invalidParameter,
                                         "put_packet: \(bytes.count) bytes exceed the largest record payload (\(limit))")

@@ -181,9 +181,11 @@ public final class UDPServer: @unchecked Sendable {
 
     // MARK: - Pending connections
 
-    /// True when a pending peer waits for takeConnection().
+    /// True when a pending peer waits for takeConnection(). Reads what the socket holds first, as
+    /// Godot 3 did: the seeds' DTLSServer example never calls poll(), and works as written.
     public func isConnectionAvailable() -> Bool {
-        lock.withLock { socket != nil && pendingCount > 0 }
+        if isListening() { _ = poll() }
+        return lock.withLock { socket != nil && pendingCount > 0 }
     }
 
     /// The oldest pending peer, now "connected" to its client through this server's socket; nil

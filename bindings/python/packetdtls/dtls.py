@@ -1,0 +1,211 @@
+# packetdtls.dtls — PacketPeerDTLS over dtls_peer_*.
+"""Godot's PacketPeerDTLS: one DTLS session over a connected PacketPeerUDP."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, overload
+
+from ._common import (
+    HandleOwner,
+    PacketBuffer,
+    c_bool,
+    c_data,
+    c_str,
+    closed_error,
+    get_packet,
+    instance,
+    read_string,
+    type_error,
+)
+from ._errors import Error, Status, to_error, to_status
+from ._library import lib
+from .tls_options import TLSOptions
+from .udp import PacketPeerUDP
+from .x509 import X509Certificate
+
+__all__ = ["PacketPeerDTLS"]
+
+_NAMES_3X = ("validate_certs", "for_hostname", "valid_certificate")
+_NAMES_4X = ("hostname", "client_options")
+
+
+class PacketPeerDTLS(HandleOwner):
+    """A DTLS peer (Godot's PacketPeerDTLS): a client made with ``PacketPeerDTLS()`` and
+    ``connect_to_peer``, or a server-side peer returned by ``DTLSServer.take_connection``.
+
+    It keeps its PacketPeerUDP alive as long as it lives. ``close()`` releases the handle; the
+    library sends close_notify when the session was connected and nothing else holds it.
+    """
+
+    _free_name = "dtls_peer_free"
+
+    Status = Status
+    STATUS_DISCONNECTED = Status.STATUS_DISCONNECTED
+    STATUS_HANDSHAKING = Status.STATUS_HANDSHAKING
+    STATUS_CONNECTED = Status.STATUS_CONNECTED
+    STATUS_ERROR = Status.STATUS_ERROR
+    STATUS_ERROR_HOSTNAME_MISMATCH = Status.STATUS_ERROR_HOSTNAME_MISMATCH
+
+    def __init__(self) -> None:
+        super().__init__(lib.dtls_peer_new())
+        self._after_wrap()
+
+    def _after_wrap(self) -> None:
+        self._packets = PacketBuffer()
+        self._udp: Optional[PacketPeerUDP] = None  # the transport: a child keeps its parent alive
+
+    # MARK: connect_to_peer, both generations in one method
+
+    @overload
+    def connect_to_peer(
+        self,
+        packet_peer: PacketPeerUDP,
+        validate_certs: bool = True,
+        for_hostname: str = "",
+        valid_certificate: Optional[X509Certificate] = None,
+    ) -> Error: ...
+
+    @overload
+    def connect_to_peer(
+        self, packet_peer: PacketPeerUDP, hostname: str, client_options: Optional[TLSOptions] = None
+    ) -> Error: ...
+
+    def connect_to_peer(self, packet_peer: PacketPeerUDP, *args: Any, **kwargs: Any) -> Error:
+        """Starts a client handshake over `packet_peer`, which must be connected (connect_to_host).
+
+        Godot 3.x: ``connect_to_peer(packet_peer, validate_certs=True, for_hostname="",
+        valid_certificate=None)`` -- chosen when the second argument is a bool, or by those keywords,
+        or when only `packet_peer` is given.
+
+        Godot 4.x: ``connect_to_peer(packet_peer, hostname, client_options=None)`` -- chosen when the
+        second argument is a str, or by those keywords. None options are ``TLSOptions.client()``.
+        """
+        h = self._handle()
+        udp_h = instance("connect_to_peer", "packet_peer", packet_peer, PacketPeerUDP)
+        generation = _generation(args, kwargs)
+        if generation == 4:
+            hostname, options = _bind_arguments(args, kwargs, _NAMES_4X, (None, None))
+            if hostname is None:
+                raise TypeError("connect_to_peer() missing required argument: 'hostname'")
+            code = lib.dtls_peer_connect_to_peer_with_options(
+                h,
+                udp_h,
+                c_str("connect_to_peer", "hostname", hostname),
+                instance("connect_to_peer", "client_options", options, TLSOptions, allow_none=True),
+            )
+        else:
+            validate, for_hostname, certificate = _bind_arguments(args, kwargs, _NAMES_3X, (True, "", None))
+            code = lib.dtls_peer_connect_to_peer(
+                h,
+                udp_h,
+                c_bool("connect_to_peer", "validate_certs", validate),
+                c_str("connect_to_peer", "for_hostname", for_hostname),
+                instance("connect_to_peer", "valid_certificate", certificate, X509Certificate, allow_none=True),
+            )
+        if code == Error.OK:
+            self._udp = packet_peer
+        return to_error(code)
+
+    # MARK: Session
+
+    def poll(self) -> Error:
+        """Reads what arrived, advances the handshake, queues decrypted packets. Call it often."""
+        h = self._h
+        if h is None:
+            raise closed_error(self)
+        return to_error(lib.dtls_peer_poll(h))
+
+    def get_status(self) -> Status:
+        h = self._h
+        if h is None:
+            raise closed_error(self)
+        return to_status(lib.dtls_peer_get_status(h))
+
+    def disconnect_from_peer(self) -> Error:
+        """Sends close_notify (once, without waiting) and becomes STATUS_DISCONNECTED."""
+        return to_error(lib.dtls_peer_disconnect_from_peer(self._handle()))
+
+    # MARK: PacketPeer
+
+    def put_packet(self, buffer: bytes) -> Error:
+        """Encrypts and sends one packet (any bytes-like object; bytes pass without a copy)."""
+        h = self._h
+        if h is None:
+            raise closed_error(self)
+        if type(buffer) is bytes:
+            return to_error(lib.dtls_peer_put_packet(h, buffer, len(buffer)))
+        data, size, keep = c_data("put_packet", "buffer", buffer)
+        return to_error(lib.dtls_peer_put_packet(h, data, size))
+
+    def get_packet(self) -> bytes:
+        """The next decrypted packet, or b"" (then get_packet_error() says why)."""
+        h = self._h
+        if h is None:
+            raise closed_error(self)
+        return get_packet(lib.dtls_peer_get_packet, h, self._packets)
+
+    def get_available_packet_count(self) -> int:
+        h = self._h
+        if h is None:
+            raise closed_error(self)
+        return lib.dtls_peer_get_available_packet_count(h)  # restype c_int: already an int
+
+    def get_packet_error(self) -> Error:
+        return to_error(lib.dtls_peer_get_packet_error(self._handle()))
+
+    # MARK: Beyond Godot
+
+    def get_error_message(self) -> str:
+        """Why the peer ended in an error status ("" otherwise): the reason, verification flags, alert."""
+        return read_string(lib.dtls_peer_get_error_message, self._handle())
+
+    def get_cipher_suite(self) -> str:
+        """The negotiated cipher suite's name once connected ("" before)."""
+        return read_string(lib.dtls_peer_get_ciphersuite, self._handle())
+
+    def get_max_packet_size(self) -> int:
+        """The largest packet put_packet accepts now (0 when not connected)."""
+        return int(lib.dtls_peer_get_max_packet_size(self._handle()))
+
+    def release(self) -> None:
+        HandleOwner.release(self)
+        self._udp = None
+
+
+def _generation(args: tuple, kwargs: dict) -> int:
+    """3 or 4: which connect_to_peer the arguments spell."""
+    named_3x = [name for name in kwargs if name in _NAMES_3X]
+    named_4x = [name for name in kwargs if name in _NAMES_4X]
+    unknown = [name for name in kwargs if name not in _NAMES_3X and name not in _NAMES_4X]
+    if unknown:
+        raise TypeError(f"connect_to_peer() got an unexpected keyword argument '{unknown[0]}'")
+    if named_3x and named_4x:
+        raise TypeError(
+            f"connect_to_peer() mixes Godot 3.x ({', '.join(named_3x)}) and 4.x ({', '.join(named_4x)}) arguments"
+        )
+    if args:
+        first = args[0]
+        if isinstance(first, bool):
+            generation = 3
+        elif isinstance(first, str):
+            generation = 4
+        else:
+            raise type_error("connect_to_peer", "validate_certs/hostname", "bool (3.x) or str (4.x)", first)
+        if (generation == 3 and named_4x) or (generation == 4 and named_3x):
+            raise TypeError("connect_to_peer() mixes Godot 3.x and 4.x arguments")
+        return generation
+    return 4 if named_4x else 3
+
+
+def _bind_arguments(args: tuple, kwargs: dict, names: tuple, defaults: tuple) -> list:
+    if len(args) > len(names):
+        raise TypeError(f"connect_to_peer() takes at most {len(names) + 1} arguments ({len(args) + 1} given)")
+    values = list(defaults)
+    for index, value in enumerate(args):
+        values[index] = value
+    for index, name in enumerate(names):
+        if name in kwargs:
+            if index < len(args):
+                raise TypeError(f"connect_to_peer() got multiple values for argument '{name}'")
+            values[index] = kwargs[name]
+    return values

@@ -1,0 +1,90 @@
+# packetdtls.udp_server — UDPServer over dtls_udp_server_*.
+"""Godot's UDPServer: one socket for many peers, each taken as a connected PacketPeerUDP."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from ._common import HandleOwner, c_int, c_str, closed_error
+from ._errors import Error, to_error
+from ._library import lib
+from .udp import PacketPeerUDP
+
+__all__ = ["UDPServer"]
+
+
+class UDPServer(HandleOwner):
+    """A UDP server (Godot's UDPServer). ``close()`` stops it and releases the C handle."""
+
+    _free_name = "dtls_udp_server_free"
+
+    def __init__(self) -> None:
+        super().__init__(lib.dtls_udp_server_new())
+
+    def listen(self, port: int, bind_address: str = "*") -> Error:
+        """Opens the socket on `port` (0 = any free port) and `bind_address` ("*" = every address)."""
+        return to_error(
+            lib.dtls_udp_server_listen(
+                self._handle(), c_int("listen", "port", port), c_str("listen", "bind_address", bind_address)
+            )
+        )
+
+    def poll(self) -> Error:
+        """Reads every waiting datagram and routes it to its peer (ERR_UNCONFIGURED when not listening)."""
+        h = self._h
+        if h is None:
+            raise closed_error(self)
+        return to_error(lib.dtls_udp_server_poll(h))
+
+    def is_connection_available(self) -> bool:
+        h = self._h
+        if h is None:
+            raise closed_error(self)
+        return lib.dtls_udp_server_is_connection_available(h)  # restype c_bool: already a bool
+
+    def take_connection(self) -> Optional[PacketPeerUDP]:
+        """The oldest pending peer as a connected PacketPeerUDP, or None when none waits."""
+        peer = PacketPeerUDP._wrap(lib.dtls_udp_server_take_connection(self._handle()))
+        if peer is not None:
+            peer._server = self  # the peer shares this server's socket: keep the server alive with it
+        return peer
+
+    def is_listening(self) -> bool:
+        return bool(lib.dtls_udp_server_is_listening(self._handle()))
+
+    def get_local_port(self) -> int:
+        return int(lib.dtls_udp_server_get_local_port(self._handle()))
+
+    def stop(self) -> Error:
+        """Closes the socket, drops pending peers and closes every taken peer."""
+        return to_error(lib.dtls_udp_server_stop(self._handle()))
+
+    def set_max_pending_connections(self, max_pending_connections: int) -> Error:
+        """How many peers may wait for take_connection (default 16; 0 refuses new peers)."""
+        return to_error(
+            lib.dtls_udp_server_set_max_pending_connections(
+                self._handle(),
+                c_int("set_max_pending_connections", "max_pending_connections", max_pending_connections),
+            )
+        )
+
+    def get_max_pending_connections(self) -> int:
+        return int(lib.dtls_udp_server_get_max_pending_connections(self._handle()))
+
+    @property
+    def max_pending_connections(self) -> int:
+        """Godot's property; assigning a value the library refuses (negative) raises ValueError."""
+        return self.get_max_pending_connections()
+
+    @max_pending_connections.setter
+    def max_pending_connections(self, value: int) -> None:
+        error = self.set_max_pending_connections(value)
+        if error != Error.OK:
+            raise ValueError(f"max_pending_connections = {value!r}: {error.name if isinstance(error, Error) else error}")
+
+    def release(self) -> None:
+        """Stops the server and releases the C handle; afterwards the object raises ValueError."""
+        h = self._h
+        if h is not None:
+            lib.dtls_udp_server_stop(h)
+        HandleOwner.release(self)

@@ -1,0 +1,616 @@
+/*
+ * packetdtls.hpp — the C++17 interface of PacketDTLS.
+ *
+ * Thin, header-only RAII owners over the C API in packetdtls.h. Every class owns one C handle,
+ * is move-only, and frees its handle in its destructor. Names, parameters and defaults are
+ * Godot's (PacketPeerUDP, UDPServer, PacketPeerDTLS, DTLSServer, CryptoKey, X509Certificate,
+ * TLSOptions, Crypto), so the GDScript examples of Godot's documentation translate line by line.
+ *
+ * Conventions:
+ * - A default-constructed owner holds a new object (as Godot's `X.new()`); an owner constructed
+ *   from `nullptr`, moved from, or returned empty by a factory holds no handle and tests false.
+ *   An empty owner passed where Godot takes an optional object (a trusted chain, options) means
+ *   "null" there.
+ * - Results are Error values, never exceptions. Functions that return a std::string or a
+ *   std::vector allocate and may throw std::bad_alloc; everything else is noexcept.
+ * - `get()` gives the raw C handle for mixing with the C API; `release()` gives it up (the caller
+ *   then frees it with the matching dtls_X_free).
+ * - The C library reference-counts objects inside, so an owner may be destroyed while another
+ *   object still uses what it owned (a UDP peer inside a DTLS peer, a key inside options).
+ */
+#ifndef PACKETDTLS_HPP
+#define PACKETDTLS_HPP
+
+#include "packetdtls.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace packetdtls {
+
+// MARK: - Errors and status
+
+/// Godot's @GlobalScope Error, with Godot's numbers (the values of the C enum dtls_error).
+enum class Error : int {
+    Ok = DTLS_OK,
+    Failed = DTLS_FAILED,
+    Unavailable = DTLS_ERR_UNAVAILABLE,
+    Unconfigured = DTLS_ERR_UNCONFIGURED,
+    Unauthorized = DTLS_ERR_UNAUTHORIZED,
+    ParameterRangeError = DTLS_ERR_PARAMETER_RANGE_ERROR,
+    OutOfMemory = DTLS_ERR_OUT_OF_MEMORY,
+    FileNotFound = DTLS_ERR_FILE_NOT_FOUND,
+    FileBadDrive = DTLS_ERR_FILE_BAD_DRIVE,
+    FileBadPath = DTLS_ERR_FILE_BAD_PATH,
+    FileNoPermission = DTLS_ERR_FILE_NO_PERMISSION,
+    FileAlreadyInUse = DTLS_ERR_FILE_ALREADY_IN_USE,
+    FileCantOpen = DTLS_ERR_FILE_CANT_OPEN,
+    FileCantWrite = DTLS_ERR_FILE_CANT_WRITE,
+    FileCantRead = DTLS_ERR_FILE_CANT_READ,
+    FileUnrecognized = DTLS_ERR_FILE_UNRECOGNIZED,
+    FileCorrupt = DTLS_ERR_FILE_CORRUPT,
+    FileMissingDependencies = DTLS_ERR_FILE_MISSING_DEPENDENCIES,
+    FileEof = DTLS_ERR_FILE_EOF,
+    CantOpen = DTLS_ERR_CANT_OPEN,
+    CantCreate = DTLS_ERR_CANT_CREATE,
+    QueryFailed = DTLS_ERR_QUERY_FAILED,
+    AlreadyInUse = DTLS_ERR_ALREADY_IN_USE,
+    Locked = DTLS_ERR_LOCKED,
+    Timeout = DTLS_ERR_TIMEOUT,
+    CantConnect = DTLS_ERR_CANT_CONNECT,
+    CantResolve = DTLS_ERR_CANT_RESOLVE,
+    ConnectionError = DTLS_ERR_CONNECTION_ERROR,
+    CantAcquireResource = DTLS_ERR_CANT_ACQUIRE_RESOURCE,
+    CantFork = DTLS_ERR_CANT_FORK,
+    InvalidData = DTLS_ERR_INVALID_DATA,
+    InvalidParameter = DTLS_ERR_INVALID_PARAMETER,
+    AlreadyExists = DTLS_ERR_ALREADY_EXISTS,
+    DoesNotExist = DTLS_ERR_DOES_NOT_EXIST,
+    DatabaseCantRead = DTLS_ERR_DATABASE_CANT_READ,
+    DatabaseCantWrite = DTLS_ERR_DATABASE_CANT_WRITE,
+    CompilationFailed = DTLS_ERR_COMPILATION_FAILED,
+    MethodNotFound = DTLS_ERR_METHOD_NOT_FOUND,
+    LinkFailed = DTLS_ERR_LINK_FAILED,
+    ScriptFailed = DTLS_ERR_SCRIPT_FAILED,
+    CyclicLink = DTLS_ERR_CYCLIC_LINK,
+    InvalidDeclaration = DTLS_ERR_INVALID_DECLARATION,
+    DuplicateSymbol = DTLS_ERR_DUPLICATE_SYMBOL,
+    ParseError = DTLS_ERR_PARSE_ERROR,
+    Busy = DTLS_ERR_BUSY,
+    Skip = DTLS_ERR_SKIP,
+    Help = DTLS_ERR_HELP,
+    Bug = DTLS_ERR_BUG,
+    PrinterOnFire = DTLS_ERR_PRINTER_ON_FIRE,
+};
+
+/// PacketPeerDTLS.Status, with Godot's numbers (the values of the C enum dtls_status).
+enum class Status : int {
+    Disconnected = DTLS_STATUS_DISCONNECTED,
+    Handshaking = DTLS_STATUS_HANDSHAKING,
+    Connected = DTLS_STATUS_CONNECTED,
+    Error = DTLS_STATUS_ERROR,
+    ErrorHostnameMismatch = DTLS_STATUS_ERROR_HOSTNAME_MISMATCH,
+};
+
+/// Crypto.HashType, with Godot's numbers.
+enum class HashType : int {
+    Md5 = DTLS_HASH_MD5,
+    Sha1 = DTLS_HASH_SHA1,
+    Sha256 = DTLS_HASH_SHA256,
+};
+
+static_assert(static_cast<int>(Error::Ok) == 0 && static_cast<int>(Error::PrinterOnFire) == 48,
+              "Error must keep Godot's numbers");
+static_assert(static_cast<int>(Status::ErrorHostnameMismatch) == 4, "Status must keep Godot's numbers");
+
+constexpr dtls_error to_c(Error error) noexcept { return static_cast<dtls_error>(error); }
+constexpr dtls_status to_c(Status status) noexcept { return static_cast<dtls_status>(status); }
+constexpr dtls_hash_type to_c(HashType type) noexcept { return static_cast<dtls_hash_type>(type); }
+constexpr Error to_error(dtls_error error) noexcept { return static_cast<Error>(error); }
+constexpr Status to_status(dtls_status status) noexcept { return static_cast<Status>(status); }
+constexpr int to_int(Error error) noexcept { return static_cast<int>(error); }
+constexpr int to_int(Status status) noexcept { return static_cast<int>(status); }
+
+/// Godot's name of an error ("ERR_INVALID_PARAMETER"); static storage.
+inline const char *error_string(Error error) noexcept { return dtls_error_string(to_c(error)); }
+/// Godot's name of a status ("STATUS_CONNECTED"); static storage.
+inline const char *status_string(Status status) noexcept { return dtls_status_string(to_c(status)); }
+/// The last failure of the calling thread as a sentence, copied ("" when nothing failed yet).
+inline std::string last_error_message() { return std::string(dtls_last_error_message()); }
+/// The library's run-time version number (compare with DTLS_VERSION_NUMBER).
+inline std::uint32_t version_number() noexcept { return dtls_version_number(); }
+/// The library's run-time version as text, with the mbedTLS version; static storage.
+inline const char *version_string() noexcept { return dtls_version_string(); }
+
+// MARK: - Byte views
+
+/// A read-only view of bytes (C++17 has no std::span): from a pointer and size, a vector or a string.
+class ByteView {
+public:
+    constexpr ByteView() noexcept = default;
+    constexpr ByteView(const std::uint8_t *data, std::size_t size) noexcept : data_(data), size_(size) {}
+    ByteView(const std::vector<std::uint8_t> &bytes) noexcept : data_(bytes.data()), size_(bytes.size()) {}
+    ByteView(std::string_view text) noexcept
+        : data_(reinterpret_cast<const std::uint8_t *>(text.data())), size_(text.size()) {}
+    constexpr const std::uint8_t *data() const noexcept { return data_; }
+    constexpr std::size_t size() const noexcept { return size_; }
+
+private:
+    const std::uint8_t *data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+namespace detail {
+
+/// Owns one C handle of type T, freed with Free. The base of every class below.
+template <typename T, void (*Free)(T *)>
+class Handle {
+public:
+    using handle_type = T;
+
+    constexpr Handle() noexcept = default;
+    explicit Handle(T *owned) noexcept : raw_(owned) {}
+    ~Handle() { reset(); }
+    Handle(const Handle &) = delete;
+    Handle &operator=(const Handle &) = delete;
+    Handle(Handle &&other) noexcept : raw_(other.release()) {}
+    Handle &operator=(Handle &&other) noexcept {
+        if (this != &other) reset(other.release());
+        return *this;
+    }
+
+    /// The raw C handle (still owned here), or nullptr.
+    T *get() const noexcept { return raw_; }
+    /// Gives up ownership: the caller frees the returned handle.
+    T *release() noexcept { return std::exchange(raw_, nullptr); }
+    /// Frees the current handle (if any) and takes `owned` instead.
+    void reset(T *owned = nullptr) noexcept {
+        T *old = std::exchange(raw_, owned);
+        if (old) Free(old);
+    }
+    explicit operator bool() const noexcept { return raw_ != nullptr; }
+
+private:
+    T *raw_ = nullptr;
+};
+
+/// A NUL-terminated copy of a string_view for the C API.
+inline std::string c_string(std::string_view text) { return std::string(text); }
+
+/// Reads an snprintf-style string out of a C function `fill(buf, cap) -> needed`.
+template <typename Fill>
+std::string read_string(Fill fill) {
+    std::string out;
+    std::size_t needed = fill(nullptr, 0);
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        out.assign(needed + 1, '\0');
+        std::size_t got = fill(&out[0], out.size());
+        if (got <= needed) {
+            out.resize(got);
+            return out;
+        }
+        needed = got;  // It grew in between (another thread); try again with the new size.
+    }
+    out.resize(out.size() - 1);
+    return out;
+}
+
+/// Reads a binary result out of a C function `fill(buf, cap, &len) -> dtls_error`, growing the buffer
+/// when it reports DTLS_ERR_PARAMETER_RANGE_ERROR. Empty on failure, with the code in *error.
+template <typename Fill>
+std::vector<std::uint8_t> read_bytes(Fill fill, std::size_t first_guess, Error *error) {
+    std::vector<std::uint8_t> out(first_guess);
+    dtls_error result = DTLS_FAILED;
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        std::size_t length = 0;
+        result = fill(out.empty() ? nullptr : out.data(), out.size(), &length);
+        if (result == DTLS_ERR_PARAMETER_RANGE_ERROR && length > out.size()) {
+            out.resize(length);
+            continue;
+        }
+        out.resize(result == DTLS_OK ? length : 0);
+        break;
+    }
+    if (result != DTLS_OK) out.clear();
+    if (error) *error = to_error(result);
+    return out;
+}
+
+}  // namespace detail
+
+class X509Certificate;
+class CryptoKey;
+class TLSOptions;
+class PacketPeerDTLS;
+
+// MARK: - PacketPeerUDP
+
+/// PacketPeerUDP: one UDP socket, bound or connected, or a peer taken from a UDPServer.
+class PacketPeerUDP : public detail::Handle<dtls_udp, dtls_udp_free> {
+public:
+    /// A new, unbound UDP peer (Godot's PacketPeerUDP.new()).
+    PacketPeerUDP() noexcept : Handle(dtls_udp_new()) {}
+    /// An empty owner (no handle).
+    PacketPeerUDP(std::nullptr_t) noexcept {}
+    /// Takes ownership of a raw handle.
+    explicit PacketPeerUDP(dtls_udp *owned) noexcept : Handle(owned) {}
+
+    /// Binds to `port` (0 = any) on `bind_address` ("*" = dual-stack wildcard).
+    Error bind(int port, std::string_view bind_address = "*", int recv_buf_size = 65536) {
+        return to_error(dtls_udp_bind(get(), port, detail::c_string(bind_address).c_str(), recv_buf_size));
+    }
+    /// Godot 3.x name of bind().
+    Error listen(int port, std::string_view bind_address = "*", int recv_buf_size = 65536) {
+        return to_error(dtls_udp_listen(get(), port, detail::c_string(bind_address).c_str(), recv_buf_size));
+    }
+    Error close() noexcept { return to_error(dtls_udp_close(get())); }
+    bool is_bound() const noexcept { return dtls_udp_is_bound(get()); }
+    bool is_listening() const noexcept { return dtls_udp_is_listening(get()); }
+    /// Connects the socket to host:port; afterwards only that host's datagrams are received.
+    Error connect_to_host(std::string_view host, int port) {
+        return to_error(dtls_udp_connect_to_host(get(), detail::c_string(host).c_str(), port));
+    }
+    bool is_socket_connected() const noexcept { return dtls_udp_is_socket_connected(get()); }
+    bool is_connected_to_host() const noexcept { return dtls_udp_is_connected_to_host(get()); }
+    Error set_dest_address(std::string_view host, int port) {
+        return to_error(dtls_udp_set_dest_address(get(), detail::c_string(host).c_str(), port));
+    }
+    /// Blocks until a datagram can be read.
+    Error wait() noexcept { return to_error(dtls_udp_wait(get())); }
+    /// As wait(), giving up after timeout_ms with Error::Timeout.
+    Error wait(int timeout_ms) noexcept { return to_error(dtls_udp_wait_timeout(get(), timeout_ms)); }
+    std::string get_packet_ip() const {
+        dtls_udp *udp = get();
+        return detail::read_string([udp](char *buf, std::size_t cap) { return dtls_udp_get_packet_ip(udp, buf, cap); });
+    }
+    int get_packet_port() const noexcept { return dtls_udp_get_packet_port(get()); }
+    int get_local_port() const noexcept { return dtls_udp_get_local_port(get()); }
+    Error set_broadcast_enabled(bool enabled) noexcept {
+        return to_error(dtls_udp_set_broadcast_enabled(get(), enabled));
+    }
+    Error join_multicast_group(std::string_view address, std::string_view interface_name = {}) {
+        return to_error(dtls_udp_join_multicast_group(get(), detail::c_string(address).c_str(),
+                                                      detail::c_string(interface_name).c_str()));
+    }
+    Error leave_multicast_group(std::string_view address, std::string_view interface_name = {}) {
+        return to_error(dtls_udp_leave_multicast_group(get(), detail::c_string(address).c_str(),
+                                                       detail::c_string(interface_name).c_str()));
+    }
+
+    Error put_packet(const std::uint8_t *data, std::size_t size) noexcept {
+        return to_error(dtls_udp_put_packet(get(), data, size));
+    }
+    Error put_packet(const std::vector<std::uint8_t> &data) noexcept { return put_packet(data.data(), data.size()); }
+    Error put_packet(std::string_view data) noexcept {
+        return put_packet(reinterpret_cast<const std::uint8_t *>(data.data()), data.size());
+    }
+    /// The next datagram, or an empty vector (see get_packet_error(): Error::Unavailable when none waits).
+    std::vector<std::uint8_t> get_packet() {
+        dtls_udp *udp = get();
+        return detail::read_bytes([udp](std::uint8_t *buf, std::size_t cap,
+                                        std::size_t *len) { return dtls_udp_get_packet(udp, buf, cap, len); },
+                                  2048, nullptr);
+    }
+    /// The next datagram into (buf, cap); Error::ParameterRangeError (with out_len = size needed) when too small.
+    Error get_packet(std::uint8_t *buf, std::size_t cap, std::size_t &out_len) noexcept {
+        return to_error(dtls_udp_get_packet(get(), buf, cap, &out_len));
+    }
+    int get_available_packet_count() const noexcept { return dtls_udp_get_available_packet_count(get()); }
+    Error get_packet_error() const noexcept { return to_error(dtls_udp_get_packet_error(get())); }
+};
+
+// MARK: - UDPServer
+
+/// UDPServer: one socket for many peers, handing out a connected PacketPeerUDP per new address.
+class UDPServer : public detail::Handle<dtls_udp_server, dtls_udp_server_free> {
+public:
+    /// A new server, not listening (Godot's UDPServer.new()).
+    UDPServer() noexcept : Handle(dtls_udp_server_new()) {}
+    UDPServer(std::nullptr_t) noexcept {}
+    explicit UDPServer(dtls_udp_server *owned) noexcept : Handle(owned) {}
+
+    /// Opens the socket on `port` (0 = any) and `bind_address` ("*" = dual-stack wildcard).
+    Error listen(int port, std::string_view bind_address = "*") {
+        return to_error(dtls_udp_server_listen(get(), port, detail::c_string(bind_address).c_str()));
+    }
+    /// Reads every waiting datagram and routes it to its peer.
+    Error poll() noexcept { return to_error(dtls_udp_server_poll(get())); }
+    bool is_connection_available() const noexcept { return dtls_udp_server_is_connection_available(get()); }
+    /// The oldest pending peer, or an empty owner when none waits.
+    PacketPeerUDP take_connection() noexcept { return PacketPeerUDP(dtls_udp_server_take_connection(get())); }
+    bool is_listening() const noexcept { return dtls_udp_server_is_listening(get()); }
+    int get_local_port() const noexcept { return dtls_udp_server_get_local_port(get()); }
+    Error stop() noexcept { return to_error(dtls_udp_server_stop(get())); }
+    Error set_max_pending_connections(int max_pending) noexcept {
+        return to_error(dtls_udp_server_set_max_pending_connections(get(), max_pending));
+    }
+    int get_max_pending_connections() const noexcept { return dtls_udp_server_get_max_pending_connections(get()); }
+};
+
+// MARK: - CryptoKey
+
+/// CryptoKey: an RSA or EC private key, or a public key.
+class CryptoKey : public detail::Handle<dtls_key, dtls_key_free> {
+public:
+    /// A new, empty key (Godot's CryptoKey.new()).
+    CryptoKey() noexcept : Handle(dtls_key_new()) {}
+    CryptoKey(std::nullptr_t) noexcept {}
+    explicit CryptoKey(dtls_key *owned) noexcept : Handle(owned) {}
+
+    Error load(std::string_view path, bool public_only = false) {
+        return to_error(dtls_key_load(get(), detail::c_string(path).c_str(), public_only));
+    }
+    Error save(std::string_view path, bool public_only = false) {
+        return to_error(dtls_key_save(get(), detail::c_string(path).c_str(), public_only));
+    }
+    Error load_from_string(std::string_view pem, bool public_only = false) {
+        return to_error(dtls_key_load_from_string(get(), detail::c_string(pem).c_str(), public_only));
+    }
+    /// The key as PEM ("" for an empty key).
+    std::string save_to_string(bool public_only = false) const {
+        dtls_key *key = get();
+        return detail::read_string(
+            [key, public_only](char *buf, std::size_t cap) {
+                return dtls_key_save_to_string(key, public_only, buf, cap);
+            });
+    }
+    bool is_public_only() const noexcept { return dtls_key_is_public_only(get()); }
+};
+
+// MARK: - X509Certificate
+
+/// X509Certificate: one certificate or a chain.
+class X509Certificate : public detail::Handle<dtls_cert, dtls_cert_free> {
+public:
+    /// A new, empty certificate (Godot's X509Certificate.new()).
+    X509Certificate() noexcept : Handle(dtls_cert_new()) {}
+    X509Certificate(std::nullptr_t) noexcept {}
+    explicit X509Certificate(dtls_cert *owned) noexcept : Handle(owned) {}
+
+    Error load(std::string_view path) { return to_error(dtls_cert_load(get(), detail::c_string(path).c_str())); }
+    Error save(std::string_view path) { return to_error(dtls_cert_save(get(), detail::c_string(path).c_str())); }
+    Error load_from_string(std::string_view pem) {
+        return to_error(dtls_cert_load_from_string(get(), detail::c_string(pem).c_str()));
+    }
+    /// The whole chain as PEM ("" when empty).
+    std::string save_to_string() const {
+        dtls_cert *cert = get();
+        return detail::read_string(
+            [cert](char *buf, std::size_t cap) { return dtls_cert_save_to_string(cert, buf, cap); });
+    }
+};
+
+// MARK: - TLSOptions
+
+/// TLSOptions (Godot 4.x): how a client verifies, or what a server presents. Made by the static factories.
+class TLSOptions : public detail::Handle<dtls_options, dtls_options_free> {
+public:
+    /// Client options that verify against the system CA bundle (as TLSOptions.client()).
+    TLSOptions() noexcept : Handle(dtls_options_new()) {}
+    TLSOptions(std::nullptr_t) noexcept {}
+    explicit TLSOptions(dtls_options *owned) noexcept : Handle(owned) {}
+
+    /// Verify the server's chain against `trusted_chain` (empty = system CAs) and its name against the
+    /// hostname, or `common_name_override` when not empty.
+    static TLSOptions client(const X509Certificate &trusted_chain = nullptr,
+                             std::string_view common_name_override = {}) {
+        return TLSOptions(dtls_options_client(trusted_chain.get(), detail::c_string(common_name_override).c_str()));
+    }
+    /// No name check; with a trusted chain the chain is still verified, without one nothing is.
+    static TLSOptions client_unsafe(const X509Certificate &trusted_chain = nullptr) noexcept {
+        return TLSOptions(dtls_options_client_unsafe(trusted_chain.get()));
+    }
+    /// Server options with a private key and its certificate; empty on a missing argument.
+    static TLSOptions server(const CryptoKey &key, const X509Certificate &certificate) noexcept {
+        return TLSOptions(dtls_options_server(key.get(), certificate.get()));
+    }
+
+    bool is_server() const noexcept { return dtls_options_is_server(get()); }
+    bool is_unsafe_client() const noexcept { return dtls_options_is_unsafe_client(get()); }
+    std::string get_common_name_override() const {
+        dtls_options *options = get();
+        return detail::read_string(
+            [options](char *buf, std::size_t cap) { return dtls_options_get_common_name_override(options, buf, cap); });
+    }
+    /// A new owner of the trusted chain (empty when none).
+    X509Certificate get_trusted_ca_chain() const noexcept {
+        return X509Certificate(dtls_options_get_trusted_ca_chain(get()));
+    }
+    CryptoKey get_private_key() const noexcept { return CryptoKey(dtls_options_get_private_key(get())); }
+    X509Certificate get_own_certificate() const noexcept {
+        return X509Certificate(dtls_options_get_own_certificate(get()));
+    }
+    /// Handshake retransmission: first wait min_ms, doubling up to max_ms, then fail.
+    Error set_handshake_timeout(std::uint32_t min_ms, std::uint32_t max_ms) noexcept {
+        return to_error(dtls_options_set_handshake_timeout(get(), min_ms, max_ms));
+    }
+    /// A connected peer silent for timeout_ms ends in Status::Error (0 = never).
+    Error set_idle_timeout(std::uint32_t timeout_ms) noexcept {
+        return to_error(dtls_options_set_idle_timeout(get(), timeout_ms));
+    }
+    /// The largest handshake datagram (0 = no limit, else 256..16384).
+    Error set_mtu(std::uint32_t mtu) noexcept { return to_error(dtls_options_set_mtu(get(), mtu)); }
+};
+
+// MARK: - Crypto
+
+/// Crypto: key and certificate generation, signatures, HMAC. Static functions; `Crypto().f()` also works.
+class Crypto {
+public:
+    /// `size` random bytes (empty on failure, with the code in *error).
+    static std::vector<std::uint8_t> generate_random_bytes(std::size_t size, Error *error = nullptr) {
+        std::vector<std::uint8_t> out(size);
+        dtls_error result = dtls_crypto_generate_random_bytes(out.data(), size);
+        if (result != DTLS_OK) out.clear();
+        if (error) *error = to_error(result);
+        return out;
+    }
+    /// A new RSA private key (e = 65537), or an empty owner.
+    static CryptoKey generate_rsa(int size_bits) noexcept { return CryptoKey(dtls_crypto_generate_rsa(size_bits)); }
+    /// A new EC P-256 private key, or an empty owner.
+    static CryptoKey generate_ec_p256() noexcept { return CryptoKey(dtls_crypto_generate_ec_p256()); }
+    /// A new self-signed certificate for `key`, or an empty owner. Defaults are Godot's.
+    static X509Certificate generate_self_signed_certificate(
+        const CryptoKey &key, std::string_view issuer_name = "CN=myserver,O=myorganisation,C=IT",
+        std::string_view not_before = "20140101000000", std::string_view not_after = "20340101000000") {
+        return X509Certificate(dtls_crypto_generate_self_signed_certificate(
+            key.get(), detail::c_string(issuer_name).c_str(), detail::c_string(not_before).c_str(),
+            detail::c_string(not_after).c_str()));
+    }
+    /// Signs the digest `hash` with the private key.
+    static std::vector<std::uint8_t> sign(HashType hash_type, ByteView hash, const CryptoKey &key,
+                                          Error *error = nullptr) {
+        return detail::read_bytes(
+            [&](std::uint8_t *buf, std::size_t cap, std::size_t *len) {
+                return dtls_crypto_sign(to_c(hash_type), hash.data(), hash.size(), key.get(), buf, cap, len);
+            },
+            1024, error);
+    }
+    static bool verify(HashType hash_type, ByteView hash, ByteView signature, const CryptoKey &key) noexcept {
+        return dtls_crypto_verify(to_c(hash_type), hash.data(), hash.size(), signature.data(), signature.size(),
+                                  key.get());
+    }
+    /// RSA PKCS#1 v1.5 encryption with the (public) key.
+    static std::vector<std::uint8_t> encrypt(const CryptoKey &key, ByteView plaintext, Error *error = nullptr) {
+        return detail::read_bytes(
+            [&](std::uint8_t *buf, std::size_t cap, std::size_t *len) {
+                return dtls_crypto_encrypt(key.get(), plaintext.data(), plaintext.size(), buf, cap, len);
+            },
+            1024, error);
+    }
+    static std::vector<std::uint8_t> decrypt(const CryptoKey &key, ByteView ciphertext, Error *error = nullptr) {
+        return detail::read_bytes(
+            [&](std::uint8_t *buf, std::size_t cap, std::size_t *len) {
+                return dtls_crypto_decrypt(key.get(), ciphertext.data(), ciphertext.size(), buf, cap, len);
+            },
+            1024, error);
+    }
+    static std::vector<std::uint8_t> hmac_digest(HashType hash_type, ByteView key, ByteView msg,
+                                                 Error *error = nullptr) {
+        return detail::read_bytes(
+            [&](std::uint8_t *buf, std::size_t cap, std::size_t *len) {
+                return dtls_crypto_hmac_digest(to_c(hash_type), key.data(), key.size(), msg.data(), msg.size(), buf,
+                                               cap, len);
+            },
+            64, error);
+    }
+    static bool constant_time_compare(ByteView a, ByteView b) noexcept {
+        return dtls_crypto_constant_time_compare(a.data(), a.size(), b.data(), b.size());
+    }
+};
+
+// MARK: - PacketPeerDTLS
+
+/// PacketPeerDTLS: one DTLS session over a connected PacketPeerUDP (client), or taken from a DTLSServer.
+class PacketPeerDTLS : public detail::Handle<dtls_peer, dtls_peer_free> {
+public:
+    /// A new, disconnected peer (Godot's PacketPeerDTLS.new()).
+    PacketPeerDTLS() noexcept : Handle(dtls_peer_new()) {}
+    PacketPeerDTLS(std::nullptr_t) noexcept {}
+    explicit PacketPeerDTLS(dtls_peer *owned) noexcept : Handle(owned) {}
+
+    /// Godot 3.x: validate_certs checks the chain against `valid_certificate` (empty = system CAs) and
+    /// the name against `for_hostname` ("" = the address udp is connected to). false verifies nothing.
+    Error connect_to_peer(const PacketPeerUDP &packet_peer, bool validate_certs = true,
+                          std::string_view for_hostname = {}, const X509Certificate &valid_certificate = nullptr) {
+        return to_error(dtls_peer_connect_to_peer(get(), packet_peer.get(), validate_certs,
+                                                  detail::c_string(for_hostname).c_str(), valid_certificate.get()));
+    }
+    /// Godot 4.x: verify as `client_options` says (empty = TLSOptions::client()), against `hostname`.
+    Error connect_to_peer(const PacketPeerUDP &packet_peer, std::string_view hostname,
+                          const TLSOptions &client_options = nullptr) {
+        return connect_to_peer_with_options(packet_peer, hostname, client_options);
+    }
+    /// Godot 4.x with a string literal (without this overload a `const char *` would pick the 3.x bool).
+    Error connect_to_peer(const PacketPeerUDP &packet_peer, const char *hostname,
+                          const TLSOptions &client_options = nullptr) {
+        return connect_to_peer_with_options(packet_peer, std::string_view(hostname ? hostname : ""), client_options);
+    }
+    /// The C name of the 4.x form.
+    Error connect_to_peer_with_options(const PacketPeerUDP &packet_peer, std::string_view hostname,
+                                       const TLSOptions &client_options = nullptr) {
+        return to_error(dtls_peer_connect_to_peer_with_options(
+            get(), packet_peer.get(), detail::c_string(hostname).c_str(), client_options.get()));
+    }
+    /// Reads what arrived, advances the handshake, queues decrypted packets. Call it often.
+    Error poll() noexcept { return to_error(dtls_peer_poll(get())); }
+    Status get_status() const noexcept { return to_status(dtls_peer_get_status(get())); }
+    /// Sends close_notify and becomes disconnected.
+    Error disconnect_from_peer() noexcept { return to_error(dtls_peer_disconnect_from_peer(get())); }
+
+    Error put_packet(const std::uint8_t *data, std::size_t size) noexcept {
+        return to_error(dtls_peer_put_packet(get(), data, size));
+    }
+    Error put_packet(const std::vector<std::uint8_t> &data) noexcept { return put_packet(data.data(), data.size()); }
+    Error put_packet(std::string_view data) noexcept {
+        return put_packet(reinterpret_cast<const std::uint8_t *>(data.data()), data.size());
+    }
+    /// The next decrypted packet, or an empty vector (see get_packet_error()).
+    std::vector<std::uint8_t> get_packet() {
+        dtls_peer *peer = get();
+        return detail::read_bytes([peer](std::uint8_t *buf, std::size_t cap,
+                                         std::size_t *len) { return dtls_peer_get_packet(peer, buf, cap, len); },
+                                  2048, nullptr);
+    }
+    /// The next packet into (buf, cap); Error::ParameterRangeError (with out_len = size needed) when too small.
+    Error get_packet(std::uint8_t *buf, std::size_t cap, std::size_t &out_len) noexcept {
+        return to_error(dtls_peer_get_packet(get(), buf, cap, &out_len));
+    }
+    int get_available_packet_count() const noexcept { return dtls_peer_get_available_packet_count(get()); }
+    Error get_packet_error() const noexcept { return to_error(dtls_peer_get_packet_error(get())); }
+    /// Why the peer ended in an error status ("" otherwise).
+    std::string get_error_message() const {
+        dtls_peer *peer = get();
+        return detail::read_string(
+            [peer](char *buf, std::size_t cap) { return dtls_peer_get_error_message(peer, buf, cap); });
+    }
+    /// The negotiated cipher suite once connected ("" before).
+    std::string get_ciphersuite() const {
+        dtls_peer *peer = get();
+        return detail::read_string(
+            [peer](char *buf, std::size_t cap) { return dtls_peer_get_ciphersuite(peer, buf, cap); });
+    }
+    int get_max_packet_size() const noexcept { return dtls_peer_get_max_packet_size(get()); }
+};
+
+// MARK: - DTLSServer
+
+/// DTLSServer: the identity and cookie secret that turn UDP peers into server-side PacketPeerDTLS.
+class DTLSServer : public detail::Handle<dtls_server, dtls_server_free> {
+public:
+    /// A new server, not set up (Godot's DTLSServer.new()).
+    DTLSServer() noexcept : Handle(dtls_server_new()) {}
+    DTLSServer(std::nullptr_t) noexcept {}
+    explicit DTLSServer(dtls_server *owned) noexcept : Handle(owned) {}
+
+    /// Godot 3.x: key, its certificate and an optional chain of intermediates (empty = none).
+    Error setup(const CryptoKey &key, const X509Certificate &certificate,
+                const X509Certificate &chain = nullptr) noexcept {
+        return to_error(dtls_server_setup(get(), key.get(), certificate.get(), chain.get()));
+    }
+    /// Godot 4.x: options made by TLSOptions::server().
+    Error setup(const TLSOptions &server_options) noexcept { return setup_with_options(server_options); }
+    /// The C name of the 4.x form.
+    Error setup_with_options(const TLSOptions &server_options) noexcept {
+        return to_error(dtls_server_setup_with_options(get(), server_options.get()));
+    }
+    /// Starts a handshake on a connected UDP peer. Keep the result only if it is Status::Handshaking
+    /// (a first ClientHello is answered with a cookie request). Empty on a bad argument.
+    PacketPeerDTLS take_connection(const PacketPeerUDP &udp_peer) noexcept {
+        return PacketPeerDTLS(dtls_server_take_connection(get(), udp_peer.get()));
+    }
+    /// Forgets the identity and the cookie secret.
+    Error stop() noexcept { return to_error(dtls_server_stop(get())); }
+};
+
+/// Shorter names.
+using Udp = PacketPeerUDP;
+using UdpServer = UDPServer;
+
+}  // namespace packetdtls
+
+#endif  // PACKETDTLS_HPP

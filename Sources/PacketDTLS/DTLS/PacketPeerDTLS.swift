@@ -123,7 +123,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
                 advanceHandshake()
             case .connected:
                 if let session, !session.flushQueuedOutput() { break }
-                readRecords()
+                if session?.mayHaveInput == true { readRecords() }
                 checkIdleTimeout()
             default:
                 return ErrorReport.fail(.unconfigured, "poll: the DTLS peer is \(status); connect it first")

@@ -14,7 +14,8 @@
  * BASELINE_PROFILE (or REF_PROFILE) picks the configuration of both ends:
  *   default  mbedTLS's MBEDTLS_SSL_PRESET_DEFAULT, as Godot's own module uses it
  *   x25519   default, but X25519 then P-256 offered for ECDHE (the reference's "tuned")
- *   fast     x25519, and AES-128-GCM suites first (the order PacketDTLS uses)
+ *   fast     x25519, and PacketDTLS's suite order (ChaCha20-Poly1305, then AES-128-GCM, AES-256-GCM)
+ *   aes      x25519, and AES-128-GCM suites first (PacketDTLS's order before it was measured)
  * scripts/bench runs every profile and takes the best one per workload.
  *
  * Prints one line: "<mode> <count> <seconds> <per_second> <ciphersuite> <profile>"; sessions prints
@@ -96,6 +97,10 @@ static const char *profile = "default";
 static const mbedtls_ecp_group_id fast_curves[] = {
     MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_NONE };
 static const int fast_suites[] = {
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, 0 };
+static const int aes_suites[] = {
     MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
     MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
     MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, 0 };
@@ -104,8 +109,8 @@ static void setup_configs(const char *certp, const char *keyp) {
     int rc;
     const char *p = getenv("BASELINE_PROFILE") ? getenv("BASELINE_PROFILE") : getenv("REF_PROFILE");
     if (p && *p) profile = p;
-    if (strcmp(profile, "default") && strcmp(profile, "x25519") && strcmp(profile, "fast")) {
-        fprintf(stderr, "baseline: unknown profile '%s' (default, x25519, fast)\n", profile);
+    if (strcmp(profile, "default") && strcmp(profile, "x25519") && strcmp(profile, "fast") && strcmp(profile, "aes")) {
+        fprintf(stderr, "baseline: unknown profile '%s' (default, x25519, fast, aes)\n", profile);
         exit(2);
     }
     mbedtls_entropy_init(&entropy);
@@ -133,9 +138,10 @@ static void setup_configs(const char *certp, const char *keyp) {
         mbedtls_ssl_conf_curves(&cconf, fast_curves);
         mbedtls_ssl_conf_curves(&sconf, fast_curves);
     }
-    if (!strcmp(profile, "fast")) {
-        mbedtls_ssl_conf_ciphersuites(&cconf, fast_suites);
-        mbedtls_ssl_conf_ciphersuites(&sconf, fast_suites);
+    if (!strcmp(profile, "fast") || !strcmp(profile, "aes")) {
+        const int *suites = !strcmp(profile, "fast") ? fast_suites : aes_suites;
+        mbedtls_ssl_conf_ciphersuites(&cconf, suites);
+        mbedtls_ssl_conf_ciphersuites(&sconf, suites);
     }
 }
 

@@ -40,7 +40,7 @@ final class DTLSSession {
     private let nameCheck: PeerNameCheck?
     private var timer = RetransmissionTimer()
 
-    /// When the last datagram arrived (monotonic ms), for the idle timeout.
+    /// When the last datagram arrived (coarse monotonic ms), for the idle timeout.
     private(set) var lastReceiveMs: UInt64
     /// Why the transport failed, when an I/O callback reported a failure.
     private(set) var transportFailure: String?
@@ -54,7 +54,7 @@ final class DTLSSession {
         self.configuration = configuration
         self.transport = transport
         nameCheck = expectedName.map { PeerNameCheck(expectedName: $0) }
-        lastReceiveMs = MonotonicClock.milliseconds()
+        lastReceiveMs = MonotonicClock.coarseMilliseconds()
         ssl = .allocate(capacity: 1)
         mbedtls_ssl_init(ssl)
         let rc = mbedtls_ssl_setup(ssl, configuration.config)
@@ -186,7 +186,7 @@ final class DTLSSession {
         while true {
             switch transport.receiveDatagram(into: space) {
             case .datagram(let count):
-                lastReceiveMs = MonotonicClock.milliseconds()
+                lastReceiveMs = MonotonicClock.coarseMilliseconds()
                 return Int32(count)
             case .oversized:
                 oversizedDatagrams += 1

@@ -173,7 +173,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
 
     private func checkIdleTimeout() {
         guard status == .connected, idleTimeoutMs > 0, let session else { return }
-        let silent = MonotonicClock.milliseconds() &- session.lastReceiveMs
+        let silent = MonotonicClock.coarseMilliseconds() &- session.lastReceiveMs
         if silent >= UInt64(idleTimeoutMs) {
             end(.error, "idle timeout: nothing received from the peer for \(silent) ms (limit \(idleTimeoutMs) ms)")
         }

@@ -210,7 +210,18 @@ struct BenchSessionsServer {
         let seconds = BenchClock.seconds() - started
         let rssAfter = BenchLine.residentKiB()
         var passes: [Double] = []
+        // BENCH_PROFILE_POLL=seconds: keep polling that long first, for a profiler attached now.
+        if let text = getenv("BENCH_PROFILE_POLL"), let extra = Double(String(cString: text)) {
+            Output.error("bench sessions: established; polling for \(extra) s")
+            let until = BenchClock.seconds() + extra
+            while BenchClock.seconds() < until {
+                _ = udp.poll()
+                for peer in established { peer.poll() }
+            }
+        }
+        // 21 passes, 50 ms apart, so that one busy spell of a shared machine does not set the median.
         for _ in 0..<21 {
+            Clock.sleep(ms: 50)
             let start = BenchClock.seconds()
             _ = udp.poll()
             for peer in established { peer.poll() }
@@ -220,6 +231,8 @@ struct BenchSessionsServer {
         guard connected == count else { throw .network("\(count - connected) sessions ended while idle") }
         let perSession = Double(rssAfter - rssBefore) / Double(count)
         let pollMs = passes.sorted()[passes.count / 2] * 1000
+        Output.error("bench sessions: poll passes min \(BenchLine.fixed(passes.min()! * 1000, 3)) ms, "
+            + "max \(BenchLine.fixed(passes.max()! * 1000, 3)) ms")
         BenchLine.print("sessions", count, seconds,
                         "\(BenchLine.fixed(perSession, 1)) KiB \(BenchLine.fixed(pollMs, 3)) ms")
     }

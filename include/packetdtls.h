@@ -132,6 +132,53 @@ typedef enum DTLS_CLOSED_ENUM DTLS_SWIFT_NAME(HashType) dtls_hash_type {
     DTLS_HASH_SHA256 DTLS_SWIFT_NAME(sha256) = 2,
 } dtls_hash_type;
 
+/**
+ * The type of a dtls_var: Godot 4's Variant.Type, with Godot 4's numbers, whichever Godot version a
+ * value is encoded for (dtls_var_encode() and the put_var functions translate to Godot 3's numbers).
+ * Append-only.
+ */
+typedef enum DTLS_CLOSED_ENUM DTLS_SWIFT_NAME(GodotVariantType) dtls_var_type {
+    DTLS_VAR_NIL DTLS_SWIFT_NAME(null) = 0,
+    DTLS_VAR_BOOL DTLS_SWIFT_NAME(bool) = 1,
+    DTLS_VAR_INT DTLS_SWIFT_NAME(int) = 2,
+    DTLS_VAR_FLOAT DTLS_SWIFT_NAME(float) = 3,
+    DTLS_VAR_STRING DTLS_SWIFT_NAME(string) = 4,
+    DTLS_VAR_VECTOR2 DTLS_SWIFT_NAME(vector2) = 5,
+    DTLS_VAR_VECTOR2I DTLS_SWIFT_NAME(vector2i) = 6,
+    DTLS_VAR_RECT2 DTLS_SWIFT_NAME(rect2) = 7,
+    DTLS_VAR_RECT2I DTLS_SWIFT_NAME(rect2i) = 8,
+    DTLS_VAR_VECTOR3 DTLS_SWIFT_NAME(vector3) = 9,
+    DTLS_VAR_VECTOR3I DTLS_SWIFT_NAME(vector3i) = 10,
+    DTLS_VAR_VECTOR4 DTLS_SWIFT_NAME(vector4) = 11,
+    DTLS_VAR_VECTOR4I DTLS_SWIFT_NAME(vector4i) = 12,
+    DTLS_VAR_TRANSFORM2D DTLS_SWIFT_NAME(transform2D) = 13,
+    DTLS_VAR_PLANE DTLS_SWIFT_NAME(plane) = 14,
+    DTLS_VAR_QUATERNION DTLS_SWIFT_NAME(quaternion) = 15,
+    DTLS_VAR_AABB DTLS_SWIFT_NAME(aabb) = 16,
+    DTLS_VAR_BASIS DTLS_SWIFT_NAME(basis) = 17,
+    DTLS_VAR_TRANSFORM3D DTLS_SWIFT_NAME(transform3D) = 18,
+    DTLS_VAR_PROJECTION DTLS_SWIFT_NAME(projection) = 19,
+    DTLS_VAR_COLOR DTLS_SWIFT_NAME(color) = 20,
+    DTLS_VAR_STRING_NAME DTLS_SWIFT_NAME(stringName) = 21,
+    DTLS_VAR_NODE_PATH DTLS_SWIFT_NAME(nodePath) = 22,
+    DTLS_VAR_RID DTLS_SWIFT_NAME(rid) = 23,
+    DTLS_VAR_OBJECT DTLS_SWIFT_NAME(object) = 24,
+    DTLS_VAR_CALLABLE DTLS_SWIFT_NAME(callable) = 25,
+    DTLS_VAR_SIGNAL DTLS_SWIFT_NAME(signal) = 26,
+    DTLS_VAR_DICTIONARY DTLS_SWIFT_NAME(dictionary) = 27,
+    DTLS_VAR_ARRAY DTLS_SWIFT_NAME(array) = 28,
+    DTLS_VAR_PACKED_BYTE_ARRAY DTLS_SWIFT_NAME(packedByteArray) = 29,
+    DTLS_VAR_PACKED_INT32_ARRAY DTLS_SWIFT_NAME(packedInt32Array) = 30,
+    DTLS_VAR_PACKED_INT64_ARRAY DTLS_SWIFT_NAME(packedInt64Array) = 31,
+    DTLS_VAR_PACKED_FLOAT32_ARRAY DTLS_SWIFT_NAME(packedFloat32Array) = 32,
+    DTLS_VAR_PACKED_FLOAT64_ARRAY DTLS_SWIFT_NAME(packedFloat64Array) = 33,
+    DTLS_VAR_PACKED_STRING_ARRAY DTLS_SWIFT_NAME(packedStringArray) = 34,
+    DTLS_VAR_PACKED_VECTOR2_ARRAY DTLS_SWIFT_NAME(packedVector2Array) = 35,
+    DTLS_VAR_PACKED_VECTOR3_ARRAY DTLS_SWIFT_NAME(packedVector3Array) = 36,
+    DTLS_VAR_PACKED_COLOR_ARRAY DTLS_SWIFT_NAME(packedColorArray) = 37,
+    DTLS_VAR_PACKED_VECTOR4_ARRAY DTLS_SWIFT_NAME(packedVector4Array) = 38,
+} dtls_var_type;
+
 /* MARK: - Handles (opaque; see the conventions above) */
 
 typedef struct dtls_udp dtls_udp;               /**< PacketPeerUDP */
@@ -141,6 +188,7 @@ typedef struct dtls_server dtls_server;         /**< DTLSServer */
 typedef struct dtls_key dtls_key;               /**< CryptoKey */
 typedef struct dtls_cert dtls_cert;             /**< X509Certificate */
 typedef struct dtls_options dtls_options;       /**< TLSOptions */
+typedef struct dtls_var dtls_var;               /**< a Variant value (put_var / get_var) */
 
 /* MARK: - Library */
 
@@ -275,6 +323,12 @@ DTLS_API dtls_error dtls_udp_server_listen(dtls_udp_server *server, int port, co
  * \return DTLS_OK; DTLS_ERR_UNCONFIGURED when not listening.
  */
 DTLS_API dtls_error dtls_udp_server_poll(dtls_udp_server *server);
+/**
+ * Blocks the calling thread until a datagram waits on the server's socket or `timeout_ms` (>= 0) pass, so a
+ * server loop can sleep instead of spinning; call dtls_udp_server_poll() afterwards. Beyond Godot.
+ * \return DTLS_OK; DTLS_ERR_TIMEOUT; DTLS_ERR_UNCONFIGURED when not listening (or stopped while waiting).
+ */
+DTLS_API dtls_error dtls_udp_server_wait_timeout(dtls_udp_server *server, int timeout_ms);
 /** True when a pending peer waits for take_connection. Reads what the socket holds first (as Godot 3 did). */
 DTLS_API bool dtls_udp_server_is_connection_available(dtls_udp_server *server);
 /** The oldest pending peer, as a new handle (free with dtls_udp_free()), or NULL when none waits. */
@@ -494,6 +548,247 @@ DTLS_API dtls_error dtls_server_setup_with_options(dtls_server *server, dtls_opt
 DTLS_API dtls_peer *dtls_server_take_connection(dtls_server *server, dtls_udp *udp);
 /** Forgets the identity and the cookie secret; take_connection fails until the next setup. */
 DTLS_API dtls_error dtls_server_stop(dtls_server *server);
+
+/* MARK: - Beyond Godot: pre-shared keys, ALPN, pinning, client certificates, CRLs, resumption */
+
+/** How a server asks clients for certificates (dtls_options_set_client_certificate_mode). */
+typedef enum DTLS_CLOSED_ENUM DTLS_SWIFT_NAME(DTLSClientCertificateMode) dtls_client_cert_mode {
+    DTLS_CLIENT_CERT_NONE DTLS_SWIFT_NAME(none) = 0,    /**< ask for none (the default) */
+    DTLS_CLIENT_CERT_REQUEST DTLS_SWIFT_NAME(request) = 1, /**< ask; clients without one still connect */
+    DTLS_CLIENT_CERT_REQUIRE DTLS_SWIFT_NAME(require) = 2, /**< ask and insist on a valid one */
+} dtls_client_cert_mode;
+
+/**
+ * Client options that authenticate with a pre-shared key (ECDHE-PSK and PSK suites, AEAD only) instead
+ * of certificates. `identity` 1..128 bytes, key 1..32 bytes (copied). NULL on bad input (see the message).
+ */
+DTLS_API dtls_options *dtls_options_client_psk(const char *identity, const uint8_t *key, size_t key_len);
+/** Server options for PSK clients only (no certificate); add identities with dtls_options_add_psk(). */
+DTLS_API dtls_options *dtls_options_server_psk(void);
+/** Lets a server accept `identity` with `key`; on certificate server options it adds PSK suites too. */
+DTLS_API dtls_error dtls_options_add_psk(dtls_options *options, const char *identity, const uint8_t *key,
+                                         size_t key_len);
+/** ALPN protocols (each 1..255 bytes, at most 16) offered by a client or accepted by a server, in order. Copied. */
+DTLS_API dtls_error dtls_options_set_alpn_protocols(dtls_options *options, const char *const *protocols,
+                                                    size_t count);
+/**
+ * Accepts the server only if the SHA-256 of its SubjectPublicKeyInfo (32 bytes) is one of the pins.
+ * With a trusted chain both must hold; on dtls_options_client_unsafe(NULL) the pin alone admits it.
+ */
+DTLS_API dtls_error dtls_options_pin_public_key(dtls_options *options, const uint8_t *sha256, size_t len);
+/** Pins the public key of the leaf of `certificate`. */
+DTLS_API dtls_error dtls_options_pin_certificate(dtls_options *options, dtls_cert *certificate);
+/** The certificate (chain) and key a client presents when the server asks. Client options only. */
+DTLS_API dtls_error dtls_options_set_client_certificate(dtls_options *options, dtls_key *key, dtls_cert *certificate);
+/** Makes a server request or require client certificates issued by `authorities`. Server options only. */
+DTLS_API dtls_error dtls_options_set_client_certificate_mode(dtls_options *options, dtls_client_cert_mode mode,
+                                                             dtls_cert *authorities);
+/** Checks peer certificates against the CRLs in a PEM or DER file. DTLS_ERR_PARSE_ERROR when none parses. */
+DTLS_API dtls_error dtls_options_load_crl(dtls_options *options, const char *path);
+/** As dtls_options_load_crl() from PEM text. */
+DTLS_API dtls_error dtls_options_load_crl_from_string(dtls_options *options, const char *pem);
+/** Whether a server issues session tickets so clients can resume (default on; keys rotate daily). */
+DTLS_API dtls_error dtls_options_set_session_tickets(dtls_options *options, bool enabled);
+/**
+ * Appends each session's secrets to `path` (NULL or "" = off) in the NSS key log format that
+ * SSLKEYLOGFILE names, so Wireshark or tshark can decrypt a capture. The file is created mode 0600.
+ */
+DTLS_API dtls_error dtls_options_set_key_log_file(dtls_options *options, const char *path);
+
+/** SHA-256 of the leaf certificate's SubjectPublicKeyInfo (32 bytes), the value pins compare. */
+DTLS_API dtls_error dtls_cert_get_public_key_sha256(dtls_cert *cert, uint8_t *buf, size_t cap, size_t *out_len);
+
+/** A client's saved session (master secret and ticket), for an abbreviated handshake later. */
+typedef struct dtls_session dtls_session;
+/** An empty session object. Free with dtls_session_free(); the secret is zeroized. */
+DTLS_API dtls_session *dtls_session_new(void);
+DTLS_API void dtls_session_free(dtls_session *session);
+/** The session of a CONNECTED client, as a new handle, or NULL. */
+DTLS_API dtls_session *dtls_peer_get_session(dtls_peer *peer);
+/** Offers `session` (NULL = none) on this peer's next connect_to_peer. An internal reference is kept. */
+DTLS_API dtls_error dtls_peer_set_session(dtls_peer *peer, dtls_session *session);
+/** True when the last handshake resumed a saved session. */
+DTLS_API bool dtls_peer_is_session_resumed(dtls_peer *peer);
+
+/** The ALPN protocol both ends agreed on ("" when none). Returns the length needed. */
+DTLS_API size_t dtls_peer_get_alpn_protocol(dtls_peer *peer, char *buf, size_t cap);
+/** The peer's certificate chain while CONNECTED, as a new handle; NULL when it sent none. */
+DTLS_API dtls_cert *dtls_peer_get_peer_certificate(dtls_peer *peer);
+/** mbedTLS's verification flags (MBEDTLS_X509_BADCERT_*) for the peer's certificate; 0 = fine or unchecked. */
+DTLS_API uint32_t dtls_peer_get_verify_flags(dtls_peer *peer);
+/** The flags above as sentences separated by "; " ("" when none). Returns the length needed. */
+DTLS_API size_t dtls_peer_get_verify_text(dtls_peer *peer, char *buf, size_t cap);
+/** The description of the last fatal alert the peer sent (RFC 5246 numbers), -1 when none. */
+DTLS_API int dtls_peer_get_last_alert(dtls_peer *peer);
+
+/** Traffic and handshake figures of a peer's current (or last) session. Append-only. */
+typedef struct dtls_peer_stats {
+    uint64_t packets_sent;              /**< application packets put */
+    uint64_t packets_received;          /**< application packets decrypted */
+    uint64_t bytes_sent;                /**< application payload bytes put */
+    uint64_t bytes_received;            /**< application payload bytes decrypted */
+    uint64_t datagrams_sent;            /**< datagrams sent, handshake included */
+    uint64_t datagrams_received;        /**< datagrams taken in, handshake and garbage included */
+    uint64_t records_dropped_bad_mac;   /**< records whose MAC did not verify (forged or corrupted) */
+    uint64_t datagrams_oversized;       /**< datagrams too large for a record, discarded */
+    uint64_t handshake_retransmissions; /**< flights sent again after their timer ran out */
+    uint64_t handshake_duration_ms;     /**< connect (or accept) to CONNECTED; 0 until then */
+} dtls_peer_stats;
+
+/**
+ * Fills *out with the peer's figures. `size` is sizeof(dtls_peer_stats) as the caller compiled it, so
+ * an older caller gets the fields it knows. DTLS_ERR_INVALID_PARAMETER for NULL out or a size too small.
+ */
+DTLS_API dtls_error dtls_peer_get_stats(dtls_peer *peer, dtls_peer_stats *out, size_t size);
+/* MARK: - Variant values: put_var / get_var (dtls_var) */
+
+/*
+ * Godot's PacketPeer.put_var() / get_var() carry one Variant per packet in Godot's binary
+ * serialization format ("Binary serialization API" in Godot's documentation), so a C program can
+ * exchange typed messages with a Godot game. A dtls_var holds one value: null, bool, int, float,
+ * String, the vector/rect/transform/Color types, StringName, NodePath (its text), RID, an Object's
+ * instance ID, Callable, Signal, Array, Dictionary (in insertion order) or a packed array.
+ *
+ * Type numbers differ between Godot 3.x and 4.x; every function that encodes or decodes takes
+ * `godot_major` (3 or 4, anything else is DTLS_ERR_INVALID_PARAMETER). dtls_var_get_type() always
+ * answers with Godot 4's numbers (dtls_var_type). A type Godot 3 lacks (Vector2i, StringName,
+ * PackedInt64Array...) cannot be encoded for Godot 3 (DTLS_ERR_INVALID_PARAMETER).
+ *
+ * Values are copied in and out: dtls_var_array_get() and the dictionary readers return new handles
+ * holding copies, and appending copies the item in. Objects are never built from the network: an
+ * Object sent as an instance ID reads as DTLS_VAR_OBJECT with the ID in dtls_var_get_int(); a full
+ * object is refused with DTLS_ERR_UNAUTHORIZED. Typed Arrays and Dictionaries (Godot 4) decode as
+ * untyped ones. Decoding bounds every length by the bytes received and nesting at 256 levels.
+ */
+
+/** A new null value. Free every dtls_var with dtls_var_free(). NULL only when the handle table is full. */
+DTLS_API dtls_var *dtls_var_new(void);
+/**
+ * The empty value of `type`: false, 0, 0.0, "", a zero vector, an empty Array, Dictionary or packed
+ * array, an Object ID of 0. NULL for a number that is not a dtls_var_type.
+ */
+DTLS_API dtls_var *dtls_var_new_of_type(dtls_var_type type);
+DTLS_API dtls_var *dtls_var_new_bool(bool value);
+DTLS_API dtls_var *dtls_var_new_int(int64_t value);
+DTLS_API dtls_var *dtls_var_new_float(double value);
+/** A String holding a copy of the NUL-terminated UTF-8 `text` (invalid UTF-8 is repaired as U+FFFD); NULL for NULL. */
+DTLS_API dtls_var *dtls_var_new_string(const char *text);
+/** A PackedByteArray holding a copy of `len` bytes; NULL when data is NULL with len > 0. */
+DTLS_API dtls_var *dtls_var_new_bytes(const uint8_t *data, size_t len);
+/** An empty Array; fill it with dtls_var_array_append(). */
+DTLS_API dtls_var *dtls_var_new_array(void);
+/** An empty Dictionary; fill it with dtls_var_dict_set(). */
+DTLS_API dtls_var *dtls_var_new_dictionary(void);
+/**
+ * A vector, rect, transform or Color from its `count` numbers, in Godot's order: Vector2/2i (x, y),
+ * Rect2/2i (position x, y, size x, y), Vector3/3i, Vector4/4i, Plane (normal x, y, z, d), Quaternion
+ * (x, y, z, w), AABB (position, size), Basis (9, row by row), Transform2D (6: x axis, y axis,
+ * origin), Transform3D (12: basis rows, origin), Projection (16, column by column), Color (r, g, b, a).
+ * The integer types need whole numbers in the int32 range. NULL (with the reason) for another type,
+ * a wrong count, or a bad number.
+ */
+DTLS_API dtls_var *dtls_var_new_components(dtls_var_type type, const double *values, size_t count);
+/** Drops the handle. NULL is fine. */
+DTLS_API void dtls_var_free(dtls_var *var);
+
+/** The value's type, with Godot 4's numbers; DTLS_VAR_NIL for a bad handle. */
+DTLS_API dtls_var_type dtls_var_get_type(dtls_var *var);
+/** The bool; false (with a message) for another type. */
+DTLS_API bool dtls_var_get_bool(dtls_var *var);
+/** The int, or the instance ID of an OBJECT, or the id of an RID; 0 (with a message) for another type. */
+DTLS_API int64_t dtls_var_get_int(dtls_var *var);
+/** The float (an int converts); 0.0 (with a message) for another type. */
+DTLS_API double dtls_var_get_float(dtls_var *var);
+/**
+ * Writes the text of a String, StringName, NodePath or a Signal's name into buf, snprintf-style;
+ * returns the length needed. "" (returning 0) for another type.
+ */
+DTLS_API size_t dtls_var_get_string(dtls_var *var, char *buf, size_t cap);
+/** Copies a PackedByteArray's bytes into (buf, cap, *out_len). DTLS_ERR_INVALID_PARAMETER for another type. */
+DTLS_API dtls_error dtls_var_get_bytes(dtls_var *var, uint8_t *buf, size_t cap, size_t *out_len);
+/**
+ * Writes up to `cap` numbers of a vector, rect, transform or Color (the order of
+ * dtls_var_new_components()) into buf (NULL with cap 0 asks the count); returns how many it has,
+ * 0 for another type.
+ */
+DTLS_API size_t dtls_var_get_components(dtls_var *var, double *buf, size_t cap);
+
+/** The number of elements of an Array or a packed array; 0 for another type. */
+DTLS_API size_t dtls_var_array_size(dtls_var *var);
+/**
+ * Element `index` of an Array or packed array as a new handle holding a copy (a packed array's
+ * bytes and ints read as DTLS_VAR_INT, its floats as DTLS_VAR_FLOAT, its vectors as vectors, its
+ * strings as DTLS_VAR_STRING, its colors as DTLS_VAR_COLOR). NULL out of range or for another type.
+ */
+DTLS_API dtls_var *dtls_var_array_get(dtls_var *var, size_t index);
+/**
+ * Appends a copy of `item` to an Array, or to a packed array when it is an element of that kind
+ * (an int 0..255 to a PackedByteArray, an int or float to a float array, a String to a
+ * PackedStringArray...). `item` stays the caller's.
+ * \return DTLS_OK; DTLS_ERR_INVALID_PARAMETER for a bad handle or an item that does not fit.
+ */
+DTLS_API dtls_error dtls_var_array_append(dtls_var *var, dtls_var *item);
+/** The number of entries of a Dictionary; 0 for another type. */
+DTLS_API size_t dtls_var_dict_size(dtls_var *var);
+/** The key of entry `index` (insertion order) as a new handle; NULL out of range or for another type. */
+DTLS_API dtls_var *dtls_var_dict_key_at(dtls_var *var, size_t index);
+/** The value of entry `index` as a new handle; NULL out of range or for another type. */
+DTLS_API dtls_var *dtls_var_dict_value_at(dtls_var *var, size_t index);
+/** The value stored under a key equal to `key` (same type and value) as a new handle; NULL when absent. */
+DTLS_API dtls_var *dtls_var_dict_get(dtls_var *var, dtls_var *key);
+/**
+ * Stores copies of `key` and `value`: an existing equal key keeps its place and gets the new value,
+ * a new key goes last. DTLS_ERR_INVALID_PARAMETER for a bad handle or a `var` that is not a Dictionary.
+ */
+DTLS_API dtls_error dtls_var_dict_set(dtls_var *var, dtls_var *key, dtls_var *value);
+
+/**
+ * Encodes the value as Godot `godot_major` (3 or 4) encodes it into (buf, cap, *out_len): what
+ * put_var sends and Godot's var_to_bytes() returns.
+ * \return DTLS_OK; DTLS_ERR_PARAMETER_RANGE_ERROR when cap is too small (*out_len is the size
+ *         needed); DTLS_ERR_INVALID_PARAMETER for a bad handle or godot_major, or a type that
+ *         version lacks; DTLS_ERR_OUT_OF_MEMORY when nesting exceeds 256 levels.
+ */
+DTLS_API dtls_error dtls_var_encode(dtls_var *var, int godot_major, uint8_t *buf, size_t cap, size_t *out_len);
+/**
+ * Decodes the value at the start of `len` bytes (Godot's bytes_to_var(); bytes after the value
+ * are ignored, as get_var ignores them) into a new handle. NULL on malformed, truncated or too deep
+ * input, a full Object, or a bad godot_major; dtls_last_error_message() says why.
+ */
+DTLS_API dtls_var *dtls_var_decode(const uint8_t *data, size_t len, int godot_major);
+
+/**
+ * Godot's put_var(var, full_objects): encodes the value for `godot_major` and sends it as one
+ * packet with dtls_udp_put_packet(). `full_objects` is accepted for Godot's signature; a dtls_var
+ * holds instance IDs only, which are sent as IDs either way.
+ * \return put_packet's result; DTLS_ERR_OUT_OF_MEMORY when the encoding exceeds
+ *         encode_buffer_max_size; DTLS_ERR_INVALID_PARAMETER for a bad handle or godot_major.
+ */
+DTLS_API dtls_error dtls_udp_put_var(dtls_udp *udp, dtls_var *var, bool full_objects, int godot_major);
+/**
+ * Godot's get_var(allow_objects): takes the next packet and decodes it for `godot_major`.
+ * *out_var gets a new handle (free it with dtls_var_free()), or NULL on any failure.
+ * \return DTLS_OK; DTLS_ERR_UNAVAILABLE when nothing is queued; DTLS_ERR_INVALID_DATA for a packet
+ *         that is not a valid encoding (it is consumed); DTLS_ERR_UNAUTHORIZED for a full Object
+ *         (DTLS_ERR_UNAVAILABLE with allow_objects: this library cannot instantiate classes);
+ *         DTLS_ERR_INVALID_PARAMETER for a bad handle, godot_major or a NULL out_var.
+ */
+DTLS_API dtls_error dtls_udp_get_var(dtls_udp *udp, bool allow_objects, int godot_major, dtls_var **out_var);
+/**
+ * Godot's encode_buffer_max_size: the largest encoding put_var sends (default 8388608). Rounded up
+ * to a power of two. DTLS_ERR_INVALID_PARAMETER (and no change) below 1024 or above 256 MiB.
+ */
+DTLS_API dtls_error dtls_udp_set_encode_buffer_max_size(dtls_udp *udp, int max_size);
+/** The limit set above; 0 for a bad handle. */
+DTLS_API int dtls_udp_get_encode_buffer_max_size(dtls_udp *udp);
+/** As dtls_udp_put_var(), over a DTLS peer (put_packet's DTLS_ERR_UNCONFIGURED when not connected). */
+DTLS_API dtls_error dtls_peer_put_var(dtls_peer *peer, dtls_var *var, bool full_objects, int godot_major);
+/** As dtls_udp_get_var(), from a DTLS peer's decrypted packets. */
+DTLS_API dtls_error dtls_peer_get_var(dtls_peer *peer, bool allow_objects, int godot_major, dtls_var **out_var);
+/** As dtls_udp_set_encode_buffer_max_size(). */
+DTLS_API dtls_error dtls_peer_set_encode_buffer_max_size(dtls_peer *peer, int max_size);
+/** As dtls_udp_get_encode_buffer_max_size(). */
+DTLS_API int dtls_peer_get_encode_buffer_max_size(dtls_peer *peer);
 
 #ifdef __cplusplus
 }

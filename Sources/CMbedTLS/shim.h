@@ -24,6 +24,8 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_cookie.h>
 #include <mbedtls/ssl_ticket.h>
+/* For the handshake state (did the session resume?), which 2.28 keeps in its internal header. */
+#include <mbedtls/ssl_internal.h>
 #include <mbedtls/ssl_ciphersuites.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/debug.h>

@@ -11,6 +11,7 @@ import PacketDTLS
 /// The class a handle was issued for; the low byte of every handle.
 enum HandleKind: UInt8 {
     case udp = 1, udpServer, peer, server, key, cert, options
+    case session, variant
 }
 
 final class HandleTable: @unchecked Sendable {

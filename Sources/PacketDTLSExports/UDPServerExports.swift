@@ -97,3 +97,12 @@ public func dtls_udp_server_set_max_pending_connections(_ server: OpaquePointer?
 public func dtls_udp_server_get_max_pending_connections(_ server: OpaquePointer?) -> Int32 {
     Int32(clamping: liveServer(server)?.maxPendingConnections ?? 0)
 }
+
+/// Blocks until a datagram waits on the server's socket or the timeout passes.
+@c @implementation
+public func dtls_udp_server_wait_timeout(_ server: OpaquePointer?, _ timeoutMs: Int32) -> GodotError {
+    guard let udpServer = handles.object(server, .udpServer, as: UDPServer.self) else {
+        return invalidHandle("dtls_udp_server_wait_timeout", "dtls_udp_server")
+    }
+    return udpServer.wait(timeoutMs: Int(timeoutMs))
+}

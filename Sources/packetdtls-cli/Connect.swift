@@ -43,6 +43,10 @@ struct Connect: ParsableCommand {
     @Option(help: ArgumentHelp("After stdin ends, wait this long for replies still due.", valueName: "seconds"))
     var linger: Double = 2
 
+    @Option(help: ArgumentHelp("Append the session's secrets to this file (NSS key log format, as SSLKEYLOGFILE) "
+                               + "so Wireshark or tshark can decrypt a capture. Keep it secret.", valueName: "file"))
+    var keylog: String?
+
     func validate() throws {
         if let count {
             guard message != nil else { throw ValidationError("--count needs --message TEXT") }
@@ -51,6 +55,7 @@ struct Connect: ParsableCommand {
         guard timeout > 0, timeout <= 86400 else { throw ValidationError("--timeout must be in (0, 86400] seconds") }
         guard linger >= 0, linger <= 86400 else { throw ValidationError("--linger must be in 0...86400 seconds") }
         if let hostname, hostname.isEmpty { throw ValidationError("--hostname must not be empty") }
+        if let keylog, keylog.isEmpty { throw ValidationError("--keylog must not be empty") }
     }
 
     func run() throws {
@@ -84,6 +89,7 @@ struct Connect: ParsableCommand {
         let limit = UInt32(min(Clock.milliseconds(timeout), 3_600_000))
         options.setHandshakeTimeout(minMs: min(1000, limit), maxMs: limit)
         options.setIdleTimeout(ms: 0)
+        if let keylog { options.setKeyLogPath(keylog) }
         return options
     }
 }

@@ -34,6 +34,10 @@ struct Serve: ParsableCommand {
                                valueName: "seconds"))
     var idleTimeout: Double = 120
 
+    @Option(help: ArgumentHelp("Append every session's secrets to this file (NSS key log format, as SSLKEYLOGFILE) "
+                               + "so Wireshark or tshark can decrypt a capture. Keep it secret.", valueName: "file"))
+    var keylog: String?
+
     @Flag(help: "Log only errors and where the server listens.")
     var quiet = false
 
@@ -46,6 +50,7 @@ struct Serve: ParsableCommand {
         guard idleTimeout >= 0, idleTimeout <= 86400 else {
             throw ValidationError("--idle-timeout must be in 0...86400 seconds")
         }
+        if let keylog, keylog.isEmpty { throw ValidationError("--keylog must not be empty") }
     }
 
     func run() throws {
@@ -61,6 +66,7 @@ struct Serve: ParsableCommand {
         }
         let options = TLSOptions.server(key: identity.key, certificate: identity.certificate)
         options.setIdleTimeout(ms: idleTimeout > 0 ? UInt32(Clock.milliseconds(idleTimeout)) : 0)
+        if let keylog { options.setKeyLogPath(keylog) }
         let server = EchoServer(options: options, log: log)
         try server.listen(port: port, bindAddress: bind, maxPending: maxPending)
         StopSignal.install()

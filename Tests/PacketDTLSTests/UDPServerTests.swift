@@ -358,3 +358,19 @@ final class UDPServerTests: XCTestCase {
         server.stop()
     }
 }
+
+final class UDPServerWaitTests: XCTestCase {
+    func testWaitSleepsOnTheSocketUntilADatagramComes() {
+        let server = UDPServer()
+        XCTAssertEqual(server.wait(timeoutMs: 10), .unconfigured)
+        XCTAssertEqual(server.listen(port: 0, bindAddress: "127.0.0.1"), .ok)
+        XCTAssertEqual(server.wait(timeoutMs: 20), .timeout)
+        XCTAssertEqual(server.wait(timeoutMs: -1), .invalidParameter)
+        let client = PacketPeerUDP()
+        XCTAssertEqual(client.connectToHost("127.0.0.1", port: server.getLocalPort()), .ok)
+        XCTAssertEqual(client.putPacket([1]), .ok)
+        XCTAssertEqual(server.wait(timeoutMs: 5000), .ok)
+        XCTAssertEqual(server.poll(), .ok)
+        XCTAssertTrue(server.isConnectionAvailable())
+    }
+}

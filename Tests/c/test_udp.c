@@ -382,8 +382,26 @@ static void test_server_max_pending(void) {
     dtls_udp_server_free(server);
 }
 
+static void test_server_wait_timeout(void) {
+    dtls_udp_server *server = dtls_udp_server_new();
+    CHECK_ERR(dtls_udp_server_wait_timeout(server, 5), DTLS_ERR_UNCONFIGURED);
+    CHECK_ERR(dtls_udp_server_listen(server, 0, "127.0.0.1"), DTLS_OK);
+    CHECK_ERR(dtls_udp_server_wait_timeout(server, 10), DTLS_ERR_TIMEOUT);
+    CHECK_ERR(dtls_udp_server_wait_timeout(server, -1), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_udp_server_wait_timeout(NULL, 1), DTLS_ERR_INVALID_PARAMETER);
+    dtls_udp *client = dtls_udp_new();
+    CHECK_ERR(dtls_udp_connect_to_host(client, "127.0.0.1", dtls_udp_server_get_local_port(server)), DTLS_OK);
+    CHECK_ERR(dtls_udp_put_packet(client, (const uint8_t *)"x", 1), DTLS_OK);
+    CHECK_ERR(dtls_udp_server_wait_timeout(server, 5000), DTLS_OK);
+    CHECK_ERR(dtls_udp_server_poll(server), DTLS_OK);
+    CHECK(dtls_udp_server_is_connection_available(server));
+    dtls_udp_free(client);
+    dtls_udp_server_free(server);
+}
+
 int main(void) {
     RUN(test_new_and_free);
+    RUN(test_server_wait_timeout);
     RUN(test_bind_and_listen);
     RUN(test_exchange_and_packet_source);
     RUN(test_small_buffer_keeps_the_packet);

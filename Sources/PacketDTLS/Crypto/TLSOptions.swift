@@ -21,6 +21,7 @@ public final class TLSOptions: @unchecked Sendable {
     public let ownCertificate: X509Certificate?
 
     let lock = Lock()
+    /// Guarded by `lock`; change it through `updateTuning`.
     private var tuning = Tuning()
 
     /// The settings beyond Godot's, copied as a whole by whoever uses the options.
@@ -31,9 +32,44 @@ public final class TLSOptions: @unchecked Sendable {
         var idleTimeout: UInt32 = 120_000
         /// 0 = no limit on handshake datagrams.
         var mtu: UInt32 = 1400
+        /// ALPN protocols offered (client) or accepted (server), in preference order.
+        var alpnProtocols: [String] = []
+        /// SHA-256 digests of acceptable peer SubjectPublicKeyInfo; empty = no pinning.
+        var pinnedPublicKeys: [[UInt8]] = []
+        /// A client's own certificate and key, presented when the server asks.
+        var clientIdentity: (key: KeyMaterial, chain: CertificateChain)?
+        /// Whether a server asks clients for certificates, and whom it trusts to have issued them.
+        var clientCertificateMode: ClientCertificateMode = .none
+        var clientCertificateAuthorities: CertificateChain?
+        /// Revoked certificates, checked along with the trusted chain.
+        var revocationList: RevocationList?
+        /// Where the session secrets go in NSS key log format; nil = nowhere.
+        var keyLogPath: String?
+        /// A client's pre-shared key.
+        var pskIdentity: String?
+        var pskKey: [UInt8] = []
+        /// A server's pre-shared keys by identity.
+        var pskTable: [String: [UInt8]] = [:]
+        /// Servers issue session tickets (rotating their key daily) so clients can resume.
+        var sessionTickets = true
     }
 
-    private init(mode: Mode, trustedChain: X509Certificate?, commonNameOverride: String,
+    /// Whether a server requests a certificate from its clients.
+    public enum ClientCertificateMode: Sendable {
+        case none
+        /// Ask; a client without one (or with one that fails verification) still connects, and the
+        /// verification result is readable on the peer.
+        case request
+        /// Ask and insist: no valid certificate, no session.
+        case require
+    }
+
+    /// Changes the tuning under the lock.
+    func updateTuning(_ change: (inout Tuning) -> Void) {
+        lock.withLock { change(&tuning) }
+    }
+
+    init(mode: Mode, trustedChain: X509Certificate?, commonNameOverride: String,
                  privateKey: CryptoKey?, ownCertificate: X509Certificate?) {
         self.mode = mode
         self.trustedChain = trustedChain

@@ -17,9 +17,18 @@ public final class DTLSServer: @unchecked Sendable {
 
     /// Godot 4.x setup with `TLSOptions.server(key:certificate:)`.
     public func setup(serverOptions: TLSOptions) -> GodotError {
-        guard serverOptions.isServer(), let key = serverOptions.privateKey,
-              let certificate = serverOptions.ownCertificate else {
+        guard serverOptions.isServer() else {
             return ErrorReport.fail(.invalidParameter, "setup: the options are not server options (TLSOptions.server)")
+        }
+        guard let key = serverOptions.privateKey, let certificate = serverOptions.ownCertificate else {
+            // A PSK-only server (TLSOptions.serverPSK()) has no certificate to present.
+            do throws(ConfigurationError) {
+                let made = try DTLSConfiguration.server(key: nil, chain: nil, tuning: serverOptions.currentTuning())
+                lock.withLock { configuration = made }
+                return .ok
+            } catch {
+                return error.report()
+            }
         }
         return install(key: key, certificate: certificate, chain: nil, tuning: serverOptions.currentTuning())
     }

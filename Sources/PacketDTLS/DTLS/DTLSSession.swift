@@ -46,6 +46,15 @@ final class DTLSSession {
     private(set) var transportFailure: String?
     /// Datagrams too large for mbedTLS's input buffer, discarded unread.
     private(set) var oversizedDatagrams = 0
+    /// Datagrams taken in and sent out through the transport (handshake and records alike).
+    private(set) var datagramsReceived = 0
+    private(set) var datagramsSent = 0
+    /// Times the retransmission timer ran out and a flight was sent again.
+    private(set) var retransmissions = 0
+    /// Set when the peer's public key matched none of the pinned ones.
+    private(set) var pinRejected = false
+    /// Whether the handshake resumed a saved session (known once it completes).
+    private(set) var resumedSession = false
 
     /// `expectedName` is checked against the server's certificate (client, verifying names);
     /// `sniName` is sent as SNI (a DNS name, never an address).
@@ -68,7 +77,7 @@ final class DTLSSession {
         mbedtls_ssl_set_timer_cb(ssl, context, sessionSetTimer, sessionGetTimer)
         mbedtls_ssl_set_mtu(ssl, UInt16(configuration.tuning.mtu))
         if configuration.verifiesChain {
-            // Names are judged by us alone: see verify(_:depth:flags:).
+            // Names and pins are judged by us alone: see verify(_:depth:flags:).
             mbedtls_ssl_set_verify(ssl, sessionVerify, context)
         }
         if let sniName, !sniName.isEmpty {
@@ -92,7 +101,14 @@ final class DTLSSession {
     // MARK: Steps
 
     func handshake() -> HandshakeStep {
-        let rc = mbedtls_ssl_handshake(ssl)
+        // Step by step rather than mbedtls_ssl_handshake(), to see whether the session resumed
+        // before mbedTLS frees its handshake state.
+        var rc: Int32 = 0
+        while ssl.pointee.state != Int32(MBEDTLS_SSL_HANDSHAKE_OVER.rawValue) {
+            rc = mbedtls_ssl_handshake_step(ssl)
+            if let handshake = ssl.pointee.handshake { resumedSession = handshake.pointee.resume != 0 }
+            if rc != 0 { break }
+        }
         switch rc {
         case 0:
             // Handshake datagrams honour the MTU; application packets may use the full record.
@@ -151,6 +167,11 @@ final class DTLSSession {
         _ = mbedtls_ssl_close_notify(ssl)
     }
 
+    /// One attempt at a fatal alert, for failures after which mbedTLS itself sends none.
+    func sendFatalAlert(_ description: Int32) {
+        _ = mbedtls_ssl_send_alert_message(ssl, UInt8(MBEDTLS_SSL_ALERT_LEVEL_FATAL), UInt8(description))
+    }
+
     // MARK: What the session knows
 
     var cipherSuite: String {
@@ -162,6 +183,29 @@ final class DTLSSession {
 
     var verifyFlags: UInt32 { mbedtls_ssl_get_verify_result(ssl) }
 
+    /// Records that failed their MAC check and were dropped.
+    var badMACRecords: Int { Int(ssl.pointee.badmac_seen) }
+
+    /// The ALPN protocol both ends agreed on, if any.
+    var alpnProtocol: String? { mbedtls_ssl_get_alpn_protocol(ssl).map { String(cString: $0) } }
+
+    /// A copy of the peer's certificate chain, once it was received.
+    var peerCertificate: CertificateChain? {
+        guard let peer = mbedtls_ssl_get_peer_cert(ssl) else { return nil }
+        return CertificateChain.copying(peer)
+    }
+
+    /// A copy of the negotiated session, to resume it later (client side).
+    func savedSession() -> ResumableSession? {
+        let saved = ResumableSession()
+        return mbedtls_ssl_get_session(ssl, saved.session) == 0 ? saved : nil
+    }
+
+    /// Offers `saved` for resumption in the coming handshake (client side, before the first step).
+    func offer(_ saved: ResumableSession) -> Bool {
+        mbedtls_ssl_set_session(ssl, saved.session) == 0
+    }
+
     /// The description byte of the alert that ended the session (after FATAL_ALERT_MESSAGE).
     var lastAlertReceived: UInt8? {
         guard let message = ssl.pointee.in_msg, ssl.pointee.in_msgtype == MBEDTLS_SSL_MSG_ALERT else { return nil }
@@ -172,7 +216,9 @@ final class DTLSSession {
 
     fileprivate func send(_ buffer: UnsafePointer<UInt8>, _ length: Int) -> Int32 {
         switch transport.sendDatagram(UnsafeRawBufferPointer(start: buffer, count: length)) {
-        case .sent: return Int32(length)
+        case .sent:
+            datagramsSent += 1
+            return Int32(length)
         case .wouldBlock: return MBEDTLS_ERR_SSL_WANT_WRITE
         case .failed(let reason):
             transportFailure = reason
@@ -186,6 +232,9 @@ final class DTLSSession {
         while true {
             switch transport.receiveDatagram(into: space) {
             case .datagram(let count):
+                datagramsReceived += 1
+                // An empty datagram carries no record, and mbedTLS would take 0 for end-of-stream.
+                guard count > 0 else { continue }
                 lastReceiveMs = MonotonicClock.coarseMilliseconds()
                 return Int32(count)
             case .oversized:
@@ -203,16 +252,33 @@ final class DTLSSession {
         timer.set(intermediateMs: intermediateMs, finalMs: finalMs)
     }
 
-    fileprivate func timerState() -> Int32 { timer.state() }
+    fileprivate func timerState() -> Int32 {
+        let state = timer.state()
+        // mbedTLS resends the flight when it first sees the final delay pass.
+        if state == 2, timer.markExpiryReported() { retransmissions += 1 }
+        return state
+    }
 
     /// mbedTLS judged the chain; for the leaf (depth 0) the name verdict is ours, not its own:
     /// mismatch only when a name is to be checked (`client` options) and ours does not match.
     fileprivate func verify(_ certificate: UnsafeMutablePointer<mbedtls_x509_crt>, depth: Int32,
                             flags: UnsafeMutablePointer<UInt32>) -> Int32 {
+        // Trusting by pin alone: the chain leads to no CA we know, and needs not.
+        if configuration.trustsPinsOnly { flags.pointee = 0 }
         guard depth == 0 else { return 0 }
         let mismatch = UInt32(MBEDTLS_X509_BADCERT_CN_MISMATCH)
         flags.pointee &= ~mismatch
         if let nameCheck, !nameCheck.matches(certificate) { flags.pointee |= mismatch }
+        let pins = configuration.tuning.pinnedPublicKeys
+        if !pins.isEmpty {
+            var digest = [UInt8](repeating: 0, count: 32)
+            _ = mbedtls_sha256_ret(certificate.pointee.pk_raw.p, certificate.pointee.pk_raw.len, &digest, 0)
+            if !pins.contains(digest) {
+                pinRejected = true
+                // Not a verification flag: an error here ends the handshake even in OPTIONAL mode.
+                return MBEDTLS_ERR_X509_FATAL_ERROR
+            }
+        }
         return 0
     }
 }

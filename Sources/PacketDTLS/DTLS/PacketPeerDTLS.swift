@@ -19,6 +19,14 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     private var cipherSuite = ""
     private var idleTimeoutMs: UInt32 = 0
     private var expectedName = ""
+    /// A session to offer on the next connect (client side).
+    private var sessionToResume: ResumableSession?
+    private var resumed = false
+    private var alpnProtocol = ""
+    private var verifyFlags: UInt32 = 0
+    private var lastAlert: UInt8?
+    private var handshakeStartMs: UInt64 = 0
+    private var counters = Stats()
 
     /// Records decrypted per poll at most, so one poll stays bounded under a flood.
     static let recordsPerPoll = 4096
@@ -72,6 +80,9 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             } catch {
                 return error.report()
             }
+            if let saved = sessionToResume, session?.offer(saved) == false {
+                ErrorReport.set("connect_to_peer: the saved session could not be offered; a full handshake follows")
+            }
             begin(serverSide: false, expectedName: name, tuning: configuration.tuning)
             advanceHandshake()
             return .ok
@@ -107,6 +118,12 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         inbox.removeAll()
         errorMessage = ""
         cipherSuite = ""
+        alpnProtocol = ""
+        resumed = false
+        verifyFlags = 0
+        lastAlert = nil
+        counters = Stats()
+        handshakeStartMs = MonotonicClock.milliseconds()
         lastPacketError = .ok
         status = .handshaking
     }
@@ -143,6 +160,10 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         case .complete:
             status = .connected
             cipherSuite = session.cipherSuite
+            alpnProtocol = session.alpnProtocol ?? ""
+            resumed = session.resumedSession
+            verifyFlags = session.configuration.verifiesChain ? session.verifyFlags : 0
+            counters.handshakeDurationMs = MonotonicClock.milliseconds() &- handshakeStartMs
             readRecords()
         case .helloVerifyRequired:
             end(.disconnected, "cookie exchange: answered the first ClientHello with a HelloVerifyRequest")
@@ -158,6 +179,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
                 switch session.read(into: scratch) {
                 case .packet(let length):
                     inbox.append(Array(UnsafeRawBufferPointer(rebasing: scratch[0..<length])))
+                    counters.packetsReceived += 1
+                    counters.bytesReceived += UInt64(length)
                 case .nothing:
                     return
                 case .closedByPeer:
@@ -187,6 +210,19 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         // Flags mean something only where this end verified the other; a server that asks for no
         // client certificate always reads "verification skipped".
         let flags = session.configuration.verifiesChain ? session.verifyFlags : 0
+        verifyFlags = flags == UInt32.max ? 0 : flags
+        if code == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE { lastAlert = session.lastAlertReceived }
+        if code == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE {
+            // mbedTLS 2.28 drops a client without the required certificate silently; tell it, or it
+            // would retransmit its last flight until its handshake timeout runs out.
+            session.sendFatalAlert(MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE)
+            end(.error, "the client sent no certificate, and these options require one")
+            return
+        }
+        if session.pinRejected {
+            end(.error, "the peer's public key matches none of the pinned keys")
+            return
+        }
         let mismatch = UInt32(MBEDTLS_X509_BADCERT_CN_MISMATCH)
         if code == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED || (flags != 0 && flags != UInt32.max) {
             let reasons = Self.verificationText(flags)
@@ -223,6 +259,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// Frees the session and settles on `final`; packets already decrypted stay readable.
     private func end(_ final: DTLSStatus, _ reason: String) {
         let ended = session
+        if let ended { counters.absorb(ended) }
         session = nil
         status = final
         errorMessage = reason
@@ -266,6 +303,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             }
             switch session.write(bytes) {
             case .written, .queued:
+                counters.packetsSent += 1
+                counters.bytesSent += UInt64(bytes.count)
                 return .ok
             case .failed(let code):
                 fail(code)
@@ -329,5 +368,88 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// The largest packet putPacket accepts now; 0 when not connected.
     public func getMaxPacketSize() -> Int {
         lock.withLock { status == .connected ? session?.maxPacketSize ?? 0 : 0 }
+    }
+
+    // MARK: Beyond Godot
+
+    /// Offers `saved` (from an earlier peer's getSession()) on the next connectToPeer, for an
+    /// abbreviated handshake; nil forgets it. A server that no longer knows it runs a full one.
+    public func setSession(_ saved: ResumableSession?) {
+        lock.withLock { sessionToResume = saved }
+    }
+
+    /// The session of a connected client, to resume later; nil when not connected.
+    public func getSession() -> ResumableSession? {
+        lock.withLock { status == .connected ? session?.savedSession() : nil }
+    }
+
+    /// True when the last handshake resumed a saved session.
+    public func isSessionResumed() -> Bool { lock.withLock { resumed } }
+
+    /// The ALPN protocol both ends agreed on; "" when none.
+    public func getALPNProtocol() -> String { lock.withLock { alpnProtocol } }
+
+    /// The peer's certificate chain (leaf first) while connected; nil before, after, or when the
+    /// peer sent none (PSK, or a client the server did not ask).
+    public func getPeerCertificate() -> X509Certificate? {
+        lock.withLock {
+            guard status == .connected, let chain = session?.peerCertificate else { return nil }
+            return X509Certificate(chain: chain)
+        }
+    }
+
+    /// mbedTLS's verification flags for the peer's certificate (0 = verified or not checked).
+    public func getVerifyFlags() -> UInt32 { lock.withLock { verifyFlags } }
+
+    /// The verification flags as sentences; "" when none.
+    public func getVerifyText() -> String {
+        let flags = getVerifyFlags()
+        return flags == 0 ? "" : Self.verificationText(flags)
+    }
+
+    /// The description of the last fatal alert the peer sent (RFC 5246 numbers), nil when none.
+    public func getLastAlertReceived() -> UInt8? { lock.withLock { lastAlert } }
+
+    /// Traffic and handshake figures for this peer's current (or last) session.
+    public struct Stats: Sendable, Equatable {
+        public var packetsSent: UInt64 = 0
+        public var packetsReceived: UInt64 = 0
+        public var bytesSent: UInt64 = 0
+        public var bytesReceived: UInt64 = 0
+        public var datagramsSent: UInt64 = 0
+        public var datagramsReceived: UInt64 = 0
+        /// Records dropped because their MAC did not verify (forged or corrupted).
+        public var recordsDroppedBadMAC: UInt64 = 0
+        /// Datagrams too large for a record, discarded unread.
+        public var datagramsOversized: UInt64 = 0
+        /// Times a handshake flight was sent again after its timer ran out.
+        public var handshakeRetransmissions: UInt64 = 0
+        /// Milliseconds from connect (or accept) to CONNECTED; 0 until then.
+        public var handshakeDurationMs: UInt64 = 0
+
+        /// Session-level counts, which live in the session until it ends.
+        fileprivate var sessionPart = SessionPart()
+        fileprivate struct SessionPart: Sendable, Equatable {
+            var datagramsSent = 0, datagramsReceived = 0, badMAC = 0, oversized = 0, retransmissions = 0
+        }
+
+        fileprivate mutating func absorb(_ session: DTLSSession) {
+            sessionPart = SessionPart(datagramsSent: session.datagramsSent, datagramsReceived: session.datagramsReceived,
+                                      badMAC: session.badMACRecords, oversized: session.oversizedDatagrams,
+                                      retransmissions: session.retransmissions)
+            datagramsSent = UInt64(sessionPart.datagramsSent)
+            datagramsReceived = UInt64(sessionPart.datagramsReceived)
+            recordsDroppedBadMAC = UInt64(sessionPart.badMAC)
+            datagramsOversized = UInt64(sessionPart.oversized)
+            handshakeRetransmissions = UInt64(sessionPart.retransmissions)
+        }
+    }
+
+    public func getStats() -> Stats {
+        lock.withLock {
+            var snapshot = counters
+            if let session { snapshot.absorb(session) }
+            return snapshot
+        }
     }
 }

@@ -6,12 +6,20 @@ struct RetransmissionTimer {
     private var start: UInt64 = 0
     private var intermediateMs: UInt32 = 0
     private var finalMs: UInt32 = 0
+    private var expiryReported = false
 
     /// mbedtls_ssl_set_timer_t: finalMs == 0 cancels the timer.
     mutating func set(intermediateMs: UInt32, finalMs: UInt32) {
         self.intermediateMs = intermediateMs
         self.finalMs = finalMs
+        expiryReported = false
         start = MonotonicClock.milliseconds()
+    }
+
+    /// True the first time it is called after the final delay passed, false afterwards.
+    mutating func markExpiryReported() -> Bool {
+        defer { expiryReported = true }
+        return !expiryReported
     }
 
     /// mbedtls_ssl_get_timer_t: -1 cancelled, 0 none passed, 1 intermediate passed, 2 final passed.

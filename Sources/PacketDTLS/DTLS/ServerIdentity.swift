@@ -21,3 +21,22 @@ extension CertificateChain {
         return CertificateChain(takingOwnershipOf: crt)
     }
 }
+
+extension CertificateChain {
+    /// A copy of the certificates from `first` on, e.g. a peer's chain that mbedTLS owns.
+    static func copying(_ first: UnsafePointer<mbedtls_x509_crt>) -> CertificateChain? {
+        let crt = UnsafeMutablePointer<mbedtls_x509_crt>.allocate(capacity: 1)
+        mbedtls_x509_crt_init(crt)
+        var node: UnsafePointer<mbedtls_x509_crt>? = first
+        while let current = node, current.pointee.raw.len > 0 {
+            if mbedtls_x509_crt_parse_der(crt, current.pointee.raw.p, current.pointee.raw.len) != 0 { break }
+            node = UnsafePointer(current.pointee.next)
+        }
+        guard crt.pointee.raw.len > 0 else {
+            mbedtls_x509_crt_free(crt)
+            crt.deallocate()
+            return nil
+        }
+        return CertificateChain(takingOwnershipOf: crt)
+    }
+}

@@ -179,6 +179,25 @@ public final class UDPServer: @unchecked Sendable {
         }
     }
 
+    /// Blocks until a datagram waits on the server's socket or `timeoutMs` pass (.timeout), so a
+    /// server loop can sleep on its socket instead of spinning; poll() then routes what came.
+    public func wait(timeoutMs: Int) -> GodotError {
+        let function = "UDPServer.wait"
+        guard timeoutMs >= 0 else {
+            return ErrorReport.fail(.invalidParameter, "\(function): timeout \(timeoutMs) ms is negative")
+        }
+        guard let socket = lock.withLock({ self.socket }) else {
+            return ErrorReport.fail(.unconfigured, "\(function): the server is not listening; listen() first")
+        }
+        // No lock is held while blocked: other threads may poll or stop meanwhile.
+        switch socket.waitReadable(timeoutMs: timeoutMs) {
+        case .readable: return .ok
+        case .timedOut: return ErrorReport.fail(.timeout, "\(function): no datagram arrived within \(timeoutMs) ms")
+        case .closed: return ErrorReport.fail(.unconfigured, "\(function): the server stopped while waiting")
+        case .failed(let code): return ErrorReport.fail(.failed, "\(function): poll() failed: \(errnoText(code))")
+        }
+    }
+
     // MARK: - Pending connections
 
     /// True when a pending peer waits for takeConnection(). Reads what the socket holds first, as

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from typing import Union
 
-from ._errors import Error, HashType, Status
+from ._errors import ClientCertificateMode, Error, HashType, Status
 from ._library import (
     MissingFunctionError,
     PacketDTLSLibraryNotFound,
@@ -28,29 +28,38 @@ from ._library import (
 )
 from .crypto import Crypto
 from .crypto_key import CryptoKey
-from .dtls import PacketPeerDTLS
+from .dtls import PacketPeerDTLS, PeerStats
 from .dtls_server import DTLSServer
 from .tls_options import TLSOptions
+from .session import DTLSSession
 from .udp import PacketPeerUDP
 from .udp_server import UDPServer
 from .x509 import X509Certificate
+from . import variant
+from .variant import bytes_to_var, var_to_bytes
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ClientCertificateMode",
     "Crypto",
     "CryptoKey",
     "DTLSServer",
+    "DTLSSession",
     "Error",
     "HashType",
     "MissingFunctionError",
     "PacketDTLSLibraryNotFound",
     "PacketPeerDTLS",
     "PacketPeerUDP",
+    "PeerStats",
     "Status",
     "TLSOptions",
     "UDPServer",
     "X509Certificate",
+    "bytes_to_var",
+    "var_to_bytes",
+    "variant",
     "error_string",
     "last_error_message",
     "library_path",

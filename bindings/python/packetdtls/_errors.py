@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Tuple
 
-__all__ = ["Error", "Status", "HashType"]
+__all__ = ["Error", "Status", "HashType", "ClientCertificateMode"]
 
 #: Godot's Error names in number order: ``_ERROR_NAMES[n]`` is the name of error ``n``.
 #: Append-only, as in the C header: a number never changes meaning.
@@ -104,6 +104,17 @@ HashType = _GodotIntEnum(  # type: ignore[misc]
     qualname="Crypto.HashType",
 )
 HashType.__doc__ = "Crypto.HashType with Godot's numbers."
+
+ClientCertificateMode = _GodotIntEnum(  # type: ignore[misc]
+    "ClientCertificateMode",
+    [("NONE", 0), ("REQUEST", 1), ("REQUIRE", 2)],
+    module="packetdtls.tls_options",
+    qualname="ClientCertificateMode",
+)
+ClientCertificateMode.__doc__ = (
+    "How a server asks clients for certificates (beyond Godot; the header's dtls_client_cert_mode): "
+    "NONE asks for none, REQUEST asks but lets clients without one in, REQUIRE insists on a valid one."
+)
 
 # Fast number -> member lookups for the per-packet paths (a tuple index beats Error(n)).
 _ERRORS: Tuple[Error, ...] = tuple(Error)  # type: ignore[valid-type]

@@ -84,6 +84,31 @@ class _dtls_options(ctypes.Structure):
     """Opaque ``dtls_options`` (TLSOptions)."""
 
 
+class _dtls_session(ctypes.Structure):
+    """Opaque ``dtls_session`` (a client's saved session, beyond Godot)."""
+
+
+class dtls_peer_stats(ctypes.Structure):
+    """``struct dtls_peer_stats`` (append-only: new fields go at the end, as in the header)."""
+
+    _fields_ = [
+        ("packets_sent", ctypes.c_uint64),
+        ("packets_received", ctypes.c_uint64),
+        ("bytes_sent", ctypes.c_uint64),
+        ("bytes_received", ctypes.c_uint64),
+        ("datagrams_sent", ctypes.c_uint64),
+        ("datagrams_received", ctypes.c_uint64),
+        ("records_dropped_bad_mac", ctypes.c_uint64),
+        ("datagrams_oversized", ctypes.c_uint64),
+        ("handshake_retransmissions", ctypes.c_uint64),
+        ("handshake_duration_ms", ctypes.c_uint64),
+    ]
+
+
+class _dtls_var(ctypes.Structure):
+    """Opaque ``dtls_var`` (a Variant value for put_var / get_var)."""
+
+
 UdpHandle = ctypes.POINTER(_dtls_udp)
 UdpServerHandle = ctypes.POINTER(_dtls_udp_server)
 PeerHandle = ctypes.POINTER(_dtls_peer)
@@ -91,6 +116,8 @@ ServerHandle = ctypes.POINTER(_dtls_server)
 KeyHandle = ctypes.POINTER(_dtls_key)
 CertHandle = ctypes.POINTER(_dtls_cert)
 OptionsHandle = ctypes.POINTER(_dtls_options)
+SessionHandle = ctypes.POINTER(_dtls_session)
+VarHandle = ctypes.POINTER(_dtls_var)
 
 # MARK: - Every function of include/packetdtls.h: name -> (restype, argtypes)
 #
@@ -108,6 +135,9 @@ _size = ctypes.c_size_t
 _size_p = ctypes.POINTER(ctypes.c_size_t)
 _str = ctypes.c_char_p
 _data = ctypes.c_void_p
+_str_array = ctypes.POINTER(ctypes.c_char_p)  # const char *const *
+_cert_mode = ctypes.c_int  # dtls_client_cert_mode
+_stats_p = ctypes.POINTER(dtls_peer_stats)
 _none = None
 
 FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
@@ -146,6 +176,7 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_udp_server_free": (_none, (UdpServerHandle,)),
     "dtls_udp_server_listen": (_err, (UdpServerHandle, _int, _str)),
     "dtls_udp_server_poll": (_err, (UdpServerHandle,)),
+    "dtls_udp_server_wait_timeout": (_err, (UdpServerHandle, _int)),
     "dtls_udp_server_is_connection_available": (_bool, (UdpServerHandle,)),
     "dtls_udp_server_take_connection": (UdpHandle, (UdpServerHandle,)),
     "dtls_udp_server_is_listening": (_bool, (UdpServerHandle,)),
@@ -216,6 +247,68 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_server_setup_with_options": (_err, (ServerHandle, OptionsHandle)),
     "dtls_server_take_connection": (PeerHandle, (ServerHandle, UdpHandle)),
     "dtls_server_stop": (_err, (ServerHandle,)),
+    # Beyond Godot: pre-shared keys, ALPN, pinning, client certificates, CRLs, resumption
+    "dtls_options_client_psk": (OptionsHandle, (_str, _data, _size)),
+    "dtls_options_server_psk": (OptionsHandle, ()),
+    "dtls_options_add_psk": (_err, (OptionsHandle, _str, _data, _size)),
+    "dtls_options_set_alpn_protocols": (_err, (OptionsHandle, _str_array, _size)),
+    "dtls_options_pin_public_key": (_err, (OptionsHandle, _data, _size)),
+    "dtls_options_pin_certificate": (_err, (OptionsHandle, CertHandle)),
+    "dtls_options_set_client_certificate": (_err, (OptionsHandle, KeyHandle, CertHandle)),
+    "dtls_options_set_client_certificate_mode": (_err, (OptionsHandle, _cert_mode, CertHandle)),
+    "dtls_options_load_crl": (_err, (OptionsHandle, _str)),
+    "dtls_options_load_crl_from_string": (_err, (OptionsHandle, _str)),
+    "dtls_options_set_session_tickets": (_err, (OptionsHandle, _bool)),
+    "dtls_options_set_key_log_file": (_err, (OptionsHandle, _str)),
+    "dtls_cert_get_public_key_sha256": (_err, (CertHandle, _data, _size, _size_p)),
+    "dtls_session_new": (SessionHandle, ()),
+    "dtls_session_free": (_none, (SessionHandle,)),
+    "dtls_peer_get_session": (SessionHandle, (PeerHandle,)),
+    "dtls_peer_set_session": (_err, (PeerHandle, SessionHandle)),
+    "dtls_peer_is_session_resumed": (_bool, (PeerHandle,)),
+    "dtls_peer_get_alpn_protocol": (_size, (PeerHandle, _data, _size)),
+    "dtls_peer_get_peer_certificate": (CertHandle, (PeerHandle,)),
+    "dtls_peer_get_verify_flags": (_u32, (PeerHandle,)),
+    "dtls_peer_get_verify_text": (_size, (PeerHandle, _data, _size)),
+    "dtls_peer_get_last_alert": (_int, (PeerHandle,)),
+    "dtls_peer_get_stats": (_err, (PeerHandle, _stats_p, _size)),
+    # Variant values (dtls_var) and put_var / get_var
+    "dtls_var_new": (VarHandle, ()),
+    "dtls_var_new_of_type": (VarHandle, (_int,)),
+    "dtls_var_new_bool": (VarHandle, (_bool,)),
+    "dtls_var_new_int": (VarHandle, (ctypes.c_int64,)),
+    "dtls_var_new_float": (VarHandle, (ctypes.c_double,)),
+    "dtls_var_new_string": (VarHandle, (_str,)),
+    "dtls_var_new_bytes": (VarHandle, (_data, _size)),
+    "dtls_var_new_array": (VarHandle, ()),
+    "dtls_var_new_dictionary": (VarHandle, ()),
+    "dtls_var_new_components": (VarHandle, (_int, ctypes.POINTER(ctypes.c_double), _size)),
+    "dtls_var_free": (_none, (VarHandle,)),
+    "dtls_var_get_type": (_int, (VarHandle,)),
+    "dtls_var_get_bool": (_bool, (VarHandle,)),
+    "dtls_var_get_int": (ctypes.c_int64, (VarHandle,)),
+    "dtls_var_get_float": (ctypes.c_double, (VarHandle,)),
+    "dtls_var_get_string": (_size, (VarHandle, _data, _size)),
+    "dtls_var_get_bytes": (_err, (VarHandle, _data, _size, _size_p)),
+    "dtls_var_get_components": (_size, (VarHandle, ctypes.POINTER(ctypes.c_double), _size)),
+    "dtls_var_array_size": (_size, (VarHandle,)),
+    "dtls_var_array_get": (VarHandle, (VarHandle, _size)),
+    "dtls_var_array_append": (_err, (VarHandle, VarHandle)),
+    "dtls_var_dict_size": (_size, (VarHandle,)),
+    "dtls_var_dict_key_at": (VarHandle, (VarHandle, _size)),
+    "dtls_var_dict_value_at": (VarHandle, (VarHandle, _size)),
+    "dtls_var_dict_get": (VarHandle, (VarHandle, VarHandle)),
+    "dtls_var_dict_set": (_err, (VarHandle, VarHandle, VarHandle)),
+    "dtls_var_encode": (_err, (VarHandle, _int, _data, _size, _size_p)),
+    "dtls_var_decode": (VarHandle, (_data, _size, _int)),
+    "dtls_udp_put_var": (_err, (UdpHandle, VarHandle, _bool, _int)),
+    "dtls_udp_get_var": (_err, (UdpHandle, _bool, _int, ctypes.POINTER(VarHandle))),
+    "dtls_udp_set_encode_buffer_max_size": (_err, (UdpHandle, _int)),
+    "dtls_udp_get_encode_buffer_max_size": (_int, (UdpHandle,)),
+    "dtls_peer_put_var": (_err, (PeerHandle, VarHandle, _bool, _int)),
+    "dtls_peer_get_var": (_err, (PeerHandle, _bool, _int, ctypes.POINTER(VarHandle))),
+    "dtls_peer_set_encode_buffer_max_size": (_err, (PeerHandle, _int)),
+    "dtls_peer_get_encode_buffer_max_size": (_int, (PeerHandle,)),
 }
 
 

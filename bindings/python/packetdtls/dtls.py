@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, overload
+import ctypes
+from typing import Any, NamedTuple, Optional, overload
 
 from ._common import (
     HandleOwner,
@@ -18,18 +19,35 @@ from ._common import (
     type_error,
 )
 from ._errors import Error, Status, to_error, to_status
-from ._library import lib
+from ._library import dtls_peer_stats, lib
+from .session import DTLSSession
+from .variant import VarPeer
 from .tls_options import TLSOptions
 from .udp import PacketPeerUDP
 from .x509 import X509Certificate
 
-__all__ = ["PacketPeerDTLS"]
+__all__ = ["PacketPeerDTLS", "PeerStats"]
+
+
+class PeerStats(NamedTuple):
+    """Traffic and handshake figures of a peer's current (or last) session (``struct dtls_peer_stats``)."""
+
+    packets_sent: int  #: application packets put
+    packets_received: int  #: application packets decrypted
+    bytes_sent: int  #: application payload bytes put
+    bytes_received: int  #: application payload bytes decrypted
+    datagrams_sent: int  #: datagrams sent, handshake included
+    datagrams_received: int  #: datagrams taken in, handshake and garbage included
+    records_dropped_bad_mac: int  #: records whose MAC did not verify (forged or corrupted)
+    datagrams_oversized: int  #: datagrams too large for a record, discarded
+    handshake_retransmissions: int  #: flights sent again after their timer ran out
+    handshake_duration_ms: int  #: connect (or accept) to CONNECTED; 0 until then
 
 _NAMES_3X = ("validate_certs", "for_hostname", "valid_certificate")
 _NAMES_4X = ("hostname", "client_options")
 
 
-class PacketPeerDTLS(HandleOwner):
+class PacketPeerDTLS(VarPeer, HandleOwner):
     """A DTLS peer (Godot's PacketPeerDTLS): a client made with ``PacketPeerDTLS()`` and
     ``connect_to_peer``, or a server-side peer returned by ``DTLSServer.take_connection``.
 
@@ -38,6 +56,7 @@ class PacketPeerDTLS(HandleOwner):
     """
 
     _free_name = "dtls_peer_free"
+    _var_prefix = "dtls_peer"
 
     Status = Status
     STATUS_DISCONNECTED = Status.STATUS_DISCONNECTED
@@ -166,6 +185,52 @@ class PacketPeerDTLS(HandleOwner):
     def get_max_packet_size(self) -> int:
         """The largest packet put_packet accepts now (0 when not connected)."""
         return int(lib.dtls_peer_get_max_packet_size(self._handle()))
+
+    # MARK: Beyond Godot: resumption, ALPN, the peer's certificate, alerts, figures
+
+    def get_session(self) -> Optional[DTLSSession]:
+        """The session of a CONNECTED client, to resume later with set_session(); None otherwise."""
+        return DTLSSession._wrap(lib.dtls_peer_get_session(self._handle()))
+
+    def set_session(self, session: Optional[DTLSSession]) -> Error:
+        """Offers `session` (None = none) on this peer's next connect_to_peer."""
+        h = self._handle()
+        return to_error(lib.dtls_peer_set_session(h, instance("set_session", "session", session, DTLSSession, True)))
+
+    def is_session_resumed(self) -> bool:
+        """True when the last handshake resumed a saved session (an abbreviated handshake)."""
+        return bool(lib.dtls_peer_is_session_resumed(self._handle()))
+
+    def get_alpn_protocol(self) -> str:
+        """The ALPN protocol both ends agreed on ("" when none)."""
+        return read_string(lib.dtls_peer_get_alpn_protocol, self._handle())
+
+    def get_peer_certificate(self) -> Optional[X509Certificate]:
+        """The peer's certificate chain while CONNECTED; None when it sent none (PSK, a resumed
+        session, a client without a certificate)."""
+        return X509Certificate._wrap(lib.dtls_peer_get_peer_certificate(self._handle()))
+
+    def get_verify_flags(self) -> int:
+        """mbedTLS's verification flags (MBEDTLS_X509_BADCERT_*) for the peer's certificate; 0 when
+        it verified or was not checked."""
+        return int(lib.dtls_peer_get_verify_flags(self._handle()))
+
+    def get_verify_text(self) -> str:
+        """The verification flags as sentences separated by "; " ("" when none)."""
+        return read_string(lib.dtls_peer_get_verify_text, self._handle())
+
+    def get_last_alert(self) -> int:
+        """The description number (RFC 5246) of the last fatal alert the peer sent; -1 when none."""
+        return int(lib.dtls_peer_get_last_alert(self._handle()))
+
+    def get_stats(self) -> PeerStats:
+        """Traffic and handshake figures of the current (or last) session."""
+        h = self._handle()
+        stats = dtls_peer_stats()
+        code = lib.dtls_peer_get_stats(h, ctypes.byref(stats), ctypes.sizeof(stats))
+        if code != Error.OK:
+            return PeerStats(*([0] * len(PeerStats._fields)))
+        return PeerStats(*(int(getattr(stats, name)) for name in PeerStats._fields))
 
     def release(self) -> None:
         HandleOwner.release(self)

@@ -3,15 +3,28 @@
 
 from __future__ import annotations
 
-from typing import Optional
+import ctypes
+from typing import Optional, Sequence
 
-from ._common import HandleOwner, c_str, c_u32, instance, read_string
-from ._errors import Error, to_error
+from ._common import (
+    HandleOwner,
+    PathLike,
+    c_bool,
+    c_data,
+    c_int,
+    c_path,
+    c_str,
+    c_u32,
+    instance,
+    read_string,
+    type_error,
+)
+from ._errors import ClientCertificateMode, Error, to_error
 from ._library import lib
 from .crypto_key import CryptoKey
 from .x509 import X509Certificate
 
-__all__ = ["TLSOptions"]
+__all__ = ["TLSOptions", "ClientCertificateMode"]
 
 
 class TLSOptions(HandleOwner):
@@ -19,6 +32,8 @@ class TLSOptions(HandleOwner):
     verify the server against the system CA bundle. Use the static methods as in Godot."""
 
     _free_name = "dtls_options_free"
+
+    ClientCertificateMode = ClientCertificateMode
 
     def __init__(self) -> None:
         super().__init__(lib.dtls_options_new())
@@ -105,3 +120,100 @@ class TLSOptions(HandleOwner):
         if value is None:
             return Error.ERR_INVALID_PARAMETER
         return to_error(lib.dtls_options_set_mtu(h, value))
+
+    # MARK: Beyond Godot: pre-shared keys
+
+    @staticmethod
+    def client_psk(identity: str, key: bytes) -> Optional["TLSOptions"]:
+        """Client options that authenticate with a pre-shared key instead of certificates (ECDHE-PSK
+        and PSK suites, AEAD only). `identity` 1..128 bytes of UTF-8, `key` 1..32 bytes (mbedTLS's
+        limit). None when the library refuses them (see last_error_message())."""
+        name = c_str("client_psk", "identity", identity)
+        data, size, keep = c_data("client_psk", "key", key)
+        return TLSOptions._wrap(lib.dtls_options_client_psk(name, data, size))
+
+    @staticmethod
+    def server_psk() -> "TLSOptions":
+        """Server options for PSK clients only (no certificate); add identities with add_psk()."""
+        options = TLSOptions._wrap(lib.dtls_options_server_psk())
+        if options is None:
+            raise MemoryError("the library could not create TLSOptions")
+        return options
+
+    def add_psk(self, identity: str, key: bytes) -> Error:
+        """Lets a server accept `identity` with `key`; on certificate server options it adds the PSK
+        suites too. ERR_INVALID_PARAMETER on client options or a bad identity or key."""
+        h = self._handle()
+        name = c_str("add_psk", "identity", identity)
+        data, size, keep = c_data("add_psk", "key", key)
+        return to_error(lib.dtls_options_add_psk(h, name, data, size))
+
+    # MARK: Beyond Godot: ALPN, pinning, client certificates
+
+    def set_alpn_protocols(self, protocols: Sequence[str]) -> Error:
+        """ALPN protocols a client offers or a server accepts, in order of preference (each 1..255
+        bytes, at most 16; an empty list turns ALPN off)."""
+        h = self._handle()
+        if isinstance(protocols, (str, bytes)) or not isinstance(protocols, (list, tuple)):
+            raise type_error("set_alpn_protocols", "protocols", "a list of str", protocols)
+        encoded = [c_str("set_alpn_protocols", "protocols[]", name) for name in protocols]
+        array = (ctypes.c_char_p * max(len(encoded), 1))(*encoded)
+        return to_error(lib.dtls_options_set_alpn_protocols(h, array, len(encoded)))
+
+    def pin_public_key(self, sha256: bytes) -> Error:
+        """Accepts the server only if the SHA-256 of its SubjectPublicKeyInfo (32 bytes, as
+        X509Certificate.get_public_key_sha256() gives) is one of the pins. With a trusted chain both
+        must hold; on client_unsafe() without a chain the pin alone admits the server."""
+        h = self._handle()
+        data, size, keep = c_data("pin_public_key", "sha256", sha256)
+        return to_error(lib.dtls_options_pin_public_key(h, data, size))
+
+    def pin_certificate(self, certificate: X509Certificate) -> Error:
+        """Pins the public key of the leaf of `certificate`."""
+        h = self._handle()
+        cert_h = instance("pin_certificate", "certificate", certificate, X509Certificate)
+        return to_error(lib.dtls_options_pin_certificate(h, cert_h))
+
+    def set_client_certificate(self, key: CryptoKey, certificate: X509Certificate) -> Error:
+        """The key and certificate (chain) a client presents when the server asks. Client options only."""
+        h = self._handle()
+        key_h = instance("set_client_certificate", "key", key, CryptoKey)
+        cert_h = instance("set_client_certificate", "certificate", certificate, X509Certificate)
+        return to_error(lib.dtls_options_set_client_certificate(h, key_h, cert_h))
+
+    def set_client_certificate_mode(
+        self, mode: ClientCertificateMode, authorities: Optional[X509Certificate] = None
+    ) -> Error:
+        """Makes a server request (REQUEST) or require (REQUIRE) client certificates issued by
+        `authorities` (needed unless mode is NONE). Server options only."""
+        h = self._handle()
+        number = c_int("set_client_certificate_mode", "mode", mode)
+        chain = instance("set_client_certificate_mode", "authorities", authorities, X509Certificate, allow_none=True)
+        return to_error(lib.dtls_options_set_client_certificate_mode(h, number, chain))
+
+    # MARK: Beyond Godot: revocation, tickets, key log
+
+    def load_crl(self, path: PathLike) -> Error:
+        """Checks peer certificates against the CRLs in a PEM or DER file (a revoked peer fails the
+        handshake). ERR_PARSE_ERROR when no CRL parses."""
+        h = self._handle()
+        return to_error(lib.dtls_options_load_crl(h, c_path("load_crl", "path", path)))
+
+    def load_crl_from_string(self, pem: str) -> Error:
+        """As load_crl() from PEM text."""
+        h = self._handle()
+        return to_error(lib.dtls_options_load_crl_from_string(h, c_str("load_crl_from_string", "pem", pem)))
+
+    def set_session_tickets(self, enabled: bool) -> Error:
+        """Whether a server issues session tickets so clients can resume (default on; the ticket
+        keys rotate daily)."""
+        h = self._handle()
+        return to_error(lib.dtls_options_set_session_tickets(h, c_bool("set_session_tickets", "enabled", enabled)))
+
+    def set_key_log_file(self, path: Optional[PathLike]) -> Error:
+        """Appends each session's secrets to `path` in the NSS key log format (SSLKEYLOGFILE), so
+        Wireshark or tshark can decrypt a capture; None or "" turns it off. The file is created mode
+        0600: keep it as secret as a private key."""
+        h = self._handle()
+        encoded = None if path is None else c_path("set_key_log_file", "path", path)
+        return to_error(lib.dtls_options_set_key_log_file(h, encoded))

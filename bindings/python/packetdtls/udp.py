@@ -20,11 +20,12 @@ from ._common import (
 )
 from ._errors import Error, to_error
 from ._library import lib
+from .variant import VarPeer
 
 __all__ = ["PacketPeerUDP"]
 
 
-class PacketPeerUDP(HandleOwner):
+class PacketPeerUDP(VarPeer, HandleOwner):
     """A UDP peer (Godot's PacketPeerUDP).
 
     ``close()`` is Godot's: it closes the socket and forgets the destination, and the object stays
@@ -34,6 +35,7 @@ class PacketPeerUDP(HandleOwner):
     """
 
     _free_name = "dtls_udp_free"
+    _var_prefix = "dtls_udp"
 
     def __init__(self) -> None:
         super().__init__(lib.dtls_udp_new())

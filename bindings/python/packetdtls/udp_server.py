@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import math
+
 from typing import Optional
 
-from ._common import HandleOwner, c_int, c_str, closed_error
+from ._common import HandleOwner, c_int, c_str, closed_error, type_error
 from ._errors import Error, to_error
 from ._library import lib
 from .udp import PacketPeerUDP
@@ -35,6 +37,15 @@ class UDPServer(HandleOwner):
         if h is None:
             raise closed_error(self)
         return to_error(lib.dtls_udp_server_poll(h))
+
+    def wait(self, timeout: float) -> Error:
+        """Beyond Godot: blocks until a datagram waits on the socket or `timeout` seconds pass
+        (ERR_TIMEOUT), so a server loop can sleep instead of spinning; call poll() afterwards."""
+        h = self._handle()
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or math.isnan(timeout):
+            raise type_error("wait", "timeout", "a number of seconds", timeout)
+        milliseconds = max(0, math.ceil(timeout * 1000))
+        return to_error(lib.dtls_udp_server_wait_timeout(h, min(milliseconds, 2**31 - 1)))
 
     def is_connection_available(self) -> bool:
         h = self._h

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ._common import HandleOwner, PathLike, c_path, c_str, read_string
+from ._common import HandleOwner, PathLike, c_path, c_str, read_binary, read_string
 from ._errors import Error, to_error
 from ._library import lib
 
@@ -34,3 +34,11 @@ class X509Certificate(HandleOwner):
     def save_to_string(self) -> str:
         """The whole chain as PEM ("" when empty)."""
         return read_string(lib.dtls_cert_save_to_string, self._handle())
+
+    # MARK: Beyond Godot
+
+    def get_public_key_sha256(self) -> bytes:
+        """SHA-256 of the leaf certificate's SubjectPublicKeyInfo (32 bytes): the value that
+        TLSOptions.pin_public_key() compares. b"" for an empty certificate."""
+        code, digest = read_binary(lib.dtls_cert_get_public_key_sha256, (self._handle(),), 32)
+        return digest

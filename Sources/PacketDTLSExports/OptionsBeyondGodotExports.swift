@@ -1,0 +1,153 @@
+// OptionsBeyondGodotExports.swift — TLSOptions beyond Godot (dtls_options_*: PSK, ALPN, pinning,
+// client certificates, CRLs, tickets, key log) and dtls_cert_get_public_key_sha256 for C.
+
+import PacketDTLS
+
+/// The options behind a handle, or nil with the failure recorded.
+private func options(_ handle: OpaquePointer?, _ function: StaticString) -> TLSOptions? {
+    guard let found = handles.object(handle, .options, as: TLSOptions.self) else {
+        _ = invalidHandle(function, "dtls_options")
+        return nil
+    }
+    return found
+}
+
+@c @implementation
+public func dtls_options_client_psk(_ identity: UnsafePointer<CChar>?, _ key: UnsafePointer<UInt8>?,
+                                    _ keyLength: Int) -> OpaquePointer? {
+    guard let name = CBuffers.requiredString(identity, "dtls_options_client_psk", "identity") else { return nil }
+    guard let bytes = CBuffers.bytes(key, keyLength) else {
+        ErrorReport.set("dtls_options_client_psk: key is NULL but key_len is \(keyLength)")
+        return nil
+    }
+    guard let made = TLSOptions.clientPSK(identity: name, key: bytes) else { return nil }
+    return handles.issue(made, as: .options)
+}
+
+@c @implementation
+public func dtls_options_server_psk() -> OpaquePointer? {
+    handles.issue(TLSOptions.serverPSK(), as: .options)
+}
+
+@c @implementation
+public func dtls_options_add_psk(_ handle: OpaquePointer?, _ identity: UnsafePointer<CChar>?,
+                                 _ key: UnsafePointer<UInt8>?, _ keyLength: Int) -> GodotError {
+    guard let target = options(handle, "dtls_options_add_psk") else { return .invalidParameter }
+    guard let name = CBuffers.requiredString(identity, "dtls_options_add_psk", "identity"),
+          let bytes = CBuffers.bytes(key, keyLength) else {
+        return ErrorReport.fail(.invalidParameter, "dtls_options_add_psk: identity or key is missing")
+    }
+    return target.addPSK(identity: name, key: bytes)
+}
+
+@c @implementation
+public func dtls_options_set_alpn_protocols(_ handle: OpaquePointer?,
+                                            _ protocols: UnsafePointer<UnsafePointer<CChar>?>?,
+                                            _ count: Int) -> GodotError {
+    guard let target = options(handle, "dtls_options_set_alpn_protocols") else { return .invalidParameter }
+    guard count >= 0, count <= 16, protocols != nil || count == 0 else {
+        return ErrorReport.fail(.invalidParameter, "dtls_options_set_alpn_protocols: protocols is NULL or count \(count) is outside 0...16")
+    }
+    var names: [String] = []
+    for index in 0..<count {
+        guard let name = CBuffers.string(protocols?[index]) else {
+            return ErrorReport.fail(.invalidParameter, "dtls_options_set_alpn_protocols: protocol \(index) is NULL")
+        }
+        names.append(name)
+    }
+    return target.setALPNProtocols(names)
+}
+
+@c @implementation
+public func dtls_options_pin_public_key(_ handle: OpaquePointer?, _ digest: UnsafePointer<UInt8>?,
+                                       _ length: Int) -> GodotError {
+    guard let target = options(handle, "dtls_options_pin_public_key") else { return .invalidParameter }
+    guard let bytes = CBuffers.bytes(digest, length) else {
+        return ErrorReport.fail(.invalidParameter, "dtls_options_pin_public_key: sha256 is NULL")
+    }
+    return target.pinPublicKey(sha256: bytes)
+}
+
+@c @implementation
+public func dtls_options_pin_certificate(_ handle: OpaquePointer?, _ certificate: OpaquePointer?) -> GodotError {
+    guard let target = options(handle, "dtls_options_pin_certificate") else { return .invalidParameter }
+    guard let cert = handles.object(certificate, .cert, as: X509Certificate.self) else {
+        return invalidHandle("dtls_options_pin_certificate", "dtls_cert")
+    }
+    return target.pinPublicKey(of: cert)
+}
+
+@c @implementation
+public func dtls_options_set_client_certificate(_ handle: OpaquePointer?, _ key: OpaquePointer?,
+                                                _ certificate: OpaquePointer?) -> GodotError {
+    guard let target = options(handle, "dtls_options_set_client_certificate") else { return .invalidParameter }
+    guard let privateKey = handles.object(key, .key, as: CryptoKey.self) else {
+        return invalidHandle("dtls_options_set_client_certificate", "dtls_key")
+    }
+    guard let cert = handles.object(certificate, .cert, as: X509Certificate.self) else {
+        return invalidHandle("dtls_options_set_client_certificate", "dtls_cert")
+    }
+    return target.setClientCertificate(key: privateKey, certificate: cert)
+}
+
+@c @implementation
+public func dtls_options_set_client_certificate_mode(_ handle: OpaquePointer?, _ mode: DTLSClientCertificateMode,
+                                                     _ authorities: OpaquePointer?) -> GodotError {
+    guard let target = options(handle, "dtls_options_set_client_certificate_mode") else { return .invalidParameter }
+    var chain: X509Certificate?
+    if authorities != nil {
+        guard let given = handles.object(authorities, .cert, as: X509Certificate.self) else {
+            return invalidHandle("dtls_options_set_client_certificate_mode", "dtls_cert")
+        }
+        chain = given
+    }
+    switch mode.rawValue {
+    case DTLSClientCertificateMode.none.rawValue: return target.setClientCertificateMode(.none, authorities: chain)
+    case DTLSClientCertificateMode.request.rawValue: return target.setClientCertificateMode(.request, authorities: chain)
+    case DTLSClientCertificateMode.require.rawValue: return target.setClientCertificateMode(.require, authorities: chain)
+    default:
+        return ErrorReport.fail(.invalidParameter, "dtls_options_set_client_certificate_mode: unknown mode \(mode.rawValue)")
+    }
+}
+
+@c @implementation
+public func dtls_options_load_crl(_ handle: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> GodotError {
+    guard let target = options(handle, "dtls_options_load_crl") else { return .invalidParameter }
+    guard let file = CBuffers.requiredString(path, "dtls_options_load_crl", "path") else { return .invalidParameter }
+    return target.loadCRL(path: file)
+}
+
+@c @implementation
+public func dtls_options_load_crl_from_string(_ handle: OpaquePointer?, _ pem: UnsafePointer<CChar>?) -> GodotError {
+    guard let target = options(handle, "dtls_options_load_crl_from_string") else { return .invalidParameter }
+    guard let text = CBuffers.requiredString(pem, "dtls_options_load_crl_from_string", "pem") else {
+        return .invalidParameter
+    }
+    return target.loadCRLFromString(text)
+}
+
+@c @implementation
+public func dtls_options_set_session_tickets(_ handle: OpaquePointer?, _ enabled: Bool) -> GodotError {
+    guard let target = options(handle, "dtls_options_set_session_tickets") else { return .invalidParameter }
+    return target.setSessionTickets(enabled)
+}
+
+@c @implementation
+public func dtls_options_set_key_log_file(_ handle: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> GodotError {
+    guard let target = options(handle, "dtls_options_set_key_log_file") else { return .invalidParameter }
+    return target.setKeyLogPath(CBuffers.string(path) ?? "")
+}
+
+@c @implementation
+public func dtls_cert_get_public_key_sha256(_ handle: OpaquePointer?, _ buffer: UnsafeMutablePointer<UInt8>?,
+                                           _ capacity: Int, _ outLength: UnsafeMutablePointer<Int>?) -> GodotError {
+    guard let cert = handles.object(handle, .cert, as: X509Certificate.self) else {
+        return invalidHandle("dtls_cert_get_public_key_sha256", "dtls_cert")
+    }
+    guard let leaf = cert.certificates.first else {
+        outLength?.pointee = 0
+        return ErrorReport.fail(.unconfigured, "dtls_cert_get_public_key_sha256: the certificate is empty")
+    }
+    return CBuffers.writeBytes(leaf.publicKeySHA256, buffer, capacity, outLength,
+                               function: "dtls_cert_get_public_key_sha256")
+}

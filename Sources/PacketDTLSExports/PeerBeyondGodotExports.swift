@@ -1,0 +1,65 @@
+// PeerBeyondGodotExports.swift — what a PacketPeerDTLS tells beyond Godot: ALPN, the peer's
+// certificate, verification flags, the last alert, and traffic figures.
+
+import PacketDTLS
+
+private func peer(_ handle: OpaquePointer?, _ function: StaticString) -> PacketPeerDTLS? {
+    guard let found = handles.object(handle, .peer, as: PacketPeerDTLS.self) else {
+        _ = invalidHandle(function, "dtls_peer")
+        return nil
+    }
+    return found
+}
+
+@c @implementation
+public func dtls_peer_get_alpn_protocol(_ handle: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?,
+                                       _ capacity: Int) -> Int {
+    CBuffers.writeString(peer(handle, "dtls_peer_get_alpn_protocol")?.getALPNProtocol() ?? "", buffer, capacity)
+}
+
+@c @implementation
+public func dtls_peer_get_peer_certificate(_ handle: OpaquePointer?) -> OpaquePointer? {
+    guard let dtls = peer(handle, "dtls_peer_get_peer_certificate") else { return nil }
+    guard let certificate = dtls.getPeerCertificate() else {
+        ErrorReport.set("dtls_peer_get_peer_certificate: no peer certificate (not connected, or none was sent)")
+        return nil
+    }
+    return handles.issue(certificate, as: .cert)
+}
+
+@c @implementation
+public func dtls_peer_get_verify_flags(_ handle: OpaquePointer?) -> UInt32 {
+    peer(handle, "dtls_peer_get_verify_flags")?.getVerifyFlags() ?? 0
+}
+
+@c @implementation
+public func dtls_peer_get_verify_text(_ handle: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?,
+                                     _ capacity: Int) -> Int {
+    CBuffers.writeString(peer(handle, "dtls_peer_get_verify_text")?.getVerifyText() ?? "", buffer, capacity)
+}
+
+@c @implementation
+public func dtls_peer_get_last_alert(_ handle: OpaquePointer?) -> Int32 {
+    guard let alert = peer(handle, "dtls_peer_get_last_alert")?.getLastAlertReceived() else { return -1 }
+    return Int32(alert)
+}
+
+@c @implementation
+public func dtls_peer_get_stats(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<dtls_peer_stats>?,
+                                _ size: Int) -> GodotError {
+    guard let dtls = peer(handle, "dtls_peer_get_stats") else { return .invalidParameter }
+    guard let out, size > 0 else {
+        return ErrorReport.fail(.invalidParameter, "dtls_peer_get_stats: out is NULL or size is 0")
+    }
+    let stats = dtls.getStats()
+    var filled = dtls_peer_stats(
+        packets_sent: stats.packetsSent, packets_received: stats.packetsReceived,
+        bytes_sent: stats.bytesSent, bytes_received: stats.bytesReceived,
+        datagrams_sent: stats.datagramsSent, datagrams_received: stats.datagramsReceived,
+        records_dropped_bad_mac: stats.recordsDroppedBadMAC, datagrams_oversized: stats.datagramsOversized,
+        handshake_retransmissions: stats.handshakeRetransmissions, handshake_duration_ms: stats.handshakeDurationMs)
+    // An older caller's struct is a prefix of ours (append-only): copy only what it has room for.
+    let count = min(size, MemoryLayout<dtls_peer_stats>.size)
+    withUnsafeBytes(of: &filled) { UnsafeMutableRawPointer(out).copyMemory(from: $0.baseAddress!, byteCount: count) }
+    return .ok
+}

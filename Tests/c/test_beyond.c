@@ -1,0 +1,265 @@
+/*
+ * test_beyond.c — what PacketDTLS does beyond Godot, through the C header, over loopback UDP:
+ * pre-shared keys, ALPN, public-key pinning, client certificates, session resumption, per-peer
+ * figures, the key log, and bad handles to every function of that section.
+ *
+ * Build (from the repository root, after `swift build --product packetdtls`):
+ *   gcc -std=c99 -Wall -Wextra -Werror -I include -I Tests/c Tests/c/test_beyond.c -L .build/debug \
+ *       -lpacketdtls -Wl,-rpath,$PWD/.build/debug -o /tmp/test_beyond && /tmp/test_beyond
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "seed_nodes.h"
+
+/* Runs one seeds-style exchange: the server with `server_options`, a client with `client_options`
+ * connecting by `hostname`, offering `session` (may be NULL). Leaves both alive for inspection. */
+static dtls_status exchange(server_node *s, client_node *c, dtls_options *server_options,
+                            dtls_options *client_options, const char *hostname, dtls_session *session) {
+    CHECK(server_ready(s, NULL, NULL, server_options));
+    client_ready_udp(c, server_port(s));
+    if (session) CHECK_ERR(dtls_peer_set_session(c->dtls, session), DTLS_OK);
+    CHECK_ERR(dtls_peer_connect_to_peer_with_options(c->dtls, c->udp, hostname, client_options), DTLS_OK);
+    run_pair(s, c, 5000);
+    return dtls_peer_get_status(c->dtls);
+}
+
+static void test_pre_shared_key(void) {
+    static const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    dtls_options *server_options = dtls_options_server_psk();
+    CHECK_ERR(dtls_options_add_psk(server_options, "player-1", key, sizeof key), DTLS_OK);
+    dtls_options *client_options = dtls_options_client_psk("player-1", key, sizeof key);
+    CHECK(client_options != NULL);
+    server_node s;
+    client_node c;
+    CHECK(exchange(&s, &c, server_options, client_options, "localhost", NULL) == DTLS_STATUS_CONNECTED);
+    CHECK(strcmp(c.reply, REPLY) == 0);
+    char suite[128];
+    dtls_peer_get_ciphersuite(c.dtls, suite, sizeof suite);
+    CHECK(strstr(suite, "PSK") != NULL);
+    CHECK(dtls_peer_get_peer_certificate(c.dtls) == NULL);
+    client_free(&c);
+    server_free(&s);
+
+    CHECK(dtls_options_client_psk("x", key, 33) == NULL);
+    CHECK(dtls_options_client_psk(NULL, key, sizeof key) == NULL);
+    CHECK(dtls_options_client_psk("x", NULL, 4) == NULL);
+    CHECK_ERR(dtls_options_add_psk(client_options, "x", key, sizeof key), DTLS_ERR_INVALID_PARAMETER);
+    dtls_options_free(client_options);
+    dtls_options_free(server_options);
+}
+
+static void test_alpn_and_stats(void) {
+    dtls_options *server_options = dtls_options_server(g_key, g_cert);
+    const char *server_protocols[] = {"game/2", "game/1"};
+    CHECK_ERR(dtls_options_set_alpn_protocols(server_options, server_protocols, 2), DTLS_OK);
+    dtls_options *client_options = dtls_options_client_unsafe(NULL);
+    const char *client_protocols[] = {"game/1"};
+    CHECK_ERR(dtls_options_set_alpn_protocols(client_options, client_protocols, 1), DTLS_OK);
+    server_node s;
+    client_node c;
+    CHECK(exchange(&s, &c, server_options, client_options, "localhost", NULL) == DTLS_STATUS_CONNECTED);
+    char protocol[32];
+    CHECK(dtls_peer_get_alpn_protocol(c.dtls, protocol, sizeof protocol) == 6);
+    CHECK(strcmp(protocol, "game/1") == 0);
+
+    dtls_peer_stats stats;
+    CHECK_ERR(dtls_peer_get_stats(c.dtls, &stats, sizeof stats), DTLS_OK);
+    CHECK(stats.packets_sent == 1 && stats.bytes_sent == strlen(MESSAGE));
+    CHECK(stats.packets_received == 1 && stats.bytes_received == strlen(REPLY));
+    CHECK(stats.datagrams_sent >= 3 && stats.datagrams_received >= 3);
+    CHECK(stats.records_dropped_bad_mac == 0);
+    CHECK_ERR(dtls_peer_get_stats(c.dtls, NULL, sizeof stats), DTLS_ERR_INVALID_PARAMETER);
+    uint64_t first_two[2] = {0, 0};
+    CHECK_ERR(dtls_peer_get_stats(c.dtls, (dtls_peer_stats *)(void *)first_two, sizeof first_two), DTLS_OK);
+    CHECK(first_two[0] == 1 && first_two[1] == 1); /* an older, shorter struct gets its prefix */
+
+    const char *bad[] = {""};
+    CHECK_ERR(dtls_options_set_alpn_protocols(client_options, bad, 1), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_options_set_alpn_protocols(client_options, NULL, 2), DTLS_ERR_INVALID_PARAMETER);
+    client_free(&c);
+    server_free(&s);
+    dtls_options_free(client_options);
+    dtls_options_free(server_options);
+}
+
+static void test_pinning(void) {
+    uint8_t pin[32];
+    size_t len = 0;
+    CHECK_ERR(dtls_cert_get_public_key_sha256(g_cert, pin, sizeof pin, &len), DTLS_OK);
+    CHECK(len == 32);
+    CHECK_ERR(dtls_cert_get_public_key_sha256(g_cert, pin, 8, &len), DTLS_ERR_PARAMETER_RANGE_ERROR);
+
+    dtls_options *server_options = dtls_options_server(g_key, g_cert);
+    dtls_options *pinned = dtls_options_client_unsafe(NULL);
+    CHECK_ERR(dtls_options_pin_public_key(pinned, pin, sizeof pin), DTLS_OK);
+    server_node s;
+    client_node c;
+    CHECK(exchange(&s, &c, server_options, pinned, "any.name", NULL) == DTLS_STATUS_CONNECTED);
+    client_free(&c);
+    server_free(&s);
+
+    dtls_options *wrong = dtls_options_client_unsafe(NULL);
+    CHECK_ERR(dtls_options_pin_certificate(wrong, g_other_cert), DTLS_OK);
+    CHECK(exchange(&s, &c, server_options, wrong, "localhost", NULL) == DTLS_STATUS_ERROR);
+    char message[256];
+    dtls_peer_get_error_message(c.dtls, message, sizeof message);
+    CHECK(strstr(message, "pinned") != NULL);
+    client_free(&c);
+    server_free(&s);
+    CHECK_ERR(dtls_options_pin_public_key(wrong, pin, 31), DTLS_ERR_INVALID_PARAMETER);
+    dtls_options_free(wrong);
+    dtls_options_free(pinned);
+    dtls_options_free(server_options);
+}
+
+static void test_client_certificate(void) {
+    dtls_options *server_options = dtls_options_server(g_key, g_cert);
+    CHECK_ERR(dtls_options_set_client_certificate_mode(server_options, DTLS_CLIENT_CERT_REQUIRE, g_other_cert),
+              DTLS_OK);
+    dtls_options *client_options = dtls_options_client(g_cert, NULL);
+    CHECK_ERR(dtls_options_set_client_certificate(client_options, g_other_key, g_other_cert), DTLS_OK);
+    server_node s;
+    client_node c;
+    CHECK(exchange(&s, &c, server_options, client_options, "localhost", NULL) == DTLS_STATUS_CONNECTED);
+    CHECK(s.peer_count == 1);
+    dtls_cert *seen = s.peer_count ? dtls_peer_get_peer_certificate(s.peers[0]) : NULL;
+    CHECK(seen != NULL);
+    uint8_t a[32], b[32];
+    size_t la = 0, lb = 0;
+    dtls_cert_get_public_key_sha256(seen, a, sizeof a, &la);
+    dtls_cert_get_public_key_sha256(g_other_cert, b, sizeof b, &lb);
+    CHECK(la == 32 && lb == 32 && memcmp(a, b, 32) == 0);
+    dtls_cert_free(seen);
+    client_free(&c);
+    server_free(&s);
+
+    dtls_options *anonymous = dtls_options_client(g_cert, NULL);
+    CHECK(exchange(&s, &c, server_options, anonymous, "localhost", NULL) != DTLS_STATUS_CONNECTED);
+    client_free(&c);
+    server_free(&s);
+    CHECK_ERR(dtls_options_set_client_certificate_mode(server_options, DTLS_CLIENT_CERT_REQUIRE, NULL),
+              DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_options_set_client_certificate_mode(server_options, (dtls_client_cert_mode)7, g_cert),
+              DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_options_set_client_certificate(server_options, g_key, g_cert), DTLS_ERR_INVALID_PARAMETER);
+    dtls_options_free(anonymous);
+    dtls_options_free(client_options);
+    dtls_options_free(server_options);
+}
+
+static void test_session_resumption(void) {
+    dtls_options *server_options = dtls_options_server(g_key, g_cert);
+    dtls_options *client_options = dtls_options_client(g_cert, NULL);
+    server_node s;
+    client_node c;
+    CHECK(exchange(&s, &c, server_options, client_options, "localhost", NULL) == DTLS_STATUS_CONNECTED);
+    CHECK(!dtls_peer_is_session_resumed(c.dtls));
+    dtls_session *session = dtls_peer_get_session(c.dtls);
+    CHECK(session != NULL);
+    client_free(&c);
+
+    /* A second client of the same server offers the saved session. */
+    client_ready_udp(&c, server_port(&s));
+    CHECK_ERR(dtls_peer_set_session(c.dtls, session), DTLS_OK);
+    CHECK_ERR(dtls_peer_connect_to_peer_with_options(c.dtls, c.udp, "localhost", client_options), DTLS_OK);
+    run_pair(&s, &c, 5000);
+    CHECK(dtls_peer_get_status(c.dtls) == DTLS_STATUS_CONNECTED);
+    CHECK(dtls_peer_is_session_resumed(c.dtls));
+    CHECK(strcmp(c.reply, REPLY) == 0);
+    client_free(&c);
+    server_free(&s);
+    dtls_session_free(session);
+    dtls_options_free(client_options);
+    dtls_options_free(server_options);
+}
+
+static void test_key_log(void) {
+    char path[] = "/tmp/packetdtls-keylog-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    unlink(path);
+    dtls_options *server_options = dtls_options_server(g_key, g_cert);
+    dtls_options *client_options = dtls_options_client_unsafe(NULL);
+    CHECK_ERR(dtls_options_set_key_log_file(client_options, path), DTLS_OK);
+    server_node s;
+    client_node c;
+    CHECK(exchange(&s, &c, server_options, client_options, "localhost", NULL) == DTLS_STATUS_CONNECTED);
+    FILE *log = fopen(path, "r");
+    CHECK(log != NULL);
+    char line[256] = "";
+    if (log) {
+        CHECK(fgets(line, sizeof line, log) != NULL);
+        fclose(log);
+    }
+    CHECK(strncmp(line, "CLIENT_RANDOM ", 14) == 0 && strlen(line) == 14 + 64 + 1 + 96 + 1);
+    struct stat info;
+    CHECK(stat(path, &info) == 0 && (info.st_mode & 0777) == 0600);
+    unlink(path);
+    client_free(&c);
+    server_free(&s);
+    dtls_options_free(client_options);
+    dtls_options_free(server_options);
+}
+
+static void test_bad_handles(void) {
+    dtls_options *bogus = (dtls_options *)(uintptr_t)0x1234;
+    dtls_peer *freed = dtls_peer_new();
+    dtls_peer_free(freed);
+    uint8_t digest[32] = {0};
+    const char *names[] = {"a"};
+    CHECK_ERR(dtls_options_add_psk(bogus, "a", digest, 4), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_options_set_alpn_protocols(bogus, names, 1), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_options_pin_public_key(NULL, digest, 32), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_options_pin_certificate(bogus, g_cert), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_options_set_client_certificate(bogus, g_key, g_cert), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_options_set_client_certificate_mode(bogus, DTLS_CLIENT_CERT_NONE, NULL),
+              DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_options_load_crl(bogus, "/nonexistent"), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_options_load_crl_from_string(bogus, "x"), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_options_set_session_tickets(bogus, true), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_options_set_key_log_file(bogus, "/tmp/x"), DTLS_ERR_INVALID_PARAMETER);
+    size_t len = 0;
+    CHECK_ERR(dtls_cert_get_public_key_sha256((dtls_cert *)g_key, digest, 32, &len), DTLS_ERR_INVALID_PARAMETER);
+    CHECK(dtls_peer_get_session(freed) == NULL);
+    CHECK_ERR(dtls_peer_set_session(freed, NULL), DTLS_ERR_INVALID_PARAMETER);
+    CHECK(!dtls_peer_is_session_resumed(freed));
+    char text[16];
+    CHECK(dtls_peer_get_alpn_protocol(freed, text, sizeof text) == 0 && text[0] == '\0');
+    CHECK(dtls_peer_get_peer_certificate(freed) == NULL);
+    CHECK(dtls_peer_get_verify_flags(freed) == 0);
+    CHECK(dtls_peer_get_verify_text(freed, text, sizeof text) == 0);
+    CHECK(dtls_peer_get_last_alert(freed) == -1);
+    dtls_peer_stats stats;
+    CHECK_ERR(dtls_peer_get_stats(freed, &stats, sizeof stats), DTLS_ERR_INVALID_PARAMETER);
+    dtls_peer *live = dtls_peer_new();
+    CHECK_ERR(dtls_peer_set_session(live, (dtls_session *)live), DTLS_ERR_INVALID_PARAMETER);
+    dtls_peer_free(live);
+    dtls_session_free(NULL);
+    dtls_session_free((dtls_session *)bogus);
+
+    dtls_options *options = dtls_options_client_unsafe(NULL);
+    CHECK_ERR(dtls_options_load_crl(options, "/nonexistent/crl.pem"), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_options_load_crl_from_string(options, "not a crl"), DTLS_ERR_PARSE_ERROR);
+    dtls_options_free(options);
+}
+
+int main(void) {
+    if (!make_identities()) {
+        fprintf(stderr, "could not make test identities: %s\n", dtls_last_error_message());
+        return 1;
+    }
+    RUN(test_pre_shared_key);
+    RUN(test_alpn_and_stats);
+    RUN(test_pinning);
+    RUN(test_client_certificate);
+    RUN(test_session_resumption);
+    RUN(test_key_log);
+    RUN(test_bad_handles);
+    free_identities();
+    return check_summary("test_beyond");
+}

@@ -33,7 +33,9 @@ struct BenchIdentity: ParsableArguments {
 
     func validate() throws {
         guard key == "ec" || key == "rsa" else { throw ValidationError("--key must be ec or rsa") }
-        guard (certFile == nil) == (keyFile == nil) else { throw ValidationError("--cert-file and --key-file go together") }
+        guard (certFile == nil) == (keyFile == nil) else {
+            throw ValidationError("--cert-file and --key-file go together")
+        }
     }
 
     func serverOptions() throws(CLIFailure) -> TLSOptions {

@@ -245,7 +245,9 @@ struct BenchSessionsServer {
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
         let status = posix_spawn(&pid, "/proc/self/exe", nil, nil, &argv, environ)
-        guard status == 0 else { throw .network("cannot start the client process: \(String(cString: strerror(status)))") }
+        guard status == 0 else {
+            throw .network("cannot start the client process: \(String(cString: strerror(status)))")
+        }
         return pid
     }
 

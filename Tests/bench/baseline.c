@@ -21,7 +21,8 @@
  * Prints one line: "<mode> <count> <seconds> <per_second> <ciphersuite> <profile>"; sessions prints
  * "sessions <count> <seconds> <per_second> <KiB per session> KiB <poll ms> ms <profile>", where the
  * memory is the server's resident-set growth (VmRSS) per established session and the poll time is
- * the median of 21 passes, 50 ms apart, over every idle session (one recvfrom on the socket, one mbedtls_ssl_read each).
+ * the median of 21 passes, 50 ms apart, over every idle session (one recvfrom on the socket, one
+ * mbedtls_ssl_read each).
  *
  * Build: cc -O2 baseline.c -lmbedtls -lmbedx509 -lmbedcrypto -o baseline
  */

@@ -587,6 +587,12 @@ DTLS_API dtls_error dtls_options_set_client_certificate_mode(dtls_options *optio
 DTLS_API dtls_error dtls_options_load_crl(dtls_options *options, const char *path);
 /** As dtls_options_load_crl() from PEM text. */
 DTLS_API dtls_error dtls_options_load_crl_from_string(dtls_options *options, const char *pem);
+/**
+ * Narrows or reorders the cipher suites, by IANA name ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256").
+ * Only PacketDTLS's AEAD suites are accepted (ECDHE-ECDSA/RSA with ChaCha20-Poly1305 or AES-GCM, and the
+ * PSK ones); count 0 restores the default order. Copied.
+ */
+DTLS_API dtls_error dtls_options_set_cipher_suites(dtls_options *options, const char *const *names, size_t count);
 /** Whether a server issues session tickets so clients can resume (default on; keys rotate daily). */
 DTLS_API dtls_error dtls_options_set_session_tickets(dtls_options *options, bool enabled);
 /**

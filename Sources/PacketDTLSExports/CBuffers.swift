@@ -26,6 +26,25 @@ enum CBuffers {
         return text
     }
 
+    /// A C array of `count` C strings (at most `limit`), copied; nil (with the reason recorded) for a NULL
+    /// array with a count, a NULL entry, or too many.
+    static func strings(_ array: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int, _ function: StaticString,
+                        limit: Int) -> [String]? {
+        guard count >= 0, count <= limit, array != nil || count == 0 else {
+            ErrorReport.set("\(function): the array is NULL or its count \(count) is outside 0...\(limit)")
+            return nil
+        }
+        var result: [String] = []
+        for index in 0..<count {
+            guard let text = string(array?[index]) else {
+                ErrorReport.set("\(function): entry \(index) is NULL")
+                return nil
+            }
+            result.append(text)
+        }
+        return result
+    }
+
     /// Copies caller bytes; nil when data is NULL with a length (an invalid argument).
     static func bytes(_ data: UnsafePointer<UInt8>?, _ length: Int) -> [UInt8]? {
         if length == 0 { return [] }

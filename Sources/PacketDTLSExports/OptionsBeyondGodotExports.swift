@@ -57,17 +57,20 @@ public func dtls_options_set_alpn_protocols(_ handle: OpaquePointer?,
                                             _ protocols: UnsafePointer<UnsafePointer<CChar>?>?,
                                             _ count: Int) -> GodotError {
     guard let target = options(handle, "dtls_options_set_alpn_protocols") else { return .invalidParameter }
-    guard count >= 0, count <= 16, protocols != nil || count == 0 else {
-        return ErrorReport.fail(.invalidParameter, "dtls_options_set_alpn_protocols: protocols is NULL or count \(count) is outside 0...16")
-    }
-    var names: [String] = []
-    for index in 0..<count {
-        guard let name = CBuffers.string(protocols?[index]) else {
-            return ErrorReport.fail(.invalidParameter, "dtls_options_set_alpn_protocols: protocol \(index) is NULL")
-        }
-        names.append(name)
+    guard let names = CBuffers.strings(protocols, count, "dtls_options_set_alpn_protocols", limit: 16) else {
+        return .invalidParameter
     }
     return target.setALPNProtocols(names)
+}
+
+@c @implementation
+public func dtls_options_set_cipher_suites(_ handle: OpaquePointer?, _ names: UnsafePointer<UnsafePointer<CChar>?>?,
+                                          _ count: Int) -> GodotError {
+    guard let target = options(handle, "dtls_options_set_cipher_suites") else { return .invalidParameter }
+    guard let list = CBuffers.strings(names, count, "dtls_options_set_cipher_suites", limit: 32) else {
+        return .invalidParameter
+    }
+    return target.setCipherSuites(list)
 }
 
 @c @implementation

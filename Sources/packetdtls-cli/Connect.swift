@@ -47,6 +47,9 @@ struct Connect: ParsableCommand {
                                + "so Wireshark or tshark can decrypt a capture. Keep it secret.", valueName: "file"))
     var keylog: String?
 
+    @Option(help: ArgumentHelp(CipherSuiteOption.help, valueName: "list"))
+    var ciphers: String?
+
     func validate() throws {
         if let count {
             guard message != nil else { throw ValidationError("--count needs --message TEXT") }
@@ -90,6 +93,7 @@ struct Connect: ParsableCommand {
         options.setHandshakeTimeout(minMs: min(1000, limit), maxMs: limit)
         options.setIdleTimeout(ms: 0)
         if let keylog { options.setKeyLogPath(keylog) }
+        try CipherSuiteOption.apply(ciphers, to: options)
         return options
     }
 }

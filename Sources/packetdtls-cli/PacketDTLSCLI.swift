@@ -15,14 +15,14 @@ import Musl
 struct PacketDTLSCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "packetdtls-cli",
-        abstract: "DTLS 1.2 echo server, client and certificate maker, built on PacketDTLS.",
+        abstract: "DTLS 1.2 echo server, client, certificate maker and benchmark, built on PacketDTLS.",
         discussion: """
             Exit status: 0 success, 1 TLS failure (handshake, certificate verification, unusable key \
             or certificate), 2 usage error, 3 network failure (cannot resolve, cannot bind, no answer, \
             time-out), 130 interrupted.
             """,
         version: LibraryInfo.version,
-        subcommands: [Serve.self, Connect.self, GenCert.self]
+        subcommands: [Serve.self, Connect.self, GenCert.self, Bench.self]
     )
 
     /// Parses and runs the subcommand, mapping failures to the documented exit statuses: a usage

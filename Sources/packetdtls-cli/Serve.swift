@@ -38,6 +38,9 @@ struct Serve: ParsableCommand {
                                + "so Wireshark or tshark can decrypt a capture. Keep it secret.", valueName: "file"))
     var keylog: String?
 
+    @Option(help: ArgumentHelp(CipherSuiteOption.help, valueName: "list"))
+    var ciphers: String?
+
     @Flag(help: "Log only errors and where the server listens.")
     var quiet = false
 
@@ -67,6 +70,7 @@ struct Serve: ParsableCommand {
         let options = TLSOptions.server(key: identity.key, certificate: identity.certificate)
         options.setIdleTimeout(ms: idleTimeout > 0 ? UInt32(Clock.milliseconds(idleTimeout)) : 0)
         if let keylog { options.setKeyLogPath(keylog) }
+        try CipherSuiteOption.apply(ciphers, to: options)
         let server = EchoServer(options: options, log: log)
         try server.listen(port: port, bindAddress: bind, maxPending: maxPending)
         StopSignal.install()

@@ -167,4 +167,16 @@ final class BeyondGodotTests: XCTestCase {
         client.disconnectFromPeer()
         XCTAssertEqual(client.getStats().packetsSent, 5, "figures outlive the session")
     }
+
+    func testCipherSuitesCanBeNarrowed() throws {
+        let identity = try TestIdentity.make()
+        let clientOptions = TLSOptions.clientUnsafe()
+        XCTAssertEqual(clientOptions.setCipherSuites(["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"]), .ok)
+        let (client, _) = try handshake(server: .server(key: identity.key, certificate: identity.certificate),
+                                        client: clientOptions)
+        XCTAssertEqual(client.getCipherSuite(), "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256")
+        XCTAssertEqual(clientOptions.setCipherSuites(["TLS_RSA_WITH_AES_128_CBC_SHA"]), .invalidParameter)
+        XCTAssertEqual(clientOptions.setCipherSuites(["nonsense"]), .invalidParameter)
+        XCTAssertEqual(clientOptions.setCipherSuites([]), .ok)
+    }
 }

@@ -77,6 +77,12 @@ static void test_alpn_and_stats(void) {
     CHECK_ERR(dtls_peer_get_stats(c.dtls, (dtls_peer_stats *)(void *)first_two, sizeof first_two), DTLS_OK);
     CHECK(first_two[0] == 1 && first_two[1] == 1); /* an older, shorter struct gets its prefix */
 
+    const char *aes[] = {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"};
+    CHECK_ERR(dtls_options_set_cipher_suites(client_options, aes, 1), DTLS_OK);
+    const char *cbc[] = {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256"};
+    CHECK_ERR(dtls_options_set_cipher_suites(client_options, cbc, 1), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_options_set_cipher_suites(client_options, NULL, 1), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_options_set_cipher_suites(NULL, aes, 1), DTLS_ERR_INVALID_PARAMETER);
     const char *bad[] = {""};
     CHECK_ERR(dtls_options_set_alpn_protocols(client_options, bad, 1), DTLS_ERR_INVALID_PARAMETER);
     CHECK_ERR(dtls_options_set_alpn_protocols(client_options, NULL, 2), DTLS_ERR_INVALID_PARAMETER);

@@ -4,6 +4,7 @@
 // Each setter validates its input and records a sentence on failure; sessions copy the settings
 // when they start.
 
+internal import CMbedTLS
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -142,6 +143,27 @@ extension TLSOptions {
         do { contents = try FileIO.readAll(path: path) } catch { return error.report() }
         guard let list = RevocationList.parse(Array(contents.bytes), source: path) else { return .parseError }
         updateTuning { $0.revocationList = list }
+        return .ok
+    }
+
+    // MARK: Cipher suites
+
+    /// Narrows or reorders the cipher suites, by IANA name ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256";
+    /// dashes work too). Only the AEAD suites PacketDTLS allows are accepted; an empty list restores the
+    /// default order (ChaCha20-Poly1305, then AES-GCM).
+    @discardableResult
+    public func setCipherSuites(_ names: [String]) -> GodotError {
+        var chosen: [Int32] = []
+        for name in names {
+            let dashed = String(name.map { $0 == "_" ? "-" : $0 })
+            let id = mbedtls_ssl_get_ciphersuite_id(dashed)
+            guard id != 0, DTLSConfiguration.allowedSuiteIDs.contains(id) else {
+                return ErrorReport.fail(.invalidParameter, "cipher suites: '\(name)' is not one of the AEAD suites "
+                    + "PacketDTLS allows (\(DTLSConfiguration.allowedSuiteNames.joined(separator: ", ")))")
+            }
+            if !chosen.contains(id) { chosen.append(id) }
+        }
+        updateTuning { $0.cipherSuites = chosen.isEmpty ? nil : chosen }
         return .ok
     }
 

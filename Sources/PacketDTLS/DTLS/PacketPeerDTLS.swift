@@ -140,7 +140,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
                 advanceHandshake()
             case .connected:
                 if let session, !session.flushQueuedOutput() { break }
-                readRecords()
+                if session?.mayHaveInput == true { readRecords() }
                 checkIdleTimeout()
             default:
                 return ErrorReport.fail(.unconfigured, "poll: the DTLS peer is \(status); connect it first")
@@ -196,7 +196,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
 
     private func checkIdleTimeout() {
         guard status == .connected, idleTimeoutMs > 0, let session else { return }
-        let silent = MonotonicClock.milliseconds() &- session.lastReceiveMs
+        let silent = MonotonicClock.coarseMilliseconds() &- session.lastReceiveMs
         if silent >= UInt64(idleTimeoutMs) {
             end(.error, "idle timeout: nothing received from the peer for \(silent) ms (limit \(idleTimeoutMs) ms)")
         }

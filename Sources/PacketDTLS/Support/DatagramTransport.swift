@@ -37,4 +37,11 @@ public protocol DatagramTransport: AnyObject, Sendable {
     /// Called when a server-side DTLS session over this transport has ended, so a transport that
     /// belongs to a UDPServer can leave it (the client's next datagram then starts afresh).
     func sessionEnded()
+    /// False only when a receive would certainly find nothing, without a system call: lets an idle
+    /// DTLS poll skip mbedTLS altogether. True when unsure (the default).
+    var mayHaveDatagram: Bool { get }
+}
+
+extension DatagramTransport {
+    public var mayHaveDatagram: Bool { true }
 }

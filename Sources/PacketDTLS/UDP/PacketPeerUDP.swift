@@ -554,6 +554,12 @@ extension PacketPeerUDP: DatagramTransport {
         }
     }
 
+    /// A peer of a UDPServer is fed only by the server: an empty queue means nothing waits. A peer
+    /// with its own socket cannot know without asking the kernel.
+    public var mayHaveDatagram: Bool {
+        lock.withLock { !queue.isEmpty || ownSocket != nil }
+    }
+
     public var isConnectedToPeer: Bool {
         lock.withLock { socketLocked != nil && remoteLocked != nil }
     }

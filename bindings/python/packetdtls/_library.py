@@ -252,6 +252,7 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_options_server_psk": (OptionsHandle, ()),
     "dtls_options_add_psk": (_err, (OptionsHandle, _str, _data, _size)),
     "dtls_options_set_alpn_protocols": (_err, (OptionsHandle, _str_array, _size)),
+    "dtls_options_set_cipher_suites": (_err, (OptionsHandle, _str_array, _size)),
     "dtls_options_pin_public_key": (_err, (OptionsHandle, _data, _size)),
     "dtls_options_pin_certificate": (_err, (OptionsHandle, CertHandle)),
     "dtls_options_set_client_certificate": (_err, (OptionsHandle, KeyHandle, CertHandle)),

@@ -153,12 +153,22 @@ class TLSOptions(HandleOwner):
     def set_alpn_protocols(self, protocols: Sequence[str]) -> Error:
         """ALPN protocols a client offers or a server accepts, in order of preference (each 1..255
         bytes, at most 16; an empty list turns ALPN off)."""
+        return self._call_with_names(lib.dtls_options_set_alpn_protocols, "set_alpn_protocols", "protocols",
+                                     protocols)
+
+    def set_cipher_suites(self, names: Sequence[str]) -> Error:
+        """Narrows or reorders the cipher suites by IANA name (only PacketDTLS's AEAD suites are
+        accepted; an empty list restores the default order)."""
+        return self._call_with_names(lib.dtls_options_set_cipher_suites, "set_cipher_suites", "names", names)
+
+    def _call_with_names(self, function, method: str, parameter: str, names: Sequence[str]) -> Error:
+        """Calls a C function taking (options, const char *const *names, size_t count)."""
         h = self._handle()
-        if isinstance(protocols, (str, bytes)) or not isinstance(protocols, (list, tuple)):
-            raise type_error("set_alpn_protocols", "protocols", "a list of str", protocols)
-        encoded = [c_str("set_alpn_protocols", "protocols[]", name) for name in protocols]
+        if isinstance(names, (str, bytes)) or not isinstance(names, (list, tuple)):
+            raise type_error(method, parameter, "a list of str", names)
+        encoded = [c_str(method, parameter + "[]", name) for name in names]
         array = (ctypes.c_char_p * max(len(encoded), 1))(*encoded)
-        return to_error(lib.dtls_options_set_alpn_protocols(h, array, len(encoded)))
+        return to_error(function(h, array, len(encoded)))
 
     def pin_public_key(self, sha256: bytes) -> Error:
         """Accepts the server only if the SHA-256 of its SubjectPublicKeyInfo (32 bytes, as

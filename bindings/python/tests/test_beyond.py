@@ -588,3 +588,14 @@ def test_every_new_function_is_declared():
     ):
         assert name in FUNCTIONS
         assert packetdtls._library.lib.has(name), name
+
+
+def test_cipher_suites_can_be_narrowed_to_allowed_aead_suites():
+    options = TLSOptions.client_unsafe()
+    assert options.set_cipher_suites(["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"]) == Error.OK
+    assert options.set_cipher_suites(["TLS-ECDHE-RSA-WITH-CHACHA20-POLY1305-SHA256"]) == Error.OK
+    assert options.set_cipher_suites(["TLS_RSA_WITH_AES_128_CBC_SHA"]) == Error.ERR_INVALID_PARAMETER
+    assert "AEAD" in packetdtls.last_error_message()
+    assert options.set_cipher_suites([]) == Error.OK
+    with pytest.raises(TypeError):
+        options.set_cipher_suites("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256")

@@ -1,0 +1,151 @@
+// Bench.swift — `packetdtls-cli bench`: the workloads scripts/bench compares with plain mbedTLS.
+//
+// Every workload prints one line, `<mode> <count> <seconds> <per_second> <ciphersuite>` (sessions:
+// `... <KiB per session> KiB <poll ms> ms` in place of the suite), the same line the plain-C
+// baseline in Tests/bench/baseline.c prints, so a script can divide one by the other.
+
+import ArgumentParser
+import PacketDTLS
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure PacketDTLS on loopback: handshakes, echo round trips, plain UDP, many sessions.",
+        discussion: """
+            Each workload prints one line: <mode> <count> <seconds> <per_second> <ciphersuite>. \
+            The library's default configuration is used throughout. scripts/bench runs these against \
+            the plain-mbedTLS baseline (Tests/bench/baseline.c) and prints the ratios.
+            """,
+        subcommands: [BenchHandshake.self, BenchEcho.self, BenchUDP.self, BenchSessions.self,
+                      BenchSessionsClient.self]
+    )
+}
+
+/// The server identity of a workload: files (the baseline's own, for a like-for-like run) or made now.
+struct BenchIdentity: ParsableArguments {
+    @Option(help: "Key type of the certificate made for the run: ec (P-256) or rsa (2048 bits).")
+    var key: String = "ec"
+
+    @Option(help: ArgumentHelp("Use this certificate instead of making one (with --key-file).", valueName: "file"))
+    var certFile: String?
+
+    @Option(help: ArgumentHelp("The private key of --cert-file.", valueName: "file"))
+    var keyFile: String?
+
+    func validate() throws {
+        guard key == "ec" || key == "rsa" else { throw ValidationError("--key must be ec or rsa") }
+        guard (certFile == nil) == (keyFile == nil) else {
+            throw ValidationError("--cert-file and --key-file go together")
+        }
+    }
+
+    func serverOptions() throws(CLIFailure) -> TLSOptions {
+        let identity: Identity
+        if let certFile, let keyFile {
+            identity = try Identity.load(keyPath: keyFile, certificatePath: certFile)
+        } else {
+            identity = try Identity.selfSigned(commonName: "localhost", subjectAltNames: ["DNS:localhost"], days: 1,
+                                               rsaBits: key == "rsa" ? 2048 : nil)
+        }
+        return TLSOptions.server(key: identity.key, certificate: identity.certificate)
+    }
+}
+
+struct BenchHandshake: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "handshake",
+        abstract: "N full handshakes (cookie exchange on), client and server in one thread over loopback UDP.")
+
+    @Option(help: "Handshakes to make.") var count = 100
+    @OptionGroup var identity: BenchIdentity
+
+    func validate() throws { guard count > 0 else { throw ValidationError("--count must be positive") } }
+
+    func run() throws {
+        let pair = try BenchPair(serverOptions: identity.serverOptions())
+        let started = BenchClock.seconds()
+        var suite = ""
+        for _ in 0..<count {
+            suite = try pair.handshake().suite
+        }
+        BenchLine.print("handshake", count, BenchClock.seconds() - started, suite)
+    }
+}
+
+struct BenchEcho: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "echo", abstract: "N round trips of SIZE bytes over one DTLS session.")
+
+    @Option(help: "Round trips.") var count = 10000
+    @Option(help: "Bytes per packet.") var size = 1024
+    @OptionGroup var identity: BenchIdentity
+
+    func validate() throws {
+        guard count > 0 else { throw ValidationError("--count must be positive") }
+        guard (0...16384).contains(size) else { throw ValidationError("--size must be in 0...16384") }
+    }
+
+    func run() throws {
+        let pair = try BenchPair(serverOptions: identity.serverOptions())
+        let (seconds, suite) = try pair.echo(count: count, size: size)
+        BenchLine.print("echo", count, seconds, suite)
+    }
+}
+
+struct BenchUDP: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "udp", abstract: "N round trips of SIZE bytes over plain UDP (PacketPeerUDP): the loopback limit.")
+
+    @Option(help: "Round trips.") var count = 10000
+    @Option(help: "Bytes per packet.") var size = 1024
+
+    func validate() throws {
+        guard count > 0 else { throw ValidationError("--count must be positive") }
+        guard (0...65507).contains(size) else { throw ValidationError("--size must be in 0...65507") }
+    }
+
+    func run() throws {
+        BenchLine.print("udp", count, try BenchPair.udpEcho(count: count, size: size), "plain_udp")
+    }
+}
+
+struct BenchSessions: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sessions",
+        abstract: "N sessions to one UDPServer + DTLSServer socket; the clients run in a second process.",
+        discussion: """
+            Prints: sessions <count> <seconds> <per_second> <KiB per session> KiB <poll ms> ms. The memory is \
+            this (server) process's resident-set growth (VmRSS) from just before the first client to all \
+            sessions established, per session; the poll time is the median of 21 passes (50 ms apart) of \
+            UDPServer.poll() and PacketPeerDTLS.poll() on every peer, all idle.
+            """)
+
+    @Option(help: "Sessions to establish.") var count = 1000
+    @Option(help: "Client handshakes in flight at once (default: all of them).") var concurrent: Int?
+    @Option(help: "Give up after this many seconds.") var timeout: Double = 900
+    @OptionGroup var identity: BenchIdentity
+
+    func validate() throws {
+        guard count > 0 else { throw ValidationError("--count must be positive") }
+        guard (concurrent ?? 1) > 0 else { throw ValidationError("--concurrent must be positive") }
+    }
+
+    func run() throws {
+        try BenchSessionsServer(options: identity.serverOptions(), count: count, concurrent: concurrent ?? count,
+                                timeoutMs: Clock.milliseconds(timeout)).run()
+    }
+}
+
+struct BenchSessionsClient: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sessions-client",
+        abstract: "The client side of `bench sessions` (started by it): N DTLS clients, then idle until killed.",
+        shouldDisplay: false)
+
+    @Option var port: Int
+    @Option var count: Int
+    @Option var concurrent: Int
+
+    func run() throws {
+        try BenchSessionsServer.runClients(port: port, count: count, concurrent: concurrent)
+    }
+}

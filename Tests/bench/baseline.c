@@ -1,0 +1,483 @@
+/*
+ * baseline.c — the plain-C yardstick for `packetdtls-cli bench`: the same workloads, written
+ * directly against mbedTLS 2.28 with no wrapper, printing the same line.
+ *
+ *   baseline handshake N cert.pem key.pem      N full handshakes, one process, one thread
+ *   baseline echo N SIZE cert.pem key.pem      N round trips of SIZE bytes over one session
+ *   baseline udp N SIZE                        the same round trips over plain UDP
+ *   baseline sessions N cert.pem key.pem [W]   N sessions to one server socket; the clients run in a
+ *                                              forked process, at most W handshakes at once (default N)
+ *
+ * Handshake and echo follow /work/shared/reference/mbedtls_dtls_ref.c: client and server on two
+ * connected, non-blocking loopback UDP sockets, stepped alternately, cookie exchange on.
+ *
+ * BASELINE_PROFILE (or REF_PROFILE) picks the configuration of both ends:
+ *   default  mbedTLS's MBEDTLS_SSL_PRESET_DEFAULT, as Godot's own module uses it
+ *   x25519   default, but X25519 then P-256 offered for ECDHE (the reference's "tuned")
+ *   fast     x25519, and PacketDTLS's suite order (ChaCha20-Poly1305, then AES-128-GCM, AES-256-GCM)
+ *   aes      x25519, and AES-128-GCM suites first (PacketDTLS's order before it was measured)
+ * scripts/bench runs every profile and takes the best one per workload.
+ *
+ * Prints one line: "<mode> <count> <seconds> <per_second> <ciphersuite> <profile>"; sessions prints
+ * "sessions <count> <seconds> <per_second> <KiB per session> KiB <poll ms> ms <profile>", where the
+ * memory is the server's resident-set growth (VmRSS) per established session and the poll time is
+ * the median of 21 passes, 50 ms apart, over every idle session (one recvfrom on the socket, one
+ * mbedtls_ssl_read each).
+ *
+ * Build: cc -O2 baseline.c -lmbedtls -lmbedx509 -lmbedcrypto -o baseline
+ */
+#include <mbedtls/ssl.h>
+#include <mbedtls/ssl_cookie.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/timing.h>
+#include <mbedtls/x509_crt.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void die(const char *what, int rc) {
+    char buf[200] = "";
+    if (rc < 0) mbedtls_strerror(rc, buf, sizeof buf);
+    fprintf(stderr, "baseline: %s failed: %d %s\n", what, rc, buf);
+    exit(1);
+}
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Resident set size of this process in KiB, from /proc/self/status. */
+static long vm_rss_kib(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6)) kib = atol(line + 6);
+    if (f) fclose(f);
+    return kib;
+}
+
+static int fd_send(void *ctx, const unsigned char *buf, size_t len) {
+    ssize_t n = send(*(int *)ctx, buf, len, 0);
+    if (n < 0) return (errno == EAGAIN) ? MBEDTLS_ERR_SSL_WANT_WRITE : MBEDTLS_ERR_NET_SEND_FAILED;
+    return (int)n;
+}
+
+static int fd_recv(void *ctx, unsigned char *buf, size_t len) {
+    ssize_t n = recv(*(int *)ctx, buf, len, 0);
+    if (n < 0) return (errno == EAGAIN) ? MBEDTLS_ERR_SSL_WANT_READ : MBEDTLS_ERR_NET_RECV_FAILED;
+    return (int)n;
+}
+
+/* MARK: - Configuration shared by every mode */
+
+static mbedtls_entropy_context entropy;
+static mbedtls_ctr_drbg_context drbg;
+static mbedtls_x509_crt cert;
+static mbedtls_pk_context key;
+static mbedtls_ssl_cookie_ctx cookies;
+static mbedtls_ssl_config sconf, cconf;
+static const char *profile = "default";
+
+static const mbedtls_ecp_group_id fast_curves[] = {
+    MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_NONE };
+static const int fast_suites[] = {
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, 0 };
+static const int aes_suites[] = {
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, 0 };
+
+static void setup_configs(const char *certp, const char *keyp) {
+    int rc;
+    const char *p = getenv("BASELINE_PROFILE") ? getenv("BASELINE_PROFILE") : getenv("REF_PROFILE");
+    if (p && *p) profile = p;
+    if (strcmp(profile, "default") && strcmp(profile, "x25519") && strcmp(profile, "fast") && strcmp(profile, "aes")) {
+        fprintf(stderr, "baseline: unknown profile '%s' (default, x25519, fast, aes)\n", profile);
+        exit(2);
+    }
+    mbedtls_entropy_init(&entropy);
+    mbedtls_ctr_drbg_init(&drbg);
+    if ((rc = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, NULL, 0))) die("drbg", rc);
+    mbedtls_x509_crt_init(&cert);
+    mbedtls_pk_init(&key);
+    if ((rc = mbedtls_x509_crt_parse_file(&cert, certp))) die("cert", rc);
+    if ((rc = mbedtls_pk_parse_keyfile(&key, keyp, NULL))) die("key", rc);
+    mbedtls_ssl_cookie_init(&cookies);
+    if ((rc = mbedtls_ssl_cookie_setup(&cookies, mbedtls_ctr_drbg_random, &drbg))) die("cookie", rc);
+
+    mbedtls_ssl_config_init(&sconf);
+    mbedtls_ssl_config_init(&cconf);
+    mbedtls_ssl_config_defaults(&sconf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_DATAGRAM,
+                                MBEDTLS_SSL_PRESET_DEFAULT);
+    mbedtls_ssl_config_defaults(&cconf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_DATAGRAM,
+                                MBEDTLS_SSL_PRESET_DEFAULT);
+    mbedtls_ssl_conf_rng(&sconf, mbedtls_ctr_drbg_random, &drbg);
+    mbedtls_ssl_conf_rng(&cconf, mbedtls_ctr_drbg_random, &drbg);
+    if ((rc = mbedtls_ssl_conf_own_cert(&sconf, &cert, &key))) die("own_cert", rc);
+    mbedtls_ssl_conf_dtls_cookies(&sconf, mbedtls_ssl_cookie_write, mbedtls_ssl_cookie_check, &cookies);
+    mbedtls_ssl_conf_authmode(&cconf, MBEDTLS_SSL_VERIFY_NONE);
+    if (strcmp(profile, "default")) {
+        mbedtls_ssl_conf_curves(&cconf, fast_curves);
+        mbedtls_ssl_conf_curves(&sconf, fast_curves);
+    }
+    if (!strcmp(profile, "fast") || !strcmp(profile, "aes")) {
+        const int *suites = !strcmp(profile, "fast") ? fast_suites : aes_suites;
+        mbedtls_ssl_conf_ciphersuites(&cconf, suites);
+        mbedtls_ssl_conf_ciphersuites(&sconf, suites);
+    }
+}
+
+static void raise_fd_limit(void) {
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+        r.rlim_cur = r.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &r);
+    }
+}
+
+/* MARK: - handshake, echo, udp: two connected sockets in one thread */
+
+/* Two connected, non-blocking loopback UDP sockets. */
+static void socket_pair(int fds[2], struct sockaddr_in *client_addr) {
+    struct sockaddr_in a[2];
+    for (int i = 0; i < 2; i++) {
+        fds[i] = socket(AF_INET, SOCK_DGRAM, 0);
+        memset(&a[i], 0, sizeof a[i]);
+        a[i].sin_family = AF_INET;
+        a[i].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (bind(fds[i], (struct sockaddr *)&a[i], sizeof a[i])) die("bind", errno);
+        socklen_t l = sizeof a[i];
+        getsockname(fds[i], (struct sockaddr *)&a[i], &l);
+    }
+    connect(fds[0], (struct sockaddr *)&a[1], sizeof a[1]);
+    connect(fds[1], (struct sockaddr *)&a[0], sizeof a[0]);
+    for (int i = 0; i < 2; i++) fcntl(fds[i], F_SETFL, O_NONBLOCK);
+    *client_addr = a[0];
+}
+
+static int udp_mode(long n, size_t size) {
+    int fds[2];
+    struct sockaddr_in ca;
+    socket_pair(fds, &ca);
+    unsigned char *buf = calloc(1, size + 1);
+    double t0 = now();
+    for (long i = 0; i < n; i++) {
+        while (send(fds[0], buf, size, 0) < 0) {}
+        ssize_t r;
+        while ((r = recv(fds[1], buf, size + 1, 0)) < 0) {}
+        while (send(fds[1], buf, r, 0) < 0) {}
+        while (recv(fds[0], buf, size + 1, 0) < 0) {}
+    }
+    double dt = now() - t0;
+    printf("udp %ld %.4f %.1f plain_udp\n", n, dt, n / dt);
+    return 0;
+}
+
+static int pair_mode(int hs, long n, size_t size) {
+    mbedtls_ssl_context s, c;
+    mbedtls_timing_delay_context st, ct;
+    int rc, fds[2];
+    struct sockaddr_in ca;
+    socket_pair(fds, &ca);
+    mbedtls_ssl_init(&s);
+    mbedtls_ssl_init(&c);
+    if ((rc = mbedtls_ssl_setup(&s, &sconf))) die("setup s", rc);
+    if ((rc = mbedtls_ssl_setup(&c, &cconf))) die("setup c", rc);
+    mbedtls_ssl_set_bio(&s, &fds[1], fd_send, fd_recv, NULL);
+    mbedtls_ssl_set_bio(&c, &fds[0], fd_send, fd_recv, NULL);
+    mbedtls_ssl_set_timer_cb(&s, &st, mbedtls_timing_set_delay, mbedtls_timing_get_delay);
+    mbedtls_ssl_set_timer_cb(&c, &ct, mbedtls_timing_set_delay, mbedtls_timing_get_delay);
+
+    long rounds = hs ? n : 1;
+    double t0 = now();
+    for (long i = 0; i < rounds; i++) {
+        mbedtls_ssl_session_reset(&s);
+        mbedtls_ssl_session_reset(&c);
+        mbedtls_ssl_set_client_transport_id(&s, (unsigned char *)&ca, sizeof ca);
+        int sd = 0, cd = 0;
+        while (!sd || !cd) {
+            if (!cd) {
+                rc = mbedtls_ssl_handshake(&c);
+                if (rc == 0) cd = 1;
+                else if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE) die("client hs", rc);
+            }
+            if (!sd) {
+                rc = mbedtls_ssl_handshake(&s);
+                if (rc == 0) sd = 1;
+                else if (rc == MBEDTLS_ERR_SSL_HELLO_VERIFY_REQUIRED) {
+                    mbedtls_ssl_session_reset(&s);
+                    mbedtls_ssl_set_client_transport_id(&s, (unsigned char *)&ca, sizeof ca);
+                } else if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE) die("server hs", rc);
+            }
+        }
+    }
+    if (hs) {
+        double dt = now() - t0;
+        printf("handshake %ld %.4f %.1f %s %s\n", n, dt, n / dt, mbedtls_ssl_get_ciphersuite(&c), profile);
+        return 0;
+    }
+    unsigned char *buf = calloc(1, size), *in = calloc(1, size + 64);
+    memset(buf, 'x', size);
+    t0 = now();
+    for (long i = 0; i < n; i++) {
+        while ((rc = mbedtls_ssl_write(&c, buf, size)) < 0)
+            if (rc != MBEDTLS_ERR_SSL_WANT_WRITE) die("write c", rc);
+        while ((rc = mbedtls_ssl_read(&s, in, size + 64)) < 0)
+            if (rc != MBEDTLS_ERR_SSL_WANT_READ) die("read s", rc);
+        int got = rc;
+        while ((rc = mbedtls_ssl_write(&s, in, got)) < 0)
+            if (rc != MBEDTLS_ERR_SSL_WANT_WRITE) die("write s", rc);
+        while ((rc = mbedtls_ssl_read(&c, in, size + 64)) < 0)
+            if (rc != MBEDTLS_ERR_SSL_WANT_READ) die("read c", rc);
+        if ((size_t)rc != size) die("short echo", rc);
+    }
+    double dt = now() - t0;
+    printf("echo %ld %.4f %.1f %s %s\n", n, dt, n / dt, mbedtls_ssl_get_ciphersuite(&c), profile);
+    return 0;
+}
+
+/* MARK: - sessions: one server socket, N clients in a forked process */
+
+/* A server-side session: routed to by the client's address, fed one datagram at a time. */
+struct peer {
+    struct sockaddr_in addr;
+    mbedtls_ssl_context ssl;
+    mbedtls_timing_delay_context timer;
+    const unsigned char *datagram; /* the datagram being handed to mbedTLS, NULL when none */
+    size_t datagram_len;
+    int fd;                        /* the shared server socket */
+    int established;
+};
+
+static int peer_send(void *ctx, const unsigned char *buf, size_t len) {
+    struct peer *p = ctx;
+    ssize_t n = sendto(p->fd, buf, len, 0, (struct sockaddr *)&p->addr, sizeof p->addr);
+    if (n < 0) return (errno == EAGAIN) ? MBEDTLS_ERR_SSL_WANT_WRITE : MBEDTLS_ERR_NET_SEND_FAILED;
+    return (int)n;
+}
+
+static int peer_recv(void *ctx, unsigned char *buf, size_t len) {
+    struct peer *p = ctx;
+    if (!p->datagram) return MBEDTLS_ERR_SSL_WANT_READ;
+    if (p->datagram_len > len) { p->datagram = NULL; return MBEDTLS_ERR_SSL_WANT_READ; }
+    memcpy(buf, p->datagram, p->datagram_len);
+    p->datagram = NULL;
+    return (int)p->datagram_len;
+}
+
+static struct peer *peer_new(int fd, const struct sockaddr_in *from) {
+    struct peer *p = calloc(1, sizeof *p);
+    int rc;
+    p->addr = *from;
+    p->fd = fd;
+    mbedtls_ssl_init(&p->ssl);
+    if ((rc = mbedtls_ssl_setup(&p->ssl, &sconf))) die("session setup", rc);
+    mbedtls_ssl_set_bio(&p->ssl, p, peer_send, peer_recv, NULL);
+    mbedtls_ssl_set_timer_cb(&p->ssl, &p->timer, mbedtls_timing_set_delay, mbedtls_timing_get_delay);
+    mbedtls_ssl_set_client_transport_id(&p->ssl, (unsigned char *)&p->addr, sizeof p->addr);
+    return p;
+}
+
+/* One handshake step; returns 1 when this step completed the handshake. */
+static int peer_step(struct peer *p) {
+    if (p->established) return 0;
+    int rc = mbedtls_ssl_handshake(&p->ssl);
+    if (rc == 0) { p->established = 1; return 1; }
+    if (rc == MBEDTLS_ERR_SSL_HELLO_VERIFY_REQUIRED) {
+        mbedtls_ssl_session_reset(&p->ssl);
+        mbedtls_ssl_set_client_transport_id(&p->ssl, (unsigned char *)&p->addr, sizeof p->addr);
+    } else if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE) {
+        die("server session handshake", rc);
+    }
+    return 0;
+}
+
+/* Open-addressing map from client address to peer. */
+static struct peer **table;
+static size_t table_mask;
+
+static struct peer **slot_for(const struct sockaddr_in *a) {
+    size_t h = ((size_t)a->sin_addr.s_addr * 2654435761u) ^ ((size_t)a->sin_port * 40503u);
+    for (size_t i = h & table_mask;; i = (i + 1) & table_mask) {
+        struct peer *p = table[i];
+        if (!p || (p->addr.sin_addr.s_addr == a->sin_addr.s_addr && p->addr.sin_port == a->sin_port))
+            return &table[i];
+    }
+}
+
+/* The client process: n clients, at most window handshaking at once; then idle until killed. */
+static void sessions_client(int port, long n, long window) {
+    struct sockaddr_in server = { .sin_family = AF_INET, .sin_port = htons(port),
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    mbedtls_ssl_context *c = calloc(n, sizeof *c);
+    mbedtls_timing_delay_context *t = calloc(n, sizeof *t);
+    int *fds = calloc(n, sizeof *fds), *done = calloc(n, sizeof *done);
+    struct pollfd *pfds = calloc(n, sizeof *pfds);
+    long *slot_client = calloc(n, sizeof *slot_client);
+    long started = 0, finished = 0;
+    int rc;
+    double last_sweep = now();
+    while (finished < n) {
+        while (started < n && started - finished < window) {
+            long i = started++;
+            fds[i] = socket(AF_INET, SOCK_DGRAM, 0);
+            if (fds[i] < 0) die("client socket", errno);
+            if (connect(fds[i], (struct sockaddr *)&server, sizeof server)) die("client connect", errno);
+            fcntl(fds[i], F_SETFL, O_NONBLOCK);
+            mbedtls_ssl_init(&c[i]);
+            if ((rc = mbedtls_ssl_setup(&c[i], &cconf))) die("client setup", rc);
+            mbedtls_ssl_set_bio(&c[i], &fds[i], fd_send, fd_recv, NULL);
+            mbedtls_ssl_set_timer_cb(&c[i], &t[i], mbedtls_timing_set_delay, mbedtls_timing_get_delay);
+            rc = mbedtls_ssl_handshake(&c[i]);
+            if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE) die("client hs start", rc);
+        }
+        /* Wait for any in-flight client's socket; every 50 ms step them all (retransmission timers). */
+        int k = 0;
+        for (long i = 0; i < started; i++)
+            if (!done[i]) { pfds[k].fd = fds[i]; pfds[k].events = POLLIN; slot_client[k++] = i; }
+        int ready = poll(pfds, k, 10);
+        int sweep = now() - last_sweep > 0.05;
+        if (sweep) last_sweep = now();
+        for (int j = 0; j < k; j++) {
+            if (!sweep && !(ready > 0 && (pfds[j].revents & POLLIN))) continue;
+            long i = slot_client[j];
+            rc = mbedtls_ssl_handshake(&c[i]);
+            if (rc == 0) { done[i] = 1; finished++; }
+            else if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE) die("client hs", rc);
+        }
+    }
+    for (;;) pause();
+}
+
+static int compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int sessions_mode(long n, long window) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr)) die("bind", errno);
+    socklen_t len = sizeof addr;
+    getsockname(fd, (struct sockaddr *)&addr, &len);
+    int rcvbuf = 1 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        close(fd);
+        sessions_client(ntohs(addr.sin_port), n, window);
+        _exit(0);
+    }
+
+    size_t cap = 1;
+    while (cap < (size_t)n * 2) cap <<= 1;
+    table = calloc(cap, sizeof *table);
+    table_mask = cap - 1;
+    struct peer **peers = calloc(n, sizeof *peers);
+    long count = 0, established = 0;
+    unsigned char *datagram = malloc(65536);
+    long rss0 = vm_rss_kib();
+    double t0 = now(), last_sweep = t0;
+    while (established < n) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        poll(&pfd, 1, 10);
+        for (;;) {
+            struct sockaddr_in from;
+            socklen_t fl = sizeof from;
+            ssize_t got = recvfrom(fd, datagram, 65536, 0, (struct sockaddr *)&from, &fl);
+            if (got < 0) break;
+            struct peer **slot = slot_for(&from);
+            if (!*slot) {
+                if (count == n) continue; /* a stranger: ignore */
+                *slot = peers[count++] = peer_new(fd, &from);
+            }
+            struct peer *p = *slot;
+            p->datagram = datagram;
+            p->datagram_len = (size_t)got;
+            if (p->established) {
+                unsigned char buf[64];
+                mbedtls_ssl_read(&p->ssl, buf, sizeof buf); /* a retransmitted Finished: answered inside */
+            } else {
+                established += peer_step(p);
+            }
+            p->datagram = NULL;
+        }
+        if (now() - last_sweep > 0.05) { /* retransmission timers */
+            last_sweep = now();
+            for (long i = 0; i < count; i++) established += peer_step(peers[i]);
+        }
+    }
+    double dt = now() - t0;
+    long rss1 = vm_rss_kib();
+
+    /* One pass over every idle peer, as a poll loop makes it: the socket once, then each session. */
+    double passes[21];
+    unsigned char buf[64];
+    for (int pass = 0; pass < 21; pass++) { /* 50 ms apart: one busy spell does not set the median */
+        usleep(50000);
+        double p0 = now();
+        struct sockaddr_in from;
+        socklen_t fl = sizeof from;
+        recvfrom(fd, datagram, 65536, 0, (struct sockaddr *)&from, &fl);
+        for (long i = 0; i < n; i++) {
+            int rc = mbedtls_ssl_read(&peers[i]->ssl, buf, sizeof buf);
+            if (rc != MBEDTLS_ERR_SSL_WANT_READ) die("idle read", rc);
+        }
+        passes[pass] = now() - p0;
+    }
+    qsort(passes, 21, sizeof passes[0], compare_doubles);
+    double median = passes[10];
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    printf("sessions %ld %.4f %.1f %.1f KiB %.3f ms %s\n", n, dt, n / dt, (double)(rss1 - rss0) / n, median * 1000,
+           profile);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s handshake N cert key | echo N SIZE cert key | udp N SIZE | "
+                        "sessions N cert key [window]\n", argv[0]);
+        return 2;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    const char *mode = argv[1];
+    long n = atol(argv[2]);
+    if (!strcmp(mode, "udp") && argc >= 4) return udp_mode(n, (size_t)atol(argv[3]));
+    if ((!strcmp(mode, "handshake") || !strcmp(mode, "hs")) && argc >= 5) {
+        setup_configs(argv[3], argv[4]);
+        return pair_mode(1, n, 0);
+    }
+    if (!strcmp(mode, "echo") && argc >= 6) {
+        setup_configs(argv[4], argv[5]);
+        return pair_mode(0, n, (size_t)atol(argv[3]));
+    }
+    if (!strcmp(mode, "sessions") && argc >= 5) {
+        raise_fd_limit();
+        setup_configs(argv[3], argv[4]);
+        return sessions_mode(n, argc >= 6 ? atol(argv[5]) : n);
+    }
+    fprintf(stderr, "baseline: unknown mode or missing arguments: %s\n", mode);
+    return 2;
+}

@@ -56,18 +56,33 @@ struct BenchHandshake: ParsableCommand {
         abstract: "N full handshakes (cookie exchange on), client and server in one thread over loopback UDP.")
 
     @Option(help: "Handshakes to make.") var count = 100
+    @Flag(help: ArgumentHelp("Resume a saved session (session ticket) each time instead of full handshakes; "
+                             + "prints mode 'handshake-resumed'.")) var resume = false
     @OptionGroup var identity: BenchIdentity
 
     func validate() throws { guard count > 0 else { throw ValidationError("--count must be positive") } }
 
     func run() throws {
         let pair = try BenchPair(serverOptions: identity.serverOptions())
+        // One full handshake outside the clock gives the ticket every resumed one offers.
+        let saved = resume ? try savedSession(pair) : nil
         let started = BenchClock.seconds()
         var suite = ""
         for _ in 0..<count {
-            suite = try pair.handshake().suite
+            let ends = try pair.handshake(resuming: saved)
+            if resume, !ends.client.isSessionResumed() {
+                throw CLIFailure.tls("the server did not resume the saved session")
+            }
+            suite = ends.suite
         }
-        BenchLine.print("handshake", count, BenchClock.seconds() - started, suite)
+        BenchLine.print(resume ? "handshake-resumed" : "handshake", count, BenchClock.seconds() - started, suite)
+    }
+
+    private func savedSession(_ pair: BenchPair) throws -> ResumableSession {
+        guard let saved = try pair.handshake().client.getSession() else {
+            throw CLIFailure.tls("no session to resume: \(ErrorReport.message)")
+        }
+        return saved
     }
 }
 

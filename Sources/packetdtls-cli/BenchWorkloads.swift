@@ -63,13 +63,16 @@ final class BenchPair {
         port = udpServer.getLocalPort()
     }
 
-    /// One full handshake (with cookie exchange) of a new client; both ends, connected.
-    func handshake() throws(CLIFailure) -> (client: PacketPeerDTLS, server: PacketPeerDTLS, suite: String) {
+    /// One handshake (with cookie exchange) of a new client; both ends, connected. With `resuming`,
+    /// the client offers that saved session, for an abbreviated handshake.
+    func handshake(resuming saved: ResumableSession? = nil)
+        throws(CLIFailure) -> (client: PacketPeerDTLS, server: PacketPeerDTLS, suite: String) {
         let udp = PacketPeerUDP()
         guard udp.connectToHost("127.0.0.1", port: port) == .ok else {
             throw .network("connect_to_host failed: \(ErrorReport.message)")
         }
         let client = PacketPeerDTLS()
+        client.setSession(saved)
         guard client.connectToPeer(udp, hostname: "", clientOptions: clientOptions) == .ok else {
             throw .tls("connect_to_peer failed: \(ErrorReport.message)")
         }

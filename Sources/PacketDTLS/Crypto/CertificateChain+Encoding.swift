@@ -6,7 +6,7 @@ extension CertificateChain {
     /// Parses every certificate in `input`: PEM (NUL-terminated, any number of CERTIFICATE blocks)
     /// or DER (one certificate, or several concatenated). All must parse: a chain with one bad
     /// member is refused whole rather than silently shortened.
-    static func parse(_ input: UnsafeBufferPointer<UInt8>, isPEM: Bool, source: String) throws(CryptoFailure)
+    static func parse(_ input: UnsafeBufferPointer<UInt8>, isPEM: Bool, source: String) throws(Failure)
         -> CertificateChain {
         let crt = UnsafeMutablePointer<mbedtls_x509_crt>.allocate(capacity: 1)
         mbedtls_x509_crt_init(crt)
@@ -17,7 +17,7 @@ extension CertificateChain {
             crt.deallocate()
             let reason = rc > 0 ? "\(rc) of its certificates do not parse"
                        : rc < 0 ? MbedTLSError.describe(rc) : "it holds no certificate"
-            throw CryptoFailure(.parseError, "\(source) is not a certificate (chain): \(reason)")
+            throw Failure(.parseError, "\(source) is not a certificate (chain): \(reason)")
         }
         return CertificateChain(takingOwnershipOf: crt)
     }
@@ -39,7 +39,7 @@ extension CertificateChain {
     }
 
     /// Every certificate of the chain, in order, as PEM blocks.
-    func pem() throws(CryptoFailure) -> String {
+    func pem() throws(Failure) -> String {
         var text = ""
         for der in derCertificates {
             // Base64 grows 4/3, plus a line break per 64 characters and the two armour lines.
@@ -48,7 +48,7 @@ extension CertificateChain {
             let rc = mbedtls_pem_write_buffer("-----BEGIN CERTIFICATE-----\n", "-----END CERTIFICATE-----\n",
                                               der, der.count, &output, output.count, &length)
             guard rc == 0 else {
-                throw CryptoFailure(.failed, "can't encode a certificate as PEM: \(MbedTLSError.describe(rc))")
+                throw Failure(.failed, "can't encode a certificate as PEM: \(MbedTLSError.describe(rc))")
             }
             // `length` counts the NUL mbedTLS appends.
             text += String(decoding: output.prefix(max(length - 1, 0)), as: UTF8.self)

@@ -27,7 +27,7 @@ extension Crypto {
             for text in subjectAltNames { names.append(try SubjectAltName(parsing: text)) }
             let der = try selfSignedDER(material, name: issuerName, notBefore: notBefore, notAfter: notAfter,
                                         subjectAltNames: names)
-            let chain = try der.withUnsafeBufferPointer { bytes throws(CryptoFailure) in
+            let chain = try der.withUnsafeBufferPointer { bytes throws(Failure) in
                 try CertificateChain.parse(bytes, isPEM: false, source: "the generated certificate")
             }
             return X509Certificate(chain: chain)
@@ -39,25 +39,25 @@ extension Crypto {
 
     /// Both times must be 14 digits of a plausible date, and not_before must not come after not_after
     /// (mbedTLS checks only the length and would write a certificate nobody can parse).
-    private static func checkValidity(notBefore: String, notAfter: String) throws(CryptoFailure) {
+    private static func checkValidity(notBefore: String, notAfter: String) throws(Failure) {
         for (label, time) in [("not_before", notBefore), ("not_after", notAfter)] {
             let digits = time.utf8.map { Int($0) - 0x30 }
             guard digits.count == 14, digits.allSatisfy({ (0...9).contains($0) }) else {
-                throw CryptoFailure(.invalidParameter, "\(label) '\(time)' is not YYYYMMDDhhmmss")
+                throw Failure(.invalidParameter, "\(label) '\(time)' is not YYYYMMDDhhmmss")
             }
             func field(_ at: Int) -> Int { digits[at] * 10 + digits[at + 1] }
             guard (1...12).contains(field(4)), (1...31).contains(field(6)), field(8) < 24, field(10) < 60,
                   field(12) < 60 else {
-                throw CryptoFailure(.invalidParameter, "\(label) '\(time)' is not a valid date and time")
+                throw Failure(.invalidParameter, "\(label) '\(time)' is not a valid date and time")
             }
         }
         guard notBefore <= notAfter else {
-            throw CryptoFailure(.invalidParameter, "not_before '\(notBefore)' comes after not_after '\(notAfter)'")
+            throw Failure(.invalidParameter, "not_before '\(notBefore)' comes after not_after '\(notAfter)'")
         }
     }
 
     private static func selfSignedDER(_ material: KeyMaterial, name: String, notBefore: String, notAfter: String,
-                                      subjectAltNames: [SubjectAltName]) throws(CryptoFailure) -> [UInt8] {
+                                      subjectAltNames: [SubjectAltName]) throws(Failure) -> [UInt8] {
         let writer = UnsafeMutablePointer<mbedtls_x509write_cert>.allocate(capacity: 1)
         let serial = UnsafeMutablePointer<mbedtls_mpi>.allocate(capacity: 1)
         mbedtls_x509write_crt_init(writer)
@@ -77,11 +77,11 @@ extension Crypto {
         try check(mbedtls_x509write_crt_set_subject_name(writer, name), nameProblem, as: .invalidParameter)
         try check(mbedtls_x509write_crt_set_issuer_name(writer, name), nameProblem, as: .invalidParameter)
         // mbedTLS accepts text without any "key=value" and writes an empty name no one can parse.
-        guard writer.pointee.subject != nil else { throw CryptoFailure(.invalidParameter, nameProblem) }
+        guard writer.pointee.subject != nil else { throw Failure(.invalidParameter, nameProblem) }
         try check(mbedtls_x509write_crt_set_validity(writer, notBefore, notAfter), "validity", as: .invalidParameter)
 
         // 16 random bytes with the top bit clear (a positive INTEGER) and the next one set (never 0).
-        guard var serialBytes = generateRandomBytes(16) else { throw CryptoFailure(.failed, ErrorReport.message) }
+        guard var serialBytes = generateRandomBytes(16) else { throw Failure(.failed, ErrorReport.message) }
         serialBytes[0] = (serialBytes[0] & 0x7F) | 0x40
         try check(mbedtls_mpi_read_binary(serial, serialBytes, serialBytes.count), "serial number")
         try check(mbedtls_x509write_crt_set_serial(writer, serial), "serial number")
@@ -105,9 +105,9 @@ extension Crypto {
     }
 
     /// Turns an mbedTLS failure while writing the certificate into a sentence that says which step failed.
-    private static func check(_ rc: Int32, _ what: String, as code: GodotError = .failed) throws(CryptoFailure) {
+    private static func check(_ rc: Int32, _ what: String, as code: GodotError = .failed) throws(Failure) {
         if rc != 0 {
-            throw CryptoFailure(code, "generate_self_signed_certificate: \(what): \(MbedTLSError.describe(rc))")
+            throw Failure(code, "generate_self_signed_certificate: \(what): \(MbedTLSError.describe(rc))")
         }
     }
 }

@@ -29,7 +29,7 @@ public enum Crypto {
     /// Signs `hash` (a digest of `hashType`) with the private `key`: PKCS#1 v1.5 for RSA, DER-encoded
     /// ECDSA for EC.
     public static func sign(hashType: HashType, hash: [UInt8], key: CryptoKey) -> [UInt8]? {
-        do throws(CryptoFailure) {
+        do throws(Failure) {
             let digest = try checkedDigest(hashType, hash, "sign")
             let material = try privateMaterial(of: key, "sign")
             var signature = [UInt8](repeating: 0, count: signatureCapacity)
@@ -37,7 +37,7 @@ public enum Crypto {
             let rc = mbedtls_pk_sign(material.pk, digest.type, hash, hash.count, &signature, &length,
                                      RandomSource.shared.function, RandomSource.shared.context)
             guard rc == 0 else {
-                throw CryptoFailure(.failed, "sign: \(MbedTLSError.describe(rc))")
+                throw Failure(.failed, "sign: \(MbedTLSError.describe(rc))")
             }
             return Array(signature.prefix(length))
         } catch {
@@ -48,12 +48,12 @@ public enum Crypto {
 
     /// True when `signature` over `hash` verifies with `key` (public or private).
     public static func verify(hashType: HashType, hash: [UInt8], signature: [UInt8], key: CryptoKey) -> Bool {
-        do throws(CryptoFailure) {
+        do throws(Failure) {
             let digest = try checkedDigest(hashType, hash, "verify")
             let material = try anyMaterial(of: key, "verify")
             let rc = mbedtls_pk_verify(material.pk, digest.type, hash, hash.count, signature, signature.count)
             guard rc == 0 else {
-                throw CryptoFailure(.failed, "verify: the signature does not match: \(MbedTLSError.describe(rc))")
+                throw Failure(.failed, "verify: the signature does not match: \(MbedTLSError.describe(rc))")
             }
             return true
         } catch {
@@ -67,18 +67,18 @@ public enum Crypto {
     /// Encrypts `plaintext` with the RSA `key`'s public half, PKCS#1 v1.5 padding as Godot does.
     /// The plaintext may be at most the key's size in bytes minus 11.
     public static func encrypt(key: CryptoKey, plaintext: [UInt8]) -> [UInt8]? {
-        do throws(CryptoFailure) {
+        do throws(Failure) {
             let material = try rsaMaterial(of: key, "encrypt")
             let limit = mbedtls_pk_get_bitlen(material.pk) / 8 - 11
             guard plaintext.count <= limit else {
-                throw CryptoFailure(.invalidParameter, "encrypt: \(plaintext.count) bytes are more than this "
+                throw Failure(.invalidParameter, "encrypt: \(plaintext.count) bytes are more than this "
                                     + "\(material.summary) key takes (\(limit))")
             }
             var output = [UInt8](repeating: 0, count: signatureCapacity)
             var length = 0
             let rc = mbedtls_pk_encrypt(material.pk, plaintext, plaintext.count, &output, &length, output.count,
                                         RandomSource.shared.function, RandomSource.shared.context)
-            guard rc == 0 else { throw CryptoFailure(.failed, "encrypt: \(MbedTLSError.describe(rc))") }
+            guard rc == 0 else { throw Failure(.failed, "encrypt: \(MbedTLSError.describe(rc))") }
             return Array(output.prefix(length))
         } catch {
             error.report()
@@ -88,17 +88,17 @@ public enum Crypto {
 
     /// Decrypts `ciphertext` with the private RSA `key`.
     public static func decrypt(key: CryptoKey, ciphertext: [UInt8]) -> [UInt8]? {
-        do throws(CryptoFailure) {
+        do throws(Failure) {
             let material = try rsaMaterial(of: key, "decrypt")
             guard !material.isPublicOnly else {
-                throw CryptoFailure(.invalidParameter, "decrypt: the key holds only a public key")
+                throw Failure(.invalidParameter, "decrypt: the key holds only a public key")
             }
             var output = [UInt8](repeating: 0, count: signatureCapacity)
             defer { output.withUnsafeMutableBytes { mbedtls_platform_zeroize($0.baseAddress, $0.count) } }
             var length = 0
             let rc = mbedtls_pk_decrypt(material.pk, ciphertext, ciphertext.count, &output, &length, output.count,
                                         RandomSource.shared.function, RandomSource.shared.context)
-            guard rc == 0 else { throw CryptoFailure(.failed, "decrypt: \(MbedTLSError.describe(rc))") }
+            guard rc == 0 else { throw Failure(.failed, "decrypt: \(MbedTLSError.describe(rc))") }
             return Array(output.prefix(length))
         } catch {
             error.report()
@@ -110,13 +110,13 @@ public enum Crypto {
 
     /// HMAC of `message` under `key` with `hashType`. Godot refuses an empty key, and so do we.
     public static func hmacDigest(hashType: HashType, key: [UInt8], message: [UInt8]) -> [UInt8]? {
-        do throws(CryptoFailure) {
+        do throws(Failure) {
             let digest = try hashType.requireDigest()
-            guard !key.isEmpty else { throw CryptoFailure(.invalidParameter, "hmac_digest: the key is empty") }
+            guard !key.isEmpty else { throw Failure(.invalidParameter, "hmac_digest: the key is empty") }
             var output = [UInt8](repeating: 0, count: digest.length)
             let rc = mbedtls_md_hmac(mbedtls_md_info_from_type(digest.type), key, key.count, message, message.count,
                                      &output)
-            guard rc == 0 else { throw CryptoFailure(.failed, "hmac_digest: \(MbedTLSError.describe(rc))") }
+            guard rc == 0 else { throw Failure(.failed, "hmac_digest: \(MbedTLSError.describe(rc))") }
             return output
         } catch {
             error.report()
@@ -141,34 +141,34 @@ public enum Crypto {
     static let signatureCapacity = 1024
 
     private static func checkedDigest(_ hashType: HashType, _ hash: [UInt8], _ function: String)
-        throws(CryptoFailure) -> (type: mbedtls_md_type_t, length: Int, name: String) {
+        throws(Failure) -> (type: mbedtls_md_type_t, length: Int, name: String) {
         let digest = try hashType.requireDigest()
         guard hash.count == digest.length else {
-            throw CryptoFailure(.invalidParameter,
+            throw Failure(.invalidParameter,
                                 "\(function): a \(digest.name) hash is \(digest.length) bytes, not \(hash.count)")
         }
         return digest
     }
 
-    static func anyMaterial(of key: CryptoKey, _ function: String) throws(CryptoFailure) -> KeyMaterial {
+    static func anyMaterial(of key: CryptoKey, _ function: String) throws(Failure) -> KeyMaterial {
         guard let material = key.currentMaterial() else {
-            throw CryptoFailure(.invalidParameter, "\(function): the key is empty")
+            throw Failure(.invalidParameter, "\(function): the key is empty")
         }
         return material
     }
 
-    static func privateMaterial(of key: CryptoKey, _ function: String) throws(CryptoFailure) -> KeyMaterial {
+    static func privateMaterial(of key: CryptoKey, _ function: String) throws(Failure) -> KeyMaterial {
         let material = try anyMaterial(of: key, function)
         guard !material.isPublicOnly else {
-            throw CryptoFailure(.invalidParameter, "\(function): the key holds only a public key")
+            throw Failure(.invalidParameter, "\(function): the key holds only a public key")
         }
         return material
     }
 
-    private static func rsaMaterial(of key: CryptoKey, _ function: String) throws(CryptoFailure) -> KeyMaterial {
+    private static func rsaMaterial(of key: CryptoKey, _ function: String) throws(Failure) -> KeyMaterial {
         let material = try anyMaterial(of: key, function)
         guard material.isRSA else {
-            throw CryptoFailure(.invalidParameter, "\(function): needs an RSA key, not \(material.summary)")
+            throw Failure(.invalidParameter, "\(function): needs an RSA key, not \(material.summary)")
         }
         return material
     }

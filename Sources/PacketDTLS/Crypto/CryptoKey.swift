@@ -85,9 +85,9 @@ public final class CryptoKey: @unchecked Sendable {
         }
     }
 
-    private func currentPEM(publicOnly: Bool) throws(CryptoFailure) -> SensitiveBytes {
+    private func currentPEM(publicOnly: Bool) throws(Failure) -> SensitiveBytes {
         guard let material = currentMaterial() else {
-            throw CryptoFailure(.unconfigured, "the key is empty: load or generate one first")
+            throw Failure(.unconfigured, "the key is empty: load or generate one first")
         }
         return try material.pem(publicOnly: publicOnly)
     }

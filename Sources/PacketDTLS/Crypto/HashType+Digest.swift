@@ -15,9 +15,9 @@ extension HashType {
     }
 
     /// The digest, or a failure naming the bad number.
-    func requireDigest() throws(CryptoFailure) -> (type: mbedtls_md_type_t, length: Int, name: String) {
+    func requireDigest() throws(Failure) -> (type: mbedtls_md_type_t, length: Int, name: String) {
         guard let digest else {
-            throw CryptoFailure(.invalidParameter, "hash type \(rawValue) is not MD5 (0), SHA-1 (1) or SHA-256 (2)")
+            throw Failure(.invalidParameter, "hash type \(rawValue) is not MD5 (0), SHA-1 (1) or SHA-256 (2)")
         }
         return digest
     }

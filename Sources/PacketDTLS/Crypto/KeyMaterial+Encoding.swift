@@ -6,21 +6,21 @@ extension KeyMaterial {
     /// Parses a private key (or, with `publicOnly`, a public key) from PEM or DER bytes. PEM must
     /// end in a NUL (SensitiveBytes.terminatePEM). With `publicOnly`, a private key is accepted
     /// too and only its public half is kept, as Godot's documentation promises.
-    static func parse(_ input: SensitiveBytes, publicOnly: Bool, source: String) throws(CryptoFailure) -> KeyMaterial {
+    static func parse(_ input: SensitiveBytes, publicOnly: Bool, source: String) throws(Failure) -> KeyMaterial {
         let bytes = input.bytes
         if publicOnly {
             let publicCode: Int32
             do { return try parsePublic(bytes) } catch { publicCode = error.code }
             if let full = try? parsePrivate(bytes) { return try full.publicHalf() }
-            throw CryptoFailure(.parseError, "\(source) holds no public key: \(MbedTLSError.describe(publicCode))")
+            throw Failure(.parseError, "\(source) holds no public key: \(MbedTLSError.describe(publicCode))")
         }
         do {
             return try parsePrivate(bytes)
         } catch {
             if (try? parsePublic(bytes)) != nil {
-                throw CryptoFailure(.parseError, "\(source) holds a public key only; load it with public_only = true")
+                throw Failure(.parseError, "\(source) holds a public key only; load it with public_only = true")
             }
-            throw CryptoFailure(.parseError, "\(source) holds no private key: \(MbedTLSError.describe(error.code))")
+            throw Failure(.parseError, "\(source) holds no private key: \(MbedTLSError.describe(error.code))")
         }
     }
 
@@ -53,7 +53,7 @@ extension KeyMaterial {
     }
 
     /// A new material holding only the public half of this one.
-    func publicHalf() throws(CryptoFailure) -> KeyMaterial {
+    func publicHalf() throws(Failure) -> KeyMaterial {
         let der = try publicKeyDER()
         do {
             return try der.withUnsafeBufferPointer { bytes throws(ParseCode) in
@@ -62,16 +62,16 @@ extension KeyMaterial {
                 }
             }
         } catch {
-            throw CryptoFailure(.failed, "can't extract the public key: \(MbedTLSError.describe(error.code))")
+            throw Failure(.failed, "can't extract the public key: \(MbedTLSError.describe(error.code))")
         }
     }
 
     /// The SubjectPublicKeyInfo in DER.
-    func publicKeyDER() throws(CryptoFailure) -> [UInt8] {
+    func publicKeyDER() throws(Failure) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: 4096)
         let written = mbedtls_pk_write_pubkey_der(pk, &buffer, buffer.count)
         guard written > 0 else {
-            throw CryptoFailure(.failed, "can't encode the public key: \(MbedTLSError.describe(written))")
+            throw Failure(.failed, "can't encode the public key: \(MbedTLSError.describe(written))")
         }
         // mbedTLS writes DER at the end of the buffer.
         return Array(buffer.suffix(Int(written)))
@@ -79,9 +79,9 @@ extension KeyMaterial {
 
     /// The key as PEM: the private key (PKCS#1 for RSA, SEC1 for EC, as mbedTLS writes them), or
     /// the public key (SubjectPublicKeyInfo). The text is NUL-terminated in a wiped buffer.
-    func pem(publicOnly: Bool) throws(CryptoFailure) -> SensitiveBytes {
+    func pem(publicOnly: Bool) throws(Failure) -> SensitiveBytes {
         if !publicOnly && isPublicOnly {
-            throw CryptoFailure(.invalidParameter, "the key holds only a public key; save it with public_only = true")
+            throw Failure(.invalidParameter, "the key holds only a public key; save it with public_only = true")
         }
         var capacity = 4096
         while true {
@@ -95,7 +95,7 @@ extension KeyMaterial {
             }
             let tooSmall = rc == MBEDTLS_ERR_ASN1_BUF_TOO_SMALL || rc == MBEDTLS_ERR_BASE64_BUFFER_TOO_SMALL
             guard tooSmall, capacity < 1 << 20 else {
-                throw CryptoFailure(.failed, "can't encode the key as PEM: \(MbedTLSError.describe(rc))")
+                throw Failure(.failed, "can't encode the key as PEM: \(MbedTLSError.describe(rc))")
             }
             capacity *= 4
         }

@@ -22,11 +22,11 @@ enum SubjectAltName: Equatable {
 
     /// Parses "DNS:name", "IP:192.0.2.1", "IP:2001:db8::1", or a plain name or address (an address
     /// when it parses as one).
-    init(parsing text: String) throws(CryptoFailure) {
+    init(parsing text: String) throws(Failure) {
         let lowered = text.lowercased()
         if lowered.hasPrefix("ip:") {
             guard let address = Self.address(String(text.dropFirst(3))) else {
-                throw CryptoFailure(.invalidParameter, "subject alt name '\(text)' is not an IPv4 or IPv6 address")
+                throw Failure(.invalidParameter, "subject alt name '\(text)' is not an IPv4 or IPv6 address")
             }
             self = .ip(address)
         } else if lowered.hasPrefix("dns:") {
@@ -47,14 +47,14 @@ enum SubjectAltName: Equatable {
     }
 
     /// Host names are ASCII (IDNs go in as punycode): letters, digits, '-', '.', '_' and a '*' label.
-    private static func checkedName(_ name: String, original: String) throws(CryptoFailure) -> String {
+    private static func checkedName(_ name: String, original: String) throws(Failure) -> String {
         let allowed = name.utf8.allSatisfy { byte in
             (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A)
                 || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_")
                 || byte == UInt8(ascii: "*")
         }
         guard !name.isEmpty, name.utf8.count <= 253, allowed else {
-            throw CryptoFailure(.invalidParameter, "subject alt name '\(original)' is not a DNS name or an IP address")
+            throw Failure(.invalidParameter, "subject alt name '\(original)' is not a DNS name or an IP address")
         }
         return name
     }
@@ -67,7 +67,7 @@ enum SubjectAltName: Equatable {
     }
 
     /// GeneralNames ::= SEQUENCE OF GeneralName, in DER, the value of the extension.
-    static func extensionValue(_ names: [SubjectAltName]) throws(CryptoFailure) -> [UInt8] {
+    static func extensionValue(_ names: [SubjectAltName]) throws(Failure) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: names.reduce(16) { $0 + $1.tagAndContents.contents.count + 8 })
         let written: Int32 = buffer.withUnsafeMutableBufferPointer { buffer in
             let start = buffer.baseAddress!
@@ -90,7 +90,7 @@ enum SubjectAltName: Equatable {
             return total + lengthRC + tagRC
         }
         guard written > 0 else {
-            throw CryptoFailure(.failed, "can't encode the subject alt names: \(MbedTLSError.describe(written))")
+            throw Failure(.failed, "can't encode the subject alt names: \(MbedTLSError.describe(written))")
         }
         return Array(buffer.suffix(Int(written)))
     }

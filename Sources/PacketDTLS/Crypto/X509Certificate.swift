@@ -46,7 +46,7 @@ public final class X509Certificate: @unchecked Sendable {
     public func loadFromString(_ pem: String) -> GodotError {
         do {
             let bytes = Array(pem.utf8) + [0]
-            let parsed = try bytes.withUnsafeBufferPointer { buffer throws(CryptoFailure) in
+            let parsed = try bytes.withUnsafeBufferPointer { buffer throws(Failure) in
                 try CertificateChain.parse(buffer, isPEM: true, source: "the string")
             }
             return replace(with: parsed)
@@ -67,7 +67,7 @@ public final class X509Certificate: @unchecked Sendable {
     public func save(path: String) -> GodotError {
         do {
             let text = try currentPEM()
-            try Array(text.utf8).withUnsafeBufferPointer { bytes throws(CryptoFailure) in
+            try Array(text.utf8).withUnsafeBufferPointer { bytes throws(Failure) in
                 try FileIO.writeAll(bytes, to: path, privateFile: false)
             }
             return .ok
@@ -86,9 +86,9 @@ public final class X509Certificate: @unchecked Sendable {
         }
     }
 
-    private func currentPEM() throws(CryptoFailure) -> String {
+    private func currentPEM() throws(Failure) -> String {
         guard let chain = currentChain() else {
-            throw CryptoFailure(.unconfigured, "the certificate is empty: load or generate one first")
+            throw Failure(.unconfigured, "the certificate is empty: load or generate one first")
         }
         return try chain.pem()
     }

@@ -108,7 +108,7 @@ final class DTLSConfiguration: @unchecked Sendable {
         var suites = DTLSConfiguration.certificateSuites
     }
 
-    private init(role: Role, tuning: TLSOptions.Tuning, plan: Plan) throws(ConfigurationError) {
+    private init(role: Role, tuning: TLSOptions.Tuning, plan: Plan) throws(Failure) {
         self.role = role
         self.tuning = tuning
         verifiesName = plan.verifiesName
@@ -126,7 +126,7 @@ final class DTLSConfiguration: @unchecked Sendable {
         let rc = mbedtls_ssl_config_defaults(config, role == .server ? MBEDTLS_SSL_IS_SERVER : MBEDTLS_SSL_IS_CLIENT,
                                              MBEDTLS_SSL_TRANSPORT_DATAGRAM, MBEDTLS_SSL_PRESET_DEFAULT)
         guard rc == 0 else {
-            throw ConfigurationError(.failed, "mbedTLS configuration failed: \(MbedTLSError.describe(rc))")
+            throw Failure(.failed, "mbedTLS configuration failed: \(MbedTLSError.describe(rc))")
         }
         if let chosen = tuning.cipherSuites {
             chosenSuites = Self.zeroTerminated(chosen)
@@ -135,7 +135,7 @@ final class DTLSConfiguration: @unchecked Sendable {
         if let identity = plan.ownIdentity {
             let rc = mbedtls_ssl_conf_own_cert(config, identity.chain.crt, identity.key.pk)
             guard rc == 0 else {
-                throw ConfigurationError(.failed, "the certificate could not be used: \(MbedTLSError.describe(rc))")
+                throw Failure(.failed, "the certificate could not be used: \(MbedTLSError.describe(rc))")
             }
         }
         if let cookies = plan.cookies {
@@ -183,7 +183,7 @@ final class DTLSConfiguration: @unchecked Sendable {
     }
 
     /// ALPN, pre-shared keys, session tickets and the key log.
-    private func applyBeyondGodot() throws(ConfigurationError) {
+    private func applyBeyondGodot() throws(Failure) {
         let context = Unmanaged.passUnretained(self).toOpaque()
         if !tuning.alpnProtocols.isEmpty {
             let list = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: tuning.alpnProtocols.count + 1)
@@ -191,13 +191,13 @@ final class DTLSConfiguration: @unchecked Sendable {
             list[tuning.alpnProtocols.count] = nil
             alpnList = list
             let rc = mbedtls_ssl_conf_alpn_protocols(config, list)
-            guard rc == 0 else { throw ConfigurationError(.invalidParameter, "ALPN: \(MbedTLSError.describe(rc))") }
+            guard rc == 0 else { throw Failure(.invalidParameter, "ALPN: \(MbedTLSError.describe(rc))") }
         }
         if role == .client, let identity = tuning.pskIdentity {
             let rc = tuning.pskKey.withUnsafeBufferPointer { key in
                 mbedtls_ssl_conf_psk(config, key.baseAddress, key.count, identity, identity.utf8.count)
             }
-            guard rc == 0 else { throw ConfigurationError(.invalidParameter, "PSK: \(MbedTLSError.describe(rc))") }
+            guard rc == 0 else { throw Failure(.invalidParameter, "PSK: \(MbedTLSError.describe(rc))") }
         }
         if role == .server, !tuning.pskTable.isEmpty {
             mbedtls_ssl_conf_psk_cb(config, configurationLookUpPSK, context)
@@ -209,7 +209,7 @@ final class DTLSConfiguration: @unchecked Sendable {
             let rc = mbedtls_ssl_ticket_setup(keys, random.function, random.context, MBEDTLS_CIPHER_AES_256_GCM,
                                               Self.ticketLifetimeSeconds)
             tickets = keys
-            guard rc == 0 else { throw ConfigurationError(.failed, "session tickets: \(MbedTLSError.describe(rc))") }
+            guard rc == 0 else { throw Failure(.failed, "session tickets: \(MbedTLSError.describe(rc))") }
             mbedtls_ssl_conf_session_tickets_cb(config, mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse,
                                                 UnsafeMutableRawPointer(keys))
         }
@@ -223,13 +223,13 @@ final class DTLSConfiguration: @unchecked Sendable {
     /// A client configuration. `client` options verify the chain (given or system) and the name;
     /// `clientUnsafe` verifies the chain only if one is given; pins add a check on the server's
     /// public key, and with no chain at all they decide alone; a PSK needs no certificates.
-    static func client(options: TLSOptions) throws(ConfigurationError) -> DTLSConfiguration {
+    static func client(options: TLSOptions) throws(Failure) -> DTLSConfiguration {
         let tuning = options.currentTuning()
         var plan = Plan()
         plan.ownIdentity = tuning.clientIdentity
         switch options.mode {
         case .server:
-            throw ConfigurationError(.invalidParameter, "connect_to_peer needs client options, not server options")
+            throw Failure(.invalidParameter, "connect_to_peer needs client options, not server options")
         case .client where tuning.pskIdentity != nil:
             plan.suites = pskSuites
         case .client:
@@ -255,22 +255,22 @@ final class DTLSConfiguration: @unchecked Sendable {
     /// A server configuration presenting `chain` (leaf first) with `key` (both nil for a PSK-only
     /// server), with a fresh cookie secret and, unless turned off, session tickets.
     static func server(key: KeyMaterial?, chain: CertificateChain?, tuning: TLSOptions.Tuning)
-        throws(ConfigurationError) -> DTLSConfiguration {
+        throws(Failure) -> DTLSConfiguration {
         var plan = Plan()
         if let key, let chain {
             guard !key.isPublicOnly else {
-                throw ConfigurationError(.invalidParameter, "the server key holds no private key")
+                throw Failure(.invalidParameter, "the server key holds no private key")
             }
             let rc = mbedtls_pk_check_pair(&chain.crt.pointee.pk, key.pk)
             guard rc == 0 else {
-                throw ConfigurationError(.invalidParameter,
+                throw Failure(.invalidParameter,
                                          "the private key does not match the certificate: \(MbedTLSError.describe(rc))")
             }
             plan.ownIdentity = (key, chain)
             plan.suites = tuning.pskTable.isEmpty ? certificateSuites : allSuites
         } else {
             guard !tuning.pskTable.isEmpty else {
-                throw ConfigurationError(.invalidParameter, "a server needs a key and certificate, or PSK identities")
+                throw Failure(.invalidParameter, "a server needs a key and certificate, or PSK identities")
             }
             plan.suites = pskSuites
         }
@@ -283,19 +283,19 @@ final class DTLSConfiguration: @unchecked Sendable {
             plan.trust = tuning.clientCertificateAuthorities
             plan.verifiesChain = true
         }
-        guard let cookies = CookieSecret() else { throw ConfigurationError(.failed, ErrorReport.message) }
+        guard let cookies = CookieSecret() else { throw Failure(.failed, ErrorReport.message) }
         plan.cookies = cookies
         return try DTLSConfiguration(role: .server, tuning: tuning, plan: plan)
     }
 
-    private static func trustedChain(of options: TLSOptions) throws(ConfigurationError) -> CertificateChain {
+    private static func trustedChain(of options: TLSOptions) throws(Failure) -> CertificateChain {
         if let given = options.trustedChain {
             guard let chain = given.currentChain() else {
-                throw ConfigurationError(.invalidParameter, "the trusted CA chain is empty")
+                throw Failure(.invalidParameter, "the trusted CA chain is empty")
             }
             return chain
         }
-        guard let system = SystemTrustStore.chain() else { throw ConfigurationError(.unconfigured, ErrorReport.message) }
+        guard let system = SystemTrustStore.chain() else { throw Failure(.unconfigured, ErrorReport.message) }
         return system
     }
 
@@ -343,15 +343,3 @@ private let configurationExportKeys: @convention(c) (UnsafeMutableRawPointer?, U
     return 0
 }
 
-/// Why a configuration could not be made, as a Godot error and a sentence.
-struct ConfigurationError: Error {
-    let code: GodotError
-    let message: String
-    init(_ code: GodotError, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    /// Records the sentence for this thread and returns the code.
-    func report() -> GodotError { ErrorReport.fail(code, message) }
-}

@@ -22,7 +22,7 @@ public final class DTLSServer: @unchecked Sendable {
         }
         guard let key = serverOptions.privateKey, let certificate = serverOptions.ownCertificate else {
             // A PSK-only server (TLSOptions.serverPSK()) has no certificate to present.
-            do throws(ConfigurationError) {
+            do throws(Failure) {
                 let made = try DTLSConfiguration.server(key: nil, chain: nil, tuning: serverOptions.currentTuning())
                 lock.withLock { configuration = made }
                 return .ok

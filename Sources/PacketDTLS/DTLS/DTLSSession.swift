@@ -61,7 +61,7 @@ final class DTLSSession {
     /// `expectedName` is checked against the server's certificate (client, verifying names);
     /// `sniName` is sent as SNI (a DNS name, never an address).
     init(configuration: DTLSConfiguration, transport: DatagramTransport, expectedName: String?,
-         sniName: String?) throws(ConfigurationError) {
+         sniName: String?) throws(Failure) {
         self.configuration = configuration
         self.transport = transport
         nameCheck = expectedName.map { PeerNameCheck(expectedName: $0) }
@@ -72,7 +72,7 @@ final class DTLSSession {
         guard rc == 0 else {
             mbedtls_ssl_free(ssl)
             ssl.deallocate()
-            throw ConfigurationError(.outOfMemory, "DTLS session setup failed: \(MbedTLSError.describe(rc))")
+            throw Failure(.outOfMemory, "DTLS session setup failed: \(MbedTLSError.describe(rc))")
         }
         let context = Unmanaged.passUnretained(self).toOpaque()
         mbedtls_ssl_set_bio(ssl, context, sessionSend, sessionReceive, nil)
@@ -87,7 +87,7 @@ final class DTLSSession {
         }
         if configuration.role == .server {
             guard let identity = transport.remoteIdentity else {
-                throw ConfigurationError(.invalidParameter, "the UDP peer is not connected to a remote address")
+                throw Failure(.invalidParameter, "the UDP peer is not connected to a remote address")
             }
             _ = identity.transportID.withUnsafeBufferPointer {
                 mbedtls_ssl_set_client_transport_id(ssl, $0.baseAddress, $0.count)

@@ -65,7 +65,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             }
             let options = clientOptions ?? TLSOptions.client()
             let configuration: DTLSConfiguration
-            do throws(ConfigurationError) {
+            do throws(Failure) {
                 configuration = try DTLSConfiguration.client(options: options)
             } catch {
                 return error.report()
@@ -73,7 +73,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             let override = options.commonNameOverride
             let name = !override.isEmpty ? override : (!hostname.isEmpty ? hostname : remote.host)
             let isAddress = PeerNameCheck.ipAddressBytes(hostname) != nil
-            do throws(ConfigurationError) {
+            do throws(Failure) {
                 session = try DTLSSession(configuration: configuration, transport: packetPeer,
                                           expectedName: configuration.verifiesName ? name : nil,
                                           sniName: hostname.isEmpty || isAddress ? nil : hostname)
@@ -96,7 +96,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// session: the client's next ClientHello arrives as a new connection.
     func accept(over transport: DatagramTransport, configuration: DTLSConfiguration) -> GodotError {
         lock.withLock {
-            do throws(ConfigurationError) {
+            do throws(Failure) {
                 session = try DTLSSession(configuration: configuration, transport: transport, expectedName: nil,
                                           sniName: nil)
             } catch {

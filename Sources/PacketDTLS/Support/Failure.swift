@@ -1,8 +1,8 @@
-// CryptoFailure.swift — how the crypto layer reports a failure on its way up to the public API.
+// Failure.swift — how a failure travels up to the public API: Godot's number and a sentence.
 
 /// Godot's error number with the sentence for dtls_last_error_message(). Internal helpers throw it;
 /// the public methods catch it once, record the sentence, and return the number (or nil).
-struct CryptoFailure: Error {
+struct Failure: Error {
     let code: GodotError
     let message: String
 

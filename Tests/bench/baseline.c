@@ -348,7 +348,9 @@ static void sessions_client(int port, long n, long window) {
             mbedtls_ssl_set_bio(&c[i], &fds[i], fd_send, fd_recv, NULL);
             mbedtls_ssl_set_timer_cb(&c[i], &t[i], mbedtls_timing_set_delay, mbedtls_timing_get_delay);
             rc = mbedtls_ssl_handshake(&c[i]);
-            if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE) die("client hs start", rc);
+            /* A quick server can answer every flight before this first call returns. */
+            if (rc == 0) { done[i] = 1; finished++; }
+            else if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE) die("client hs start", rc);
         }
         /* Wait for any in-flight client's socket; every 50 ms step them all (retransmission timers). */
         int k = 0;

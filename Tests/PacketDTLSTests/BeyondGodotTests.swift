@@ -179,4 +179,35 @@ final class BeyondGodotTests: XCTestCase {
         XCTAssertEqual(clientOptions.setCipherSuites(["nonsense"]), .invalidParameter)
         XCTAssertEqual(clientOptions.setCipherSuites([]), .ok)
     }
+
+    /// With a small MTU the handshake is fragmented: no datagram exceeds it, and it still completes.
+    func testHandshakeFlightsRespectTheMTU() throws {
+        let identity = try TestIdentity.make(rsaBits: 2048)
+        let serverOptions = TLSOptions.server(key: identity.key, certificate: identity.certificate)
+        XCTAssertEqual(serverOptions.setMTU(300), .ok)
+        let clientOptions = TLSOptions.clientUnsafe()
+        XCTAssertEqual(clientOptions.setMTU(300), .ok)
+        XCTAssertEqual(clientOptions.setMTU(100), .invalidParameter)
+        let server = DTLSServer()
+        XCTAssertEqual(server.setup(serverOptions: serverOptions), .ok)
+        let link = MemoryLink.pair()
+        var largest = 0
+        let record: ([UInt8]) -> [UInt8]? = { datagram in
+            largest = max(largest, datagram.count)
+            return datagram
+        }
+        link.client.outboundFilter = record
+        link.server.outboundFilter = record
+        let client = PacketPeerDTLS()
+        XCTAssertEqual(client.connectToPeer(link.client, hostname: "localhost", clientOptions: clientOptions), .ok)
+        let accepted = try XCTUnwrap(Pump.accept(server, link.server, client: client))
+        Pump.handshake(client, accepted)
+        XCTAssertEqual(client.getStatus(), .connected, client.getErrorMessage())
+        XCTAssertLessThanOrEqual(largest, 300, "a handshake datagram exceeded the MTU")
+        XCTAssertGreaterThan(client.getMaxPacketSize(), 300, "after the handshake, packets may be larger")
+        link.client.outboundFilter = nil
+        XCTAssertEqual(client.putPacket([UInt8](repeating: 1, count: 4000)), .ok)
+        accepted.poll()
+        XCTAssertEqual(accepted.getPacket().count, 4000)
+    }
 }

@@ -154,3 +154,37 @@ final class DTLSLoopbackTests: XCTestCase {
         XCTAssertEqual(client.getStatus(), .connected)
     }
 }
+
+/// Server-side peers taken from a UDPServer settle into a quiet state when idle (their poll then reads
+/// only their own atomics); a datagram or the idle deadline must still wake them.
+final class DTLSQuietPeerTests: XCTestCase {
+    func testQuietServerPeerWakesForDataAndForItsIdleTimeout() throws {
+        let identity = try TestIdentity.make()
+        let options = TLSOptions.server(key: identity.key, certificate: identity.certificate)
+        XCTAssertEqual(options.setIdleTimeout(ms: 400), .ok)
+        let server = try EchoServer(key: identity.key, certificate: identity.certificate, options: options)
+        let udp = PacketPeerUDP()
+        XCTAssertEqual(udp.connectToHost("127.0.0.1", port: server.port), .ok)
+        let client = PacketPeerDTLS()
+        XCTAssertEqual(client.connectToPeer(udp, validateCerts: false), .ok)
+        XCTAssertTrue(DTLSLoopbackTests.run({ server.step(); client.poll() }, until: {
+            client.getStatus() == .connected && server.peers.first?.getStatus() == .connected
+        }))
+        // Idle polls (quiet), then three rounds of data after each quiet spell.
+        for round in 0..<3 {
+            for _ in 0..<200 { server.step() }
+            XCTAssertEqual(client.putPacket([UInt8(round)]), .ok)
+            var echoed: [UInt8] = []
+            XCTAssertTrue(DTLSLoopbackTests.run({
+                server.step()
+                client.poll()
+                if client.getAvailablePacketCount() > 0 { echoed = client.getPacket() }
+            }, until: { !echoed.isEmpty }), "round \(round): no echo after a quiet spell")
+            XCTAssertEqual(echoed, [UInt8(round)])
+        }
+        // Silence: the quiet peer must still time out.
+        let peer = try XCTUnwrap(server.peers.first)
+        XCTAssertTrue(DTLSLoopbackTests.run(within: 5, { server.step() }, until: { peer.getStatus() == .error }))
+        XCTAssertTrue(peer.getErrorMessage().contains("idle timeout"), peer.getErrorMessage())
+    }
+}

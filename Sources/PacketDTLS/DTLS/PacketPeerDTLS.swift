@@ -1,6 +1,7 @@
 // PacketPeerDTLS.swift — Godot's PacketPeerDTLS: one DTLS session over a connected UDP peer.
 
 internal import CMbedTLS
+import Synchronization
 
 /// A DTLS client (connectToPeer) or the server side of one client (DTLSServer.takeConnection).
 ///
@@ -9,6 +10,19 @@ internal import CMbedTLS
 /// ERROR (or ERROR_HOSTNAME_MISMATCH), always with a reason in `getErrorMessage()`. When a
 /// session ends its mbedTLS context is freed at once, so ended peers cost next to nothing.
 public final class PacketPeerDTLS: @unchecked Sendable {
+    // The idle fast path: a connected server-side peer that a full poll left with nothing to do stays
+    // "quiet" until its transport delivers a datagram or its idle deadline comes; poll() then returns
+    // from these atomics alone, touching no other object (10,000 idle peers poll in a few ms). They come
+    // first so that they share a cache line with the object header.
+    /// Bumped by the transport for every datagram it queues for this peer.
+    private let arrivals = Atomic<UInt64>(0)
+    private let quiet = Atomic<Bool>(false)
+    private let quietArrivals = Atomic<UInt64>(0)
+    private let quietUntilMs = Atomic<UInt64>(0)
+    /// True when the transport reports every arrival (server-taken UDP peers).
+    private var arrivalsObserved = false
+
+
     let lock = Lock()
     private var status: DTLSStatus = .disconnected
     private var session: DTLSSession?
@@ -112,6 +126,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     }
 
     private func begin(serverSide: Bool, expectedName: String, tuning: TLSOptions.Tuning) {
+        quiet.store(false, ordering: .releasing)
+        arrivalsObserved = session?.transport.observeArrivals(self) ?? false
         isServerSide = serverSide
         self.expectedName = expectedName
         idleTimeoutMs = tuning.idleTimeout
@@ -134,7 +150,15 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// the idle timeout. Returns .connectionError when this call ended the session in an error.
     @discardableResult
     public func poll() -> GodotError {
-        lock.withLock {
+        if quiet.load(ordering: .acquiring),
+           arrivals.load(ordering: .acquiring) == quietArrivals.load(ordering: .relaxed),
+           MonotonicClock.coarseMilliseconds() < quietUntilMs.load(ordering: .relaxed) {
+            return .ok
+        }
+        return lock.withLock {
+            quiet.store(false, ordering: .releasing)
+            // Read before the records: a datagram delivered from here on bumps it past what we saw.
+            let seenArrivals = arrivals.load(ordering: .acquiring)
             switch status {
             case .handshaking:
                 advanceHandshake()
@@ -142,6 +166,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
                 if let session, !session.flushQueuedOutput() { break }
                 if session?.mayHaveInput == true { readRecords() }
                 checkIdleTimeout()
+                settleIfQuiet(seenArrivals)
             default:
                 return ErrorReport.fail(.unconfigured, "poll: the DTLS peer is \(status); connect it first")
             }
@@ -150,6 +175,16 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             }
             return .ok
         }
+    }
+
+    /// Lets the next polls return at once while nothing arrives, if nothing else needs doing.
+    private func settleIfQuiet(_ seenArrivals: UInt64) {
+        guard arrivalsObserved, status == .connected, let session, !session.hasQueuedOutput,
+              !session.mayHaveInput else { return }
+        let deadline = idleTimeoutMs > 0 ? session.lastReceiveMs &+ UInt64(idleTimeoutMs) : UInt64.max
+        quietArrivals.store(seenArrivals, ordering: .relaxed)
+        quietUntilMs.store(deadline, ordering: .relaxed)
+        quiet.store(true, ordering: .releasing)
     }
 
     private func advanceHandshake() {
@@ -258,7 +293,10 @@ public final class PacketPeerDTLS: @unchecked Sendable {
 
     /// Frees the session and settles on `final`; packets already decrypted stay readable.
     private func end(_ final: DTLSStatus, _ reason: String) {
+        quiet.store(false, ordering: .releasing)
         let ended = session
+        if arrivalsObserved { _ = ended?.transport.observeArrivals(nil) }
+        arrivalsObserved = false
         if let ended { counters.absorb(ended) }
         session = nil
         status = final
@@ -303,6 +341,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             }
             switch session.write(bytes) {
             case .written, .queued:
+                // A record left waiting for the socket must be flushed by the next poll.
+                if session.hasQueuedOutput { quiet.store(false, ordering: .releasing) }
                 counters.packetsSent += 1
                 counters.bytesSent += UInt64(bytes.count)
                 return .ok
@@ -451,5 +491,12 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             if let session { snapshot.absorb(session) }
             return snapshot
         }
+    }
+}
+
+extension PacketPeerDTLS: DatagramArrivalObserver {
+    /// Called by the transport (outside its lock) for every datagram it queues for this peer.
+    public func datagramArrived() {
+        arrivals.add(1, ordering: .releasing)
     }
 }

@@ -40,8 +40,18 @@ public protocol DatagramTransport: AnyObject, Sendable {
     /// False only when a receive would certainly find nothing, without a system call: lets an idle
     /// DTLS poll skip mbedTLS altogether. True when unsure (the default).
     var mayHaveDatagram: Bool { get }
+    /// Registers `observer` (nil = none). Returns true only when the transport will call it for every
+    /// datagram it queues; a transport that reads a socket on demand returns false.
+    func observeArrivals(_ observer: DatagramArrivalObserver?) -> Bool
+}
+
+/// Told by a transport each time it queues a datagram for its peer, so an idle DTLS peer can learn
+/// "nothing new" from its own memory instead of asking the transport (see PacketPeerDTLS.poll()).
+public protocol DatagramArrivalObserver: AnyObject, Sendable {
+    func datagramArrived()
 }
 
 extension DatagramTransport {
     public var mayHaveDatagram: Bool { true }
+    public func observeArrivals(_ observer: DatagramArrivalObserver?) -> Bool { false }
 }

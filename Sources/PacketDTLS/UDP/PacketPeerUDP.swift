@@ -485,11 +485,24 @@ public final class PacketPeerUDP: @unchecked Sendable {
 
     /// Queues a datagram the server read for this peer.
     func deliver(_ bytes: [UInt8], from source: SocketAddress) -> Delivery {
-        lock.withLock {
-            guard serverLink != nil else { return .detached }
-            guard queue.hasRoom(for: bytes.count) else { return .queueFull }
+        let (delivery, observer): (Delivery, DatagramArrivalObserver?) = lock.withLock {
+            guard serverLink != nil else { return (.detached, nil) }
+            guard queue.hasRoom(for: bytes.count) else { return (.queueFull, nil) }
             queue.append(.init(bytes: bytes, source: source))
-            return .queued
+            return (.queued, arrivalObserver)
+        }
+        observer?.datagramArrived()
+        return delivery
+    }
+
+    /// The DTLS peer to tell about each datagram the server queues here; weak, as it holds us.
+    private weak var arrivalObserver: DatagramArrivalObserver?
+
+    /// Server-taken peers are fed only by deliver(), so they can tell an observer about every datagram.
+    public func observeArrivals(_ observer: DatagramArrivalObserver?) -> Bool {
+        lock.withLock {
+            arrivalObserver = observer
+            return serverLink != nil && ownSocket == nil
         }
     }
 

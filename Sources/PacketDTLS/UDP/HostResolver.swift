@@ -42,6 +42,14 @@ enum HostResolver {
     /// Every address `host` names, at `port`, in the resolver's order of preference.
     /// - Returns: the addresses, or the Godot error with its sentence already recorded
     ///   (.invalidParameter for an empty host, .cantResolve for a name that does not resolve).
+    /// A remote's candidate addresses: `port` must be 1...65535, then `host` is resolved.
+    static func resolveRemote(_ host: String, port: Int, for function: String) -> UDPOutcome<[SocketAddress], GodotError> {
+        switch self.port(port, in: 1...65535, for: function) {
+        case .success(let checked): return resolve(host, port: checked, for: function)
+        case .failure(let error): return .failure(error)
+        }
+    }
+
     static func resolve(_ host: String, port: UInt16, for function: String) -> UDPOutcome<[SocketAddress], GodotError> {
         if host.isEmpty {
             return .failure(ErrorReport.fail(.invalidParameter, "\(function): the host is empty"))

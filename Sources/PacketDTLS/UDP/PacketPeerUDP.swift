@@ -86,17 +86,9 @@ public final class PacketPeerUDP: @unchecked Sendable {
                     + "\(ownSocket!.localPort); close() it first")
             }
             let socket: UDPSocket
-            switch UDPSocket.open(reaching: target.reach) {
-            case .success(let opened): socket = opened
-            case .failure(let code):
-                return ErrorReport.fail(.cantCreate, "\(function): cannot open a UDP socket: \(errnoText(code))")
-            }
-            let address = target.address ?? SocketAddress.wildcard(family: socket.family, port: port)
-            let status = socket.bind(to: address)
-            guard status == 0 else {
-                socket.close()
-                return ErrorReport.fail(.unavailable, "\(function): cannot bind to \(bindAddress) port \(port): "
-                    + errnoText(status))
+            switch UDPSocket.openBound(target, port: port, bindAddress: bindAddress, for: function) {
+            case .success(let bound): socket = bound
+            case .failure(let error): return error
             }
             socket.growReceiveBuffer(to: recvBufferSize)
             if broadcastEnabled { _ = socket.setBroadcast(true) }
@@ -151,11 +143,8 @@ public final class PacketPeerUDP: @unchecked Sendable {
         let function = "PacketPeerUDP.connect_to_host"
         let refusal = "\(function): this peer belongs to a UDPServer and is connected already"
         if lock.withLock({ serverLink != nil }) { return ErrorReport.fail(.locked, refusal) }
-        guard case .success(let port) = HostResolver.port(port, in: 1...65535, for: function) else {
-            return .invalidParameter
-        }
         let candidates: [SocketAddress]
-        switch HostResolver.resolve(host, port: port, for: function) {
+        switch HostResolver.resolveRemote(host, port: port, for: function) {
         case .success(let found): candidates = found
         case .failure(let error): return error
         }
@@ -201,11 +190,8 @@ public final class PacketPeerUDP: @unchecked Sendable {
         let function = "PacketPeerUDP.set_dest_address"
         let refusal = "\(function): the socket is connected; its destination is the connected host"
         if lock.withLock({ remoteLocked != nil }) { return ErrorReport.fail(.unconfigured, refusal) }
-        guard case .success(let port) = HostResolver.port(port, in: 1...65535, for: function) else {
-            return .invalidParameter
-        }
         let candidates: [SocketAddress]
-        switch HostResolver.resolve(host, port: port, for: function) {
+        switch HostResolver.resolveRemote(host, port: port, for: function) {
         case .success(let found): candidates = found
         case .failure(let error): return error
         }

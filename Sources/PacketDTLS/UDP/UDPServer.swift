@@ -65,17 +65,9 @@ public final class UDPServer: @unchecked Sendable {
                 return ErrorReport.fail(.alreadyInUse, "\(function): already listening on port \(socket.localPort)")
             }
             let opened: UDPSocket
-            switch UDPSocket.open(reaching: target.reach) {
-            case .success(let socket): opened = socket
-            case .failure(let code):
-                return ErrorReport.fail(.cantCreate, "\(function): cannot open a UDP socket: \(errnoText(code))")
-            }
-            let address = target.address ?? SocketAddress.wildcard(family: opened.family, port: port)
-            let status = opened.bind(to: address)
-            guard status == 0 else {
-                opened.close()
-                return ErrorReport.fail(.unavailable, "\(function): cannot bind to \(bindAddress) port \(port): "
-                    + errnoText(status))
+            switch UDPSocket.openBound(target, port: port, bindAddress: bindAddress, for: function) {
+            case .success(let bound): opened = bound
+            case .failure(let error): return error
             }
             // Many clients share this buffer; the kernel caps the request at its rmem_max.
             opened.growReceiveBuffer(to: 1 << 20)

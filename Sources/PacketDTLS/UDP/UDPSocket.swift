@@ -110,6 +110,26 @@ final class UDPSocket: @unchecked Sendable {
         return .success(UDPSocket(descriptor: descriptor, family: family, reach: reach))
     }
 
+    /// Opens a socket for `target` and binds it to `port` there, as bind() and UDPServer.listen() both
+    /// need; a failure is reported (naming `function` and `bindAddress`) and returned as Godot's error.
+    static func openBound(_ target: HostResolver.BindTarget, port: UInt16, bindAddress: String,
+                          for function: String) -> UDPOutcome<UDPSocket, GodotError> {
+        let socket: UDPSocket
+        switch open(reaching: target.reach) {
+        case .success(let opened): socket = opened
+        case .failure(let code):
+            return .failure(ErrorReport.fail(.cantCreate, "\(function): cannot open a UDP socket: \(errnoText(code))"))
+        }
+        let address = target.address ?? SocketAddress.wildcard(family: socket.family, port: port)
+        let status = socket.bind(to: address)
+        guard status == 0 else {
+            socket.close()
+            return .failure(ErrorReport.fail(.unavailable, "\(function): cannot bind to \(bindAddress) port \(port): "
+                + errnoText(status)))
+        }
+        return .success(socket)
+    }
+
     // MARK: - Addresses
 
     /// Binds to `address`; 0 or errno. EAFNOSUPPORT when the address does not fit the family.

@@ -3,14 +3,6 @@
 
 import PacketDTLS
 
-private func peer(_ handle: OpaquePointer?, _ function: StaticString) -> PacketPeerDTLS? {
-    guard let found = handles.object(handle, .peer, as: PacketPeerDTLS.self) else {
-        _ = invalidHandle(function, "dtls_peer")
-        return nil
-    }
-    return found
-}
-
 @c @implementation
 public func dtls_peer_get_alpn_protocol(_ handle: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?,
                                        _ capacity: Int) -> Int {

@@ -2,6 +2,15 @@
 
 import PacketDTLS
 
+/// The peer behind a handle, or nil with the bad handle reported (for functions with a neutral result).
+func peer(_ handle: OpaquePointer?, _ function: StaticString) -> PacketPeerDTLS? {
+    guard let found = handles.object(handle, .peer, as: PacketPeerDTLS.self) else {
+        _ = invalidHandle(function, "dtls_peer")
+        return nil
+    }
+    return found
+}
+
 @c @implementation
 public func dtls_peer_new() -> OpaquePointer? {
     handles.issue(PacketPeerDTLS(), as: .peer)
@@ -61,11 +70,7 @@ public func dtls_peer_poll(_ peer: OpaquePointer?) -> GodotError {
 
 @c @implementation
 public func dtls_peer_get_status(_ peer: OpaquePointer?) -> DTLSStatus {
-    guard let dtls = handles.object(peer, .peer, as: PacketPeerDTLS.self) else {
-        _ = invalidHandle("dtls_peer_get_status", "dtls_peer")
-        return .disconnected
-    }
-    return dtls.getStatus()
+    PacketDTLSExports.peer(peer, "dtls_peer_get_status")?.getStatus() ?? .disconnected
 }
 
 @c @implementation
@@ -104,11 +109,7 @@ public func dtls_peer_get_packet(_ peer: OpaquePointer?, _ buffer: UnsafeMutable
 
 @c @implementation
 public func dtls_peer_get_available_packet_count(_ peer: OpaquePointer?) -> Int32 {
-    guard let dtls = handles.object(peer, .peer, as: PacketPeerDTLS.self) else {
-        _ = invalidHandle("dtls_peer_get_available_packet_count", "dtls_peer")
-        return 0
-    }
-    return Int32(clamping: dtls.getAvailablePacketCount())
+    Int32(clamping: PacketDTLSExports.peer(peer, "dtls_peer_get_available_packet_count")?.getAvailablePacketCount() ?? 0)
 }
 
 @c @implementation
@@ -122,28 +123,18 @@ public func dtls_peer_get_packet_error(_ peer: OpaquePointer?) -> GodotError {
 @c @implementation
 public func dtls_peer_get_error_message(_ peer: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?,
                                         _ capacity: Int) -> Int {
-    guard let dtls = handles.object(peer, .peer, as: PacketPeerDTLS.self) else {
-        _ = invalidHandle("dtls_peer_get_error_message", "dtls_peer")
-        return CBuffers.writeString("", buffer, capacity)
-    }
-    return CBuffers.writeString(dtls.getErrorMessage(), buffer, capacity)
+    CBuffers.writeString(PacketDTLSExports.peer(peer, "dtls_peer_get_error_message")?.getErrorMessage() ?? "",
+                         buffer, capacity)
 }
 
 @c @implementation
 public func dtls_peer_get_ciphersuite(_ peer: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?,
                                       _ capacity: Int) -> Int {
-    guard let dtls = handles.object(peer, .peer, as: PacketPeerDTLS.self) else {
-        _ = invalidHandle("dtls_peer_get_ciphersuite", "dtls_peer")
-        return CBuffers.writeString("", buffer, capacity)
-    }
-    return CBuffers.writeString(dtls.getCipherSuite(), buffer, capacity)
+    CBuffers.writeString(PacketDTLSExports.peer(peer, "dtls_peer_get_ciphersuite")?.getCipherSuite() ?? "",
+                         buffer, capacity)
 }
 
 @c @implementation
 public func dtls_peer_get_max_packet_size(_ peer: OpaquePointer?) -> Int32 {
-    guard let dtls = handles.object(peer, .peer, as: PacketPeerDTLS.self) else {
-        _ = invalidHandle("dtls_peer_get_max_packet_size", "dtls_peer")
-        return 0
-    }
-    return Int32(clamping: dtls.getMaxPacketSize())
+    Int32(clamping: PacketDTLSExports.peer(peer, "dtls_peer_get_max_packet_size")?.getMaxPacketSize() ?? 0)
 }

@@ -20,7 +20,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CMbedTLS", providers: [.apt(["libmbedtls-dev"])]),
         .systemLibrary(name: "CPacketDTLS"),
-        .target(name: "PacketDTLS", dependencies: ["CMbedTLS", "CPacketDTLS"]),
+        .systemLibrary(name: "CSocketBatch"),
+        .target(name: "PacketDTLS", dependencies: ["CMbedTLS", "CPacketDTLS", "CSocketBatch"]),
         .target(
             name: "PacketDTLSExports",
             dependencies: ["PacketDTLS", "CPacketDTLS"],

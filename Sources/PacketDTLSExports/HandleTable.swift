@@ -12,6 +12,22 @@ import PacketDTLS
 enum HandleKind: UInt8 {
     case udp = 1, udpServer, peer, server, key, cert, options
     case session, variant
+
+    /// The one class a handle of this kind holds; issue() checks it, so a lookup that found the
+    /// right kind can cast without asking the runtime again.
+    var objectType: AnyObject.Type {
+        switch self {
+        case .udp: PacketPeerUDP.self
+        case .udpServer: UDPServer.self
+        case .peer: PacketPeerDTLS.self
+        case .server: DTLSServer.self
+        case .key: CryptoKey.self
+        case .cert: X509Certificate.self
+        case .options: TLSOptions.self
+        case .session: ResumableSession.self
+        case .variant: VariantBox.self
+        }
+    }
 }
 
 final class HandleTable: @unchecked Sendable {
@@ -22,16 +38,20 @@ final class HandleTable: @unchecked Sendable {
     }
 
     /// Index 0 is never used, so no handle is NULL.
-    private var slots: [Slot] = [Slot()]
-    private var freeIndices: [Int] = []
+    @exclusivity(unchecked) private var slots: [Slot] = [Slot()]
+    @exclusivity(unchecked) private var freeIndices: [Int] = []
     private let lock = Lock()
+    // Every stored `var` below is read and written under `lock` only, so Swift's dynamic exclusivity
+    // checks would guard nothing; @exclusivity(unchecked) drops them (about 3.5k instructions per echo
+    // round trip, docs/PERFORMANCE.md).
     private static let maxIndex = (1 << 24) - 1
 
     static let shared = HandleTable()
 
     /// Issues a new handle holding a strong reference to `object`; nil when the table is full.
     func issue(_ object: AnyObject, as kind: HandleKind) -> OpaquePointer? {
-        lock.withLock {
+        precondition(type(of: object) == kind.objectType, "a \(type(of: object)) issued as a \(kind) handle")
+        return lock.withLock {
             let index: Int
             if let reused = freeIndices.popLast() {
                 index = reused
@@ -49,13 +69,16 @@ final class HandleTable: @unchecked Sendable {
 
     /// The object behind a live handle of `kind`, or nil for NULL, freed, forged or other-class handles.
     func object<T: AnyObject>(_ handle: OpaquePointer?, _ kind: HandleKind, as type: T.Type = T.self) -> T? {
+        assert(T.self == kind.objectType, "\(kind) handles hold \(kind.objectType), not \(T.self)")
         guard let (index, generation) = decode(handle, kind) else { return nil }
-        return lock.withLock {
+        let found: AnyObject? = lock.withLock {
             guard index < slots.count, slots[index].generation == generation, slots[index].kind == kind else {
                 return nil
             }
-            return slots[index].object as? T
+            return slots[index].object
         }
+        // issue() let only a T in under this kind.
+        return found.map { unsafeDowncast($0, to: T.self) }
     }
 
     /// The object behind a live handle of `kind` as a DatagramTransport (what a PacketPeerUDP is to DTLS).
@@ -65,7 +88,7 @@ final class HandleTable: @unchecked Sendable {
             guard index < slots.count, slots[index].generation == generation, slots[index].kind == .udp else {
                 return nil
             }
-            return slots[index].object as? DatagramTransport
+            return slots[index].object.map { unsafeDowncast($0, to: PacketPeerUDP.self) }
         }
     }
 

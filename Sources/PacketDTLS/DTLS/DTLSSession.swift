@@ -21,7 +21,9 @@ final class DTLSSession {
     }
 
     enum ReadResult: Equatable {
+        /// A record of this many bytes was decrypted and is held (see decryptNext()).
         case packet(Int)
+        case emptyRecord
         case nothing
         case closedByPeer
         case failed(Int32)
@@ -38,25 +40,27 @@ final class DTLSSession {
     let configuration: DTLSConfiguration
     let transport: DatagramTransport
     private let nameCheck: PeerNameCheck?
-    private var timer = RetransmissionTimer()
+    // The session is used only under its PacketPeerDTLS's lock (mbedTLS calls back on that thread),
+    // so its stored `var`s skip Swift's dynamic exclusivity checks, as the peer's do.
+    @exclusivity(unchecked) private var timer = RetransmissionTimer()
 
     /// When the last datagram arrived (coarse monotonic ms), for the idle timeout.
-    private(set) var lastReceiveMs: UInt64
+    @exclusivity(unchecked) private(set) var lastReceiveMs: UInt64
     /// Why the transport failed, when an I/O callback reported a failure.
-    private(set) var transportFailure: String?
+    @exclusivity(unchecked) private(set) var transportFailure: String?
     /// Datagrams too large for mbedTLS's input buffer, discarded unread.
-    private(set) var oversizedDatagrams = 0
+    @exclusivity(unchecked) private(set) var oversizedDatagrams = 0
     /// Datagrams discarded (or cut short) by screen(_:) before mbedTLS saw them.
-    private(set) var screenedDatagrams = 0
+    @exclusivity(unchecked) private(set) var screenedDatagrams = 0
     /// Datagrams taken in and sent out through the transport (handshake and records alike).
-    private(set) var datagramsReceived = 0
-    private(set) var datagramsSent = 0
+    @exclusivity(unchecked) private(set) var datagramsReceived = 0
+    @exclusivity(unchecked) private(set) var datagramsSent = 0
     /// Times the retransmission timer ran out and a flight was sent again.
-    private(set) var retransmissions = 0
+    @exclusivity(unchecked) private(set) var retransmissions = 0
     /// Set when the peer's public key matched none of the pinned ones.
-    private(set) var pinRejected = false
+    @exclusivity(unchecked) private(set) var pinRejected = false
     /// Whether the handshake resumed a saved session (known once it completes).
-    private(set) var resumedSession = false
+    @exclusivity(unchecked) private(set) var resumedSession = false
 
     /// `expectedName` is checked against the server's certificate (client, verifying names);
     /// `sniName` is sent as SNI (a DNS name, never an address).
@@ -127,15 +131,69 @@ final class DTLSSession {
         ssl.pointee.state <= Int32(MBEDTLS_SSL_CLIENT_HELLO.rawValue)
     }
 
-    /// Decrypts the next record into `buffer`.
-    func read(into buffer: UnsafeMutableRawBufferPointer) -> ReadResult {
-        let rc = mbedtls_ssl_read(ssl, buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), buffer.count)
+    /// Decrypts the next record and leaves its plaintext inside mbedTLS, as Godot does: it is taken
+    /// with takeHeldRecord, straight into the caller's buffer, so a packet is copied once on its way
+    /// out. Call only while no record is held. `.emptyRecord`: a record without data was consumed.
+    func decryptNext() -> ReadResult {
+        var none: UInt8 = 0
+        let rc = mbedtls_ssl_read(ssl, &none, 0)
+        if rc >= 0 {
+            let held = heldRecordLength
+            return held > 0 ? .packet(held) : .emptyRecord
+        }
         switch rc {
-        case 0...: return rc == 0 && mbedtls_ssl_check_pending(ssl) == 0 ? .nothing : .packet(Int(rc))
         case MBEDTLS_ERR_SSL_WANT_READ, MBEDTLS_ERR_SSL_WANT_WRITE, MBEDTLS_ERR_SSL_TIMEOUT: return .nothing
         case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY: return .closedByPeer
         default: return .failed(rc)
         }
+    }
+
+    /// The size of the decrypted record mbedTLS holds for us; 0 when none.
+    var heldRecordLength: Int {
+        ssl.pointee.in_offt != nil ? Int(ssl.pointee.in_msglen) : 0
+    }
+
+    /// Moves the held record into `buffer` (at least heldRecordLength bytes) and returns its size.
+    /// This is the tail of mbedtls_ssl_read() done here, because mbedtls_ssl_read() first tries to
+    /// flush queued output and would refuse (WANT_WRITE) to hand over a record while the socket is full.
+    func takeHeldRecord(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let length = heldRecordLength
+        guard length > 0, length <= buffer.count, let plaintext = ssl.pointee.in_offt else { return 0 }
+        buffer.baseAddress!.copyMemory(from: plaintext, byteCount: length)
+        mbedtls_platform_zeroize(plaintext, length)
+        ssl.pointee.in_msglen = 0
+        ssl.pointee.in_offt = nil
+        ssl.pointee.keep_current_message = 0
+        return length
+    }
+
+    /// The held record as a new array (empty when none).
+    func takeHeldRecord() -> [UInt8] {
+        let length = heldRecordLength
+        return [UInt8](unsafeUninitializedCapacity: length) { bytes, count in
+            count = takeHeldRecord(into: UnsafeMutableRawBufferPointer(bytes))
+        }
+    }
+
+    /// What mbedtls_ssl_check_pending() tells, less a held application record (and without its debug
+    /// calls): a record kept back, more records in the datagram already read, or more handshake messages.
+    private var hasBufferedInput: Bool {
+        ssl.pointee.keep_current_message != 0 || ssl.pointee.in_left > ssl.pointee.next_record_offset
+            || (ssl.pointee.in_hslen > 0 && ssl.pointee.in_hslen < ssl.pointee.in_msglen)
+    }
+
+    /// Whether the transport's last receive left more datagrams waiting (true when unknown).
+    @exclusivity(unchecked) private var transportMayHaveMore = true
+
+    /// Called before a run of decryptNext(): input may be waiting, whatever an earlier run saw.
+    func expectInput() {
+        transportMayHaveMore = true
+    }
+
+    /// True when there is more to decrypt than the held record, as far as this run of reads knows: a
+    /// datagram the last receive left behind it (or one it could not rule out), or buffered input.
+    var hasInputBeyondHeldRecord: Bool {
+        transportMayHaveMore || hasBufferedInput
     }
 
     /// Encrypts `bytes` as one record and sends it.
@@ -151,9 +209,10 @@ final class DTLSSession {
     /// True when a record built earlier still waits for the socket.
     var hasQueuedOutput: Bool { ssl.pointee.out_left > 0 }
 
-    /// False when a read could only say "nothing": mbedTLS holds no unread record and the transport
-    /// has no datagram waiting. An idle poll then skips mbedtls_ssl_read (measured: 1 us per idle peer).
-    var mayHaveInput: Bool { mbedtls_ssl_check_pending(ssl) != 0 || transport.mayHaveDatagram }
+    /// False when a read could only say "nothing": mbedTLS has no unprocessed input (a held record
+    /// does not count: it is decrypted already) and the transport has no datagram waiting. An idle
+    /// poll then skips mbedtls_ssl_read (measured: 1 us per idle peer).
+    var mayHaveInput: Bool { hasBufferedInput || transport.mayHaveDatagram }
 
     /// Sends a record left waiting by a blocked socket: false while the socket still refuses it.
     func flushQueuedOutput() -> Bool {
@@ -232,7 +291,9 @@ final class DTLSSession {
         let space = UnsafeMutableRawBufferPointer(start: buffer, count: length)
         // Oversized datagrams are skipped: mbedTLS must never see a truncated one.
         while true {
-            switch transport.receiveDatagram(into: space) {
+            let (received, moreWaiting) = transport.receiveDatagramReportingMore(into: space)
+            transportMayHaveMore = moreWaiting
+            switch received {
             case .datagram(let count):
                 datagramsReceived += 1
                 // An empty datagram carries no record (mbedTLS would take 0 for end-of-stream), and

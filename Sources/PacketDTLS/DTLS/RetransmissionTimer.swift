@@ -13,7 +13,8 @@ struct RetransmissionTimer {
         self.intermediateMs = intermediateMs
         self.finalMs = finalMs
         expiryReported = false
-        start = MonotonicClock.milliseconds()
+        // mbedTLS cancels (0) around every record it reads: only a running timer needs the clock.
+        start = finalMs == 0 ? 0 : MonotonicClock.milliseconds()
     }
 
     /// True the first time it is called after the final delay passed, false afterwards.

@@ -26,6 +26,11 @@ public enum DatagramSend: Equatable, Sendable {
 public protocol DatagramTransport: AnyObject, Sendable {
     /// Takes the next datagram from this transport's peer into `buffer`.
     func receiveDatagram(into buffer: UnsafeMutableRawBufferPointer) -> DatagramReceive
+    /// receiveDatagram(into:), also telling whether more datagrams wait behind the one taken: false
+    /// lets a reader stop without another call that would find nothing (a system call, for a socket).
+    /// True when unknown (the default).
+    func receiveDatagramReportingMore(into buffer: UnsafeMutableRawBufferPointer)
+        -> (received: DatagramReceive, moreWaiting: Bool)
     /// Sends `bytes` as one datagram to this transport's peer.
     func sendDatagram(_ bytes: UnsafeRawBufferPointer) -> DatagramSend
     /// True when the transport is tied to one remote peer (a connected UDP socket, or a peer taken
@@ -41,17 +46,23 @@ public protocol DatagramTransport: AnyObject, Sendable {
     /// DTLS poll skip mbedTLS altogether. True when unsure (the default).
     var mayHaveDatagram: Bool { get }
     /// Registers `observer` (nil = none). Returns true only when the transport will call it for every
-    /// datagram it queues; a transport that reads a socket on demand returns false.
+    /// datagram it queues; a transport that reads a socket on demand returns false. The transport does
+    /// not retain the observer: an observer unregisters before it is freed.
     func observeArrivals(_ observer: DatagramArrivalObserver?) -> Bool
 }
 
 /// Told by a transport each time it queues a datagram for its peer, so an idle DTLS peer can learn
 /// "nothing new" from its own memory instead of asking the transport (see PacketPeerDTLS.poll()).
 public protocol DatagramArrivalObserver: AnyObject, Sendable {
+    /// Called with the transport's lock held: it must return quickly and call nothing back.
     func datagramArrived()
 }
 
 extension DatagramTransport {
+    public func receiveDatagramReportingMore(into buffer: UnsafeMutableRawBufferPointer)
+        -> (received: DatagramReceive, moreWaiting: Bool) {
+        (receiveDatagram(into: buffer), true)
+    }
     public var mayHaveDatagram: Bool { true }
     public func observeArrivals(_ observer: DatagramArrivalObserver?) -> Bool { false }
 }

@@ -21,10 +21,9 @@ public final class PacketPeerUDP: @unchecked Sendable {
     /// The largest UDP payload over IPv4 (65535 - 8 UDP - 20 IP header bytes).
     public static let maxDatagramSize = 65507
 
-    /// The tie of a peer made by a UDPServer.
+    /// The tie of a peer made by a UDPServer: what sending needs. The server itself is held apart
+    /// (`linkedServer`), so that copying the link on every send copies no weak reference.
     private struct ServerLink {
-        /// Weak: the server holds its peers weakly too, and a peer must not keep a stopped server alive.
-        weak var server: UDPServer?
         /// The server's socket, shared by all its peers.
         let socket: UDPSocket
         /// The client this peer stands for.
@@ -32,26 +31,35 @@ public final class PacketPeerUDP: @unchecked Sendable {
     }
 
     private let lock = Lock()
+    // Every stored `var` below is read and written under `lock` only, so Swift's dynamic exclusivity
+    // checks would guard nothing; @exclusivity(unchecked) drops them (about 3.5k instructions per echo
+    // round trip, docs/PERFORMANCE.md).
     /// This peer's own socket; nil when unbound or when it belongs to a server.
-    private var ownSocket: UDPSocket?
+    @exclusivity(unchecked) private var ownSocket: UDPSocket?
     /// Set while this peer belongs to a UDPServer (pending or taken).
-    private var serverLink: ServerLink?
+    @exclusivity(unchecked) private var serverLink: ServerLink?
+    /// The server that made this peer, while `serverLink` is set. Weak: the server holds its peers
+    /// weakly too, and a peer must not keep a stopped server alive.
+    @exclusivity(unchecked) private weak var linkedServer: UDPServer?
     /// The host given to connect_to_host, while the own socket is connected to it.
-    private var connectedHost: SocketAddress?
+    @exclusivity(unchecked) private var connectedHost: SocketAddress?
     /// Where put_packet sends on an unconnected socket (set_dest_address).
-    private var destination: SocketAddress?
-    private var queue = PacketQueue(byteLimit: PacketPeerUDP.defaultReceiveBufferSize)
+    @exclusivity(unchecked) private var destination: SocketAddress?
+    @exclusivity(unchecked) private var queue = PacketQueue(byteLimit: PacketPeerUDP.defaultReceiveBufferSize)
     /// The source of the last datagram handed out (get_packet_ip / get_packet_port).
-    private var lastSource: SocketAddress?
-    private var lastPacketError = GodotError.ok
-    private var broadcastEnabled = false
+    @exclusivity(unchecked) private var lastSource: SocketAddress?
+    @exclusivity(unchecked) private var lastPacketError = GodotError.ok
+    @exclusivity(unchecked) private var broadcastEnabled = false
+    /// recvmmsg space for DTLS reads on our own socket, made on the first such read.
+    @exclusivity(unchecked) private var ownReceiveBatch: DatagramBatch?
 
     /// A new peer with no socket.
     public init() {}
 
     /// A peer of `server` for the client at `remote`, made by the server's poll().
     init(server: UDPServer, socket: UDPSocket, remote: SocketAddress) {
-        serverLink = ServerLink(server: server, socket: socket, remote: remote)
+        serverLink = ServerLink(socket: socket, remote: remote)
+        linkedServer = server
     }
 
     deinit {
@@ -109,13 +117,15 @@ public final class PacketPeerUDP: @unchecked Sendable {
     public func close() {
         let leftServer: (server: UDPServer?, remote: SocketAddress)? = lock.withLock {
             let link = serverLink
+            let server = linkedServer
             serverLink = nil
+            linkedServer = nil
             ownSocket?.close()
             ownSocket = nil
             connectedHost = nil
             destination = nil
             queue = PacketQueue(byteLimit: Self.defaultReceiveBufferSize)
-            return link.map { ($0.server, $0.remote) }
+            return link.map { (server, $0.remote) }
         }
         // Our lock is released: the server may lock itself, and then us, freely.
         if let leftServer { leftServer.server?.forget(self, at: leftServer.remote) }
@@ -471,24 +481,29 @@ public final class PacketPeerUDP: @unchecked Sendable {
 
     /// Queues a datagram the server read for this peer.
     func deliver(_ bytes: [UInt8], from source: SocketAddress) -> Delivery {
-        let (delivery, observer): (Delivery, DatagramArrivalObserver?) = lock.withLock {
-            guard serverLink != nil else { return (.detached, nil) }
-            guard queue.hasRoom(for: bytes.count) else { return (.queueFull, nil) }
+        lock.withLock {
+            guard serverLink != nil else { return .detached }
+            guard queue.hasRoom(for: bytes.count) else { return .queueFull }
             queue.append(.init(bytes: bytes, source: source))
-            return (.queued, arrivalObserver)
+            // Told under our lock: an observer unregisters under it too, so it is never told once gone.
+            arrivalObserver?.datagramArrived()
+            return .queued
         }
-        observer?.datagramArrived()
-        return delivery
     }
 
-    /// The DTLS peer to tell about each datagram the server queues here; weak, as it holds us.
-    private weak var arrivalObserver: DatagramArrivalObserver?
+    /// The DTLS peer to tell about each datagram the server queues here. Not weak: a weak reference
+    /// would give the DTLS peer a side table and make every retain and release of it slower (measured
+    /// on the echo path); the observer unregisters instead before it goes (see observeArrivals).
+    @exclusivity(unchecked) private unowned(unsafe) var arrivalObserver: DatagramArrivalObserver?
 
     /// Server-taken peers are fed only by deliver(), so they can tell an observer about every datagram.
+    /// The observer is not retained: it must unregister (nil) before it is freed. An observer this
+    /// peer would not tell about every datagram (false) is not kept at all.
     public func observeArrivals(_ observer: DatagramArrivalObserver?) -> Bool {
         lock.withLock {
-            arrivalObserver = observer
-            return serverLink != nil && ownSocket == nil
+            let observed = serverLink != nil && ownSocket == nil
+            arrivalObserver = observed ? observer : nil
+            return observed
         }
     }
 
@@ -500,6 +515,7 @@ public final class PacketPeerUDP: @unchecked Sendable {
         lock.withLock {
             guard let link = serverLink else { return nil }
             serverLink = nil
+            linkedServer = nil
             destination = nil
             queue = PacketQueue(byteLimit: Self.defaultReceiveBufferSize)
             return link.remote
@@ -514,25 +530,42 @@ extension PacketPeerUDP: DatagramTransport {
     /// The next datagram: first from the queue, then (own socket only) straight from the socket
     /// into `buffer`. A peer of a UDPServer gets only what the server routed to it.
     public func receiveDatagram(into buffer: UnsafeMutableRawBufferPointer) -> DatagramReceive {
+        receiveDatagramReportingMore(into: buffer).received
+    }
+
+    /// A peer of a UDPServer knows exactly what is left in its queue; a peer with its own socket
+    /// cannot tell without asking the kernel, so it says "maybe".
+    public func receiveDatagramReportingMore(into buffer: UnsafeMutableRawBufferPointer)
+        -> (received: DatagramReceive, moreWaiting: Bool) {
         lock.withLock {
             if let packet = queue.removeFirst() {
                 lastSource = packet.source
-                guard packet.bytes.count <= buffer.count else { return .oversized(packet.bytes.count) }
+                let more = !queue.isEmpty || ownSocket != nil
+                guard packet.bytes.count <= buffer.count else { return (.oversized(packet.bytes.count), more) }
                 packet.bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
-                return .datagram(packet.bytes.count)
+                return (.datagram(packet.bytes.count), more)
             }
             guard let ownSocket else {
-                if serverLink != nil { return .empty }
-                return .failed("the UDP peer has no socket (closed, or its server stopped)")
+                if serverLink != nil { return (.empty, false) }
+                return (.failed("the UDP peer has no socket (closed, or its server stopped)"), false)
             }
-            switch ownSocket.receive(into: buffer) {
-            case .datagram(let length, let source, let truncated):
-                lastSource = source
-                return truncated ? .oversized(length) : .datagram(length)
+            // Two at once: the first straight into `buffer`, and a second, if one waits, queued. Only one
+            // means the socket is empty behind it, so the reader need not ask again (no EAGAIN call).
+            let batch = ownReceiveBatch ?? DatagramBatch(capacity: 2, slotSize: Self.maxDatagramSize + 1)
+            ownReceiveBatch = batch
+            switch ownSocket.receive(into: batch, firstInto: buffer) {
+            case .received(let count):
+                let first = batch.datagram(0)
+                lastSource = first.source
+                if count > 1 {
+                    let second = batch.datagram(1)
+                    queue.append(.init(bytes: Array(second.bytes), source: second.source))
+                }
+                return (first.truncated ? .oversized(first.length) : .datagram(first.length), count > 1)
             case .empty:
-                return .empty
+                return (.empty, false)
             case .failed(let code):
-                return .failed("recv on UDP port \(ownSocket.localPort) failed: \(errnoText(code))")
+                return (.failed("recv on UDP port \(ownSocket.localPort) failed: \(errnoText(code))"), false)
             }
         }
     }

@@ -23,6 +23,15 @@ enum SocketReceive {
     case failed(errno: Int32)
 }
 
+/// The outcome of one recvmmsg into a DatagramBatch.
+enum SocketBatchReceive {
+    /// This many datagrams (at least one) are in the batch's first slots.
+    case received(Int)
+    /// Nothing is waiting (EAGAIN).
+    case empty
+    case failed(errno: Int32)
+}
+
 /// The outcome of peeking at the next datagram.
 enum SocketPeek {
     case size(Int)
@@ -36,6 +45,10 @@ private protocol SocketOutcome {
 }
 
 extension SocketReceive: SocketOutcome {
+    fileprivate var failure: Int32? { if case .failed(let code) = self { return code }; return nil }
+}
+
+extension SocketBatchReceive: SocketOutcome {
     fileprivate var failure: Int32? { if case .failed(let code) = self { return code }; return nil }
 }
 
@@ -163,6 +176,18 @@ final class UDPSocket: @unchecked Sendable {
     /// Takes the next datagram into `buffer` without blocking and without allocating.
     func receive(into buffer: UnsafeMutableRawBufferPointer) -> SocketReceive {
         retryingRefusal { receiveOnce(into: buffer) }
+    }
+
+    /// Takes as many waiting datagrams as `batch` holds in one system call, without blocking; the
+    /// first goes into `first` when given. Fewer than the batch's capacity: the socket is now empty.
+    func receive(into batch: DatagramBatch, firstInto first: UnsafeMutableRawBufferPointer? = nil) -> SocketBatchReceive {
+        retryingRefusal {
+            // MSG_TRUNC: each length is the datagram's real one, so a truncated datagram is recognised.
+            let count = batch.receive(on: descriptor, flags: Int32(MSG_TRUNC) | Int32(MSG_DONTWAIT), firstInto: first)
+            if count > 0 { return .received(count) }
+            let error = errno
+            return count == 0 || error == EAGAIN || error == EWOULDBLOCK ? .empty : .failed(errno: error)
+        }
     }
 
     /// The size of the next waiting datagram, without taking it.

@@ -153,6 +153,30 @@ final class DTLSLoopbackTests: XCTestCase {
         XCTAssertTrue(done)
         XCTAssertEqual(client.getStatus(), .connected)
     }
+
+    /// Bursts larger than one recvmmsg batch, both ways: the server reads 8 datagrams a call from its
+    /// socket, the client 2 from its own (the second queued); every packet arrives once, in order.
+    func testBurstsLargerThanABatchArriveWholeAndInOrder() throws {
+        let identity = try TestIdentity.make()
+        let server = try EchoServer(key: identity.key, certificate: identity.certificate)
+        let udp = PacketPeerUDP()
+        XCTAssertEqual(udp.connectToHost("127.0.0.1", port: server.port), .ok)
+        let client = PacketPeerDTLS()
+        XCTAssertEqual(client.connectToPeer(udp, validateCerts: false), .ok)
+        XCTAssertTrue(Self.run({ server.step(); client.poll() }, until: { client.getStatus() == .connected }),
+                      client.getErrorMessage())
+        let count = 50
+        for index in 0..<count { XCTAssertEqual(client.putPacket([UInt8(index), 0xAB]), .ok) }
+        var echoed: [[UInt8]] = []
+        let done = Self.run({
+            server.step()
+            client.poll()
+            while client.getAvailablePacketCount() > 0 { echoed.append(client.getPacket()) }
+        }, until: { echoed.count >= count })
+        XCTAssertTrue(done, "\(echoed.count) of \(count) echoed")
+        XCTAssertEqual(echoed, (0..<count).map { [UInt8($0), 0xAB] })
+        XCTAssertEqual(server.udp.droppedDatagrams, 0)
+    }
 }
 
 /// Server-side peers taken from a UDPServer settle into a quiet state when idle (their poll then reads

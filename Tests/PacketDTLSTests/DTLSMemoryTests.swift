@@ -65,6 +65,33 @@ final class DTLSMemoryTests: XCTestCase {
         for index in 0..<100 { XCTAssertEqual(server.getPacket(), [UInt8(index)]) }
     }
 
+    /// The newest decrypted packet waits inside mbedTLS until taken; packets decrypted behind it, in
+    /// this poll or a later one, come after it, and every getter sees the same queue.
+    func testPacketsKeepTheirOrderAcrossPollsAndGetters() throws {
+        let (client, server, _) = try connectedPair()
+        XCTAssertEqual(client.putPacket([1]), .ok)
+        server.poll()
+        XCTAssertEqual(server.getAvailablePacketCount(), 1)
+        server.poll()
+        XCTAssertEqual(server.getAvailablePacketCount(), 1, "a poll with nothing new changes nothing")
+        XCTAssertEqual(client.putPacket([2, 2]), .ok)
+        XCTAssertEqual(client.putPacket([3, 3, 3]), .ok)
+        server.poll()
+        XCTAssertEqual(server.getAvailablePacketCount(), 3)
+        XCTAssertEqual(server.getPacket(), [1])
+        var buffer = [UInt8](repeating: 0, count: 8)
+        let second = buffer.withUnsafeMutableBytes { server.getPacket(into: $0) }
+        XCTAssertEqual(second.error, .ok)
+        XCTAssertEqual(Array(buffer[..<second.length]), [2, 2])
+        XCTAssertEqual(client.putPacket([4, 4, 4, 4]), .ok)
+        server.poll()
+        XCTAssertEqual(server.getPacket(), [3, 3, 3])
+        XCTAssertEqual(server.getPacket(), [4, 4, 4, 4])
+        XCTAssertEqual(server.getPacket(), [])
+        XCTAssertEqual(server.getPacketError(), .unavailable)
+        XCTAssertEqual(server.getStats().packetsReceived, 4)
+    }
+
     func testLargestPacketAndOneByteMore() throws {
         let (client, server, _) = try connectedPair()
         let limit = client.getMaxPacketSize()

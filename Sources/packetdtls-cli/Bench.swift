@@ -90,18 +90,29 @@ struct BenchEcho: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "echo", abstract: "N round trips of SIZE bytes over one DTLS session.")
 
+    /// Where the server end of the session reads and sends.
+    enum ServerSocket: String, ExpressibleByArgument, CaseIterable {
+        /// Its own PacketPeerUDP connected to the client: two connected sockets, as in the baseline.
+        case connected
+        /// A UDPServer shared by all clients (unconnected: the kernel looks the route up per send).
+        case udpserver
+    }
+
     @Option(help: "Round trips.") var count = 10000
     @Option(help: "Bytes per packet.") var size = 1024
+    @Option(help: "The server end's socket: connected (its own, like the baseline) or udpserver (shared).")
+    var server: ServerSocket = .connected
     @OptionGroup var identity: BenchIdentity
 
     func validate() throws {
         guard count > 0 else { throw ValidationError("--count must be positive") }
-        guard (0...16384).contains(size) else { throw ValidationError("--size must be in 0...16384") }
+        guard (1...16384).contains(size) else { throw ValidationError("--size must be in 1...16384") }
     }
 
     func run() throws {
         let pair = try BenchPair(serverOptions: identity.serverOptions())
-        let (seconds, suite) = try pair.echo(count: count, size: size)
+        let (seconds, suite) = server == .connected ? try pair.connectedEcho(count: count, size: size)
+                                                    : try pair.echo(count: count, size: size)
         BenchLine.print("echo", count, seconds, suite)
     }
 }

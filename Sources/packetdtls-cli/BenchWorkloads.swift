@@ -1,7 +1,8 @@
 // BenchWorkloads.swift — the loops behind `packetdtls-cli bench`, written as a Godot program would.
 //
 // One thread steps both ends: a UDPServer + DTLSServer on one socket (take_connection, keep the
-// HANDSHAKING peers, poll them) and a PacketPeerDTLS client over a connected PacketPeerUDP.
+// HANDSHAKING peers, poll them) and a PacketPeerDTLS client over a connected PacketPeerUDP; for the
+// echo by default both ends sit on connected PacketPeerUDPs, as in the plain-C baseline.
 
 import PacketDTLS
 #if canImport(Glibc)
@@ -148,6 +149,37 @@ extension BenchPair {
     func echo(count: Int, size: Int) throws(CLIFailure) -> (seconds: Double, suite: String) {
         let (client, server, suite) = try handshake()
         return (try Self.echo(client: client, server: server, count: count, size: size, udpServer: udpServer), suite)
+    }
+
+    /// Echo with the server end on its own PacketPeerUDP connected to the client (what Godot 4 documents
+    /// for DTLSServer.take_connection: "a udp_peer which must be already connected"): two connected
+    /// sockets, as in the plain-C baseline and the reference workload.
+    func connectedEcho(count: Int, size: Int) throws(CLIFailure) -> (seconds: Double, suite: String) {
+        let serverUDP = PacketPeerUDP(), clientUDP = PacketPeerUDP()
+        guard serverUDP.bind(port: 0, bindAddress: "127.0.0.1") == .ok,
+              clientUDP.bind(port: 0, bindAddress: "127.0.0.1") == .ok,
+              clientUDP.connectToHost("127.0.0.1", port: serverUDP.getLocalPort()) == .ok,
+              serverUDP.connectToHost("127.0.0.1", port: clientUDP.getLocalPort()) == .ok
+        else { throw .network("UDP setup failed: \(ErrorReport.message)") }
+        let client = PacketPeerDTLS()
+        guard client.connectToPeer(clientUDP, hostname: "", clientOptions: clientOptions) == .ok else {
+            throw .tls("connect_to_peer failed: \(ErrorReport.message)")
+        }
+        var server: PacketPeerDTLS?
+        let deadline = BenchClock.seconds() + 30
+        while client.getStatus() != .connected || server?.getStatus() != .connected {
+            client.poll()
+            // A ClientHello waits: a new server end takes it (the first one only earns a cookie).
+            if server?.getStatus() != .handshaking, serverUDP.getAvailablePacketCount() > 0 {
+                server = dtlsServer.takeConnection(serverUDP)
+            }
+            server?.poll()
+            for end in [client, server].compactMap({ $0 }) where end.getStatus() == .error {
+                throw .tls("handshake failed: \(end.getErrorMessage())")
+            }
+            if BenchClock.seconds() > deadline { throw .network("the handshake did not finish within 30 s") }
+        }
+        return (try Self.echo(client: client, server: server!, count: count, size: size), client.getCipherSuite())
     }
 }
 

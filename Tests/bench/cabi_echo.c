@@ -1,9 +1,10 @@
 /*
  * cabi_echo.c — the echo workload through the C ABI (include/packetdtls.h), as a C program using
- * libpacketdtls would write it: a dtls_udp_server + dtls_server on one socket, a dtls_peer client
- * over a connected dtls_udp, one thread stepping both.
+ * libpacketdtls would write it: a dtls_peer client over a connected dtls_udp, and a dtls_server
+ * end over either its own dtls_udp connected to the client (default: two connected sockets, as
+ * in the plain-C baseline) or a dtls_udp_server shared by all clients; one thread steps both.
  *
- *   cabi_echo N SIZE cert.pem key.pem
+ *   cabi_echo N SIZE cert.pem key.pem [connected|udpserver]
  *
  * Prints the line of `packetdtls-cli bench echo`: "echo <count> <seconds> <per_second> <ciphersuite>".
  * Build: cc -O2 -I include cabi_echo.c -L <dir of libpacketdtls.so> -lpacketdtls -Wl,-rpath,<that dir>
@@ -27,29 +28,9 @@ static void check(int ok, const char *what) {
     }
 }
 
-int main(int argc, char **argv) {
-    if (argc < 5) {
-        fprintf(stderr, "usage: %s N SIZE cert.pem key.pem\n", argv[0]);
-        return 2;
-    }
-    long n = atol(argv[1]);
-    size_t size = (size_t)atol(argv[2]);
-    dtls_key *key = dtls_key_new();
-    dtls_cert *cert = dtls_cert_new();
-    check(dtls_key_load(key, argv[4], false) == DTLS_OK, "dtls_key_load");
-    check(dtls_cert_load(cert, argv[3]) == DTLS_OK, "dtls_cert_load");
-    dtls_options *server_options = dtls_options_server(key, cert);
-    dtls_options *client_options = dtls_options_client_unsafe(NULL);
-    dtls_server *dtls = dtls_server_new();
-    check(dtls_server_setup_with_options(dtls, server_options) == DTLS_OK, "dtls_server_setup_with_options");
-    dtls_udp_server *udp_server = dtls_udp_server_new();
-    check(dtls_udp_server_listen(udp_server, 0, "127.0.0.1") == DTLS_OK, "dtls_udp_server_listen");
-
-    dtls_udp *udp = dtls_udp_new();
-    check(dtls_udp_connect_to_host(udp, "127.0.0.1", dtls_udp_server_get_local_port(udp_server)) == DTLS_OK,
-          "dtls_udp_connect_to_host");
-    dtls_peer *client = dtls_peer_new();
-    check(dtls_peer_connect_to_peer_with_options(client, udp, "", client_options) == DTLS_OK, "connect_to_peer");
+/* The server end behind a dtls_udp_server shared by all clients: take_connection for every new
+ * client, keeping the peer that is HANDSHAKING (the first ClientHello only earns a cookie). */
+static dtls_peer *handshake_shared(dtls_server *dtls, dtls_udp_server *udp_server, dtls_peer *client) {
     dtls_peer *server = NULL;
     double deadline = now() + 30;
     while (dtls_peer_get_status(client) != DTLS_STATUS_CONNECTED ||
@@ -71,6 +52,67 @@ int main(int argc, char **argv) {
         check(dtls_peer_get_status(client) < DTLS_STATUS_ERROR, "client handshake");
         check(now() < deadline, "the handshake within 30 s");
     }
+    return server;
+}
+
+/* The server end on its own dtls_udp connected to the client (Godot 4: take_connection wants "a
+ * udp_peer which must be already connected"). Each ClientHello that arrives is handed to a new
+ * server end; the first one only earns a cookie. Returns the connected server end. */
+static dtls_peer *handshake_connected(dtls_server *dtls, dtls_udp *server_udp, dtls_peer *client) {
+    dtls_peer *server = NULL;
+    double deadline = now() + 30;
+    while (dtls_peer_get_status(client) != DTLS_STATUS_CONNECTED ||
+           !server || dtls_peer_get_status(server) != DTLS_STATUS_CONNECTED) {
+        dtls_peer_poll(client);
+        if ((!server || dtls_peer_get_status(server) != DTLS_STATUS_HANDSHAKING) &&
+            dtls_udp_get_available_packet_count(server_udp) > 0) {
+            dtls_peer_free(server);
+            server = dtls_server_take_connection(dtls, server_udp);
+        }
+        if (server) dtls_peer_poll(server);
+        check(dtls_peer_get_status(client) < DTLS_STATUS_ERROR, "client handshake");
+        check(now() < deadline, "the handshake within 30 s");
+    }
+    return server;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 5 || (argc > 5 && strcmp(argv[5], "connected") && strcmp(argv[5], "udpserver"))) {
+        fprintf(stderr, "usage: %s N SIZE cert.pem key.pem [connected|udpserver]\n", argv[0]);
+        return 2;
+    }
+    long n = atol(argv[1]);
+    size_t size = (size_t)atol(argv[2]);
+    int shared = argc > 5 && !strcmp(argv[5], "udpserver");
+    dtls_key *key = dtls_key_new();
+    dtls_cert *cert = dtls_cert_new();
+    check(dtls_key_load(key, argv[4], false) == DTLS_OK, "dtls_key_load");
+    check(dtls_cert_load(cert, argv[3]) == DTLS_OK, "dtls_cert_load");
+    dtls_options *server_options = dtls_options_server(key, cert);
+    dtls_options *client_options = dtls_options_client_unsafe(NULL);
+    dtls_server *dtls = dtls_server_new();
+    check(dtls_server_setup_with_options(dtls, server_options) == DTLS_OK, "dtls_server_setup_with_options");
+    dtls_udp *udp = dtls_udp_new();
+    dtls_udp_server *udp_server = NULL;
+    dtls_udp *server_udp = NULL;
+    if (shared) {
+        udp_server = dtls_udp_server_new();
+        check(dtls_udp_server_listen(udp_server, 0, "127.0.0.1") == DTLS_OK, "dtls_udp_server_listen");
+        check(dtls_udp_connect_to_host(udp, "127.0.0.1", dtls_udp_server_get_local_port(udp_server)) == DTLS_OK,
+              "dtls_udp_connect_to_host");
+    } else {
+        server_udp = dtls_udp_new();
+        check(dtls_udp_bind(server_udp, 0, "127.0.0.1", 65536) == DTLS_OK, "dtls_udp_bind (server)");
+        check(dtls_udp_bind(udp, 0, "127.0.0.1", 65536) == DTLS_OK, "dtls_udp_bind (client)");
+        check(dtls_udp_connect_to_host(udp, "127.0.0.1", dtls_udp_get_local_port(server_udp)) == DTLS_OK,
+              "dtls_udp_connect_to_host (client)");
+        check(dtls_udp_connect_to_host(server_udp, "127.0.0.1", dtls_udp_get_local_port(udp)) == DTLS_OK,
+              "dtls_udp_connect_to_host (server)");
+    }
+    dtls_peer *client = dtls_peer_new();
+    check(dtls_peer_connect_to_peer_with_options(client, udp, "", client_options) == DTLS_OK, "connect_to_peer");
+    dtls_peer *server = shared ? handshake_shared(dtls, udp_server, client)
+                               : handshake_connected(dtls, server_udp, client);
 
     unsigned char *payload = malloc(size + 1), *buf = malloc(16384);
     memset(payload, 'x', size);
@@ -79,7 +121,7 @@ int main(int argc, char **argv) {
     for (long i = 0; i < n; i++) {
         check(dtls_peer_put_packet(client, payload, size) == DTLS_OK, "client put_packet");
         while (dtls_peer_get_available_packet_count(server) == 0) {
-            dtls_udp_server_poll(udp_server);
+            if (udp_server) dtls_udp_server_poll(udp_server);
             check(dtls_peer_poll(server) == DTLS_OK, "server poll");
         }
         check(dtls_peer_get_packet(server, buf, 16384, &got) == DTLS_OK, "server get_packet");
@@ -95,6 +137,7 @@ int main(int argc, char **argv) {
     dtls_peer_free(client);
     dtls_peer_free(server);
     dtls_udp_free(udp);
+    dtls_udp_free(server_udp);
     dtls_udp_server_free(udp_server);
     dtls_server_free(dtls);
     dtls_options_free(server_options);

@@ -1,9 +1,11 @@
 """python_echo.py — the echo workload of `packetdtls-cli bench echo` through the Python binding.
 
-    python3 Tests/bench/python_echo.py N SIZE cert.pem key.pem
+    python3 Tests/bench/python_echo.py N SIZE cert.pem key.pem [connected|udpserver]
 
-Prints the same line: "echo <count> <seconds> <per_second> <ciphersuite>". The library is the one
-PACKETDTLS_LIBRARY names (scripts/bench points it at the release build).
+Prints the same line: "echo <count> <seconds> <per_second> <ciphersuite>". The server end sits on its
+own PacketPeerUDP connected to the client (default: two connected sockets, as in the plain-C baseline)
+or behind a UDPServer shared by all clients. The library is the one PACKETDTLS_LIBRARY names
+(scripts/bench points it at the release build).
 """
 
 from __future__ import annotations
@@ -18,21 +20,15 @@ from packetdtls import (  # noqa: E402
     CryptoKey, DTLSServer, PacketPeerDTLS, PacketPeerUDP, TLSOptions, UDPServer, X509Certificate)
 
 
-def main(rounds: int, size: int, cert_path: str, key_path: str) -> None:
-    key, cert = CryptoKey(), X509Certificate()
-    if key.load(key_path) != 0 or cert.load(cert_path) != 0:
-        sys.exit("python_echo: cannot load the key or the certificate")
+def handshake_shared(server: DTLSServer, client: PacketPeerDTLS, deadline: float):
+    """The server end behind a UDPServer; returns it and the UDPServer to poll."""
     udp_server = UDPServer()
     udp_server.listen(0, "127.0.0.1")
-    server = DTLSServer()
-    server.setup(TLSOptions.server(key, cert))
     udp = PacketPeerUDP()
     udp.connect_to_host("127.0.0.1", udp_server.get_local_port())
-    client = PacketPeerDTLS()
     client.connect_to_peer(udp, "", TLSOptions.client_unsafe())
     peer = None
     connected = PacketPeerDTLS.STATUS_CONNECTED
-    deadline = time.monotonic() + 30
     while not (peer is not None and peer.get_status() == connected and client.get_status() == connected):
         if time.monotonic() > deadline:
             sys.exit("python_echo: the handshake did not finish within 30 s")
@@ -44,12 +40,49 @@ def main(rounds: int, size: int, cert_path: str, key_path: str) -> None:
                 peer = candidate
         if peer is not None:
             peer.poll()
+    return peer, udp_server, udp
+
+
+def handshake_connected(server: DTLSServer, client: PacketPeerDTLS, deadline: float):
+    """The server end on its own PacketPeerUDP connected to the client (Godot 4's take_connection)."""
+    server_udp, udp = PacketPeerUDP(), PacketPeerUDP()
+    server_udp.bind(0, "127.0.0.1")
+    udp.bind(0, "127.0.0.1")
+    udp.connect_to_host("127.0.0.1", server_udp.get_local_port())
+    server_udp.connect_to_host("127.0.0.1", udp.get_local_port())
+    client.connect_to_peer(udp, "", TLSOptions.client_unsafe())
+    peer = None
+    connected = PacketPeerDTLS.STATUS_CONNECTED
+    while not (peer is not None and peer.get_status() == connected and client.get_status() == connected):
+        if time.monotonic() > deadline:
+            sys.exit("python_echo: the handshake did not finish within 30 s")
+        client.poll()
+        # A ClientHello waits: a new server end takes it (the first one only earns a cookie).
+        busy = peer is not None and peer.get_status() == PacketPeerDTLS.STATUS_HANDSHAKING
+        if not busy and server_udp.get_available_packet_count() > 0:
+            peer = server.take_connection(server_udp)
+        if peer is not None:
+            peer.poll()
+    return peer, None, (udp, server_udp)
+
+
+def main(rounds: int, size: int, cert_path: str, key_path: str, shared: bool) -> None:
+    key, cert = CryptoKey(), X509Certificate()
+    if key.load(key_path) != 0 or cert.load(cert_path) != 0:
+        sys.exit("python_echo: cannot load the key or the certificate")
+    server = DTLSServer()
+    server.setup(TLSOptions.server(key, cert))
+    client = PacketPeerDTLS()
+    deadline = time.monotonic() + 30
+    handshake = handshake_shared if shared else handshake_connected
+    peer, udp_server, _sockets = handshake(server, client, deadline)
     data = b"x" * size
     start = time.perf_counter()
     for _ in range(rounds):
         client.put_packet(data)
         while not peer.get_available_packet_count():
-            udp_server.poll()
+            if udp_server is not None:
+                udp_server.poll()
             peer.poll()
         peer.put_packet(peer.get_packet())
         while not client.get_available_packet_count():
@@ -61,6 +94,6 @@ def main(rounds: int, size: int, cert_path: str, key_path: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 5:
-        sys.exit("usage: python_echo.py N SIZE cert.pem key.pem")
-    main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4])
+    if len(sys.argv) not in (5, 6) or (len(sys.argv) == 6 and sys.argv[5] not in ("connected", "udpserver")):
+        sys.exit("usage: python_echo.py N SIZE cert.pem key.pem [connected|udpserver]")
+    main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], len(sys.argv) == 6 and sys.argv[5] == "udpserver")

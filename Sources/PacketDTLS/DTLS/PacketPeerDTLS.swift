@@ -165,10 +165,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             case .handshaking:
                 advanceHandshake()
             case .connected:
-                if let session, !session.flushQueuedOutput() { break }
-                if session?.mayHaveInput == true { readRecords() }
-                checkIdleTimeout()
-                settleIfQuiet(seenArrivals)
+                // One reference for the whole poll, handed down (each load of `session` is a retain).
+                if let session { pollConnected(session, seenArrivals) }
             default:
                 return ErrorReport.fail(.unconfigured, "poll: the DTLS peer is \(status); connect it first")
             }
@@ -179,10 +177,16 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         }
     }
 
+    private func pollConnected(_ session: DTLSSession, _ seenArrivals: UInt64) {
+        guard session.flushQueuedOutput() else { return }
+        if session.mayHaveInput { readRecords(session) }
+        checkIdleTimeout(session)
+        settleIfQuiet(session, seenArrivals)
+    }
+
     /// Lets the next polls return at once while nothing arrives, if nothing else needs doing.
-    private func settleIfQuiet(_ seenArrivals: UInt64) {
-        guard arrivalsObserved, status == .connected, let session, !session.hasQueuedOutput,
-              !session.mayHaveInput else { return }
+    private func settleIfQuiet(_ session: DTLSSession, _ seenArrivals: UInt64) {
+        guard arrivalsObserved, status == .connected, !session.hasQueuedOutput, !session.mayHaveInput else { return }
         let deadline = idleTimeoutMs > 0 ? session.lastReceiveMs &+ UInt64(idleTimeoutMs) : UInt64.max
         quietArrivals.store(seenArrivals, ordering: .relaxed)
         quietUntilMs.store(deadline, ordering: .relaxed)
@@ -201,7 +205,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             resumed = session.resumedSession
             verifyFlags = session.configuration.verifiesChain ? session.verifyFlags : 0
             counters.handshakeDurationMs = MonotonicClock.milliseconds() &- handshakeStartMs
-            readRecords()
+            readRecords(session)
         case .helloVerifyRequired:
             end(.disconnected, "cookie exchange: answered the first ClientHello with a HelloVerifyRequest")
         case .failed(let code):
@@ -212,10 +216,11 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// Decrypts what waits. The newest record stays inside mbedTLS (held) until get_packet takes it
     /// straight into the caller's buffer; only when another record is to be decrypted behind it is
     /// it moved into the inbox. One packet per poll, the common case, so costs no copy and no allocation.
-    private func readRecords() {
-        session?.expectInput()
+    private func readRecords(_ session: DTLSSession) {
+        session.expectInput()
         for _ in 0..<Self.recordsPerPoll {
-            guard status == .connected, let session, !inbox.isFull else { return }
+            // A record may end the session (close_notify, failure): then the status says so.
+            guard status == .connected, !inbox.isFull else { return }
             if session.heldRecordLength > 0 {
                 guard session.hasInputBeyondHeldRecord else { return }
                 inbox.append(session.takeHeldRecord())
@@ -238,8 +243,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         }
     }
 
-    private func checkIdleTimeout() {
-        guard status == .connected, idleTimeoutMs > 0, let session else { return }
+    private func checkIdleTimeout(_ session: DTLSSession) {
+        guard status == .connected, idleTimeoutMs > 0 else { return }
         let silent = MonotonicClock.coarseMilliseconds() &- session.lastReceiveMs
         if silent >= UInt64(idleTimeoutMs) {
             end(.error, "idle timeout: nothing received from the peer for \(silent) ms (limit \(idleTimeoutMs) ms)")
@@ -389,7 +394,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     public func getPacket(into buffer: UnsafeMutableRawBufferPointer) -> (error: GodotError, length: Int) {
         lock.withLock {
             // Older packets wait in the inbox; the newest may still be held inside mbedTLS.
-            let held = inbox.isEmpty ? session?.heldRecordLength ?? 0 : 0
+            let current = inbox.isEmpty ? session : nil
+            let held = current?.heldRecordLength ?? 0
             let next = inbox.first?.count ?? held
             guard !inbox.isEmpty || held > 0 else {
                 lastPacketError = noPacketError()
@@ -401,7 +407,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
                 return (lastPacketError, next)
             }
             lastPacketError = .ok
-            if held > 0, let session { return (.ok, session.takeHeldRecord(into: buffer)) }
+            if held > 0, let current { return (.ok, current.takeHeldRecord(into: buffer)) }
             let packet = inbox.removeFirst()
             if !packet.isEmpty { packet.withUnsafeBytes { buffer.copyMemory(from: $0) } }
             return (.ok, packet.count)

@@ -54,23 +54,31 @@ final class DatagramBatch {
     }
 
     /// One recvmmsg on `descriptor` with `flags` (UDPSocket's). `first`, when given, takes the first
-    /// datagram in place of slot 0's own buffer (a caller's buffer: no copy). Returns what recvmmsg
-    /// returns: the count received, or -1 with `errno` set.
-    func receive(on descriptor: Int32, flags: Int32, firstInto first: UnsafeMutableRawBufferPointer? = nil) -> Int {
+    /// datagram in place of slot 0's own buffer (a caller's buffer: no copy). Without `sources` the
+    /// kernel is not asked for the senders (a connected socket knows its one peer), which saves it
+    /// copying an address out per datagram. Returns what recvmmsg returns: the count received, or -1
+    /// with `errno` set.
+    func receive(on descriptor: Int32, flags: Int32, firstInto first: UnsafeMutableRawBufferPointer? = nil,
+                 sources: Bool = true) -> Int {
         for slot in 0..<capacity {
             let own = UnsafeMutableRawBufferPointer(start: buffers + slot * slotSize, count: slotSize)
             let target = slot == 0 ? first ?? own : own
             vectors[slot] = iovec(iov_base: target.baseAddress, iov_len: target.count)
             headers[slot] = packetdtls_mmsghdr()
-            headers[slot].msg_hdr.msg_name = UnsafeMutableRawPointer(addresses + slot)
-            headers[slot].msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            if sources {
+                headers[slot].msg_hdr.msg_name = UnsafeMutableRawPointer(addresses + slot)
+                headers[slot].msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            } else {
+                addresses[slot].ss_family = sa_family_t(AF_UNSPEC)
+            }
             headers[slot].msg_hdr.msg_iov = vectors + slot
             headers[slot].msg_hdr.msg_iovlen = 1
         }
         return Int(packetdtls_recvmmsg(descriptor, headers, UInt32(capacity), flags))
     }
 
-    /// The datagram in `slot` after a receive that returned more than `slot`.
+    /// The datagram in `slot` after a receive that returned more than `slot`; its source is the
+    /// wildcard address when the receive did not ask for sources.
     func datagram(_ slot: Int) -> Datagram {
         let vector = vectors[slot]
         let length = Int(headers[slot].msg_len)

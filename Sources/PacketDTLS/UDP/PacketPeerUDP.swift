@@ -553,13 +553,15 @@ extension PacketPeerUDP: DatagramTransport {
             // means the socket is empty behind it, so the reader need not ask again (no EAGAIN call).
             let batch = ownReceiveBatch ?? DatagramBatch(capacity: 2, slotSize: Self.maxDatagramSize + 1)
             ownReceiveBatch = batch
-            switch ownSocket.receive(into: batch, firstInto: buffer) {
+            // A connected socket hears only its peer: the sources need not be asked for.
+            let peer = connectedHost
+            switch ownSocket.receive(into: batch, firstInto: buffer, sources: peer == nil) {
             case .received(let count):
                 let first = batch.datagram(0)
-                lastSource = first.source
+                lastSource = peer ?? first.source
                 if count > 1 {
                     let second = batch.datagram(1)
-                    queue.append(.init(bytes: Array(second.bytes), source: second.source))
+                    queue.append(.init(bytes: Array(second.bytes), source: peer ?? second.source))
                 }
                 return (first.truncated ? .oversized(first.length) : .datagram(first.length), count > 1)
             case .empty:

@@ -28,18 +28,24 @@ static void check(int ok, const char *what) {
     }
 }
 
-/* The server end behind a dtls_udp_server shared by all clients: take_connection for every new
- * client, keeping the peer that is HANDSHAKING (the first ClientHello only earns a cookie). */
-static dtls_peer *handshake_shared(dtls_server *dtls, dtls_udp_server *udp_server, dtls_peer *client) {
-    dtls_peer *server = NULL;
-    double deadline = now() + 30;
-    while (dtls_peer_get_status(client) != DTLS_STATUS_CONNECTED ||
-           !server || dtls_peer_get_status(server) != DTLS_STATUS_CONNECTED) {
-        dtls_peer_poll(client);
-        dtls_udp_server_poll(udp_server);
-        while (dtls_udp_server_is_connection_available(udp_server)) {
-            dtls_udp *taken = dtls_udp_server_take_connection(udp_server);
-            dtls_peer *peer = dtls_server_take_connection(dtls, taken);
+/* What the handshake loop needs to find the server end: the DTLS server and one of its sockets. */
+struct server_side {
+    dtls_server *dtls;
+    dtls_udp_server *udp_server; /* shared by all clients, or NULL */
+    dtls_udp *udp;               /* connected to the one client, or NULL */
+};
+
+/* Hands new ClientHellos to new server ends and returns the current one. The first ClientHello only
+ * earns a cookie (the server end it made is DISCONNECTED); the second makes a HANDSHAKING one.
+ * Shared socket: take_connection for each new client. Connected socket (Godot 4: take_connection
+ * wants "a udp_peer which must be already connected"): a new server end for each datagram that
+ * waits while no handshake is under way. */
+static dtls_peer *step_server_side(struct server_side *side, dtls_peer *server) {
+    if (side->udp_server) {
+        dtls_udp_server_poll(side->udp_server);
+        while (dtls_udp_server_is_connection_available(side->udp_server)) {
+            dtls_udp *taken = dtls_udp_server_take_connection(side->udp_server);
+            dtls_peer *peer = dtls_server_take_connection(side->dtls, taken);
             dtls_udp_free(taken);
             if (peer && dtls_peer_get_status(peer) == DTLS_STATUS_HANDSHAKING) {
                 dtls_peer_free(server);
@@ -48,27 +54,22 @@ static dtls_peer *handshake_shared(dtls_server *dtls, dtls_udp_server *udp_serve
                 dtls_peer_free(peer);
             }
         }
-        if (server) dtls_peer_poll(server);
-        check(dtls_peer_get_status(client) < DTLS_STATUS_ERROR, "client handshake");
-        check(now() < deadline, "the handshake within 30 s");
+    } else if ((!server || dtls_peer_get_status(server) != DTLS_STATUS_HANDSHAKING) &&
+               dtls_udp_get_available_packet_count(side->udp) > 0) {
+        dtls_peer_free(server);
+        server = dtls_server_take_connection(side->dtls, side->udp);
     }
     return server;
 }
 
-/* The server end on its own dtls_udp connected to the client (Godot 4: take_connection wants "a
- * udp_peer which must be already connected"). Each ClientHello that arrives is handed to a new
- * server end; the first one only earns a cookie. Returns the connected server end. */
-static dtls_peer *handshake_connected(dtls_server *dtls, dtls_udp *server_udp, dtls_peer *client) {
+/* Steps both ends until both are connected; returns the server end. */
+static dtls_peer *handshake(struct server_side *side, dtls_peer *client) {
     dtls_peer *server = NULL;
     double deadline = now() + 30;
     while (dtls_peer_get_status(client) != DTLS_STATUS_CONNECTED ||
            !server || dtls_peer_get_status(server) != DTLS_STATUS_CONNECTED) {
         dtls_peer_poll(client);
-        if ((!server || dtls_peer_get_status(server) != DTLS_STATUS_HANDSHAKING) &&
-            dtls_udp_get_available_packet_count(server_udp) > 0) {
-            dtls_peer_free(server);
-            server = dtls_server_take_connection(dtls, server_udp);
-        }
+        server = step_server_side(side, server);
         if (server) dtls_peer_poll(server);
         check(dtls_peer_get_status(client) < DTLS_STATUS_ERROR, "client handshake");
         check(now() < deadline, "the handshake within 30 s");
@@ -111,8 +112,8 @@ int main(int argc, char **argv) {
     }
     dtls_peer *client = dtls_peer_new();
     check(dtls_peer_connect_to_peer_with_options(client, udp, "", client_options) == DTLS_OK, "connect_to_peer");
-    dtls_peer *server = shared ? handshake_shared(dtls, udp_server, client)
-                               : handshake_connected(dtls, server_udp, client);
+    struct server_side side = {dtls, udp_server, server_udp};
+    dtls_peer *server = handshake(&side, client);
 
     unsigned char *payload = malloc(size + 1), *buf = malloc(16384);
     memset(payload, 'x', size);

@@ -20,50 +20,39 @@ from packetdtls import (  # noqa: E402
     CryptoKey, DTLSServer, PacketPeerDTLS, PacketPeerUDP, TLSOptions, UDPServer, X509Certificate)
 
 
-def handshake_shared(server: DTLSServer, client: PacketPeerDTLS, deadline: float):
-    """The server end behind a UDPServer; returns it and the UDPServer to poll."""
+def shared_server_side(server: DTLSServer):
+    """The server end behind a UDPServer. Returns (the client's UDP peer, a step, the UDPServer)."""
     udp_server = UDPServer()
     udp_server.listen(0, "127.0.0.1")
     udp = PacketPeerUDP()
     udp.connect_to_host("127.0.0.1", udp_server.get_local_port())
-    client.connect_to_peer(udp, "", TLSOptions.client_unsafe())
-    peer = None
-    connected = PacketPeerDTLS.STATUS_CONNECTED
-    while not (peer is not None and peer.get_status() == connected and client.get_status() == connected):
-        if time.monotonic() > deadline:
-            sys.exit("python_echo: the handshake did not finish within 30 s")
-        client.poll()
+
+    def step(peer):
         udp_server.poll()
         while udp_server.is_connection_available():
             candidate = server.take_connection(udp_server.take_connection())
             if candidate is not None and candidate.get_status() == PacketPeerDTLS.STATUS_HANDSHAKING:
                 peer = candidate
-        if peer is not None:
-            peer.poll()
-    return peer, udp_server, udp
+        return peer
+    return udp, step, udp_server
 
 
-def handshake_connected(server: DTLSServer, client: PacketPeerDTLS, deadline: float):
-    """The server end on its own PacketPeerUDP connected to the client (Godot 4's take_connection)."""
+def connected_server_side(server: DTLSServer):
+    """The server end on its own PacketPeerUDP connected to the client (Godot 4's take_connection
+    wants "a udp_peer which must be already connected"), as in the plain-C baseline."""
     server_udp, udp = PacketPeerUDP(), PacketPeerUDP()
     server_udp.bind(0, "127.0.0.1")
     udp.bind(0, "127.0.0.1")
     udp.connect_to_host("127.0.0.1", server_udp.get_local_port())
     server_udp.connect_to_host("127.0.0.1", udp.get_local_port())
-    client.connect_to_peer(udp, "", TLSOptions.client_unsafe())
-    peer = None
-    connected = PacketPeerDTLS.STATUS_CONNECTED
-    while not (peer is not None and peer.get_status() == connected and client.get_status() == connected):
-        if time.monotonic() > deadline:
-            sys.exit("python_echo: the handshake did not finish within 30 s")
-        client.poll()
+
+    def step(peer):
         # A ClientHello waits: a new server end takes it (the first one only earns a cookie).
         busy = peer is not None and peer.get_status() == PacketPeerDTLS.STATUS_HANDSHAKING
         if not busy and server_udp.get_available_packet_count() > 0:
             peer = server.take_connection(server_udp)
-        if peer is not None:
-            peer.poll()
-    return peer, None, (udp, server_udp)
+        return peer
+    return udp, step, None
 
 
 def main(rounds: int, size: int, cert_path: str, key_path: str, shared: bool) -> None:
@@ -72,10 +61,19 @@ def main(rounds: int, size: int, cert_path: str, key_path: str, shared: bool) ->
         sys.exit("python_echo: cannot load the key or the certificate")
     server = DTLSServer()
     server.setup(TLSOptions.server(key, cert))
+    udp, step, udp_server = (shared_server_side if shared else connected_server_side)(server)
     client = PacketPeerDTLS()
+    client.connect_to_peer(udp, "", TLSOptions.client_unsafe())
+    peer = None
+    connected = PacketPeerDTLS.STATUS_CONNECTED
     deadline = time.monotonic() + 30
-    handshake = handshake_shared if shared else handshake_connected
-    peer, udp_server, _sockets = handshake(server, client, deadline)
+    while not (peer is not None and peer.get_status() == connected and client.get_status() == connected):
+        if time.monotonic() > deadline:
+            sys.exit("python_echo: the handshake did not finish within 30 s")
+        client.poll()
+        peer = step(peer)
+        if peer is not None:
+            peer.poll()
     data = b"x" * size
     start = time.perf_counter()
     for _ in range(rounds):

@@ -215,7 +215,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
 
     /// Decrypts what waits. The newest record stays inside mbedTLS (held) until get_packet takes it
     /// straight into the caller's buffer; only when another record is to be decrypted behind it is
-    /// it moved into the inbox. One packet per poll, the common case, so costs no copy and no allocation.
+    /// it moved into the inbox. One packet per poll, the common case, so costs one copy (mbedTLS's
+    /// buffer to the caller's, as with mbedTLS alone) and no allocation.
     private func readRecords(_ session: DTLSSession) {
         session.expectInput()
         for _ in 0..<Self.recordsPerPoll {

@@ -77,21 +77,34 @@ final class BenchPair {
         guard client.connectToPeer(udp, hostname: "", clientOptions: clientOptions) == .ok else {
             throw .tls("connect_to_peer failed: \(ErrorReport.message)")
         }
-        var server: PacketPeerDTLS?
-        let deadline = BenchClock.seconds() + 30
-        while client.getStatus() != .connected || server?.getStatus() != .connected {
-            client.poll()
+        let server = try Self.completeHandshake(client) { current in
+            var server = current
             _ = udpServer.poll()
             while let taken = udpServer.takeConnection() {
                 if let peer = dtlsServer.takeConnection(taken), peer.getStatus() == .handshaking { server = peer }
             }
+            return server
+        }
+        return (client, server, client.getCipherSuite())
+    }
+
+    /// Steps `client` and the server end until both are connected; `step` is given the current server
+    /// end (nil at first) and returns the one to go on with (a new client's first ClientHello only
+    /// earns a cookie, so the second makes the real one).
+    static func completeHandshake(_ client: PacketPeerDTLS, _ step: (PacketPeerDTLS?) -> PacketPeerDTLS?)
+        throws(CLIFailure) -> PacketPeerDTLS {
+        var server: PacketPeerDTLS?
+        let deadline = BenchClock.seconds() + 30
+        while client.getStatus() != .connected || server?.getStatus() != .connected {
+            client.poll()
+            server = step(server)
             server?.poll()
             for end in [client, server].compactMap({ $0 }) where end.getStatus() == .error {
                 throw .tls("handshake failed: \(end.getErrorMessage())")
             }
             if BenchClock.seconds() > deadline { throw .network("the handshake did not finish within 30 s") }
         }
-        return (client, server!, client.getCipherSuite())
+        return server!
     }
 
     /// `count` round trips of `size` bytes, client to server and back; returns the seconds taken.
@@ -165,21 +178,12 @@ extension BenchPair {
         guard client.connectToPeer(clientUDP, hostname: "", clientOptions: clientOptions) == .ok else {
             throw .tls("connect_to_peer failed: \(ErrorReport.message)")
         }
-        var server: PacketPeerDTLS?
-        let deadline = BenchClock.seconds() + 30
-        while client.getStatus() != .connected || server?.getStatus() != .connected {
-            client.poll()
-            // A ClientHello waits: a new server end takes it (the first one only earns a cookie).
-            if server?.getStatus() != .handshaking, serverUDP.getAvailablePacketCount() > 0 {
-                server = dtlsServer.takeConnection(serverUDP)
-            }
-            server?.poll()
-            for end in [client, server].compactMap({ $0 }) where end.getStatus() == .error {
-                throw .tls("handshake failed: \(end.getErrorMessage())")
-            }
-            if BenchClock.seconds() > deadline { throw .network("the handshake did not finish within 30 s") }
+        let server = try Self.completeHandshake(client) { current in
+            // A ClientHello waits while no handshake is under way: a new server end takes it.
+            guard current?.getStatus() != .handshaking, serverUDP.getAvailablePacketCount() > 0 else { return current }
+            return dtlsServer.takeConnection(serverUDP)
         }
-        return (try Self.echo(client: client, server: server!, count: count, size: size), client.getCipherSuite())
+        return (try Self.echo(client: client, server: server, count: count, size: size), client.getCipherSuite())
     }
 }
 

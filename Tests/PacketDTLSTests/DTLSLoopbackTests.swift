@@ -19,6 +19,16 @@ final class EchoServer {
 
     var port: Int { udp.getLocalPort() }
 
+    /// A client over a new UDP peer connected to this server, its handshake started; it checks no
+    /// certificate. The DTLS peer keeps its UDP peer.
+    func startClient() -> PacketPeerDTLS {
+        let udp = PacketPeerUDP()
+        XCTAssertEqual(udp.connectToHost("127.0.0.1", port: port), .ok)
+        let client = PacketPeerDTLS()
+        XCTAssertEqual(client.connectToPeer(udp, validateCerts: false), .ok)
+        return client
+    }
+
     func step() {
         udp.poll()
         while udp.isConnectionAvailable() {
@@ -55,10 +65,7 @@ final class DTLSLoopbackTests: XCTestCase {
         let identity = try TestIdentity.make()
         let server = try EchoServer(key: identity.key, certificate: identity.certificate)
         server.reply = { _ in Array("Hello DTLS client".utf8) }
-        let udp = PacketPeerUDP()
-        XCTAssertEqual(udp.connectToHost("127.0.0.1", port: server.port), .ok)
-        let client = PacketPeerDTLS()
-        XCTAssertEqual(client.connectToPeer(udp, validateCerts: false), .ok)
+        let client = server.startClient()
         var sent = false
         var reply = ""
         let done = Self.run({
@@ -131,10 +138,7 @@ final class DTLSLoopbackTests: XCTestCase {
     func testGarbageFromAThirdSocketDoesNotDisturbASession() throws {
         let identity = try TestIdentity.make()
         let server = try EchoServer(key: identity.key, certificate: identity.certificate)
-        let udp = PacketPeerUDP()
-        XCTAssertEqual(udp.connectToHost("127.0.0.1", port: server.port), .ok)
-        let client = PacketPeerDTLS()
-        XCTAssertEqual(client.connectToPeer(udp, validateCerts: false), .ok)
+        let client = server.startClient()
         let attacker = PacketPeerUDP()
         XCTAssertEqual(attacker.setDestAddress("127.0.0.1", port: server.port), .ok)
         var generator = SeededGenerator(seed: 42)
@@ -159,10 +163,7 @@ final class DTLSLoopbackTests: XCTestCase {
     func testBurstsLargerThanABatchArriveWholeAndInOrder() throws {
         let identity = try TestIdentity.make()
         let server = try EchoServer(key: identity.key, certificate: identity.certificate)
-        let udp = PacketPeerUDP()
-        XCTAssertEqual(udp.connectToHost("127.0.0.1", port: server.port), .ok)
-        let client = PacketPeerDTLS()
-        XCTAssertEqual(client.connectToPeer(udp, validateCerts: false), .ok)
+        let client = server.startClient()
         XCTAssertTrue(Self.run({ server.step(); client.poll() }, until: { client.getStatus() == .connected }),
                       client.getErrorMessage())
         let count = 50
@@ -187,10 +188,7 @@ final class DTLSQuietPeerTests: XCTestCase {
         let options = TLSOptions.server(key: identity.key, certificate: identity.certificate)
         XCTAssertEqual(options.setIdleTimeout(ms: 400), .ok)
         let server = try EchoServer(key: identity.key, certificate: identity.certificate, options: options)
-        let udp = PacketPeerUDP()
-        XCTAssertEqual(udp.connectToHost("127.0.0.1", port: server.port), .ok)
-        let client = PacketPeerDTLS()
-        XCTAssertEqual(client.connectToPeer(udp, validateCerts: false), .ok)
+        let client = server.startClient()
         XCTAssertTrue(DTLSLoopbackTests.run({ server.step(); client.poll() }, until: {
             client.getStatus() == .connected && server.peers.first?.getStatus() == .connected
         }))

@@ -70,15 +70,9 @@ final class DTLSLossyMemoryTests: XCTestCase {
 
     /// A datagram captured once and replayed later is discarded by the anti-replay window.
     func testReplayedRecordIsDroppedOnce() throws {
-        let identity = try TestIdentity.make()
-        let server = DTLSServer()
-        XCTAssertEqual(server.setup(key: identity.key, certificate: identity.certificate), .ok)
-        let link = MemoryLink.pair()
+        let pair = MemoryPair(server: MemoryPair.server(for: try TestIdentity.make()))
+        let (link, client, accepted) = try (pair.link, pair.client, pair.handshake())
         var captured: [[UInt8]] = []
-        let client = PacketPeerDTLS()
-        XCTAssertEqual(client.connectToPeer(link.client, hostname: "localhost", clientOptions: .clientUnsafe()), .ok)
-        let accepted = try XCTUnwrap(Pump.accept(server, link.server, client: client))
-        Pump.handshake(client, accepted)
         XCTAssertEqual(accepted.getStatus(), .connected)
         link.client.outboundFilter = { datagram in captured.append(datagram); return datagram }
         XCTAssertEqual(client.putPacket([9, 9, 9]), .ok)
@@ -92,14 +86,8 @@ final class DTLSLossyMemoryTests: XCTestCase {
 
     /// A record with one flipped bit fails its MAC and is dropped; the session goes on.
     func testCorruptedRecordIsDropped() throws {
-        let identity = try TestIdentity.make()
-        let server = DTLSServer()
-        XCTAssertEqual(server.setup(key: identity.key, certificate: identity.certificate), .ok)
-        let link = MemoryLink.pair()
-        let client = PacketPeerDTLS()
-        XCTAssertEqual(client.connectToPeer(link.client, hostname: "localhost", clientOptions: .clientUnsafe()), .ok)
-        let accepted = try XCTUnwrap(Pump.accept(server, link.server, client: client))
-        Pump.handshake(client, accepted)
+        let pair = MemoryPair(server: MemoryPair.server(for: try TestIdentity.make()))
+        let (link, client, accepted) = try (pair.link, pair.client, pair.handshake())
         link.client.outboundFilter = { datagram in
             var altered = datagram
             altered[altered.count - 3] ^= 0x40

@@ -5,18 +5,12 @@ import XCTest
 
 final class DTLSMemoryTests: XCTestCase {
     /// A connected client/server pair over a fresh in-memory link.
-    private func connectedPair(clientOptions: TLSOptions = .clientUnsafe(), hostname: String = "localhost")
+    private func connectedPair(file: StaticString = #filePath, line: UInt = #line)
         throws -> (client: PacketPeerDTLS, server: PacketPeerDTLS, link: (client: MemoryLink, server: MemoryLink)) {
-        let identity = try TestIdentity.make()
-        let server = DTLSServer()
-        XCTAssertEqual(server.setup(key: identity.key, certificate: identity.certificate), .ok)
-        let link = MemoryLink.pair()
-        let client = PacketPeerDTLS()
-        XCTAssertEqual(client.connectToPeer(link.client, hostname: hostname, clientOptions: clientOptions), .ok)
-        XCTAssertEqual(client.getStatus(), .handshaking)
-        let accepted = try XCTUnwrap(Pump.accept(server, link.server, client: client))
-        Pump.handshake(client, accepted)
-        return (client, accepted, link)
+        let pair = MemoryPair(server: MemoryPair.server(for: try TestIdentity.make(), file: file, line: line),
+                              file: file, line: line)
+        let accepted = try pair.handshake(file: file, line: line)
+        return (pair.client, accepted, pair.link)
     }
 
     func testHandshakeAndDataBothWays() throws {
@@ -39,12 +33,8 @@ final class DTLSMemoryTests: XCTestCase {
     }
 
     func testFirstClientHelloGetsCookieRequestAndNoState() throws {
-        let identity = try TestIdentity.make()
-        let server = DTLSServer()
-        XCTAssertEqual(server.setup(key: identity.key, certificate: identity.certificate), .ok)
-        let link = MemoryLink.pair()
-        let client = PacketPeerDTLS()
-        XCTAssertEqual(client.connectToPeer(link.client, hostname: "localhost", clientOptions: .clientUnsafe()), .ok)
+        let pair = MemoryPair(server: MemoryPair.server(for: try TestIdentity.make()))
+        let (server, link, client) = (pair.server, pair.link, pair.client)
         let first = try XCTUnwrap(server.takeConnection(link.server))
         XCTAssertEqual(first.getStatus(), .disconnected)
         XCTAssertTrue(first.getErrorMessage().contains("HelloVerifyRequest"), first.getErrorMessage())
@@ -149,30 +139,22 @@ final class DTLSMemoryTests: XCTestCase {
 
     func testVerifiedHandshakeWithTrustedSelfSignedCertificate() throws {
         let identity = try TestIdentity.make()
-        let server = DTLSServer()
-        XCTAssertEqual(server.setup(key: identity.key, certificate: identity.certificate), .ok)
+        let server = MemoryPair.server(for: identity)
         for name in ["localhost", "127.0.0.1"] {
-            let link = MemoryLink.pair()
-            let client = PacketPeerDTLS()
-            let options = TLSOptions.client(trustedChain: identity.certificate)
-            XCTAssertEqual(client.connectToPeer(link.client, hostname: name, clientOptions: options), .ok)
-            let accepted = try XCTUnwrap(Pump.accept(server, link.server, client: client))
-            Pump.handshake(client, accepted)
-            XCTAssertEqual(client.getStatus(), .connected, "\(name): \(client.getErrorMessage())")
+            let pair = MemoryPair(server: server, hostname: name,
+                                  clientOptions: .client(trustedChain: identity.certificate))
+            try pair.handshake()
+            XCTAssertEqual(pair.client.getStatus(), .connected, "\(name): \(pair.client.getErrorMessage())")
         }
     }
 
     func testWrongHostnameIsHostnameMismatch() throws {
         let identity = try TestIdentity.make()
-        let server = DTLSServer()
-        XCTAssertEqual(server.setup(key: identity.key, certificate: identity.certificate), .ok)
+        let server = MemoryPair.server(for: identity)
         for name in ["other.example", "10.1.2.3"] {
-            let link = MemoryLink.pair()
-            let client = PacketPeerDTLS()
-            let options = TLSOptions.client(trustedChain: identity.certificate)
-            XCTAssertEqual(client.connectToPeer(link.client, hostname: name, clientOptions: options), .ok)
-            let accepted = try XCTUnwrap(Pump.accept(server, link.server, client: client))
-            Pump.handshake(client, accepted)
+            let pair = MemoryPair(server: server, hostname: name,
+                                  clientOptions: .client(trustedChain: identity.certificate))
+            let (client, accepted) = try (pair.client, pair.handshake())
             XCTAssertEqual(client.getStatus(), .errorHostnameMismatch, "\(name): \(client.getErrorMessage())")
             XCTAssertTrue(client.getErrorMessage().contains(name), client.getErrorMessage())
             XCTAssertEqual(accepted.getStatus(), .error, "the server hears the client's alert")
@@ -182,44 +164,29 @@ final class DTLSMemoryTests: XCTestCase {
 
     func testCommonNameOverrideIsCheckedInsteadOfHostname() throws {
         let identity = try TestIdentity.make()
-        let server = DTLSServer()
-        XCTAssertEqual(server.setup(key: identity.key, certificate: identity.certificate), .ok)
-        let link = MemoryLink.pair()
-        let client = PacketPeerDTLS()
         let options = TLSOptions.client(trustedChain: identity.certificate, commonNameOverride: "localhost")
-        XCTAssertEqual(client.connectToPeer(link.client, hostname: "game.example", clientOptions: options), .ok)
-        let accepted = try XCTUnwrap(Pump.accept(server, link.server, client: client))
-        Pump.handshake(client, accepted)
-        XCTAssertEqual(client.getStatus(), .connected, client.getErrorMessage())
+        let pair = MemoryPair(server: MemoryPair.server(for: identity), hostname: "game.example",
+                              clientOptions: options)
+        try pair.handshake()
+        XCTAssertEqual(pair.client.getStatus(), .connected, pair.client.getErrorMessage())
     }
 
     func testUntrustedCertificateIsError() throws {
-        let identity = try TestIdentity.make()
         let stranger = try TestIdentity.make()
-        let server = DTLSServer()
-        XCTAssertEqual(server.setup(key: identity.key, certificate: identity.certificate), .ok)
-        let link = MemoryLink.pair()
-        let client = PacketPeerDTLS()
-        let options = TLSOptions.client(trustedChain: stranger.certificate)
-        XCTAssertEqual(client.connectToPeer(link.client, hostname: "localhost", clientOptions: options), .ok)
-        let accepted = try XCTUnwrap(Pump.accept(server, link.server, client: client))
-        Pump.handshake(client, accepted)
-        XCTAssertEqual(client.getStatus(), .error)
-        XCTAssertTrue(client.getErrorMessage().contains("not correctly signed by the trusted CA"),
-                      client.getErrorMessage())
+        let pair = MemoryPair(server: MemoryPair.server(for: try TestIdentity.make()),
+                              clientOptions: .client(trustedChain: stranger.certificate))
+        try pair.handshake()
+        XCTAssertEqual(pair.client.getStatus(), .error)
+        XCTAssertTrue(pair.client.getErrorMessage().contains("not correctly signed by the trusted CA"),
+                      pair.client.getErrorMessage())
     }
 
     func testUnsafeClientWithChainChecksChainButNotName() throws {
         let identity = try TestIdentity.make()
-        let server = DTLSServer()
-        XCTAssertEqual(server.setup(key: identity.key, certificate: identity.certificate), .ok)
-        let link = MemoryLink.pair()
-        let client = PacketPeerDTLS()
-        let options = TLSOptions.clientUnsafe(trustedChain: identity.certificate)
-        XCTAssertEqual(client.connectToPeer(link.client, hostname: "wrong.example", clientOptions: options), .ok)
-        let accepted = try XCTUnwrap(Pump.accept(server, link.server, client: client))
-        Pump.handshake(client, accepted)
-        XCTAssertEqual(client.getStatus(), .connected, client.getErrorMessage())
+        let pair = MemoryPair(server: MemoryPair.server(for: identity), hostname: "wrong.example",
+                              clientOptions: .clientUnsafe(trustedChain: identity.certificate))
+        try pair.handshake()
+        XCTAssertEqual(pair.client.getStatus(), .connected, pair.client.getErrorMessage())
     }
 
     func testHandshakeTimeoutWhenServerVanishes() throws {
@@ -236,12 +203,8 @@ final class DTLSMemoryTests: XCTestCase {
     }
 
     func testGarbageDuringAndAfterHandshakeIsIgnored() throws {
-        let identity = try TestIdentity.make()
-        let server = DTLSServer()
-        XCTAssertEqual(server.setup(key: identity.key, certificate: identity.certificate), .ok)
-        let link = MemoryLink.pair()
-        let client = PacketPeerDTLS()
-        XCTAssertEqual(client.connectToPeer(link.client, hostname: "localhost", clientOptions: .clientUnsafe()), .ok)
+        let pair = MemoryPair(server: MemoryPair.server(for: try TestIdentity.make()))
+        let (link, client) = (pair.link, pair.client)
         var generator = SeededGenerator(seed: 7)
         func garbage() -> [UInt8] {
             (0..<Int.random(in: 0...300, using: &generator)).map { _ in .random(in: 0...255, using: &generator) }
@@ -249,7 +212,7 @@ final class DTLSMemoryTests: XCTestCase {
         // An empty datagram once ended a session (mbedTLS read it as end-of-stream): keep one in.
         link.server.inject([])
         link.client.inject(garbage())
-        let accepted = try XCTUnwrap(Pump.accept(server, link.server, client: client))
+        let accepted = try pair.accept()
         link.server.inject(garbage())
         link.client.inject(garbage())
         Pump.handshake(client, accepted)
@@ -273,11 +236,8 @@ final class DTLSMemoryTests: XCTestCase {
         XCTAssertEqual(options.setIdleTimeout(ms: 30), .ok)
         let server = DTLSServer()
         XCTAssertEqual(server.setup(serverOptions: options), .ok)
-        let link = MemoryLink.pair()
-        let client = PacketPeerDTLS()
-        XCTAssertEqual(client.connectToPeer(link.client, hostname: "localhost", clientOptions: .clientUnsafe()), .ok)
-        let accepted = try XCTUnwrap(Pump.accept(server, link.server, client: client))
-        Pump.handshake(client, accepted)
+        let pair = MemoryPair(server: server) // held to the end: a client that goes away sends close_notify
+        let accepted = try pair.handshake()
         XCTAssertEqual(accepted.getStatus(), .connected)
         let deadline = Date().addingTimeInterval(5)
         while accepted.getStatus() == .connected, Date() < deadline { accepted.poll(); usleep(5000) }

@@ -5,6 +5,8 @@
  * is move-only, and frees its handle in its destructor. Names, parameters and defaults are
  * Godot's (PacketPeerUDP, UDPServer, PacketPeerDTLS, DTLSServer, CryptoKey, X509Certificate,
  * TLSOptions, Crypto), so the GDScript examples of Godot's documentation translate line by line.
+ * Variant carries put_var / get_var values; DTLSSession, PeerStats and the functions marked "Beyond
+ * Godot" wrap what packetdtls.h adds to Godot (resumption, PSK, ALPN, pinning, client certificates...).
  *
  * Conventions:
  * - A default-constructed owner holds a new object (as Godot's `X.new()`); an owner constructed
@@ -103,15 +105,71 @@ enum class HashType : int {
     Sha256 = DTLS_HASH_SHA256,
 };
 
+/// The type of a Variant: Godot 4's Variant.Type numbers, whichever Godot version a value is encoded for.
+enum class VariantType : int {
+    Nil = DTLS_VAR_NIL,
+    Bool = DTLS_VAR_BOOL,
+    Int = DTLS_VAR_INT,
+    Float = DTLS_VAR_FLOAT,
+    String = DTLS_VAR_STRING,
+    Vector2 = DTLS_VAR_VECTOR2,
+    Vector2i = DTLS_VAR_VECTOR2I,
+    Rect2 = DTLS_VAR_RECT2,
+    Rect2i = DTLS_VAR_RECT2I,
+    Vector3 = DTLS_VAR_VECTOR3,
+    Vector3i = DTLS_VAR_VECTOR3I,
+    Vector4 = DTLS_VAR_VECTOR4,
+    Vector4i = DTLS_VAR_VECTOR4I,
+    Transform2D = DTLS_VAR_TRANSFORM2D,
+    Plane = DTLS_VAR_PLANE,
+    Quaternion = DTLS_VAR_QUATERNION,
+    Aabb = DTLS_VAR_AABB,
+    Basis = DTLS_VAR_BASIS,
+    Transform3D = DTLS_VAR_TRANSFORM3D,
+    Projection = DTLS_VAR_PROJECTION,
+    Color = DTLS_VAR_COLOR,
+    StringName = DTLS_VAR_STRING_NAME,
+    NodePath = DTLS_VAR_NODE_PATH,
+    Rid = DTLS_VAR_RID,
+    Object = DTLS_VAR_OBJECT,
+    Callable = DTLS_VAR_CALLABLE,
+    Signal = DTLS_VAR_SIGNAL,
+    Dictionary = DTLS_VAR_DICTIONARY,
+    Array = DTLS_VAR_ARRAY,
+    PackedByteArray = DTLS_VAR_PACKED_BYTE_ARRAY,
+    PackedInt32Array = DTLS_VAR_PACKED_INT32_ARRAY,
+    PackedInt64Array = DTLS_VAR_PACKED_INT64_ARRAY,
+    PackedFloat32Array = DTLS_VAR_PACKED_FLOAT32_ARRAY,
+    PackedFloat64Array = DTLS_VAR_PACKED_FLOAT64_ARRAY,
+    PackedStringArray = DTLS_VAR_PACKED_STRING_ARRAY,
+    PackedVector2Array = DTLS_VAR_PACKED_VECTOR2_ARRAY,
+    PackedVector3Array = DTLS_VAR_PACKED_VECTOR3_ARRAY,
+    PackedColorArray = DTLS_VAR_PACKED_COLOR_ARRAY,
+    PackedVector4Array = DTLS_VAR_PACKED_VECTOR4_ARRAY,
+};
+
+/// How a server asks clients for certificates (beyond Godot; TLSOptions::set_client_certificate_mode()).
+enum class ClientCertificateMode : int {
+    None = DTLS_CLIENT_CERT_NONE,       ///< ask for none (the default)
+    Request = DTLS_CLIENT_CERT_REQUEST, ///< ask; clients without one still connect
+    Require = DTLS_CLIENT_CERT_REQUIRE, ///< ask and insist on a valid one
+};
+
 static_assert(static_cast<int>(Error::Ok) == 0 && static_cast<int>(Error::PrinterOnFire) == 48,
               "Error must keep Godot's numbers");
 static_assert(static_cast<int>(Status::ErrorHostnameMismatch) == 4, "Status must keep Godot's numbers");
+static_assert(static_cast<int>(VariantType::PackedVector4Array) == 38, "VariantType must keep Godot 4's numbers");
 
 constexpr dtls_error to_c(Error error) noexcept { return static_cast<dtls_error>(error); }
 constexpr dtls_status to_c(Status status) noexcept { return static_cast<dtls_status>(status); }
 constexpr dtls_hash_type to_c(HashType type) noexcept { return static_cast<dtls_hash_type>(type); }
+constexpr dtls_var_type to_c(VariantType type) noexcept { return static_cast<dtls_var_type>(type); }
+constexpr dtls_client_cert_mode to_c(ClientCertificateMode mode) noexcept {
+    return static_cast<dtls_client_cert_mode>(mode);
+}
 constexpr Error to_error(dtls_error error) noexcept { return static_cast<Error>(error); }
 constexpr Status to_status(dtls_status status) noexcept { return static_cast<Status>(status); }
+constexpr VariantType to_variant_type(dtls_var_type type) noexcept { return static_cast<VariantType>(type); }
 constexpr int to_int(Error error) noexcept { return static_cast<int>(error); }
 constexpr int to_int(Status status) noexcept { return static_cast<int>(status); }
 
@@ -220,7 +278,135 @@ std::vector<std::uint8_t> read_bytes(Fill fill, std::size_t first_guess, Error *
     return out;
 }
 
+/// The (const char *const *, count) view of a list of strings that some C functions take. It points
+/// into `texts`, so it lives no longer than the call it is made for.
+class CStringArray {
+public:
+    explicit CStringArray(const std::vector<std::string> &texts) {
+        pointers_.reserve(texts.size());
+        for (const std::string &text : texts) pointers_.push_back(text.c_str());
+    }
+    const char *const *data() const noexcept { return pointers_.empty() ? nullptr : pointers_.data(); }
+    std::size_t size() const noexcept { return pointers_.size(); }
+
+private:
+    std::vector<const char *> pointers_;
+};
+
 }  // namespace detail
+
+// MARK: - Variant
+
+/// The Godot major version whose type numbers put_var / get_var and encode / decode use unless told
+/// otherwise: Godot 4, as Python's `godot_version=4`. Pass 3 to talk to a Godot 3 game.
+constexpr int default_godot_major = 4;
+
+/// Variant: one Godot value for put_var / get_var (Godot's binary serialization, var_to_bytes()).
+///
+/// Values are copied in and out: array_get() and the dictionary readers return new owners holding
+/// copies, and array_append() / dict_set() store copies, so changing a Variant never changes another.
+/// Objects are never built from the network: an Object arrives as its instance ID (get_int()).
+class Variant : public detail::Handle<dtls_var, dtls_var_free> {
+public:
+    /// A new null value (Godot's `null`).
+    Variant() noexcept : Handle(dtls_var_new()) {}
+    /// An empty owner (no handle at all), which every function refuses: not Godot's null, that is Variant().
+    Variant(std::nullptr_t) noexcept {}
+    explicit Variant(dtls_var *owned) noexcept : Handle(owned) {}
+
+    static Variant from_bool(bool value) noexcept { return Variant(dtls_var_new_bool(value)); }
+    static Variant from_int(std::int64_t value) noexcept { return Variant(dtls_var_new_int(value)); }
+    static Variant from_float(double value) noexcept { return Variant(dtls_var_new_float(value)); }
+    /// A String of UTF-8 `text` (invalid UTF-8 becomes U+FFFD). Empty owner when `text` holds a NUL byte:
+    /// the C API takes C strings and would cut the text there, and a silently shortened message is worse
+    /// than a refused one.
+    static Variant from_string(std::string_view text) {
+        if (text.find('\0') != std::string_view::npos) return nullptr;
+        return Variant(dtls_var_new_string(detail::c_string(text).c_str()));
+    }
+    /// A PackedByteArray holding a copy of `bytes`.
+    static Variant from_bytes(ByteView bytes) noexcept {
+        return Variant(dtls_var_new_bytes(bytes.data(), bytes.size()));
+    }
+    /// A vector, rect, transform, Plane, Quaternion, AABB, Basis, Projection or Color from its numbers in
+    /// Godot's order (see dtls_var_new_components() in packetdtls.h). Empty owner for another type, a wrong
+    /// count, or a non-whole number for an integer type (the reason is in last_error_message()).
+    static Variant from_components(VariantType type, const std::vector<double> &values) noexcept {
+        return Variant(dtls_var_new_components(to_c(type), values.empty() ? nullptr : values.data(), values.size()));
+    }
+    /// An empty Array; fill it with array_append().
+    static Variant new_array() noexcept { return Variant(dtls_var_new_array()); }
+    /// An empty Dictionary; fill it with dict_set().
+    static Variant new_dictionary() noexcept { return Variant(dtls_var_new_dictionary()); }
+    /// The empty value of `type` (false, 0, "", a zero vector, an empty container); empty owner for a
+    /// number that is not a VariantType.
+    static Variant new_of_type(VariantType type) noexcept { return Variant(dtls_var_new_of_type(to_c(type))); }
+
+    /// The type (Godot 4's numbers); VariantType::Nil for an empty owner too.
+    VariantType get_type() const noexcept { return to_variant_type(dtls_var_get_type(get())); }
+    /// The getters below answer a value of another type with the neutral value (false, 0, "", empty).
+    bool get_bool() const noexcept { return dtls_var_get_bool(get()); }
+    /// The int, an Object's instance ID, or an RID's id.
+    std::int64_t get_int() const noexcept { return dtls_var_get_int(get()); }
+    /// The float (an int converts).
+    double get_float() const noexcept { return dtls_var_get_float(get()); }
+    /// The text of a String, StringName, NodePath, or a Signal's name.
+    std::string get_string() const {
+        dtls_var *var = get();
+        return detail::read_string([var](char *buf, std::size_t cap) { return dtls_var_get_string(var, buf, cap); });
+    }
+    /// A PackedByteArray's bytes; empty with Error::InvalidParameter in *error for another type.
+    std::vector<std::uint8_t> get_bytes(Error *error = nullptr) const {
+        dtls_var *var = get();
+        return detail::read_bytes([var](std::uint8_t *buf, std::size_t cap,
+                                        std::size_t *len) { return dtls_var_get_bytes(var, buf, cap, len); },
+                                  256, error);
+    }
+    /// The numbers of a vector, rect, transform or Color (the order of from_components()); empty otherwise.
+    std::vector<double> get_components() const {
+        std::vector<double> out(dtls_var_get_components(get(), nullptr, 0));
+        if (!out.empty()) out.resize(dtls_var_get_components(get(), out.data(), out.size()));
+        return out;
+    }
+
+    /// The number of elements of an Array or a packed array (0 for another type).
+    std::size_t array_size() const noexcept { return dtls_var_array_size(get()); }
+    /// A copy of element `index`; empty owner out of range or for another type.
+    Variant array_get(std::size_t index) const noexcept { return Variant(dtls_var_array_get(get(), index)); }
+    /// Appends a copy of `item` to an Array, or to a packed array when it is an element of that kind.
+    Error array_append(const Variant &item) noexcept { return to_error(dtls_var_array_append(get(), item.get())); }
+    /// The number of entries of a Dictionary (0 for another type).
+    std::size_t dict_size() const noexcept { return dtls_var_dict_size(get()); }
+    /// A copy of the key of entry `index` (insertion order); empty owner out of range.
+    Variant dict_key_at(std::size_t index) const noexcept { return Variant(dtls_var_dict_key_at(get(), index)); }
+    /// A copy of the value of entry `index`; empty owner out of range.
+    Variant dict_value_at(std::size_t index) const noexcept {
+        return Variant(dtls_var_dict_value_at(get(), index));
+    }
+    /// A copy of the value under a key equal to `key` (same type and value); empty owner when absent.
+    Variant dict_get(const Variant &key) const noexcept { return Variant(dtls_var_dict_get(get(), key.get())); }
+    /// Stores copies of `key` and `value`: an existing key keeps its place, a new one goes last.
+    Error dict_set(const Variant &key, const Variant &value) noexcept {
+        return to_error(dtls_var_dict_set(get(), key.get(), value.get()));
+    }
+
+    /// The bytes Godot `godot_major` (3 or 4) makes of this value: what put_var sends, var_to_bytes()
+    /// returns. Empty on failure with the code in *error (Error::InvalidParameter for a type that version
+    /// lacks, Error::OutOfMemory beyond 256 levels of nesting).
+    std::vector<std::uint8_t> encode(int godot_major = default_godot_major, Error *error = nullptr) const {
+        dtls_var *var = get();
+        return detail::read_bytes(
+            [var, godot_major](std::uint8_t *buf, std::size_t cap, std::size_t *len) {
+                return dtls_var_encode(var, godot_major, buf, cap, len);
+            },
+            256, error);
+    }
+    /// The value at the start of `bytes` (Godot's bytes_to_var(); trailing bytes are ignored). Empty owner
+    /// for malformed, truncated or too deep input, or a full Object; last_error_message() says why.
+    static Variant decode(ByteView bytes, int godot_major = default_godot_major) noexcept {
+        return Variant(dtls_var_decode(bytes.data(), bytes.size(), godot_major));
+    }
+};
 
 class X509Certificate;
 class CryptoKey;
@@ -301,6 +487,28 @@ public:
     }
     int get_available_packet_count() const noexcept { return dtls_udp_get_available_packet_count(get()); }
     Error get_packet_error() const noexcept { return to_error(dtls_udp_get_packet_error(get())); }
+
+    /// Godot's put_var: sends `var` encoded for Godot `godot_major` as one datagram. `full_objects` is
+    /// Godot's parameter and changes nothing here (a Variant holds Object instance IDs only).
+    /// Error::OutOfMemory when the encoding exceeds get_encode_buffer_max_size().
+    Error put_var(const Variant &var, bool full_objects = false, int godot_major = default_godot_major) noexcept {
+        return to_error(dtls_udp_put_var(get(), var.get(), full_objects, godot_major));
+    }
+    /// Godot's get_var: the next datagram decoded, or an empty owner with the reason in *error
+    /// (Error::Unavailable when none waits; Error::InvalidData for a datagram that is not a Variant,
+    /// which is consumed; Error::Unauthorized for a full Object).
+    Variant get_var(bool allow_objects = false, int godot_major = default_godot_major,
+                    Error *error = nullptr) noexcept {
+        dtls_var *out = nullptr;
+        dtls_error result = dtls_udp_get_var(get(), allow_objects, godot_major, &out);
+        if (error) *error = to_error(result);
+        return Variant(out);
+    }
+    /// Godot's encode_buffer_max_size (default 8 MiB), rounded up to a power of two; 1024..256 MiB.
+    Error set_encode_buffer_max_size(int max_size) noexcept {
+        return to_error(dtls_udp_set_encode_buffer_max_size(get(), max_size));
+    }
+    int get_encode_buffer_max_size() const noexcept { return dtls_udp_get_encode_buffer_max_size(get()); }
 };
 
 // MARK: - UDPServer
@@ -319,6 +527,9 @@ public:
     }
     /// Reads every waiting datagram and routes it to its peer.
     Error poll() noexcept { return to_error(dtls_udp_server_poll(get())); }
+    /// Beyond Godot: blocks until a datagram waits on the socket or timeout_ms pass (Error::Timeout), so a
+    /// server loop can sleep instead of spinning. Call poll() afterwards. Error::Unconfigured when not listening.
+    Error wait(int timeout_ms) noexcept { return to_error(dtls_udp_server_wait_timeout(get(), timeout_ms)); }
     bool is_connection_available() const noexcept { return dtls_udp_server_is_connection_available(get()); }
     /// The oldest pending peer, or an empty owner when none waits.
     PacketPeerUDP take_connection() noexcept { return PacketPeerUDP(dtls_udp_server_take_connection(get())); }
@@ -382,6 +593,16 @@ public:
         return detail::read_string(
             [cert](char *buf, std::size_t cap) { return dtls_cert_save_to_string(cert, buf, cap); });
     }
+    /// Beyond Godot: SHA-256 of the leaf's SubjectPublicKeyInfo (32 bytes), the value
+    /// TLSOptions::pin_public_key() compares. Empty on failure, with the code in *error.
+    std::vector<std::uint8_t> get_public_key_sha256(Error *error = nullptr) const {
+        dtls_cert *cert = get();
+        return detail::read_bytes(
+            [cert](std::uint8_t *buf, std::size_t cap, std::size_t *len) {
+                return dtls_cert_get_public_key_sha256(cert, buf, cap, len);
+            },
+            32, error);
+    }
 };
 
 // MARK: - TLSOptions
@@ -434,6 +655,68 @@ public:
     }
     /// The largest handshake datagram (0 = no limit, else 256..16384).
     Error set_mtu(std::uint32_t mtu) noexcept { return to_error(dtls_options_set_mtu(get(), mtu)); }
+
+    // Beyond Godot: pre-shared keys, ALPN, pinning, client certificates, CRLs, suites, tickets, key log.
+
+    /// Client options that authenticate with a pre-shared key instead of certificates: `identity` 1..128
+    /// bytes, `key` 1..32 bytes. Empty owner on bad input (the reason is in last_error_message()).
+    static TLSOptions client_psk(std::string_view identity, ByteView key) {
+        return TLSOptions(dtls_options_client_psk(detail::c_string(identity).c_str(), key.data(), key.size()));
+    }
+    /// Server options for PSK clients only (no certificate); add identities with add_psk().
+    static TLSOptions server_psk() noexcept { return TLSOptions(dtls_options_server_psk()); }
+    /// Lets a server accept `identity` with `key`; on certificate server options it adds the PSK suites.
+    Error add_psk(std::string_view identity, ByteView key) {
+        return to_error(dtls_options_add_psk(get(), detail::c_string(identity).c_str(), key.data(), key.size()));
+    }
+    /// ALPN protocols (each 1..255 bytes, at most 16) a client offers or a server accepts, in order of
+    /// preference; an empty list offers none.
+    Error set_alpn_protocols(const std::vector<std::string> &protocols) {
+        detail::CStringArray names(protocols);
+        return to_error(dtls_options_set_alpn_protocols(get(), names.data(), names.size()));
+    }
+    /// Accepts the server only if the SHA-256 of its public key (32 bytes, see
+    /// X509Certificate::get_public_key_sha256()) is one of the pins. With a trusted chain both must hold;
+    /// on client_unsafe() without a chain the pin alone admits the server.
+    Error pin_public_key(ByteView sha256) noexcept {
+        return to_error(dtls_options_pin_public_key(get(), sha256.data(), sha256.size()));
+    }
+    /// Pins the public key of the leaf of `certificate`.
+    Error pin_certificate(const X509Certificate &certificate) noexcept {
+        return to_error(dtls_options_pin_certificate(get(), certificate.get()));
+    }
+    /// The key and certificate (chain) a client presents when the server asks. Client options only.
+    Error set_client_certificate(const CryptoKey &key, const X509Certificate &certificate) noexcept {
+        return to_error(dtls_options_set_client_certificate(get(), key.get(), certificate.get()));
+    }
+    /// Makes a server request or require client certificates issued by `authorities` (needed unless
+    /// the mode is None). Server options only.
+    Error set_client_certificate_mode(ClientCertificateMode mode,
+                                      const X509Certificate &authorities = nullptr) noexcept {
+        return to_error(dtls_options_set_client_certificate_mode(get(), to_c(mode), authorities.get()));
+    }
+    /// Checks peer certificates against the CRLs in a PEM or DER file (Error::ParseError when none parses).
+    Error load_crl(std::string_view path) {
+        return to_error(dtls_options_load_crl(get(), detail::c_string(path).c_str()));
+    }
+    Error load_crl_from_string(std::string_view pem) {
+        return to_error(dtls_options_load_crl_from_string(get(), detail::c_string(pem).c_str()));
+    }
+    /// Narrows or reorders the cipher suites by IANA name ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256");
+    /// only PacketDTLS's AEAD suites are accepted. An empty list restores the default order.
+    Error set_cipher_suites(const std::vector<std::string> &names) {
+        detail::CStringArray c_names(names);
+        return to_error(dtls_options_set_cipher_suites(get(), c_names.data(), c_names.size()));
+    }
+    /// Whether a server issues session tickets so clients can resume (default on).
+    Error set_session_tickets(bool enabled) noexcept {
+        return to_error(dtls_options_set_session_tickets(get(), enabled));
+    }
+    /// Appends each session's secrets to `path` ("" = off) in the SSLKEYLOGFILE format, so Wireshark can
+    /// decrypt a capture. The file is created mode 0600. For debugging only: it holds the session keys.
+    Error set_key_log_file(std::string_view path) {
+        return to_error(dtls_options_set_key_log_file(get(), detail::c_string(path).c_str()));
+    }
 };
 
 // MARK: - Crypto
@@ -502,6 +785,22 @@ public:
         return dtls_crypto_constant_time_compare(a.data(), a.size(), b.data(), b.size());
     }
 };
+
+// MARK: - DTLSSession
+
+/// Beyond Godot: a client's saved session (master secret and ticket), for an abbreviated handshake later.
+/// Take it from a connected client with PacketPeerDTLS::get_session() and offer it with set_session()
+/// before the next connect_to_peer. The secret is zeroized when the last reference goes.
+class DTLSSession : public detail::Handle<dtls_session, dtls_session_free> {
+public:
+    /// A new, empty session: offering it makes a full handshake, as offering none does.
+    DTLSSession() noexcept : Handle(dtls_session_new()) {}
+    DTLSSession(std::nullptr_t) noexcept {}
+    explicit DTLSSession(dtls_session *owned) noexcept : Handle(owned) {}
+};
+
+/// Beyond Godot: a peer's traffic and handshake figures (the fields are documented in packetdtls.h).
+using PeerStats = dtls_peer_stats;
 
 // MARK: - PacketPeerDTLS
 
@@ -575,6 +874,62 @@ public:
             [peer](char *buf, std::size_t cap) { return dtls_peer_get_ciphersuite(peer, buf, cap); });
     }
     int get_max_packet_size() const noexcept { return dtls_peer_get_max_packet_size(get()); }
+
+    /// Godot's put_var over DTLS (as PacketPeerUDP::put_var(); Error::Unconfigured when not connected).
+    Error put_var(const Variant &var, bool full_objects = false, int godot_major = default_godot_major) noexcept {
+        return to_error(dtls_peer_put_var(get(), var.get(), full_objects, godot_major));
+    }
+    /// Godot's get_var from the decrypted packets (as PacketPeerUDP::get_var()).
+    Variant get_var(bool allow_objects = false, int godot_major = default_godot_major,
+                    Error *error = nullptr) noexcept {
+        dtls_var *out = nullptr;
+        dtls_error result = dtls_peer_get_var(get(), allow_objects, godot_major, &out);
+        if (error) *error = to_error(result);
+        return Variant(out);
+    }
+    Error set_encode_buffer_max_size(int max_size) noexcept {
+        return to_error(dtls_peer_set_encode_buffer_max_size(get(), max_size));
+    }
+    int get_encode_buffer_max_size() const noexcept { return dtls_peer_get_encode_buffer_max_size(get()); }
+
+    // Beyond Godot: resumption, what was negotiated, why verification failed, figures.
+
+    /// The session of a connected client, to offer later with set_session(); empty owner otherwise.
+    DTLSSession get_session() const noexcept { return DTLSSession(dtls_peer_get_session(get())); }
+    /// Offers `session` (empty owner = none) on this peer's next connect_to_peer.
+    Error set_session(const DTLSSession &session) noexcept {
+        return to_error(dtls_peer_set_session(get(), session.get()));
+    }
+    /// True when the last handshake resumed a saved session.
+    bool is_session_resumed() const noexcept { return dtls_peer_is_session_resumed(get()); }
+    /// The ALPN protocol both ends agreed on ("" when none).
+    std::string get_alpn_protocol() const {
+        dtls_peer *peer = get();
+        return detail::read_string(
+            [peer](char *buf, std::size_t cap) { return dtls_peer_get_alpn_protocol(peer, buf, cap); });
+    }
+    /// The other end's certificate chain while connected; empty owner when it sent none.
+    X509Certificate get_peer_certificate() const noexcept {
+        return X509Certificate(dtls_peer_get_peer_certificate(get()));
+    }
+    /// mbedTLS's verification flags (MBEDTLS_X509_BADCERT_*) for the peer's certificate; 0 = fine or unchecked.
+    std::uint32_t get_verify_flags() const noexcept { return dtls_peer_get_verify_flags(get()); }
+    /// The flags above as sentences separated by "; " ("" when none).
+    std::string get_verify_text() const {
+        dtls_peer *peer = get();
+        return detail::read_string(
+            [peer](char *buf, std::size_t cap) { return dtls_peer_get_verify_text(peer, buf, cap); });
+    }
+    /// The description number (RFC 5246) of the last fatal alert the other end sent, -1 when none.
+    int get_last_alert() const noexcept { return dtls_peer_get_last_alert(get()); }
+    /// The figures of the current (or last) session; all zero on failure, with the code in *error.
+    PeerStats get_stats(Error *error = nullptr) const noexcept {
+        PeerStats stats{};
+        dtls_error result = dtls_peer_get_stats(get(), &stats, sizeof stats);
+        if (result != DTLS_OK) stats = PeerStats{};
+        if (error) *error = to_error(result);
+        return stats;
+    }
 };
 
 // MARK: - DTLSServer

@@ -200,6 +200,10 @@ final class DTLSMemoryTests: XCTestCase {
         XCTAssertEqual(client.getStatus(), .error)
         XCTAssertTrue(client.getErrorMessage().contains("timeout"), client.getErrorMessage())
         XCTAssertGreaterThan(link.server.pending, 1, "the ClientHello was retransmitted before giving up")
+        // 10, 20 and 40 ms pass: two resends, then the give-up, which sends nothing and is no retransmission.
+        let stats = client.getStats()
+        XCTAssertEqual(stats.datagramsSent, UInt64(link.server.pending))
+        XCTAssertEqual(stats.handshakeRetransmissions, stats.datagramsSent - 1, "one ClientHello, then the resends")
     }
 
     func testGarbageDuringAndAfterHandshakeIsIgnored() throws {

@@ -353,9 +353,17 @@ final class DTLSSession {
 
     fileprivate func timerState() -> Int32 {
         let state = timer.state()
-        // mbedTLS resends the flight when it first sees the final delay pass.
-        if state == 2, timer.markExpiryReported() { retransmissions += 1 }
+        // mbedTLS resends the flight when it first sees the final delay pass, unless the delay has
+        // reached the handshake's longest: then it gives up (handshake timeout) and sends nothing.
+        if state == 2, timer.markExpiryReported(), willResendOnExpiry { retransmissions += 1 }
         return state
+    }
+
+    /// What mbedTLS 2.28 decides on a retransmission timeout (ssl_double_retransmit_timeout): resend
+    /// while the current delay is below the configured maximum.
+    private var willResendOnExpiry: Bool {
+        guard let handshake = ssl.pointee.handshake else { return false }
+        return handshake.pointee.retransmit_timeout < ssl.pointee.conf.pointee.hs_timeout_max
     }
 
     /// mbedTLS judged the chain; for the leaf (depth 0) the name verdict is ours, not its own:

@@ -6,70 +6,25 @@ import XCTest
 @testable import PacketDTLS
 
 final class BeyondGodotInteropTests: XCTestCase {
-    static let openssl = "/usr/bin/openssl"
     static let gnutlsCLI = "/usr/bin/gnutls-cli"
     static let gnutlsServ = "/usr/bin/gnutls-serv"
     static let pskIdentity = "player-1"
     static let pskKey: [UInt8] = Array(1...16)
     static var pskHex: String { pskKey.map { String(format: "%02x", $0) }.joined() }
 
-    private var directory: URL!
+    private var openssl: OpenSSLTool!
 
     override func setUpWithError() throws {
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: Self.openssl), "openssl is not installed")
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdtls-beyond-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        openssl = try OpenSSLTool(folderPrefix: "pdtls-beyond")
     }
 
     override func tearDown() {
-        if let directory { try? FileManager.default.removeItem(at: directory) }
+        openssl?.removeFolder()
     }
 
     // MARK: Helpers
 
-    private func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
-    /// A UDP port free right now on 127.0.0.1, for a tool that cannot bind port 0 and tell us.
-    private func freePort() -> Int {
-        let probe = PacketPeerUDP()
-        XCTAssertEqual(probe.bind(port: 0, bindAddress: "127.0.0.1"), .ok)
-        defer { probe.close() }
-        return probe.getLocalPort()
-    }
-
-    /// Runs a tool to its end in the test's folder (bounded by its own work: key and CRL making).
-    private func run(_ tool: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "\(tool) \(arguments.joined(separator: " ")):\n\(text)")
-    }
-
-    /// Saves a fresh identity (made by the library) as NAME.key and NAME.crt.
-    private func identity(_ name: String, cn: String = "localhost",
-                          san: [String] = ["DNS:localhost", "IP:127.0.0.1"]) throws
-        -> (key: CryptoKey, certificate: X509Certificate, keyPath: String, certPath: String) {
-        let made = try TestIdentity.make(cn: cn, san: san)
-        XCTAssertEqual(made.key.save(path: path("\(name).key")), .ok)
-        XCTAssertEqual(made.certificate.save(path: path("\(name).crt")), .ok)
-        return (made.key, made.certificate, path("\(name).key"), path("\(name).crt"))
-    }
-
-    /// Starts `openssl s_server -dtls1_2` on a free port and waits until it accepts.
-    private func openSSLServer(_ arguments: [String]) throws -> (ExternalPeer, Int) {
-        let port = freePort()
-        let server = try ExternalPeer(Self.openssl, ["s_server", "-dtls1_2", "-accept", "127.0.0.1:\(port)"]
-                                      + arguments)
-        XCTAssertTrue(DTLSLoopbackTests.run({}, until: { server.text.contains("ACCEPT") }), server.text)
-        return (server, port)
-    }
+    private func path(_ name: String) -> String { openssl.path(name) }
 
     /// Our client's handshake with a server on 127.0.0.1:`port`; polled until it settles.
     private func connect(port: Int, options: TLSOptions, hostname: String = "localhost",
@@ -81,25 +36,6 @@ final class BeyondGodotInteropTests: XCTestCase {
         XCTAssertEqual(client.connectToPeer(udp, hostname: hostname, clientOptions: options), .ok, ErrorReport.message)
         _ = DTLSLoopbackTests.run({ client.poll() }, until: { client.getStatus() != .handshaking })
         return client
-    }
-
-    /// Sends a line to an external server that prints what it gets, and waits for it there.
-    private func say(_ line: String, from client: PacketPeerDTLS, to server: ExternalPeer) -> Bool {
-        XCTAssertEqual(client.putPacket(Array((line + "\n").utf8)), .ok)
-        return DTLSLoopbackTests.run({ client.poll() }, until: { server.text.contains(line) })
-    }
-
-    /// Runs an external client against our echo server (which prefixes "echo:"); sends "ping" once a
-    /// session is connected and returns when "echo:ping" came back, the tool ended, or time ran out.
-    private func exchange(_ client: ExternalPeer, with server: EchoServer, within seconds: Double = 10) {
-        var sent = false
-        _ = DTLSLoopbackTests.run(within: seconds, {
-            server.step()
-            if !sent, server.peers.contains(where: { $0.getStatus() == .connected }) {
-                client.send("ping")
-                sent = true
-            }
-        }, until: { client.text.contains("echo:ping") || !client.process.isRunning })
     }
 
     private func echoServer(_ options: TLSOptions) throws -> EchoServer {
@@ -117,41 +53,35 @@ final class BeyondGodotInteropTests: XCTestCase {
     // MARK: Pre-shared keys
 
     func testPSKOurClientAgainstOpenSSLServer() throws {
-        let (server, port) = try openSSLServer(["-nocert", "-psk", Self.pskHex, "-psk_identity", Self.pskIdentity,
-                                                "-naccept", "1"])
+        let (server, port) = try openssl.startServer(["-nocert", "-psk", Self.pskHex,
+                                                      "-psk_identity", Self.pskIdentity, "-naccept", "1"])
         defer { server.stop() }
         let options = try XCTUnwrap(TLSOptions.clientPSK(identity: Self.pskIdentity, key: Self.pskKey))
         let client = connect(port: port, options: options, hostname: "")
         XCTAssertEqual(client.getStatus(), .connected, client.getErrorMessage() + "\n" + server.text)
         XCTAssertTrue(client.getCipherSuite().contains("PSK"), client.getCipherSuite())
-        XCTAssertTrue(say("hello over a pre-shared key", from: client, to: server), server.text)
-        server.send("hello from openssl")
-        var reply = ""
-        _ = DTLSLoopbackTests.run({
-            client.poll()
-            if client.getAvailablePacketCount() > 0 { reply += String(decoding: client.getPacket(), as: UTF8.self) }
-        }, until: { reply.contains("hello from openssl") })
+        XCTAssertTrue(server.hears("hello over a pre-shared key", from: client), server.text)
+        let reply = server.says("hello from openssl", to: client)
         XCTAssertTrue(reply.contains("hello from openssl"), reply)
         client.disconnectFromPeer()
     }
 
     func testPSKOpenSSLClientAgainstOurServer() throws {
         let server = try echoServer(pskServerOptions())
-        let client = try ExternalPeer(Self.openssl, ["s_client", "-dtls1_2", "-connect", "127.0.0.1:\(server.port)",
-                                                     "-psk", Self.pskHex, "-psk_identity", Self.pskIdentity, "-quiet"])
+        let client = try openssl.startClient(port: server.port, ["-psk", Self.pskHex, "-psk_identity", Self.pskIdentity,
+                                                                 "-quiet"])
         defer { client.stop() }
-        exchange(client, with: server)
+        client.pingEcho(server)
         XCTAssertTrue(client.text.contains("echo:ping"), client.text)
         XCTAssertTrue(server.peers.first?.getCipherSuite().contains("PSK") == true)
     }
 
     func testPSKWrongKeyFromOpenSSLIsRefused() throws {
         let server = try echoServer(pskServerOptions())
-        let client = try ExternalPeer(Self.openssl, ["s_client", "-dtls1_2", "-connect", "127.0.0.1:\(server.port)",
-                                                     "-psk", String(repeating: "ab", count: 16),
-                                                     "-psk_identity", Self.pskIdentity, "-quiet"])
+        let client = try openssl.startClient(port: server.port, ["-psk", String(repeating: "ab", count: 16),
+                                                                 "-psk_identity", Self.pskIdentity, "-quiet"])
         defer { client.stop() }
-        exchange(client, with: server, within: 5)
+        client.pingEcho(server, within: 5)
         XCTAssertFalse(client.text.contains("echo:ping"))
         XCTAssertFalse(server.peers.contains { $0.getStatus() == .connected })
     }
@@ -160,7 +90,7 @@ final class BeyondGodotInteropTests: XCTestCase {
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: Self.gnutlsServ), "gnutls-bin is not installed")
         let passwords = path("psk.passwd")
         try "\(Self.pskIdentity):\(Self.pskHex)\n".write(toFile: passwords, atomically: true, encoding: .utf8)
-        let port = freePort()
+        let port = OpenSSLTool.freePort()
         let server = try ExternalPeer(Self.gnutlsServ, ["--udp", "--echo", "-p", "\(port)", "--pskpasswd", passwords,
                                                         "--priority", "NORMAL:+ECDHE-PSK:+PSK"])
         defer { server.stop() }
@@ -187,7 +117,7 @@ final class BeyondGodotInteropTests: XCTestCase {
                                                        "--pskusername", Self.pskIdentity, "--pskkey", Self.pskHex,
                                                        "--priority", "NORMAL:-KX-ALL:+PSK"])
         defer { client.stop() }
-        exchange(client, with: server)
+        client.pingEcho(server)
         XCTAssertTrue(client.text.contains("echo:ping"), client.text)
         XCTAssertTrue(server.peers.first?.getCipherSuite().contains("PSK") == true)
     }
@@ -195,9 +125,9 @@ final class BeyondGodotInteropTests: XCTestCase {
     // MARK: ALPN
 
     func testALPNOurClientAgainstOpenSSLServer() throws {
-        let files = try identity("server")
-        let (server, port) = try openSSLServer(["-cert", files.certPath, "-key", files.keyPath, "-alpn", "game/1",
-                                                "-naccept", "1"])
+        let files = try openssl.saveIdentity("server")
+        let (server, port) = try openssl.startServer(["-cert", files.certPath, "-key", files.keyPath,
+                                                      "-alpn", "game/1", "-naccept", "1"])
         defer { server.stop() }
         let options = TLSOptions.client(trustedChain: files.certificate)
         XCTAssertEqual(options.setALPNProtocols(["other", "game/1"]), .ok)
@@ -208,40 +138,50 @@ final class BeyondGodotInteropTests: XCTestCase {
     }
 
     func testALPNOpenSSLClientAgainstOurServer() throws {
-        let files = try identity("server")
+        let files = try openssl.saveIdentity("server")
         let options = TLSOptions.server(key: files.key, certificate: files.certificate)
         XCTAssertEqual(options.setALPNProtocols(["game/2", "game/1"]), .ok)
         let server = try echoServer(options)
-        let client = try ExternalPeer(Self.openssl, ["s_client", "-dtls1_2", "-connect", "127.0.0.1:\(server.port)",
-                                                     "-CAfile", files.certPath, "-alpn", "game/1,chat/1"])
+        let client = try openssl.startClient(port: server.port,
+                                             ["-CAfile", files.certPath, "-alpn", "game/1,chat/1"])
         defer { client.stop() }
-        exchange(client, with: server)
+        client.pingEcho(server)
         XCTAssertTrue(client.text.contains("ALPN protocol: game/1"), client.text)
         XCTAssertEqual(server.peers.first { $0.getStatus() == .connected }?.getALPNProtocol(), "game/1")
     }
 
     // MARK: Client certificates
 
+    /// The server's identity and a player's (CN=player-7), whose self-signed certificate is its own CA.
+    private func serverAndPlayerFiles() throws -> (server: IdentityFiles, player: IdentityFiles) {
+        try (openssl.saveIdentity("server"), openssl.saveIdentity("player", cn: "player-7", san: ["DNS:player-7"]))
+    }
+
+    /// s_server with the server's identity, demanding a client certificate signed by the player's.
+    private func openSSLServerDemandingPlayerCertificate(_ files: (server: IdentityFiles, player: IdentityFiles))
+        throws -> (server: ExternalPeer, port: Int) {
+        try openssl.startServer(["-cert", files.server.certPath, "-key", files.server.keyPath,
+                                 "-Verify", "1", "-CAfile", files.player.certPath, "-verify_return_error",
+                                 "-naccept", "1"])
+    }
+
     func testOurServerRequiresOpenSSLClientCertificate() throws {
-        let serverFiles = try identity("server")
-        let clientFiles = try identity("player", cn: "player-7", san: ["DNS:player-7"])
+        let (serverFiles, clientFiles) = try serverAndPlayerFiles()
         let options = TLSOptions.server(key: serverFiles.key, certificate: serverFiles.certificate)
         XCTAssertEqual(options.setClientCertificateMode(.require, authorities: clientFiles.certificate), .ok)
         let server = try echoServer(options)
-        let client = try ExternalPeer(Self.openssl, ["s_client", "-dtls1_2", "-connect", "127.0.0.1:\(server.port)",
-                                                     "-CAfile", serverFiles.certPath, "-cert", clientFiles.certPath,
-                                                     "-key", clientFiles.keyPath, "-quiet"])
+        let client = try openssl.startClient(port: server.port, ["-CAfile", serverFiles.certPath,
+                                                                 "-cert", clientFiles.certPath,
+                                                                 "-key", clientFiles.keyPath, "-quiet"])
         defer { client.stop() }
-        exchange(client, with: server)
+        client.pingEcho(server)
         XCTAssertTrue(client.text.contains("echo:ping"), client.text)
         let accepted = try XCTUnwrap(server.peers.first { $0.getStatus() == .connected })
         XCTAssertTrue(accepted.getPeerCertificate()?.certificates.first?.subject.contains("player-7") == true)
         XCTAssertEqual(accepted.getVerifyFlags(), 0)
 
         // Without a certificate, s_client is refused (and told so, rather than left to time out).
-        let anonymous = try ExternalPeer(Self.openssl, ["s_client", "-dtls1_2", "-connect",
-                                                        "127.0.0.1:\(server.port)", "-CAfile", serverFiles.certPath,
-                                                        "-quiet"])
+        let anonymous = try openssl.startClient(port: server.port, ["-CAfile", serverFiles.certPath, "-quiet"])
         defer { anonymous.stop() }
         let before = server.peers.count
         _ = DTLSLoopbackTests.run(within: 10, { server.step() }, until: {
@@ -255,29 +195,24 @@ final class BeyondGodotInteropTests: XCTestCase {
     }
 
     func testOurClientPresentsCertificateToOpenSSLServer() throws {
-        let serverFiles = try identity("server")
-        let clientFiles = try identity("player", cn: "player-7", san: ["DNS:player-7"])
-        let (server, port) = try openSSLServer(["-cert", serverFiles.certPath, "-key", serverFiles.keyPath,
-                                                "-Verify", "1", "-CAfile", clientFiles.certPath,
-                                                "-verify_return_error", "-naccept", "1"])
+        let files = try serverAndPlayerFiles()
+        let (serverFiles, clientFiles) = files
+        let (server, port) = try openSSLServerDemandingPlayerCertificate(files)
         defer { server.stop() }
         let options = TLSOptions.client(trustedChain: serverFiles.certificate)
         XCTAssertEqual(options.setClientCertificate(key: clientFiles.key, certificate: clientFiles.certificate), .ok)
         let client = connect(port: port, options: options)
         XCTAssertEqual(client.getStatus(), .connected, client.getErrorMessage() + "\n" + server.text)
-        XCTAssertTrue(say("hello with a certificate", from: client, to: server), server.text)
+        XCTAssertTrue(server.hears("hello with a certificate", from: client), server.text)
         XCTAssertTrue(server.text.contains("player-7"), server.text)
         client.disconnectFromPeer()
     }
 
     func testOpenSSLServerRefusesOurClientWithoutCertificate() throws {
-        let serverFiles = try identity("server")
-        let clientFiles = try identity("player", cn: "player-7", san: ["DNS:player-7"])
-        let (server, port) = try openSSLServer(["-cert", serverFiles.certPath, "-key", serverFiles.keyPath,
-                                                "-Verify", "1", "-CAfile", clientFiles.certPath,
-                                                "-verify_return_error", "-naccept", "1"])
+        let files = try serverAndPlayerFiles()
+        let (server, port) = try openSSLServerDemandingPlayerCertificate(files)
         defer { server.stop() }
-        let client = connect(port: port, options: .client(trustedChain: serverFiles.certificate))
+        let client = connect(port: port, options: .client(trustedChain: files.server.certificate))
         XCTAssertEqual(client.getStatus(), .error, server.text)
         XCTAssertNotNil(client.getLastAlertReceived(), client.getErrorMessage())
         XCTAssertTrue(client.getErrorMessage().contains("alert"), client.getErrorMessage())
@@ -286,14 +221,14 @@ final class BeyondGodotInteropTests: XCTestCase {
     // MARK: Session resumption
 
     func testOurClientResumesWithOpenSSLServer() throws {
-        let files = try identity("server")
-        let (server, port) = try openSSLServer(["-cert", files.certPath, "-key", files.keyPath])
+        let files = try openssl.saveIdentity("server")
+        let (server, port) = try openssl.startServer(["-cert", files.certPath, "-key", files.keyPath])
         defer { server.stop() }
         let options = TLSOptions.client(trustedChain: files.certificate)
         let first = connect(port: port, options: options)
         XCTAssertEqual(first.getStatus(), .connected, first.getErrorMessage() + "\n" + server.text)
         XCTAssertFalse(first.isSessionResumed())
-        XCTAssertTrue(say("first", from: first, to: server), server.text)
+        XCTAssertTrue(server.hears("first", from: first), server.text)
         let saved = try XCTUnwrap(first.getSession())
         first.disconnectFromPeer()
         // s_server serves one client at a time: it says DONE when the first one has gone.
@@ -302,28 +237,26 @@ final class BeyondGodotInteropTests: XCTestCase {
         let second = connect(port: port, options: options, session: saved)
         XCTAssertEqual(second.getStatus(), .connected, second.getErrorMessage() + "\n" + server.text)
         XCTAssertTrue(second.isSessionResumed(), server.text)
-        XCTAssertTrue(say("second", from: second, to: server), server.text)
+        XCTAssertTrue(server.hears("second", from: second), server.text)
         XCTAssertTrue(server.text.contains("Reused session-id") || server.text.contains("reused"), server.text)
         second.disconnectFromPeer()
     }
 
     func testOpenSSLClientResumesWithOurServer() throws {
-        let files = try identity("server")
+        let files = try openssl.saveIdentity("server")
         let server = try echoServer(.server(key: files.key, certificate: files.certificate))
         let sessionFile = path("session.pem")
-        let first = try ExternalPeer(Self.openssl, ["s_client", "-dtls1_2", "-connect", "127.0.0.1:\(server.port)",
-                                                    "-CAfile", files.certPath, "-sess_out", sessionFile])
-        exchange(first, with: server)
+        let first = try openssl.startClient(port: server.port, ["-CAfile", files.certPath, "-sess_out", sessionFile])
+        first.pingEcho(server)
         first.stop()
         XCTAssertTrue(first.text.contains("echo:ping"), first.text)
         XCTAssertTrue(first.text.contains("New, TLSv1.2"), first.text)
         XCTAssertTrue(FileManager.default.fileExists(atPath: sessionFile), first.text)
 
         let resumedBefore = server.peers.count
-        let second = try ExternalPeer(Self.openssl, ["s_client", "-dtls1_2", "-connect", "127.0.0.1:\(server.port)",
-                                                     "-CAfile", files.certPath, "-sess_in", sessionFile])
+        let second = try openssl.startClient(port: server.port, ["-CAfile", files.certPath, "-sess_in", sessionFile])
         defer { second.stop() }
-        exchange(second, with: server)
+        second.pingEcho(server)
         XCTAssertTrue(second.text.contains("echo:ping"), second.text)
         XCTAssertTrue(second.text.contains("Reused, TLSv1.2"), second.text)
         XCTAssertTrue(server.peers[resumedBefore...].contains { $0.isSessionResumed() })
@@ -348,20 +281,18 @@ final class BeyondGodotInteropTests: XCTestCase {
         try "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
             .write(toFile: path("leaf.ext"), atomically: true, encoding: .utf8)
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-        try run(Self.openssl, ["req", "-x509"] + ec + ["-keyout", "ca.key", "-out", "ca.crt",
-                                                       "-subj", "/CN=PacketDTLS Test CA", "-days", "2",
-                                                       "-addext", "basicConstraints=critical,CA:TRUE",
-                                                       "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+        try openssl.run(["req", "-x509"] + ec + ["-keyout", "ca.key", "-out", "ca.crt",
+                                                 "-subj", "/CN=PacketDTLS Test CA", "-days", "2",
+                                                 "-addext", "basicConstraints=critical,CA:TRUE",
+                                                 "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
         for name in ["good", "revoked"] {
-            try run(Self.openssl, ["req"] + ec + ["-keyout", "\(name).key", "-out", "\(name).csr", "-subj",
-                                                  "/CN=localhost"])
-            try run(Self.openssl, ["x509", "-req", "-in", "\(name).csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                                   "-CAcreateserial", "-days", "2", "-out", "\(name).crt", "-extfile", "leaf.ext"])
+            try openssl.run(["req"] + ec + ["-keyout", "\(name).key", "-out", "\(name).csr", "-subj", "/CN=localhost"])
+            try openssl.run(["x509", "-req", "-in", "\(name).csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                             "-CAcreateserial", "-days", "2", "-out", "\(name).crt", "-extfile", "leaf.ext"])
         }
-        try run(Self.openssl, ["ca", "-config", "ca.cnf", "-revoke", "revoked.crt", "-keyfile", "ca.key",
-                               "-cert", "ca.crt"])
-        try run(Self.openssl, ["ca", "-config", "ca.cnf", "-gencrl", "-keyfile", "ca.key", "-cert", "ca.crt",
-                               "-out", "crl.pem"])
+        try openssl.run(["ca", "-config", "ca.cnf", "-revoke", "revoked.crt", "-keyfile", "ca.key", "-cert", "ca.crt"])
+        try openssl.run(["ca", "-config", "ca.cnf", "-gencrl", "-keyfile", "ca.key", "-cert", "ca.crt",
+                         "-out", "crl.pem"])
     }
 
     func testCRLRefusesARevokedOpenSSLServerAndAcceptsAGoodOne() throws {
@@ -371,24 +302,25 @@ final class BeyondGodotInteropTests: XCTestCase {
         let options = TLSOptions.client(trustedChain: ca)
         XCTAssertEqual(options.loadCRL(path: path("crl.pem")), .ok, ErrorReport.message)
 
-        let (revoked, revokedPort) = try openSSLServer(["-cert", path("revoked.crt"), "-key", path("revoked.key"),
-                                                        "-naccept", "1"])
+        let (revoked, revokedPort) = try openssl.startServer(["-cert", path("revoked.crt"),
+                                                              "-key", path("revoked.key"), "-naccept", "1"])
         defer { revoked.stop() }
         let refused = connect(port: revokedPort, options: options)
         XCTAssertEqual(refused.getStatus(), .error, revoked.text)
         XCTAssertTrue(refused.getErrorMessage().lowercased().contains("revoked"), refused.getErrorMessage())
         XCTAssertNotEqual(refused.getVerifyFlags() & UInt32(0x02), 0, "MBEDTLS_X509_BADCERT_REVOKED")
 
-        let (good, goodPort) = try openSSLServer(["-cert", path("good.crt"), "-key", path("good.key"), "-naccept", "1"])
+        let (good, goodPort) = try openssl.startServer(["-cert", path("good.crt"), "-key", path("good.key"),
+                                                        "-naccept", "1"])
         defer { good.stop() }
         let accepted = connect(port: goodPort, options: options)
         XCTAssertEqual(accepted.getStatus(), .connected, accepted.getErrorMessage() + "\n" + good.text)
-        XCTAssertTrue(say("not revoked", from: accepted, to: good), good.text)
+        XCTAssertTrue(good.hears("not revoked", from: accepted), good.text)
         accepted.disconnectFromPeer()
 
         // Without the CRL the revoked server's chain is fine: the refusal above was the CRL's doing.
-        let (again, againPort) = try openSSLServer(["-cert", path("revoked.crt"), "-key", path("revoked.key"),
-                                                    "-naccept", "1"])
+        let (again, againPort) = try openssl.startServer(["-cert", path("revoked.crt"), "-key", path("revoked.key"),
+                                                          "-naccept", "1"])
         defer { again.stop() }
         let unaware = connect(port: againPort, options: .client(trustedChain: ca))
         XCTAssertEqual(unaware.getStatus(), .connected, unaware.getErrorMessage())

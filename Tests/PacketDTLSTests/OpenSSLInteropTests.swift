@@ -4,79 +4,26 @@
 import XCTest
 @testable import PacketDTLS
 
-/// A command-line peer whose stdout is collected as it arrives and whose stdin stays open.
-final class ExternalPeer: @unchecked Sendable {
-    let process = Process()
-    private let input = Pipe()
-    private let output = Pipe()
-    private let lock = NSLock()
-    private var collected = ""
-
-    init(_ tool: String, _ arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
-            guard let self else { return }
-            self.lock.lock(); self.collected += text; self.lock.unlock()
-        }
-        try process.run()
-    }
-
-    var text: String { lock.lock(); defer { lock.unlock() }; return collected }
-
-    func send(_ line: String) { input.fileHandleForWriting.write(Data((line + "\n").utf8)) }
-
-    func stop() {
-        output.fileHandleForReading.readabilityHandler = nil
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-    }
-}
-
 final class OpenSSLInteropTests: XCTestCase {
-    static let openssl = "/usr/bin/openssl"
-    private var directory: URL!
+    private var openssl: OpenSSLTool!
 
     override func setUpWithError() throws {
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: Self.openssl), "openssl is not installed")
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("pdtls-interop-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        openssl = try OpenSSLTool(folderPrefix: "pdtls-interop")
     }
 
     override func tearDown() {
-        if let directory { try? FileManager.default.removeItem(at: directory) }
+        openssl?.removeFolder()
     }
 
-    /// Writes a fresh identity to key.pem and cert.pem in the test's folder.
-    private func identityFiles(rsa: Bool) throws -> (key: CryptoKey, certificate: X509Certificate, keyPath: String,
-                                                     certPath: String) {
-        let identity = try TestIdentity.make(rsaBits: rsa ? 2048 : nil)
-        let keyPath = directory.appendingPathComponent("key.pem").path
-        let certPath = directory.appendingPathComponent("cert.pem").path
-        XCTAssertEqual(identity.key.save(path: keyPath), .ok)
-        XCTAssertEqual(identity.certificate.save(path: certPath), .ok)
-        return (identity.key, identity.certificate, keyPath, certPath)
-    }
-
-    /// A UDP port free right now on 127.0.0.1, for a tool that cannot bind port 0 and tell us.
-    private func freePort() -> Int {
-        let probe = PacketPeerUDP()
-        XCTAssertEqual(probe.bind(port: 0, bindAddress: "127.0.0.1"), .ok)
-        defer { probe.close() }
-        return probe.getLocalPort()
+    /// A fresh identity, ECDSA or RSA, saved as server.key and server.crt.
+    private func identityFiles(rsa: Bool) throws -> IdentityFiles {
+        try openssl.saveIdentity("server", rsaBits: rsa ? 2048 : nil)
     }
 
     private func ourClientAgainstOpenSSLServer(rsa: Bool) throws {
         let files = try identityFiles(rsa: rsa)
-        let port = freePort()
-        let server = try ExternalPeer(Self.openssl, ["s_server", "-dtls1_2", "-accept", "127.0.0.1:\(port)",
-                                                     "-cert", files.certPath, "-key", files.keyPath, "-naccept", "1"])
+        let (server, port) = try openssl.startServer(["-cert", files.certPath, "-key", files.keyPath, "-naccept", "1"])
         defer { server.stop() }
-        XCTAssertTrue(DTLSLoopbackTests.run({}, until: { server.text.contains("ACCEPT") }), server.text)
 
         let udp = PacketPeerUDP()
         XCTAssertEqual(udp.connectToHost("127.0.0.1", port: port), .ok)
@@ -87,15 +34,8 @@ final class OpenSSLInteropTests: XCTestCase {
         XCTAssertEqual(client.getStatus(), .connected, client.getErrorMessage() + "\n" + server.text)
         XCTAssertTrue(client.getCipherSuite().contains(rsa ? "ECDHE_RSA" : "ECDHE_ECDSA"), client.getCipherSuite())
 
-        XCTAssertEqual(client.putPacket(Array("hello from packetdtls\n".utf8)), .ok)
-        XCTAssertTrue(DTLSLoopbackTests.run({ client.poll() }, until: { server.text.contains("hello from packetdtls") }),
-                      server.text)
-        server.send("hello from openssl")
-        var reply = ""
-        _ = DTLSLoopbackTests.run({
-            client.poll()
-            if client.getAvailablePacketCount() > 0 { reply += String(decoding: client.getPacket(), as: UTF8.self) }
-        }, until: { reply.contains("hello from openssl") })
+        XCTAssertTrue(server.hears("hello from packetdtls", from: client), server.text)
+        let reply = server.says("hello from openssl", to: client)
         XCTAssertTrue(reply.contains("hello from openssl"), reply)
         client.disconnectFromPeer()
     }
@@ -104,18 +44,11 @@ final class OpenSSLInteropTests: XCTestCase {
         let files = try identityFiles(rsa: rsa)
         let server = try EchoServer(key: files.key, certificate: files.certificate)
         server.reply = { Array("echo:".utf8) + $0 }
-        let client = try ExternalPeer(Self.openssl, ["s_client", "-dtls1_2", "-connect", "127.0.0.1:\(server.port)",
-                                                     "-CAfile", files.certPath, "-verify_hostname", hostname,
-                                                     "-verify_return_error", "-quiet"])
+        let client = try openssl.startClient(port: server.port, ["-CAfile", files.certPath,
+                                                                 "-verify_hostname", hostname,
+                                                                 "-verify_return_error", "-quiet"])
         defer { client.stop() }
-        var sent = false
-        _ = DTLSLoopbackTests.run({
-            server.step()
-            if !sent, server.peers.contains(where: { $0.getStatus() == .connected }) {
-                client.send("ping")
-                sent = true
-            }
-        }, until: { client.text.contains("echo:ping") || !client.process.isRunning })
+        client.pingEcho(server)
         return (client.text, server)
     }
 

@@ -27,15 +27,18 @@ final class DatagramBatch {
     let capacity: Int
     /// The size of each slot's own buffer.
     let slotSize: Int
+    /// Whether every receive brings its own buffer for slot 0 (then slot 0 has none here).
+    let callerFillsFirstSlot: Bool
     private let headers: UnsafeMutablePointer<packetdtls_mmsghdr>
     private let vectors: UnsafeMutablePointer<iovec>
     private let addresses: UnsafeMutablePointer<sockaddr_storage>
     private let buffers: UnsafeMutableRawPointer
 
-    init(capacity: Int, slotSize: Int) {
-        precondition(capacity > 0 && slotSize > 0)
+    init(capacity: Int, slotSize: Int, callerFillsFirstSlot: Bool = false) {
+        precondition(capacity > 0 && slotSize > 0 && (capacity > 1 || !callerFillsFirstSlot))
         self.capacity = capacity
         self.slotSize = slotSize
+        self.callerFillsFirstSlot = callerFillsFirstSlot
         headers = .allocate(capacity: capacity)
         headers.initialize(repeating: packetdtls_mmsghdr(), count: capacity)
         vectors = .allocate(capacity: capacity)
@@ -43,7 +46,14 @@ final class DatagramBatch {
         addresses = .allocate(capacity: capacity)
         addresses.initialize(repeating: sockaddr_storage(), count: capacity)
         // Untouched pages of a large allocation cost no memory: only slots that received use any.
-        buffers = .allocate(byteCount: capacity * slotSize, alignment: 16)
+        buffers = .allocate(byteCount: (callerFillsFirstSlot ? capacity - 1 : capacity) * slotSize, alignment: 16)
+    }
+
+    /// The buffer of `slot` for this receive: the caller's for slot 0 if it brings one, else our own.
+    private func buffer(of slot: Int, first: UnsafeMutableRawBufferPointer?) -> UnsafeMutableRawBufferPointer {
+        if slot == 0, let first { return first }
+        let index = callerFillsFirstSlot ? slot - 1 : slot
+        return UnsafeMutableRawBufferPointer(start: buffers + index * slotSize, count: slotSize)
     }
 
     deinit {
@@ -60,9 +70,9 @@ final class DatagramBatch {
     /// with `errno` set.
     func receive(on descriptor: Int32, flags: Int32, firstInto first: UnsafeMutableRawBufferPointer? = nil,
                  sources: Bool = true) -> Int {
+        precondition(first != nil || !callerFillsFirstSlot, "this batch's first slot has no buffer of its own")
         for slot in 0..<capacity {
-            let own = UnsafeMutableRawBufferPointer(start: buffers + slot * slotSize, count: slotSize)
-            let target = slot == 0 ? first ?? own : own
+            let target = buffer(of: slot, first: first)
             vectors[slot] = iovec(iov_base: target.baseAddress, iov_len: target.count)
             headers[slot] = packetdtls_mmsghdr()
             if sources {

@@ -384,23 +384,46 @@ static bool reason_is_timeout(dtls_peer *peer) {
     return strstr(message, "timeout") != NULL;
 }
 
+/* Connects the client as the seed does (no verification), with a short handshake timeout (20-80 ms) so
+ * that a vanished server shows soon. */
+static void connect_with_short_timeout(client_node *c) {
+    dtls_options *options = dtls_options_client_unsafe(NULL);
+    CHECK_ERR(dtls_options_set_handshake_timeout(options, 20, 80), DTLS_OK);
+    CHECK_ERR(dtls_peer_connect_to_peer_with_options(c->dtls, c->udp, "localhost", options), DTLS_OK);
+    dtls_options_free(options);
+}
+
+/* Steps the server, then the client, until the server holds a HANDSHAKING peer (after the cookie) or 3 s
+ * pass. The client is not stepped again once the server holds it: it has not read the server's flight. */
+static void run_until_server_holds_a_peer(server_node *s, client_node *c) {
+    long long deadline = check_now_ms() + 3000;
+    while (check_now_ms() < deadline) {
+        server_process(s);
+        if (s->peer_count > 0) break;
+        client_process(c);
+        tiny_wait();
+    }
+}
+
+/* Steps the client alone until its handshake ends: it must end in ERROR within 2 s, and say it timed out. */
+static void check_client_times_out(client_node *c) {
+    long long started = check_now_ms();
+    POLL_UNTIL(client_done(c), (client_process(c), tiny_wait()), 3000);
+    long long took = check_now_ms() - started;
+    CHECK(dtls_peer_get_status(c->dtls) == DTLS_STATUS_ERROR);
+    CHECK(took < 2000);
+    print_peer_error("client", c->dtls);
+    CHECK(reason_is_timeout(c->dtls));
+}
+
 /* A client whose server never answers ends in ERROR once the short handshake timeout runs out. */
 static void test_server_vanishes_mid_handshake(void) {
     dtls_udp_server *silent = dtls_udp_server_new(); /* a port that reads nothing and answers nothing */
     CHECK_ERR(dtls_udp_server_listen(silent, 0, "127.0.0.1"), DTLS_OK);
     client_node c;
     client_ready_udp(&c, dtls_udp_server_get_local_port(silent));
-    dtls_options *options = dtls_options_client_unsafe(NULL);
-    CHECK_ERR(dtls_options_set_handshake_timeout(options, 20, 80), DTLS_OK);
-    CHECK_ERR(dtls_peer_connect_to_peer_with_options(c.dtls, c.udp, "localhost", options), DTLS_OK);
-    dtls_options_free(options);
-    long long started = check_now_ms();
-    POLL_UNTIL(client_done(&c), (client_process(&c), tiny_wait()), 3000);
-    long long took = check_now_ms() - started;
-    CHECK(dtls_peer_get_status(c.dtls) == DTLS_STATUS_ERROR);
-    CHECK(took < 2000);
-    print_peer_error("client", c.dtls);
-    CHECK(reason_is_timeout(c.dtls));
+    connect_with_short_timeout(&c);
+    check_client_times_out(&c);
     client_free(&c);
     dtls_udp_server_free(silent);
 }
@@ -412,25 +435,12 @@ static void test_server_vanishes_after_its_flight(void) {
     client_node c;
     CHECK(server_ready(&s, g_key, g_cert, NULL));
     client_ready_udp(&c, server_port(&s));
-    dtls_options *options = dtls_options_client_unsafe(NULL);
-    CHECK_ERR(dtls_options_set_handshake_timeout(options, 20, 80), DTLS_OK);
-    CHECK_ERR(dtls_peer_connect_to_peer_with_options(c.dtls, c.udp, "localhost", options), DTLS_OK);
-    dtls_options_free(options);
-    long long deadline = check_now_ms() + 3000;
-    while (check_now_ms() < deadline) {
-        server_process(&s); /* takes the cookie-verified connection and sends ServerHello..ServerHelloDone */
-        if (s.peer_count > 0) break;
-        client_process(&c);
-        tiny_wait();
-    }
+    connect_with_short_timeout(&c);
+    /* The server takes the cookie-verified connection and sends ServerHello..ServerHelloDone. */
+    run_until_server_holds_a_peer(&s, &c);
     CHECK(s.peer_count == 1);
     server_free(&s); /* gone before the client's Finished */
-    long long started = check_now_ms();
-    POLL_UNTIL(client_done(&c), (client_process(&c), tiny_wait()), 3000);
-    CHECK(dtls_peer_get_status(c.dtls) == DTLS_STATUS_ERROR);
-    CHECK(check_now_ms() - started < 2000);
-    print_peer_error("client", c.dtls);
-    CHECK(reason_is_timeout(c.dtls));
+    check_client_times_out(&c);
     client_free(&c);
 }
 
@@ -443,15 +453,9 @@ static void test_client_vanishes_mid_handshake(void) {
     CHECK(server_ready(&s, g_key, g_cert, server_options));
     dtls_options_free(server_options);
     client_ready(&c, server_port(&s));
-    /* Run until the server holds a HANDSHAKING peer (after the cookie), then the client vanishes before it
-     * reads the server's flight, so the handshake cannot finish. */
-    long long deadline = check_now_ms() + 3000;
-    while (check_now_ms() < deadline) {
-        server_process(&s);
-        if (s.peer_count > 0) break;
-        client_process(&c);
-        tiny_wait();
-    }
+    /* Once the server holds a HANDSHAKING peer the client vanishes before it reads the server's flight, so the
+     * handshake cannot finish. */
+    run_until_server_holds_a_peer(&s, &c);
     CHECK(s.peer_count == 1);
     client_free(&c);
     if (s.peer_count != 1) {

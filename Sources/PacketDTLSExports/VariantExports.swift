@@ -341,19 +341,38 @@ public func dtls_var_decode(_ data: UnsafePointer<UInt8>?, _ length: Int, _ godo
 
 // MARK: - put_var / get_var on peers
 
-/// put_var on any PacketPeer, with the C arguments checked.
-private func putVar(_ peer: PacketPeer, _ variant: OpaquePointer?, _ fullObjects: Bool, _ godotMajor: Int32,
-                    _ function: StaticString) -> GodotError {
+/// The two handle kinds whose objects are Godot PacketPeers: put_var, get_var and
+/// encode_buffer_max_size take either, and do the same with both.
+private enum PacketPeerHandle {
+    case udp, dtls
+
+    /// The PacketPeer behind `handle`, or nil with the reason recorded for `function`.
+    func peer(_ handle: OpaquePointer?, _ function: StaticString) -> PacketPeer? {
+        let found: PacketPeer? = switch self {
+        case .udp: handles.object(handle, .udp, as: PacketPeerUDP.self)
+        case .dtls: handles.object(handle, .peer, as: PacketPeerDTLS.self)
+        }
+        if found == nil { _ = invalidHandle(function, self == .udp ? "dtls_udp" : "dtls_peer") }
+        return found
+    }
+}
+
+/// put_var on either kind of handle, with the C arguments checked.
+private func putVar(_ kind: PacketPeerHandle, _ handle: OpaquePointer?, _ variant: OpaquePointer?,
+                    _ fullObjects: Bool, _ godotMajor: Int32, _ function: StaticString) -> GodotError {
+    guard let peer = kind.peer(handle, function) else { return .invalidParameter }
     guard let value = value(variant, function) else { return .invalidParameter }
     guard let version = version(godotMajor, function) else { return .invalidParameter }
     return peer.putVar(value, fullObjects: fullObjects, version: version)
 }
 
-/// get_var on any PacketPeer: *out_var gets a new handle, or NULL on failure.
-private func getVar(_ peer: PacketPeer, _ allowObjects: Bool, _ godotMajor: Int32,
+/// get_var on either kind of handle: *out_var gets a new handle, or NULL on failure.
+private func getVar(_ kind: PacketPeerHandle, _ handle: OpaquePointer?, _ allowObjects: Bool, _ godotMajor: Int32,
                     _ outVariant: UnsafeMutablePointer<OpaquePointer?>?, _ function: StaticString) -> GodotError {
+    outVariant?.pointee = nil
+    // The handle is checked first: a bad handle is reported as such even when out_var is NULL too.
+    guard let peer = kind.peer(handle, function) else { return .invalidParameter }
     guard let outVariant else { return ErrorReport.fail(.invalidParameter, "\(function): out_var is NULL") }
-    outVariant.pointee = nil
     guard let version = version(godotMajor, function) else { return .invalidParameter }
     let (error, value) = peer.getVar(allowObjects: allowObjects, version: version)
     guard error == .ok else { return error }
@@ -362,78 +381,59 @@ private func getVar(_ peer: PacketPeer, _ allowObjects: Bool, _ godotMajor: Int3
     return .ok
 }
 
-private func setLimit(_ peer: PacketPeer, _ size: Int32) -> GodotError {
-    peer.setEncodeBufferMaxSize(Int(size))
+/// set_encode_buffer_max_size on either kind of handle.
+private func setEncodeLimit(_ kind: PacketPeerHandle, _ handle: OpaquePointer?, _ size: Int32,
+                            _ function: StaticString) -> GodotError {
+    guard let peer = kind.peer(handle, function) else { return .invalidParameter }
+    return peer.setEncodeBufferMaxSize(Int(size))
+}
+
+/// encode_buffer_max_size of either kind of handle; 0 for a bad handle.
+private func encodeLimit(_ kind: PacketPeerHandle, _ handle: OpaquePointer?, _ function: StaticString) -> Int32 {
+    guard let peer = kind.peer(handle, function) else { return 0 }
+    return Int32(clamping: peer.encodeBufferMaxSize)
 }
 
 @c @implementation
 public func dtls_udp_put_var(_ udp: OpaquePointer?, _ variant: OpaquePointer?, _ fullObjects: Bool,
                              _ godotMajor: Int32) -> GodotError {
-    guard let peer = handles.object(udp, .udp, as: PacketPeerUDP.self) else {
-        return invalidHandle("dtls_udp_put_var", "dtls_udp")
-    }
-    return putVar(peer, variant, fullObjects, godotMajor, "dtls_udp_put_var")
+    putVar(.udp, udp, variant, fullObjects, godotMajor, "dtls_udp_put_var")
 }
 
 @c @implementation
 public func dtls_udp_get_var(_ udp: OpaquePointer?, _ allowObjects: Bool, _ godotMajor: Int32,
                              _ outVariant: UnsafeMutablePointer<OpaquePointer?>?) -> GodotError {
-    guard let peer = handles.object(udp, .udp, as: PacketPeerUDP.self) else {
-        outVariant?.pointee = nil
-        return invalidHandle("dtls_udp_get_var", "dtls_udp")
-    }
-    return getVar(peer, allowObjects, godotMajor, outVariant, "dtls_udp_get_var")
+    getVar(.udp, udp, allowObjects, godotMajor, outVariant, "dtls_udp_get_var")
 }
 
 @c @implementation
 public func dtls_udp_set_encode_buffer_max_size(_ udp: OpaquePointer?, _ maxSize: Int32) -> GodotError {
-    guard let peer = handles.object(udp, .udp, as: PacketPeerUDP.self) else {
-        return invalidHandle("dtls_udp_set_encode_buffer_max_size", "dtls_udp")
-    }
-    return setLimit(peer, maxSize)
+    setEncodeLimit(.udp, udp, maxSize, "dtls_udp_set_encode_buffer_max_size")
 }
 
 @c @implementation
 public func dtls_udp_get_encode_buffer_max_size(_ udp: OpaquePointer?) -> Int32 {
-    guard let peer = handles.object(udp, .udp, as: PacketPeerUDP.self) else {
-        _ = invalidHandle("dtls_udp_get_encode_buffer_max_size", "dtls_udp")
-        return 0
-    }
-    return Int32(clamping: peer.encodeBufferMaxSize)
+    encodeLimit(.udp, udp, "dtls_udp_get_encode_buffer_max_size")
 }
 
 @c @implementation
 public func dtls_peer_put_var(_ dtls: OpaquePointer?, _ variant: OpaquePointer?, _ fullObjects: Bool,
                               _ godotMajor: Int32) -> GodotError {
-    guard let peer = handles.object(dtls, .peer, as: PacketPeerDTLS.self) else {
-        return invalidHandle("dtls_peer_put_var", "dtls_peer")
-    }
-    return putVar(peer, variant, fullObjects, godotMajor, "dtls_peer_put_var")
+    putVar(.dtls, dtls, variant, fullObjects, godotMajor, "dtls_peer_put_var")
 }
 
 @c @implementation
 public func dtls_peer_get_var(_ dtls: OpaquePointer?, _ allowObjects: Bool, _ godotMajor: Int32,
                               _ outVariant: UnsafeMutablePointer<OpaquePointer?>?) -> GodotError {
-    guard let peer = handles.object(dtls, .peer, as: PacketPeerDTLS.self) else {
-        outVariant?.pointee = nil
-        return invalidHandle("dtls_peer_get_var", "dtls_peer")
-    }
-    return getVar(peer, allowObjects, godotMajor, outVariant, "dtls_peer_get_var")
+    getVar(.dtls, dtls, allowObjects, godotMajor, outVariant, "dtls_peer_get_var")
 }
 
 @c @implementation
 public func dtls_peer_set_encode_buffer_max_size(_ dtls: OpaquePointer?, _ maxSize: Int32) -> GodotError {
-    guard let peer = handles.object(dtls, .peer, as: PacketPeerDTLS.self) else {
-        return invalidHandle("dtls_peer_set_encode_buffer_max_size", "dtls_peer")
-    }
-    return setLimit(peer, maxSize)
+    setEncodeLimit(.dtls, dtls, maxSize, "dtls_peer_set_encode_buffer_max_size")
 }
 
 @c @implementation
 public func dtls_peer_get_encode_buffer_max_size(_ dtls: OpaquePointer?) -> Int32 {
-    guard let peer = handles.object(dtls, .peer, as: PacketPeerDTLS.self) else {
-        _ = invalidHandle("dtls_peer_get_encode_buffer_max_size", "dtls_peer")
-        return 0
-    }
-    return Int32(clamping: peer.encodeBufferMaxSize)
+    encodeLimit(.dtls, dtls, "dtls_peer_get_encode_buffer_max_size")
 }

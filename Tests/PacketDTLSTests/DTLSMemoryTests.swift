@@ -47,6 +47,30 @@ final class DTLSMemoryTests: XCTestCase {
         XCTAssertEqual(second.getStatus(), .connected)
     }
 
+    func testServerPeersAreDistinctAndFreedWhenDropped() throws {
+        // DTLSServer makes its peers in batches; a batch must not keep a peer it handed out alive.
+        let identity = try TestIdentity.make()
+        let server = DTLSServer()
+        XCTAssertEqual(server.setup(key: identity.key, certificate: identity.certificate), .ok)
+        let link = MemoryLink.pair()
+        let client = PacketPeerDTLS()
+        XCTAssertEqual(client.connectToPeer(link.client, hostname: "localhost", clientOptions: .clientUnsafe()), .ok)
+        weak var cookieless = server.takeConnection(link.server)
+        XCTAssertNil(cookieless, "nothing but the caller holds the peer")
+        client.poll()
+        weak var dropped: PacketPeerDTLS?
+        do {
+            let handshaking = try XCTUnwrap(server.takeConnection(link.server))
+            XCTAssertEqual(handshaking.getStatus(), .handshaking)
+            dropped = handshaking
+        }
+        XCTAssertNil(dropped, "a handshaking peer the caller drops is freed at once")
+        XCTAssertEqual(link.server.endedSessions, 2, "and its session ends with it")
+        let taken = (0..<(PeerBatch.size + 1)).compactMap { _ in server.takeConnection(MemoryLink.pair().server) }
+        XCTAssertEqual(taken.count, PeerBatch.size + 1)
+        XCTAssertEqual(Set(taken.map(ObjectIdentifier.init)).count, taken.count, "every peer is a new one")
+    }
+
     func testManyPacketsInOnePoll() throws {
         let (client, server, _) = try connectedPair()
         for index in 0..<100 { XCTAssertEqual(client.putPacket([UInt8(index)]), .ok) }

@@ -7,6 +7,7 @@
 public final class DTLSServer: @unchecked Sendable {
     private let lock = Lock()
     private var configuration: DTLSConfiguration?
+    private var peers = PeerBatch()
 
     public init() {}
 
@@ -66,14 +67,17 @@ public final class DTLSServer: @unchecked Sendable {
             ErrorReport.set("take_connection: the UDP peer is not connected to a client")
             return nil
         }
-        let peer = PacketPeerDTLS()
+        let peer = lock.withLock { peers.take() }
         guard peer.accept(over: udpPeer, configuration: configuration) == .ok else { return nil }
         return peer
     }
 
     /// Forgets the identity and cookie secret; running sessions keep what they hold.
     public func stop() {
-        lock.withLock { configuration = nil }
+        lock.withLock {
+            configuration = nil
+            peers = PeerBatch()
+        }
     }
 
     /// True between a successful setup() and stop().

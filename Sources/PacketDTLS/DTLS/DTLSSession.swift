@@ -1,8 +1,9 @@
 // DTLSSession.swift — one mbedTLS DTLS context wired to a datagram transport.
 //
 // The session owns the mbedtls_ssl_context at a fixed heap address and keeps its configuration
-// alive. mbedTLS calls back into it for I/O (send/receive one datagram), for timers, and to let
-// us judge the peer's name; each callback only recovers the session and forwards.
+// alive. mbedTLS calls back into it for I/O (send/receive one datagram) and to let us judge the
+// peer's name; each callback only recovers the session and forwards. The retransmission timer's
+// callbacks go to the timer itself (RetransmissionTimer).
 
 internal import CMbedTLS
 #if canImport(Glibc)
@@ -42,7 +43,8 @@ final class DTLSSession {
     private let nameCheck: PeerNameCheck?
     // The session is used only under its PacketPeerDTLS's lock (mbedTLS calls back on that thread),
     // so its stored `var`s skip Swift's dynamic exclusivity checks, as the peer's do.
-    @exclusivity(unchecked) private var timer = RetransmissionTimer()
+    /// mbedTLS's retransmission timer, at a fixed address of its own (see RetransmissionTimer).
+    private let timer: UnsafeMutablePointer<RetransmissionTimer>
 
     /// When the last datagram arrived (coarse monotonic ms), for the idle timeout.
     @exclusivity(unchecked) private(set) var lastReceiveMs: UInt64
@@ -56,7 +58,7 @@ final class DTLSSession {
     @exclusivity(unchecked) private(set) var datagramsReceived = 0
     @exclusivity(unchecked) private(set) var datagramsSent = 0
     /// Times the retransmission timer ran out and a flight was sent again.
-    @exclusivity(unchecked) private(set) var retransmissions = 0
+    var retransmissions: Int { timer.pointee.retransmissions }
     /// Set when the peer's public key matched none of the pinned ones.
     @exclusivity(unchecked) private(set) var pinRejected = false
     /// Whether the handshake resumed a saved session (known once it completes).
@@ -78,9 +80,9 @@ final class DTLSSession {
             ssl.deallocate()
             throw Failure(.outOfMemory, "DTLS session setup failed: \(MbedTLSError.describe(rc))")
         }
+        timer = RetransmissionTimer.install(on: ssl)
         let context = Unmanaged.passUnretained(self).toOpaque()
         mbedtls_ssl_set_bio(ssl, context, sessionSend, sessionReceive, nil)
-        mbedtls_ssl_set_timer_cb(ssl, context, sessionSetTimer, sessionGetTimer)
         mbedtls_ssl_set_mtu(ssl, UInt16(configuration.tuning.mtu))
         if configuration.verifiesChain {
             // Names and pins are judged by us alone: see verify(_:depth:flags:).
@@ -102,6 +104,7 @@ final class DTLSSession {
     deinit {
         mbedtls_ssl_free(ssl)
         ssl.deallocate()
+        RetransmissionTimer.remove(timer)
     }
 
     // MARK: Steps
@@ -347,25 +350,6 @@ final class DTLSSession {
         return datagram.count
     }
 
-    fileprivate func setTimer(intermediateMs: UInt32, finalMs: UInt32) {
-        timer.set(intermediateMs: intermediateMs, finalMs: finalMs)
-    }
-
-    fileprivate func timerState() -> Int32 {
-        let state = timer.state()
-        // mbedTLS resends the flight when it first sees the final delay pass, unless the delay has
-        // reached the handshake's longest: then it gives up (handshake timeout) and sends nothing.
-        if state == 2, timer.markExpiryReported(), willResendOnExpiry { retransmissions += 1 }
-        return state
-    }
-
-    /// What mbedTLS 2.28 decides on a retransmission timeout (ssl_double_retransmit_timeout): resend
-    /// while the current delay is below the configured maximum.
-    private var willResendOnExpiry: Bool {
-        guard let handshake = ssl.pointee.handshake else { return false }
-        return handshake.pointee.retransmit_timeout < ssl.pointee.conf.pointee.hs_timeout_max
-    }
-
     /// mbedTLS judged the chain; for the leaf (depth 0) the name verdict is ours, not its own:
     /// mismatch only when a name is to be checked (`client` options) and ours does not match.
     fileprivate func verify(_ certificate: UnsafeMutablePointer<mbedtls_x509_crt>, depth: Int32,
@@ -406,15 +390,6 @@ private let sessionReceive: @convention(c) (UnsafeMutableRawPointer?, UnsafeMuta
     context, buffer, length in
     guard let buffer else { return MBEDTLS_ERR_SSL_BAD_INPUT_DATA }
     return session(context).receive(buffer, length)
-}
-
-private let sessionSetTimer: @convention(c) (UnsafeMutableRawPointer?, UInt32, UInt32) -> Void = {
-    context, intermediate, final in
-    session(context).setTimer(intermediateMs: intermediate, finalMs: final)
-}
-
-private let sessionGetTimer: @convention(c) (UnsafeMutableRawPointer?) -> Int32 = { context in
-    session(context).timerState()
 }
 
 private let sessionVerify: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<mbedtls_x509_crt>?, Int32,

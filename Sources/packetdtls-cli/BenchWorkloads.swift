@@ -118,16 +118,17 @@ final class BenchPair {
             guard payload.withUnsafeBytes({ client.putPacket($0) }) == .ok else {
                 throw .network("client put_packet failed: \(ErrorReport.message)")
             }
-            while server.getAvailablePacketCount() == 0 {
+            // Godot's loop: poll, then see what came.
+            repeat {
                 _ = udpServer?.poll()
                 guard server.poll() == .ok else { throw .network("server poll: \(server.getErrorMessage())") }
-            }
+            } while server.getAvailablePacketCount() == 0
             let got = server.getPacket(into: buffer)
             guard got.error == .ok, server.putPacket(UnsafeRawBufferPointer(rebasing: buffer[..<got.length])) == .ok
             else { throw .network("server echo failed: \(ErrorReport.message)") }
-            while client.getAvailablePacketCount() == 0 {
+            repeat {
                 guard client.poll() == .ok else { throw .network("client poll: \(client.getErrorMessage())") }
-            }
+            } while client.getAvailablePacketCount() == 0
             guard client.getPacket(into: buffer) == (.ok, size) else {
                 throw .network("client get_packet failed: \(ErrorReport.message)")
             }

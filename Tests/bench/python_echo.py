@@ -78,11 +78,14 @@ def main(rounds: int, size: int, cert_path: str, key_path: str, shared: bool) ->
     start = time.perf_counter()
     for _ in range(rounds):
         client.put_packet(data)
-        while not peer.get_available_packet_count():
+        while True:  # Godot's loop: poll, then see what came
             if udp_server is not None:
                 udp_server.poll()
             peer.poll()
+            if peer.get_available_packet_count():
+                break
         peer.put_packet(peer.get_packet())
+        client.poll()
         while not client.get_available_packet_count():
             client.poll()
         if len(client.get_packet()) != size:

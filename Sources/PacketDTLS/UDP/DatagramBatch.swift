@@ -1,9 +1,11 @@
 // DatagramBatch.swift — the buffers and headers for reading several datagrams in one system call.
 //
 // recvmmsg returns as many datagrams as are waiting, up to the batch's capacity. Getting fewer than
-// asked for means the socket was empty behind them: the reader can stop without the extra recvfrom
-// that would only have said EAGAIN (measured: about 0.27 us a call here, two per echo round trip).
-// Everything is allocated once, by the owner of the batch, and reused for every call.
+// asked for means the socket was empty behind them: the reader can stop without another read that
+// would only have said EAGAIN. In the kernel that costs about what the EAGAIN read did (measured, see
+// docs/PERFORMANCE.md); the saving is the reader's own round through mbedTLS for nothing, and under a
+// burst one call takes several datagrams. Everything is allocated once, by the owner of the batch,
+// and reused for every call.
 
 internal import CSocketBatch
 #if canImport(Glibc)

@@ -540,7 +540,7 @@ extension PacketPeerUDP: DatagramTransport {
         lock.withLock {
             if let packet = queue.removeFirst() {
                 lastSource = packet.source
-                let more = !queue.isEmpty || ownSocket != nil
+                let more = mayHaveDatagramLocked
                 guard packet.bytes.count <= buffer.count else { return (.oversized(packet.bytes.count), more) }
                 packet.bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
                 return (.datagram(packet.bytes.count), more)
@@ -592,8 +592,10 @@ extension PacketPeerUDP: DatagramTransport {
     /// A peer of a UDPServer is fed only by the server: an empty queue means nothing waits. A peer
     /// with its own socket cannot know without asking the kernel.
     public var mayHaveDatagram: Bool {
-        lock.withLock { !queue.isEmpty || ownSocket != nil }
+        lock.withLock { mayHaveDatagramLocked }
     }
+
+    private var mayHaveDatagramLocked: Bool { !queue.isEmpty || ownSocket != nil }
 
     public var isConnectedToPeer: Bool {
         lock.withLock { socketLocked != nil && remoteLocked != nil }

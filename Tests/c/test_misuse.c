@@ -21,6 +21,18 @@ static const char *bad_utf8 = "\xff\xfe\xc3\x28 host \xed\xa0\x80";
 /* The last failure left a sentence. */
 #define CHECK_MESSAGE() CHECK(dtls_last_error_message() != NULL && dtls_last_error_message()[0] != '\0')
 
+/* Frees one handle of each class (live or not: freeing a dead handle is harmless). */
+static void free_all(dtls_udp *udp, dtls_udp_server *userver, dtls_peer *peer, dtls_server *server,
+                     dtls_key *key, dtls_cert *cert, dtls_options *options) {
+    dtls_udp_free(udp);
+    dtls_udp_server_free(userver);
+    dtls_peer_free(peer);
+    dtls_server_free(server);
+    dtls_key_free(key);
+    dtls_cert_free(cert);
+    dtls_options_free(options);
+}
+
 /*
  * Calls every function that takes a handle with the handles given, which are all unusable (NULL,
  * freed, forged or of another class), and checks each refuses them.
@@ -125,13 +137,7 @@ static void refuse_everything(dtls_udp *udp, dtls_udp_server *userver, dtls_peer
     CHECK_ERR(dtls_server_stop(server), INVALID);
 
     /* Freeing what is not live is harmless. */
-    dtls_udp_free(udp);
-    dtls_udp_server_free(userver);
-    dtls_peer_free(peer);
-    dtls_server_free(server);
-    dtls_key_free(key);
-    dtls_cert_free(cert);
-    dtls_options_free(options);
+    free_all(udp, userver, peer, server, key, cert, options);
 }
 
 static void test_null_handles(void) { refuse_everything(NULL, NULL, NULL, NULL, NULL, NULL, NULL); }
@@ -145,13 +151,7 @@ static void test_freed_handles(void) {
     dtls_cert *cert = dtls_cert_new();
     dtls_options *options = dtls_options_new();
     CHECK(udp && userver && peer && server && key && cert && options);
-    dtls_udp_free(udp);
-    dtls_udp_server_free(userver);
-    dtls_peer_free(peer);
-    dtls_server_free(server);
-    dtls_key_free(key);
-    dtls_cert_free(cert);
-    dtls_options_free(options);
+    free_all(udp, userver, peer, server, key, cert, options);
     refuse_everything(udp, userver, peer, server, key, cert, options);
     /* A handle freed twice, then its slot reused by a new object: the old handle stays dead. */
     dtls_udp *fresh = dtls_udp_new();

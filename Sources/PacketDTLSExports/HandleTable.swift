@@ -37,13 +37,13 @@ final class HandleTable: @unchecked Sendable {
         var object: AnyObject? = nil
     }
 
+    private let lock = Lock()
+    // The two stored `var`s below are read and written under `lock` only, so Swift's dynamic
+    // exclusivity checks would guard nothing; @exclusivity(unchecked) drops them (their cost per
+    // round trip is in docs/PERFORMANCE.md).
     /// Index 0 is never used, so no handle is NULL.
     @exclusivity(unchecked) private var slots: [Slot] = [Slot()]
     @exclusivity(unchecked) private var freeIndices: [Int] = []
-    private let lock = Lock()
-    // Every stored `var` below is read and written under `lock` only, so Swift's dynamic exclusivity
-    // checks would guard nothing; @exclusivity(unchecked) drops them (about 3.5k instructions per echo
-    // round trip, docs/PERFORMANCE.md).
     private static let maxIndex = (1 << 24) - 1
 
     static let shared = HandleTable()
@@ -72,24 +72,15 @@ final class HandleTable: @unchecked Sendable {
         assert(T.self == kind.objectType, "\(kind) handles hold \(kind.objectType), not \(T.self)")
         guard let (index, generation) = decode(handle, kind) else { return nil }
         let found: AnyObject? = lock.withLock {
-            guard index < slots.count, slots[index].generation == generation, slots[index].kind == kind else {
-                return nil
-            }
-            return slots[index].object
+            isLive(index, generation, kind) ? slots[index].object : nil
         }
         // issue() let only a T in under this kind.
         return found.map { unsafeDowncast($0, to: T.self) }
     }
 
-    /// The object behind a live handle of `kind` as a DatagramTransport (what a PacketPeerUDP is to DTLS).
+    /// The object behind a live dtls_udp handle as a DatagramTransport (what a PacketPeerUDP is to DTLS).
     func transport(_ handle: OpaquePointer?) -> DatagramTransport? {
-        guard let (index, generation) = decode(handle, .udp) else { return nil }
-        return lock.withLock {
-            guard index < slots.count, slots[index].generation == generation, slots[index].kind == .udp else {
-                return nil
-            }
-            return slots[index].object.map { unsafeDowncast($0, to: PacketPeerUDP.self) }
-        }
+        object(handle, .udp, as: PacketPeerUDP.self)
     }
 
     /// Drops the table's reference behind `handle`; false when the handle was not live.
@@ -97,9 +88,7 @@ final class HandleTable: @unchecked Sendable {
     func release(_ handle: OpaquePointer?, _ kind: HandleKind) -> Bool {
         guard let (index, generation) = decode(handle, kind) else { return false }
         let released: AnyObject? = lock.withLock {
-            guard index < slots.count, slots[index].generation == generation, slots[index].kind == kind else {
-                return nil
-            }
+            guard isLive(index, generation, kind) else { return nil }
             let object = slots[index].object
             slots[index] = Slot(generation: generation == UInt32.max ? 1 : generation + 1)
             freeIndices.append(index)
@@ -107,6 +96,12 @@ final class HandleTable: @unchecked Sendable {
         }
         // `released` is dropped here, outside the lock: its deinit may call back into the table.
         return released != nil
+    }
+
+    /// The one lookup every use shares: whether slot `index` holds a live object issued as
+    /// `generation` and `kind`. Called under `lock`.
+    private func isLive(_ index: Int, _ generation: UInt32, _ kind: HandleKind) -> Bool {
+        index < slots.count && slots[index].generation == generation && slots[index].kind == kind
     }
 
     private func decode(_ handle: OpaquePointer?, _ kind: HandleKind) -> (Int, UInt32)? {

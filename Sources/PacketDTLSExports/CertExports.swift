@@ -2,15 +2,6 @@
 
 import PacketDTLS
 
-/// The certificate behind a live `dtls_cert` handle; nil (with the reason recorded) otherwise.
-func lookUpCert(_ handle: OpaquePointer?, _ function: StaticString) -> X509Certificate? {
-    guard let cert = handles.object(handle, .cert, as: X509Certificate.self) else {
-        _ = invalidHandle(function, "certificate")
-        return nil
-    }
-    return cert
-}
-
 /// A new, empty certificate handle.
 @c @implementation
 public func dtls_cert_new() -> OpaquePointer! {

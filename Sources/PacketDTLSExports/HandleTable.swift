@@ -115,7 +115,67 @@ final class HandleTable: @unchecked Sendable {
 /// The handle table every export uses.
 let handles = HandleTable.shared
 
-/// Reports a handle that is NULL, freed, never issued, or of another class.
-func invalidHandle(_ function: StaticString, _ kind: String) -> GodotError {
-    ErrorReport.fail(.invalidParameter, "\(function): the \(kind) handle is NULL, freed, or not a \(kind)")
+extension HandleKind {
+    /// The C type the header gives handles of this kind.
+    var cTypeName: String {
+        switch self {
+        case .udp: "dtls_udp"
+        case .udpServer: "dtls_udp_server"
+        case .peer: "dtls_peer"
+        case .server: "dtls_server"
+        case .key: "dtls_key"
+        case .cert: "dtls_cert"
+        case .options: "dtls_options"
+        case .session: "dtls_session"
+        case .variant: "dtls_var"
+        }
+    }
+}
+
+extension HandleTable {
+    /// The object behind a live handle of `kind`, or nil with the bad handle reported for `function`.
+    /// Every export looks its handle arguments up here, so a bad handle reads the same everywhere,
+    /// whether the function returns a dtls_error or a neutral value.
+    func lookUp<T: AnyObject>(_ handle: OpaquePointer?, _ kind: HandleKind, as type: T.Type = T.self,
+                              for function: StaticString) -> T? {
+        guard let found = object(handle, kind, as: type) else {
+            ErrorReport.set("\(function): the \(kind.cTypeName) handle is NULL, freed, or not a \(kind.cTypeName)")
+            return nil
+        }
+        return found
+    }
+
+}
+
+// lookUp for each class, named after what it finds: what the exports call.
+func lookUpUDP(_ handle: OpaquePointer?, _ function: StaticString) -> PacketPeerUDP? {
+    handles.lookUp(handle, .udp, for: function)
+}
+func lookUpUDPServer(_ handle: OpaquePointer?, _ function: StaticString) -> UDPServer? {
+    handles.lookUp(handle, .udpServer, for: function)
+}
+func lookUpPeer(_ handle: OpaquePointer?, _ function: StaticString) -> PacketPeerDTLS? {
+    handles.lookUp(handle, .peer, for: function)
+}
+func lookUpServer(_ handle: OpaquePointer?, _ function: StaticString) -> DTLSServer? {
+    handles.lookUp(handle, .server, for: function)
+}
+func lookUpKey(_ handle: OpaquePointer?, _ function: StaticString) -> CryptoKey? {
+    handles.lookUp(handle, .key, for: function)
+}
+func lookUpCert(_ handle: OpaquePointer?, _ function: StaticString) -> X509Certificate? {
+    handles.lookUp(handle, .cert, for: function)
+}
+func lookUpOptions(_ handle: OpaquePointer?, _ function: StaticString) -> TLSOptions? {
+    handles.lookUp(handle, .options, for: function)
+}
+func lookUpSession(_ handle: OpaquePointer?, _ function: StaticString) -> ResumableSession? {
+    handles.lookUp(handle, .session, for: function)
+}
+func lookUpVariant(_ handle: OpaquePointer?, _ function: StaticString) -> VariantBox? {
+    handles.lookUp(handle, .variant, for: function)
+}
+/// A dtls_udp handle as the transport a DTLS peer runs over.
+func lookUpTransport(_ handle: OpaquePointer?, _ function: StaticString) -> DatagramTransport? {
+    lookUpUDP(handle, function)
 }

@@ -2,17 +2,6 @@
 
 import PacketDTLS
 
-/// The key behind a live `dtls_key` handle; nil (with the reason recorded) for NULL, freed,
-/// never-issued or other-class handles.
-func lookUpKey(_ handle: OpaquePointer?, _ function: StaticString) -> CryptoKey? {
-    guard let key = handles.object(handle, .key, as: CryptoKey.self) else {
-        _ = invalidHandle(function, "key")
-        return nil
-    }
-    return key
-}
-
-
 /// A new, empty key handle.
 @c @implementation
 public func dtls_key_new() -> OpaquePointer! {

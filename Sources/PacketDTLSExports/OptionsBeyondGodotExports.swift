@@ -3,15 +3,6 @@
 
 import PacketDTLS
 
-/// The options behind a handle, or nil with the failure recorded.
-private func options(_ handle: OpaquePointer?, _ function: StaticString) -> TLSOptions? {
-    guard let found = handles.object(handle, .options, as: TLSOptions.self) else {
-        _ = invalidHandle(function, "dtls_options")
-        return nil
-    }
-    return found
-}
-
 /// The longest PSK (mbedTLS's MBEDTLS_PSK_MAX_LEN, as TLSOptions checks too).
 private let pskKeyLimit = 32
 
@@ -40,7 +31,7 @@ public func dtls_options_server_psk() -> OpaquePointer? {
 @c @implementation
 public func dtls_options_add_psk(_ handle: OpaquePointer?, _ identity: UnsafePointer<CChar>?,
                                  _ key: UnsafePointer<UInt8>?, _ keyLength: Int) -> GodotError {
-    guard let target = options(handle, "dtls_options_add_psk") else { return .invalidParameter }
+    guard let target = lookUpOptions(handle, "dtls_options_add_psk") else { return .invalidParameter }
     guard (1...pskKeyLimit).contains(keyLength) else {
         return ErrorReport.fail(.invalidParameter,
                                 "dtls_options_add_psk: key_len \(UInt(bitPattern: keyLength)) is outside 1...\(pskKeyLimit)")
@@ -56,7 +47,7 @@ public func dtls_options_add_psk(_ handle: OpaquePointer?, _ identity: UnsafePoi
 public func dtls_options_set_alpn_protocols(_ handle: OpaquePointer?,
                                             _ protocols: UnsafePointer<UnsafePointer<CChar>?>?,
                                             _ count: Int) -> GodotError {
-    guard let target = options(handle, "dtls_options_set_alpn_protocols") else { return .invalidParameter }
+    guard let target = lookUpOptions(handle, "dtls_options_set_alpn_protocols") else { return .invalidParameter }
     guard let names = CBuffers.strings(protocols, count, "dtls_options_set_alpn_protocols", limit: 16) else {
         return .invalidParameter
     }
@@ -66,7 +57,7 @@ public func dtls_options_set_alpn_protocols(_ handle: OpaquePointer?,
 @c @implementation
 public func dtls_options_set_cipher_suites(_ handle: OpaquePointer?, _ names: UnsafePointer<UnsafePointer<CChar>?>?,
                                           _ count: Int) -> GodotError {
-    guard let target = options(handle, "dtls_options_set_cipher_suites") else { return .invalidParameter }
+    guard let target = lookUpOptions(handle, "dtls_options_set_cipher_suites") else { return .invalidParameter }
     guard let list = CBuffers.strings(names, count, "dtls_options_set_cipher_suites", limit: 32) else {
         return .invalidParameter
     }
@@ -76,7 +67,7 @@ public func dtls_options_set_cipher_suites(_ handle: OpaquePointer?, _ names: Un
 @c @implementation
 public func dtls_options_pin_public_key(_ handle: OpaquePointer?, _ digest: UnsafePointer<UInt8>?,
                                        _ length: Int) -> GodotError {
-    guard let target = options(handle, "dtls_options_pin_public_key") else { return .invalidParameter }
+    guard let target = lookUpOptions(handle, "dtls_options_pin_public_key") else { return .invalidParameter }
     guard let bytes = CBuffers.bytes(digest, length) else {
         return ErrorReport.fail(.invalidParameter, "dtls_options_pin_public_key: sha256 is NULL")
     }
@@ -85,34 +76,30 @@ public func dtls_options_pin_public_key(_ handle: OpaquePointer?, _ digest: Unsa
 
 @c @implementation
 public func dtls_options_pin_certificate(_ handle: OpaquePointer?, _ certificate: OpaquePointer?) -> GodotError {
-    guard let target = options(handle, "dtls_options_pin_certificate") else { return .invalidParameter }
-    guard let cert = handles.object(certificate, .cert, as: X509Certificate.self) else {
-        return invalidHandle("dtls_options_pin_certificate", "dtls_cert")
-    }
+    guard let target = lookUpOptions(handle, "dtls_options_pin_certificate") else { return .invalidParameter }
+    guard let cert = lookUpCert(certificate, "dtls_options_pin_certificate") else { return .invalidParameter }
     return target.pinPublicKey(of: cert)
 }
 
 @c @implementation
 public func dtls_options_set_client_certificate(_ handle: OpaquePointer?, _ key: OpaquePointer?,
                                                 _ certificate: OpaquePointer?) -> GodotError {
-    guard let target = options(handle, "dtls_options_set_client_certificate") else { return .invalidParameter }
-    guard let privateKey = handles.object(key, .key, as: CryptoKey.self) else {
-        return invalidHandle("dtls_options_set_client_certificate", "dtls_key")
-    }
-    guard let cert = handles.object(certificate, .cert, as: X509Certificate.self) else {
-        return invalidHandle("dtls_options_set_client_certificate", "dtls_cert")
-    }
+    guard let target = lookUpOptions(handle, "dtls_options_set_client_certificate") else { return .invalidParameter }
+    guard let privateKey = lookUpKey(key, "dtls_options_set_client_certificate") else { return .invalidParameter }
+    guard let cert = lookUpCert(certificate, "dtls_options_set_client_certificate") else { return .invalidParameter }
     return target.setClientCertificate(key: privateKey, certificate: cert)
 }
 
 @c @implementation
 public func dtls_options_set_client_certificate_mode(_ handle: OpaquePointer?, _ mode: DTLSClientCertificateMode,
                                                      _ authorities: OpaquePointer?) -> GodotError {
-    guard let target = options(handle, "dtls_options_set_client_certificate_mode") else { return .invalidParameter }
+    guard let target = lookUpOptions(handle, "dtls_options_set_client_certificate_mode") else {
+        return .invalidParameter
+    }
     var chain: X509Certificate?
     if authorities != nil {
-        guard let given = handles.object(authorities, .cert, as: X509Certificate.self) else {
-            return invalidHandle("dtls_options_set_client_certificate_mode", "dtls_cert")
+        guard let given = lookUpCert(authorities, "dtls_options_set_client_certificate_mode") else {
+            return .invalidParameter
         }
         chain = given
     }
@@ -127,14 +114,14 @@ public func dtls_options_set_client_certificate_mode(_ handle: OpaquePointer?, _
 
 @c @implementation
 public func dtls_options_load_crl(_ handle: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> GodotError {
-    guard let target = options(handle, "dtls_options_load_crl") else { return .invalidParameter }
+    guard let target = lookUpOptions(handle, "dtls_options_load_crl") else { return .invalidParameter }
     guard let file = CBuffers.requiredString(path, "dtls_options_load_crl", "path") else { return .invalidParameter }
     return target.loadCRL(path: file)
 }
 
 @c @implementation
 public func dtls_options_load_crl_from_string(_ handle: OpaquePointer?, _ pem: UnsafePointer<CChar>?) -> GodotError {
-    guard let target = options(handle, "dtls_options_load_crl_from_string") else { return .invalidParameter }
+    guard let target = lookUpOptions(handle, "dtls_options_load_crl_from_string") else { return .invalidParameter }
     guard let text = CBuffers.requiredString(pem, "dtls_options_load_crl_from_string", "pem") else {
         return .invalidParameter
     }
@@ -143,22 +130,20 @@ public func dtls_options_load_crl_from_string(_ handle: OpaquePointer?, _ pem: U
 
 @c @implementation
 public func dtls_options_set_session_tickets(_ handle: OpaquePointer?, _ enabled: Bool) -> GodotError {
-    guard let target = options(handle, "dtls_options_set_session_tickets") else { return .invalidParameter }
+    guard let target = lookUpOptions(handle, "dtls_options_set_session_tickets") else { return .invalidParameter }
     return target.setSessionTickets(enabled)
 }
 
 @c @implementation
 public func dtls_options_set_key_log_file(_ handle: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> GodotError {
-    guard let target = options(handle, "dtls_options_set_key_log_file") else { return .invalidParameter }
+    guard let target = lookUpOptions(handle, "dtls_options_set_key_log_file") else { return .invalidParameter }
     return target.setKeyLogPath(CBuffers.string(path) ?? "")
 }
 
 @c @implementation
 public func dtls_cert_get_public_key_sha256(_ handle: OpaquePointer?, _ buffer: UnsafeMutablePointer<UInt8>?,
                                            _ capacity: Int, _ outLength: UnsafeMutablePointer<Int>?) -> GodotError {
-    guard let cert = handles.object(handle, .cert, as: X509Certificate.self) else {
-        return invalidHandle("dtls_cert_get_public_key_sha256", "dtls_cert")
-    }
+    guard let cert = lookUpCert(handle, "dtls_cert_get_public_key_sha256") else { return .invalidParameter }
     guard let leaf = cert.certificates.first else {
         outLength?.pointee = 0
         return ErrorReport.fail(.unconfigured, "dtls_cert_get_public_key_sha256: the certificate is empty")

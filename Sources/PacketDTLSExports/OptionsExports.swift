@@ -2,15 +2,6 @@
 
 import PacketDTLS
 
-/// The options behind a live `dtls_options` handle; nil (with the reason recorded) otherwise.
-func lookUpOptions(_ handle: OpaquePointer?, _ function: StaticString) -> TLSOptions? {
-    guard let options = handles.object(handle, .options, as: TLSOptions.self) else {
-        _ = invalidHandle(function, "options")
-        return nil
-    }
-    return options
-}
-
 /// The optional trusted chain of the client constructors: .none for NULL (the system CA bundle),
 /// .chain for a live, non-empty certificate, .invalid (reason recorded) for anything else. A bad
 /// handle must never quietly become "trust the system".

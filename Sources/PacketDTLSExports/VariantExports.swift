@@ -29,10 +29,6 @@ final class VariantBox: @unchecked Sendable {
     }
 }
 
-private func box(_ handle: OpaquePointer?) -> VariantBox? {
-    handles.object(handle, .variant, as: VariantBox.self)
-}
-
 /// A new handle for `value`.
 private func issue(_ value: GodotVariant) -> OpaquePointer? {
     handles.issue(VariantBox(value), as: .variant)
@@ -49,11 +45,7 @@ private func version(_ major: Int32, _ function: StaticString) -> GodotVersion? 
 
 /// The value behind a handle, or nil with the reason recorded.
 private func value(_ handle: OpaquePointer?, _ function: StaticString) -> GodotVariant? {
-    guard let box = box(handle) else {
-        _ = invalidHandle(function, "dtls_var")
-        return nil
-    }
-    return box.value
+    lookUpVariant(handle, function)?.value
 }
 
 // MARK: - Life cycle and constructors
@@ -239,8 +231,8 @@ public func dtls_var_array_get(_ variant: OpaquePointer?, _ index: Int) -> Opaqu
 
 @c @implementation
 public func dtls_var_array_append(_ variant: OpaquePointer?, _ item: OpaquePointer?) -> GodotError {
-    guard let target = box(variant) else { return invalidHandle("dtls_var_array_append", "dtls_var") }
-    guard let element = box(item)?.value else { return invalidHandle("dtls_var_array_append", "dtls_var") }
+    guard let target = lookUpVariant(variant, "dtls_var_array_append") else { return .invalidParameter }
+    guard let element = value(item, "dtls_var_array_append") else { return .invalidParameter }
     do {
         try target.mutate { (value: inout GodotVariant) throws(VariantError) in try value.append(element) }
         return .ok
@@ -297,9 +289,9 @@ public func dtls_var_dict_get(_ variant: OpaquePointer?, _ key: OpaquePointer?) 
 
 @c @implementation
 public func dtls_var_dict_set(_ variant: OpaquePointer?, _ key: OpaquePointer?, _ item: OpaquePointer?) -> GodotError {
-    guard let target = box(variant) else { return invalidHandle("dtls_var_dict_set", "dtls_var") }
-    guard let key = box(key)?.value, let item = box(item)?.value else {
-        return invalidHandle("dtls_var_dict_set", "dtls_var")
+    guard let target = lookUpVariant(variant, "dtls_var_dict_set") else { return .invalidParameter }
+    guard let key = value(key, "dtls_var_dict_set"), let item = value(item, "dtls_var_dict_set") else {
+        return .invalidParameter
     }
     do {
         try target.mutate { (value: inout GodotVariant) throws(VariantError) in try value.set(key, item) }
@@ -348,12 +340,10 @@ private enum PacketPeerHandle {
 
     /// The PacketPeer behind `handle`, or nil with the reason recorded for `function`.
     func peer(_ handle: OpaquePointer?, _ function: StaticString) -> PacketPeer? {
-        let found: PacketPeer? = switch self {
-        case .udp: handles.object(handle, .udp, as: PacketPeerUDP.self)
-        case .dtls: handles.object(handle, .peer, as: PacketPeerDTLS.self)
+        switch self {
+        case .udp: lookUpUDP(handle, function)
+        case .dtls: lookUpPeer(handle, function)
         }
-        if found == nil { _ = invalidHandle(function, self == .udp ? "dtls_udp" : "dtls_peer") }
-        return found
     }
 }
 
@@ -376,7 +366,9 @@ private func getVar(_ kind: PacketPeerHandle, _ handle: OpaquePointer?, _ allowO
     guard let version = version(godotMajor, function) else { return .invalidParameter }
     let (error, value) = peer.getVar(allowObjects: allowObjects, version: version)
     guard error == .ok else { return error }
-    guard let handle = issue(value) else { return ErrorReport.fail(.outOfMemory, "\(function): the handle table is full") }
+    guard let handle = issue(value) else {
+        return ErrorReport.fail(.outOfMemory, "\(function): the handle table is full")
+    }
     outVariant.pointee = handle
     return .ok
 }

@@ -387,11 +387,49 @@ static void test_free_order(void) {
     dtls_peer_free(peer);
 }
 
+/* True when the last message names `function` and says its handle is bad. */
+static bool names_bad_handle(const char *function) {
+    const char *message = dtls_last_error_message();
+    return strstr(message, function) == message && strstr(message, "handle is NULL, freed") != NULL;
+}
+
+/*
+ * A bad handle leaves the same sentence whether the function returns a dtls_error or a neutral
+ * value, for dtls_udp_* as for dtls_peer_* and the others: each getter names itself.
+ */
+static void test_bad_handle_messages(void) {
+    dtls_key *key = dtls_key_new(); /* live, but of another class for every call below */
+    CHECK(!dtls_udp_is_bound((dtls_udp *)key));
+    CHECK(names_bad_handle("dtls_udp_is_bound"));
+    CHECK(dtls_udp_get_local_port(NULL) == 0);
+    CHECK(names_bad_handle("dtls_udp_get_local_port"));
+    CHECK(dtls_udp_get_available_packet_count(NULL) == 0);
+    CHECK(names_bad_handle("dtls_udp_get_available_packet_count"));
+    CHECK(!dtls_udp_server_is_listening((dtls_udp_server *)key));
+    CHECK(names_bad_handle("dtls_udp_server_is_listening"));
+    CHECK(dtls_udp_server_get_max_pending_connections(NULL) == 0);
+    CHECK(names_bad_handle("dtls_udp_server_get_max_pending_connections"));
+    CHECK(dtls_peer_get_status((dtls_peer *)key) == DTLS_STATUS_DISCONNECTED);
+    CHECK(names_bad_handle("dtls_peer_get_status"));
+    CHECK(dtls_peer_get_max_packet_size(NULL) == 0);
+    CHECK(names_bad_handle("dtls_peer_get_max_packet_size"));
+    CHECK_ERR(dtls_peer_poll(NULL), INVALID);
+    CHECK(names_bad_handle("dtls_peer_poll"));
+    CHECK_ERR(dtls_udp_close(NULL), INVALID);
+    CHECK(names_bad_handle("dtls_udp_close"));
+    CHECK(!dtls_options_is_server((dtls_options *)key));
+    CHECK(names_bad_handle("dtls_options_is_server"));
+    CHECK(dtls_var_get_type(NULL) == DTLS_VAR_NIL);
+    CHECK(names_bad_handle("dtls_var_get_type"));
+    dtls_key_free(key);
+}
+
 int main(void) {
     RUN(test_null_handles);
     RUN(test_freed_handles);
     RUN(test_other_class_handles);
     RUN(test_forged_handles);
+    RUN(test_bad_handle_messages);
     RUN(test_buffers_and_lengths);
     RUN(test_ports_and_names);
     RUN(test_free_order);

@@ -42,5 +42,5 @@ public func dtls_cert_load_from_string(_ cert: OpaquePointer!, _ pem: UnsafePoin
 @c @implementation
 public func dtls_cert_save_to_string(_ cert: OpaquePointer!, _ buf: UnsafeMutablePointer<CChar>!, _ cap: Int) -> Int {
     let text = lookUpCert(cert, "dtls_cert_save_to_string")?.saveToString() ?? ""
-    return CBuffers.writeString(text, buf, cap)
+    return CBuffers.writeString(text, buf, cap, "dtls_cert_save_to_string")
 }

@@ -44,7 +44,7 @@ public func dtls_key_load_from_string(_ key: OpaquePointer!, _ pem: UnsafePointe
 public func dtls_key_save_to_string(_ key: OpaquePointer!, _ publicOnly: Bool,
                                     _ buf: UnsafeMutablePointer<CChar>!, _ cap: Int) -> Int {
     let text = lookUpKey(key, "dtls_key_save_to_string")?.saveToString(publicOnly: publicOnly) ?? ""
-    return CBuffers.writeString(text, buf, cap)
+    return CBuffers.writeString(text, buf, cap, "dtls_key_save_to_string")
 }
 
 /// True when the key holds only a public key; false for an empty key or a bad handle.

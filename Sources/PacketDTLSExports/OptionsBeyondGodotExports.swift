@@ -6,19 +6,23 @@ import PacketDTLS
 /// The longest PSK (mbedTLS's MBEDTLS_PSK_MAX_LEN, as TLSOptions checks too).
 private let pskKeyLimit = 32
 
+/// Whether key_len is within 1...pskKeyLimit, recording the reason when not.
+private func pskLengthFits(_ keyLength: Int, _ function: StaticString) -> Bool {
+    guard let length = CBuffers.size(keyLength, function, "key_len") else { return false }
+    guard (1...pskKeyLimit).contains(length) else {
+        ErrorReport.set("\(function): key_len \(length) is outside 1...\(pskKeyLimit)")
+        return false
+    }
+    return true
+}
+
 @c @implementation
 public func dtls_options_client_psk(_ identity: UnsafePointer<CChar>?, _ key: UnsafePointer<UInt8>?,
                                     _ keyLength: Int) -> OpaquePointer? {
     guard let name = CBuffers.requiredString(identity, "dtls_options_client_psk", "identity") else { return nil }
     // The length is judged before a byte is read: a key_len past the limit must not be copied.
-    guard (1...pskKeyLimit).contains(keyLength) else {
-        ErrorReport.set("dtls_options_client_psk: key_len \(UInt(bitPattern: keyLength)) is outside 1...\(pskKeyLimit)")
-        return nil
-    }
-    guard let bytes = CBuffers.bytes(key, keyLength) else {
-        ErrorReport.set("dtls_options_client_psk: key is NULL but key_len is \(keyLength)")
-        return nil
-    }
+    guard pskLengthFits(keyLength, "dtls_options_client_psk"),
+          let bytes = CBuffers.bytes(key, keyLength, "dtls_options_client_psk", "key") else { return nil }
     guard let made = TLSOptions.clientPSK(identity: name, key: bytes) else { return nil }
     return handles.issue(made, as: .options)
 }
@@ -32,14 +36,9 @@ public func dtls_options_server_psk() -> OpaquePointer? {
 public func dtls_options_add_psk(_ handle: OpaquePointer?, _ identity: UnsafePointer<CChar>?,
                                  _ key: UnsafePointer<UInt8>?, _ keyLength: Int) -> GodotError {
     guard let target = lookUpOptions(handle, "dtls_options_add_psk") else { return .invalidParameter }
-    guard (1...pskKeyLimit).contains(keyLength) else {
-        return ErrorReport.fail(.invalidParameter,
-                                "dtls_options_add_psk: key_len \(UInt(bitPattern: keyLength)) is outside 1...\(pskKeyLimit)")
-    }
-    guard let name = CBuffers.requiredString(identity, "dtls_options_add_psk", "identity"),
-          let bytes = CBuffers.bytes(key, keyLength) else {
-        return ErrorReport.fail(.invalidParameter, "dtls_options_add_psk: identity or key is missing")
-    }
+    guard pskLengthFits(keyLength, "dtls_options_add_psk"),
+          let name = CBuffers.requiredString(identity, "dtls_options_add_psk", "identity"),
+          let bytes = CBuffers.bytes(key, keyLength, "dtls_options_add_psk", "key") else { return .invalidParameter }
     return target.addPSK(identity: name, key: bytes)
 }
 
@@ -68,8 +67,8 @@ public func dtls_options_set_cipher_suites(_ handle: OpaquePointer?, _ names: Un
 public func dtls_options_pin_public_key(_ handle: OpaquePointer?, _ digest: UnsafePointer<UInt8>?,
                                        _ length: Int) -> GodotError {
     guard let target = lookUpOptions(handle, "dtls_options_pin_public_key") else { return .invalidParameter }
-    guard let bytes = CBuffers.bytes(digest, length) else {
-        return ErrorReport.fail(.invalidParameter, "dtls_options_pin_public_key: sha256 is NULL")
+    guard let bytes = CBuffers.bytes(digest, length, "dtls_options_pin_public_key", "sha256") else {
+        return .invalidParameter
     }
     return target.pinPublicKey(sha256: bytes)
 }

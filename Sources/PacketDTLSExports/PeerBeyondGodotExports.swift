@@ -6,7 +6,8 @@ import PacketDTLS
 @c @implementation
 public func dtls_peer_get_alpn_protocol(_ handle: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?,
                                        _ capacity: Int) -> Int {
-    CBuffers.writeString(lookUpPeer(handle, "dtls_peer_get_alpn_protocol")?.getALPNProtocol() ?? "", buffer, capacity)
+    let text = lookUpPeer(handle, "dtls_peer_get_alpn_protocol")?.getALPNProtocol() ?? ""
+    return CBuffers.writeString(text, buffer, capacity, "dtls_peer_get_alpn_protocol")
 }
 
 @c @implementation
@@ -27,7 +28,8 @@ public func dtls_peer_get_verify_flags(_ handle: OpaquePointer?) -> UInt32 {
 @c @implementation
 public func dtls_peer_get_verify_text(_ handle: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?,
                                      _ capacity: Int) -> Int {
-    CBuffers.writeString(lookUpPeer(handle, "dtls_peer_get_verify_text")?.getVerifyText() ?? "", buffer, capacity)
+    let text = lookUpPeer(handle, "dtls_peer_get_verify_text")?.getVerifyText() ?? ""
+    return CBuffers.writeString(text, buffer, capacity, "dtls_peer_get_verify_text")
 }
 
 @c @implementation
@@ -40,6 +42,7 @@ public func dtls_peer_get_last_alert(_ handle: OpaquePointer?) -> Int32 {
 public func dtls_peer_get_stats(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<dtls_peer_stats>?,
                                 _ size: Int) -> GodotError {
     guard let dtls = lookUpPeer(handle, "dtls_peer_get_stats") else { return .invalidParameter }
+    guard let size = CBuffers.size(size, "dtls_peer_get_stats", "size") else { return .invalidParameter }
     guard let out, size > 0 else {
         return ErrorReport.fail(.invalidParameter, "dtls_peer_get_stats: out is NULL or size is 0")
     }

@@ -65,10 +65,8 @@ public func dtls_peer_disconnect_from_peer(_ peer: OpaquePointer?) -> GodotError
 @c @implementation
 public func dtls_peer_put_packet(_ peer: OpaquePointer?, _ data: UnsafePointer<UInt8>?, _ length: Int) -> GodotError {
     guard let dtls = lookUpPeer(peer, "dtls_peer_put_packet") else { return .invalidParameter }
-    guard let result = CBuffers.withBytes(data, length, { dtls.putPacket($0) }) else {
-        return ErrorReport.fail(.invalidParameter, "dtls_peer_put_packet: data is NULL but len is \(length)")
-    }
-    return result
+    guard let packet = CBuffers.input(data, length, "dtls_peer_put_packet", "data") else { return .invalidParameter }
+    return dtls.putPacket(packet)
 }
 
 @c @implementation
@@ -76,10 +74,8 @@ public func dtls_peer_get_packet(_ peer: OpaquePointer?, _ buffer: UnsafeMutable
                                  _ outLength: UnsafeMutablePointer<Int>?) -> GodotError {
     guard let dtls = lookUpPeer(peer, "dtls_peer_get_packet") else { return .invalidParameter }
     guard let outLength else { return ErrorReport.fail(.invalidParameter, "dtls_peer_get_packet: out_len is NULL") }
-    guard buffer != nil || capacity == 0 else {
-        return ErrorReport.fail(.invalidParameter, "dtls_peer_get_packet: buf is NULL but cap is \(capacity)")
-    }
-    let result = dtls.getPacket(into: UnsafeMutableRawBufferPointer(start: buffer, count: buffer == nil ? 0 : capacity))
+    guard let space = CBuffers.output(buffer, capacity, "dtls_peer_get_packet") else { return .invalidParameter }
+    let result = dtls.getPacket(into: space)
     outLength.pointee = result.length
     return result.error
 }
@@ -98,15 +94,15 @@ public func dtls_peer_get_packet_error(_ peer: OpaquePointer?) -> GodotError {
 @c @implementation
 public func dtls_peer_get_error_message(_ peer: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?,
                                         _ capacity: Int) -> Int {
-    CBuffers.writeString(lookUpPeer(peer, "dtls_peer_get_error_message")?.getErrorMessage() ?? "",
-                         buffer, capacity)
+    let text = lookUpPeer(peer, "dtls_peer_get_error_message")?.getErrorMessage() ?? ""
+    return CBuffers.writeString(text, buffer, capacity, "dtls_peer_get_error_message")
 }
 
 @c @implementation
 public func dtls_peer_get_ciphersuite(_ peer: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?,
                                       _ capacity: Int) -> Int {
-    CBuffers.writeString(lookUpPeer(peer, "dtls_peer_get_ciphersuite")?.getCipherSuite() ?? "",
-                         buffer, capacity)
+    let text = lookUpPeer(peer, "dtls_peer_get_ciphersuite")?.getCipherSuite() ?? ""
+    return CBuffers.writeString(text, buffer, capacity, "dtls_peer_get_ciphersuite")
 }
 
 @c @implementation

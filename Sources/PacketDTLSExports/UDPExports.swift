@@ -122,9 +122,9 @@ public func dtls_udp_wait_timeout(_ udp: OpaquePointer?, _ timeoutMs: Int32) -> 
 @c @implementation
 public func dtls_udp_get_packet_ip(_ udp: OpaquePointer?, _ buf: UnsafeMutablePointer<CChar>?, _ cap: Int) -> Int {
     guard let peer = lookUpUDP(udp, "dtls_udp_get_packet_ip") else {
-        return CBuffers.writeString("", buf, cap)
+        return CBuffers.writeString("", buf, cap, "dtls_udp_get_packet_ip")
     }
-    return CBuffers.writeString(peer.getPacketIP(), buf, cap)
+    return CBuffers.writeString(peer.getPacketIP(), buf, cap, "dtls_udp_get_packet_ip")
 }
 
 /// The last packet's source port; 0 before any and for a bad handle.
@@ -174,11 +174,8 @@ public func dtls_udp_leave_multicast_group(_ udp: OpaquePointer?, _ address: Uns
 @c @implementation
 public func dtls_udp_put_packet(_ udp: OpaquePointer?, _ data: UnsafePointer<UInt8>?, _ len: Int) -> GodotError {
     guard let peer = lookUpUDP(udp, "dtls_udp_put_packet") else { return .invalidParameter }
-    guard len >= 0 else {
-        return ErrorReport.fail(.invalidParameter, "dtls_udp_put_packet: len \(UInt(bitPattern: len)) is too large")
-    }
-    let result = CBuffers.withBytes(data, len) { peer.putPacket($0) }
-    return result ?? ErrorReport.fail(.invalidParameter, "dtls_udp_put_packet: data is NULL but len is \(len)")
+    guard let packet = CBuffers.input(data, len, "dtls_udp_put_packet", "data") else { return .invalidParameter }
+    return peer.putPacket(packet)
 }
 
 /// Takes the next datagram into (buf, cap); a buffer too small leaves it queued and sets *out_len.
@@ -188,15 +185,9 @@ public func dtls_udp_get_packet(_ udp: OpaquePointer?, _ buf: UnsafeMutablePoint
     guard let peer = lookUpUDP(udp, "dtls_udp_get_packet") else { return .invalidParameter }
     guard let outLen else { return ErrorReport.fail(.invalidParameter, "dtls_udp_get_packet: out_len is NULL") }
     outLen.pointee = 0
-    guard cap >= 0 else {
-        return ErrorReport.fail(.invalidParameter, "dtls_udp_get_packet: cap \(UInt(bitPattern: cap)) is too large")
-    }
-    guard buf != nil || cap == 0 else {
-        return ErrorReport.fail(.invalidParameter, "dtls_udp_get_packet: buf is NULL but cap is \(cap)")
-    }
+    guard let space = CBuffers.output(buf, cap, "dtls_udp_get_packet") else { return .invalidParameter }
     var length = 0
-    let result = peer.getPacket(into: UnsafeMutableRawBufferPointer(start: buf, count: buf == nil ? 0 : cap),
-                                length: &length)
+    let result = peer.getPacket(into: space, length: &length)
     outLen.pointee = length
     return result
 }

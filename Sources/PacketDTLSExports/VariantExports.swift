@@ -79,10 +79,7 @@ public func dtls_var_new_string(_ text: UnsafePointer<CChar>?) -> OpaquePointer?
 
 @c @implementation
 public func dtls_var_new_bytes(_ data: UnsafePointer<UInt8>?, _ length: Int) -> OpaquePointer? {
-    guard let bytes = CBuffers.bytes(data, length) else {
-        ErrorReport.set("dtls_var_new_bytes: data is NULL but len is \(length)")
-        return nil
-    }
+    guard let bytes = CBuffers.bytes(data, length, "dtls_var_new_bytes", "data") else { return nil }
     return issue(.packedByteArray(bytes))
 }
 
@@ -95,6 +92,7 @@ public func dtls_var_new_dictionary() -> OpaquePointer? { issue(.dictionary([]))
 @c @implementation
 public func dtls_var_new_components(_ type: GodotVariantType, _ values: UnsafePointer<Double>?,
                                     _ count: Int) -> OpaquePointer? {
+    guard let count = CBuffers.size(count, "dtls_var_new_components", "count") else { return nil }
     guard values != nil || count == 0 else {
         ErrorReport.set("dtls_var_new_components: values is NULL but count is \(count)")
         return nil
@@ -160,12 +158,12 @@ public func dtls_var_get_string(_ variant: OpaquePointer?, _ buffer: UnsafeMutab
                                 _ capacity: Int) -> Int {
     switch value(variant, "dtls_var_get_string") {
     case .string(let s), .stringName(let s), .nodePath(let s), .signal(let s, _):
-        return CBuffers.writeString(s, buffer, capacity)
+        return CBuffers.writeString(s, buffer, capacity, "dtls_var_get_string")
     case let other?:
         ErrorReport.set("dtls_var_get_string: the value is a \(other.type.godotName), not a String")
-        return CBuffers.writeString("", buffer, capacity)
+        return CBuffers.writeString("", buffer, capacity, "dtls_var_get_string")
     case nil:
-        return CBuffers.writeString("", buffer, capacity)
+        return CBuffers.writeString("", buffer, capacity, "dtls_var_get_string")
     }
 }
 
@@ -188,13 +186,14 @@ public func dtls_var_get_bytes(_ variant: OpaquePointer?, _ buffer: UnsafeMutabl
 @c @implementation
 public func dtls_var_get_components(_ variant: OpaquePointer?, _ buffer: UnsafeMutablePointer<Double>?,
                                     _ capacity: Int) -> Int {
-    guard let value = value(variant, "dtls_var_get_components") else { return 0 }
+    guard let value = value(variant, "dtls_var_get_components"),
+          let capacity = CBuffers.size(capacity, "dtls_var_get_components", "cap") else { return 0 }
     guard let components = value.components else {
         ErrorReport.set("dtls_var_get_components: a \(value.type.godotName) has no components")
         return 0
     }
     if let buffer {
-        for (index, number) in components.prefix(max(capacity, 0)).enumerated() { buffer[index] = number }
+        for (index, number) in components.prefix(capacity).enumerated() { buffer[index] = number }
     }
     return components.count
 }
@@ -217,7 +216,8 @@ public func dtls_var_array_size(_ variant: OpaquePointer?) -> Int {
 
 @c @implementation
 public func dtls_var_array_get(_ variant: OpaquePointer?, _ index: Int) -> OpaquePointer? {
-    guard let value = value(variant, "dtls_var_array_get") else { return nil }
+    guard let value = value(variant, "dtls_var_array_get"),
+          let index = CBuffers.size(index, "dtls_var_array_get", "index") else { return nil }
     if case .dictionary = value {
         ErrorReport.set("dtls_var_array_get: the value is a Dictionary (use dtls_var_dict_value_at)")
         return nil
@@ -258,8 +258,9 @@ public func dtls_var_dict_size(_ variant: OpaquePointer?) -> Int {
 
 @c @implementation
 public func dtls_var_dict_key_at(_ variant: OpaquePointer?, _ index: Int) -> OpaquePointer? {
-    guard let entries = entries(variant, "dtls_var_dict_key_at") else { return nil }
-    guard index >= 0, index < entries.count else {
+    guard let entries = entries(variant, "dtls_var_dict_key_at"),
+          let index = CBuffers.size(index, "dtls_var_dict_key_at", "index") else { return nil }
+    guard index < entries.count else {
         ErrorReport.set("dtls_var_dict_key_at: no entry \(index) in a Dictionary of \(entries.count)")
         return nil
     }
@@ -268,8 +269,9 @@ public func dtls_var_dict_key_at(_ variant: OpaquePointer?, _ index: Int) -> Opa
 
 @c @implementation
 public func dtls_var_dict_value_at(_ variant: OpaquePointer?, _ index: Int) -> OpaquePointer? {
-    guard let entries = entries(variant, "dtls_var_dict_value_at") else { return nil }
-    guard index >= 0, index < entries.count else {
+    guard let entries = entries(variant, "dtls_var_dict_value_at"),
+          let index = CBuffers.size(index, "dtls_var_dict_value_at", "index") else { return nil }
+    guard index < entries.count else {
         ErrorReport.set("dtls_var_dict_value_at: no entry \(index) in a Dictionary of \(entries.count)")
         return nil
     }
@@ -319,10 +321,7 @@ public func dtls_var_encode(_ variant: OpaquePointer?, _ godotMajor: Int32, _ bu
 @c @implementation
 public func dtls_var_decode(_ data: UnsafePointer<UInt8>?, _ length: Int, _ godotMajor: Int32) -> OpaquePointer? {
     guard let version = version(godotMajor, "dtls_var_decode") else { return nil }
-    guard let bytes = CBuffers.bytes(data, length) else {
-        ErrorReport.set("dtls_var_decode: data is NULL but len is \(length)")
-        return nil
-    }
+    guard let bytes = CBuffers.bytes(data, length, "dtls_var_decode", "data") else { return nil }
     do {
         return issue(try VariantDecoder.decode(bytes, version: version))
     } catch {

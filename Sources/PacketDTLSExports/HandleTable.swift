@@ -48,7 +48,8 @@ final class HandleTable: @unchecked Sendable {
 
     static let shared = HandleTable()
 
-    /// Issues a new handle holding a strong reference to `object`; nil when the table is full.
+    /// Issues a new handle holding a strong reference to `object`; nil (with the reason recorded) when
+    /// the table is full.
     func issue(_ object: AnyObject, as kind: HandleKind) -> OpaquePointer? {
         precondition(type(of: object) == kind.objectType, "a \(type(of: object)) issued as a \(kind) handle")
         return lock.withLock {
@@ -56,7 +57,10 @@ final class HandleTable: @unchecked Sendable {
             if let reused = freeIndices.popLast() {
                 index = reused
             } else {
-                guard slots.count <= Self.maxIndex else { return nil }
+                guard slots.count <= Self.maxIndex else {
+                    ErrorReport.set("the handle table is full: \(Self.maxIndex) objects are live")
+                    return nil
+                }
                 slots.append(Slot())
                 index = slots.count - 1
             }

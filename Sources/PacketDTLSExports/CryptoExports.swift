@@ -38,6 +38,17 @@ private func deliver(_ result: [UInt8]?, _ buf: UnsafeMutablePointer<UInt8>?, _ 
     return CBuffers.writeBytes(result, buf, cap, outLength, function: function)
 }
 
+/// encrypt and decrypt: the key and input checked, `operation` run, its result handed out.
+private func rsa(_ key: OpaquePointer?, _ data: UnsafePointer<UInt8>?, _ length: Int,
+                 _ buf: UnsafeMutablePointer<UInt8>?, _ cap: Int, _ outLength: UnsafeMutablePointer<Int>?,
+                 _ function: StaticString, _ name: String,
+                 _ operation: (CryptoKey, [UInt8]) -> [UInt8]?) -> GodotError {
+    guard let object = lookUpKey(key, function) else { return .invalidParameter }
+    guard let input = CBuffers.bytes(data, length, function, name) else { return .invalidParameter }
+    guard outputUsable(cap, outLength, function) else { return .invalidParameter }
+    return deliver(operation(object, input), buf, cap, outLength, function)
+}
+
 /// Fills buf with `size` random bytes from the library's CTR-DRBG.
 @c @implementation
 public func dtls_crypto_generate_random_bytes(_ buf: UnsafeMutablePointer<UInt8>!, _ size: Int) -> GodotError {
@@ -108,11 +119,9 @@ public func dtls_crypto_verify(_ hashType: HashType, _ hash: UnsafePointer<UInt8
 public func dtls_crypto_encrypt(_ key: OpaquePointer!, _ plaintext: UnsafePointer<UInt8>!, _ length: Int,
                                 _ buf: UnsafeMutablePointer<UInt8>!, _ cap: Int,
                                 _ outLength: UnsafeMutablePointer<Int>!) -> GodotError {
-    let function: StaticString = "dtls_crypto_encrypt"
-    guard let object = lookUpKey(key, function) else { return .invalidParameter }
-    guard let input = CBuffers.bytes(plaintext, length, function, "plaintext") else { return .invalidParameter }
-    guard outputUsable(cap, outLength, function) else { return .invalidParameter }
-    return deliver(Crypto.encrypt(key: object, plaintext: input), buf, cap, outLength, function)
+    rsa(key, plaintext, length, buf, cap, outLength, "dtls_crypto_encrypt", "plaintext") {
+        Crypto.encrypt(key: $0, plaintext: $1)
+    }
 }
 
 /// RSA decryption with the private key into (buf, cap, *out_len).
@@ -120,11 +129,9 @@ public func dtls_crypto_encrypt(_ key: OpaquePointer!, _ plaintext: UnsafePointe
 public func dtls_crypto_decrypt(_ key: OpaquePointer!, _ ciphertext: UnsafePointer<UInt8>!, _ length: Int,
                                 _ buf: UnsafeMutablePointer<UInt8>!, _ cap: Int,
                                 _ outLength: UnsafeMutablePointer<Int>!) -> GodotError {
-    let function: StaticString = "dtls_crypto_decrypt"
-    guard let object = lookUpKey(key, function) else { return .invalidParameter }
-    guard let input = CBuffers.bytes(ciphertext, length, function, "ciphertext") else { return .invalidParameter }
-    guard outputUsable(cap, outLength, function) else { return .invalidParameter }
-    return deliver(Crypto.decrypt(key: object, ciphertext: input), buf, cap, outLength, function)
+    rsa(key, ciphertext, length, buf, cap, outLength, "dtls_crypto_decrypt", "ciphertext") {
+        Crypto.decrypt(key: $0, ciphertext: $1)
+    }
 }
 
 /// HMAC of a message under a key into (buf, cap, *out_len).

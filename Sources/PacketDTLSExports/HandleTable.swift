@@ -71,6 +71,11 @@ final class HandleTable: @unchecked Sendable {
         }
     }
 
+    /// A new handle for what a getter returned, or NULL when it returned nothing ("NULL when none").
+    func issue(ifAny object: AnyObject?, as kind: HandleKind) -> OpaquePointer? {
+        object.flatMap { issue($0, as: kind) }
+    }
+
     /// The object behind a live handle of `kind`, or nil for NULL, freed, forged or other-class handles.
     func object<T: AnyObject>(_ handle: OpaquePointer?, _ kind: HandleKind, as type: T.Type = T.self) -> T? {
         assert(T.self == kind.objectType, "\(kind) handles hold \(kind.objectType), not \(T.self)")
@@ -149,6 +154,15 @@ extension HandleTable {
         return found
     }
 
+    /// For a handle argument the header lets be NULL ("NULL = none"): `.some(nil)` for NULL,
+    /// `.some(object)` for a live handle, and nil, with the bad handle reported, for anything else,
+    /// so a bad handle never quietly reads as "none". After `guard let x = lookUpNullable(...)`,
+    /// x is the Optional to pass on.
+    func lookUpNullable<T: AnyObject>(_ handle: OpaquePointer?, _ kind: HandleKind, as type: T.Type = T.self,
+                                      for function: StaticString) -> T?? {
+        guard handle != nil else { return .some(nil) }
+        return lookUp(handle, kind, as: type, for: function).map { .some($0) }
+    }
 }
 
 // lookUp for each class, named after what it finds: what the exports call.
@@ -172,9 +186,6 @@ func lookUpCert(_ handle: OpaquePointer?, _ function: StaticString) -> X509Certi
 }
 func lookUpOptions(_ handle: OpaquePointer?, _ function: StaticString) -> TLSOptions? {
     handles.lookUp(handle, .options, for: function)
-}
-func lookUpSession(_ handle: OpaquePointer?, _ function: StaticString) -> ResumableSession? {
-    handles.lookUp(handle, .session, for: function)
 }
 func lookUpVariant(_ handle: OpaquePointer?, _ function: StaticString) -> VariantBox? {
     handles.lookUp(handle, .variant, for: function)

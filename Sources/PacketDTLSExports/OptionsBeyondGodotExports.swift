@@ -3,6 +3,16 @@
 
 import PacketDTLS
 
+/// The setters that take a C array of names (ALPN protocols, cipher suites): options and names
+/// checked, then `apply`.
+private func setNames(_ handle: OpaquePointer?, _ array: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int,
+                      _ function: StaticString, limit: Int,
+                      _ apply: (TLSOptions, [String]) -> GodotError) -> GodotError {
+    guard let target = lookUpOptions(handle, function) else { return .invalidParameter }
+    guard let names = CBuffers.strings(array, count, function, limit: limit) else { return .invalidParameter }
+    return apply(target, names)
+}
+
 /// The longest PSK (mbedTLS's MBEDTLS_PSK_MAX_LEN, as TLSOptions checks too).
 private let pskKeyLimit = 32
 
@@ -46,21 +56,13 @@ public func dtls_options_add_psk(_ handle: OpaquePointer?, _ identity: UnsafePoi
 public func dtls_options_set_alpn_protocols(_ handle: OpaquePointer?,
                                             _ protocols: UnsafePointer<UnsafePointer<CChar>?>?,
                                             _ count: Int) -> GodotError {
-    guard let target = lookUpOptions(handle, "dtls_options_set_alpn_protocols") else { return .invalidParameter }
-    guard let names = CBuffers.strings(protocols, count, "dtls_options_set_alpn_protocols", limit: 16) else {
-        return .invalidParameter
-    }
-    return target.setALPNProtocols(names)
+    setNames(handle, protocols, count, "dtls_options_set_alpn_protocols", limit: 16) { $0.setALPNProtocols($1) }
 }
 
 @c @implementation
 public func dtls_options_set_cipher_suites(_ handle: OpaquePointer?, _ names: UnsafePointer<UnsafePointer<CChar>?>?,
                                           _ count: Int) -> GodotError {
-    guard let target = lookUpOptions(handle, "dtls_options_set_cipher_suites") else { return .invalidParameter }
-    guard let list = CBuffers.strings(names, count, "dtls_options_set_cipher_suites", limit: 32) else {
-        return .invalidParameter
-    }
-    return target.setCipherSuites(list)
+    setNames(handle, names, count, "dtls_options_set_cipher_suites", limit: 32) { $0.setCipherSuites($1) }
 }
 
 @c @implementation
@@ -95,12 +97,9 @@ public func dtls_options_set_client_certificate_mode(_ handle: OpaquePointer?, _
     guard let target = lookUpOptions(handle, "dtls_options_set_client_certificate_mode") else {
         return .invalidParameter
     }
-    var chain: X509Certificate?
-    if authorities != nil {
-        guard let given = lookUpCert(authorities, "dtls_options_set_client_certificate_mode") else {
-            return .invalidParameter
-        }
-        chain = given
+    guard let chain = handles.lookUpNullable(authorities, .cert, as: X509Certificate.self,
+                                             for: "dtls_options_set_client_certificate_mode") else {
+        return .invalidParameter
     }
     switch mode.rawValue {
     case DTLSClientCertificateMode.none.rawValue: return target.setClientCertificateMode(.none, authorities: chain)

@@ -11,8 +11,11 @@ private enum TrustedChainArgument {
     case invalid
 
     init(_ handle: OpaquePointer?, _ function: StaticString) {
-        guard handle != nil else { self = .none; return }
-        guard let certificate = lookUpCert(handle, function) else { self = .invalid; return }
+        guard let given = handles.lookUpNullable(handle, .cert, as: X509Certificate.self, for: function) else {
+            self = .invalid
+            return
+        }
+        guard let certificate = given else { self = .none; return }
         guard !certificate.isEmpty else {
             ErrorReport.fail(.invalidParameter, "\(function): the trusted chain is empty")
             self = .invalid
@@ -91,26 +94,19 @@ public func dtls_options_get_common_name_override(_ options: OpaquePointer!, _ b
 /// A new handle to the trusted chain the options hold, or NULL when none.
 @c @implementation
 public func dtls_options_get_trusted_ca_chain(_ options: OpaquePointer!) -> OpaquePointer! {
-    guard let chain = lookUpOptions(options, "dtls_options_get_trusted_ca_chain")?.getTrustedCAChain() else {
-        return nil
-    }
-    return handles.issue(chain, as: .cert)
+    handles.issue(ifAny: lookUpOptions(options, "dtls_options_get_trusted_ca_chain")?.getTrustedCAChain(), as: .cert)
 }
 
 /// A new handle to the server's private key, or NULL when none.
 @c @implementation
 public func dtls_options_get_private_key(_ options: OpaquePointer!) -> OpaquePointer! {
-    guard let key = lookUpOptions(options, "dtls_options_get_private_key")?.getPrivateKey() else { return nil }
-    return handles.issue(key, as: .key)
+    handles.issue(ifAny: lookUpOptions(options, "dtls_options_get_private_key")?.getPrivateKey(), as: .key)
 }
 
 /// A new handle to the server's certificate, or NULL when none.
 @c @implementation
 public func dtls_options_get_own_certificate(_ options: OpaquePointer!) -> OpaquePointer! {
-    guard let certificate = lookUpOptions(options, "dtls_options_get_own_certificate")?.getOwnCertificate() else {
-        return nil
-    }
-    return handles.issue(certificate, as: .cert)
+    handles.issue(ifAny: lookUpOptions(options, "dtls_options_get_own_certificate")?.getOwnCertificate(), as: .cert)
 }
 
 /// Sets the handshake retransmission timer bounds for sessions started afterwards.

@@ -18,11 +18,8 @@ public func dtls_peer_connect_to_peer(_ peer: OpaquePointer?, _ udp: OpaquePoint
                                       _ validCertificate: OpaquePointer?) -> GodotError {
     guard let dtls = lookUpPeer(peer, "dtls_peer_connect_to_peer") else { return .invalidParameter }
     guard let transport = lookUpTransport(udp, "dtls_peer_connect_to_peer") else { return .invalidParameter }
-    var certificate: X509Certificate?
-    if validCertificate != nil {
-        guard let given = lookUpCert(validCertificate, "dtls_peer_connect_to_peer") else { return .invalidParameter }
-        certificate = given
-    }
+    guard let certificate = handles.lookUpNullable(validCertificate, .cert, as: X509Certificate.self,
+                                                   for: "dtls_peer_connect_to_peer") else { return .invalidParameter }
     return dtls.connectToPeer(transport, validateCerts: validateCerts, forHostname: CBuffers.string(forHostname) ?? "",
                               validCertificate: certificate)
 }
@@ -35,12 +32,9 @@ public func dtls_peer_connect_to_peer_with_options(_ peer: OpaquePointer?, _ udp
     guard let transport = lookUpTransport(udp, "dtls_peer_connect_to_peer_with_options") else {
         return .invalidParameter
     }
-    var options: TLSOptions?
-    if clientOptions != nil {
-        guard let given = lookUpOptions(clientOptions, "dtls_peer_connect_to_peer_with_options") else {
-            return .invalidParameter
-        }
-        options = given
+    guard let options = handles.lookUpNullable(clientOptions, .options, as: TLSOptions.self,
+                                               for: "dtls_peer_connect_to_peer_with_options") else {
+        return .invalidParameter
     }
     return dtls.connectToPeer(transport, hostname: CBuffers.string(hostname) ?? "", clientOptions: options)
 }

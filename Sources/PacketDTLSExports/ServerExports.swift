@@ -18,11 +18,8 @@ public func dtls_server_setup(_ server: OpaquePointer?, _ key: OpaquePointer?, _
     guard let dtls = lookUpServer(server, "dtls_server_setup") else { return .invalidParameter }
     guard let privateKey = lookUpKey(key, "dtls_server_setup") else { return .invalidParameter }
     guard let own = lookUpCert(certificate, "dtls_server_setup") else { return .invalidParameter }
-    var intermediates: X509Certificate?
-    if chain != nil {
-        guard let given = lookUpCert(chain, "dtls_server_setup") else { return .invalidParameter }
-        intermediates = given
-    }
+    guard let intermediates = handles.lookUpNullable(chain, .cert, as: X509Certificate.self,
+                                                     for: "dtls_server_setup") else { return .invalidParameter }
     return dtls.setup(key: privateKey, certificate: own, chain: intermediates)
 }
 

@@ -25,11 +25,8 @@ public func dtls_peer_get_session(_ peer: OpaquePointer?) -> OpaquePointer? {
 @c @implementation
 public func dtls_peer_set_session(_ peer: OpaquePointer?, _ session: OpaquePointer?) -> GodotError {
     guard let dtls = lookUpPeer(peer, "dtls_peer_set_session") else { return .invalidParameter }
-    if session == nil {
-        dtls.setSession(nil)
-        return .ok
-    }
-    guard let saved = lookUpSession(session, "dtls_peer_set_session") else { return .invalidParameter }
+    guard let saved = handles.lookUpNullable(session, .session, as: ResumableSession.self,
+                                             for: "dtls_peer_set_session") else { return .invalidParameter }
     dtls.setSession(saved)
     return .ok
 }

@@ -1,15 +1,12 @@
 // UDPExports.swift — the PacketPeerUDP section of include/packetdtls.h (dtls_udp_*).
 //
 // Each function finds its peer through the handle table (a bad handle gives
-// DTLS_ERR_INVALID_PARAMETER, or the neutral value where no dtls_error is returned), checks the
+// DTLS_ERR_INVALID_PARAMETER, or the neutral value where no dtls_error is returned, with the reason
+// in dtls_last_error_message() either way), checks the
 // caller's pointers and numbers, and hands over to PacketPeerUDP. Nothing the caller passed is
 // kept after the call returns.
 
 import PacketDTLS
-
-/// A C int port or size as a Swift Int (every Int32 fits).
-private func int(_ value: Int32) -> Int { Int(value) }
-
 
 // MARK: - Life cycle
 
@@ -33,8 +30,8 @@ public func dtls_udp_free(_ udp: OpaquePointer?) {
 public func dtls_udp_bind(_ udp: OpaquePointer?, _ port: Int32, _ bindAddress: UnsafePointer<CChar>?,
                           _ recvBufSize: Int32) -> GodotError {
     guard let peer = lookUpUDP(udp, "dtls_udp_bind") else { return .invalidParameter }
-    return peer.bind(port: int(port), bindAddress: CBuffers.string(bindAddress) ?? "*",
-                     recvBufferSize: int(recvBufSize))
+    return peer.bind(port: Int(port), bindAddress: CBuffers.string(bindAddress) ?? "*",
+                     recvBufferSize: Int(recvBufSize))
 }
 
 /// Godot 3.x name of dtls_udp_bind().
@@ -42,8 +39,8 @@ public func dtls_udp_bind(_ udp: OpaquePointer?, _ port: Int32, _ bindAddress: U
 public func dtls_udp_listen(_ udp: OpaquePointer?, _ port: Int32, _ bindAddress: UnsafePointer<CChar>?,
                             _ recvBufSize: Int32) -> GodotError {
     guard let peer = lookUpUDP(udp, "dtls_udp_listen") else { return .invalidParameter }
-    return peer.listen(port: int(port), bindAddress: CBuffers.string(bindAddress) ?? "*",
-                       recvBufferSize: int(recvBufSize))
+    return peer.listen(port: Int(port), bindAddress: CBuffers.string(bindAddress) ?? "*",
+                       recvBufferSize: Int(recvBufSize))
 }
 
 /// Closes the socket and forgets destination and queue; a UDPServer's peer leaves its server.
@@ -74,7 +71,7 @@ public func dtls_udp_connect_to_host(_ udp: OpaquePointer?, _ host: UnsafePointe
                                      _ port: Int32) -> GodotError {
     guard let peer = lookUpUDP(udp, "dtls_udp_connect_to_host") else { return .invalidParameter }
     guard let host = CBuffers.requiredString(host, "dtls_udp_connect_to_host", "host") else { return .invalidParameter }
-    return peer.connectToHost(host, port: int(port))
+    return peer.connectToHost(host, port: Int(port))
 }
 
 /// True for a connected peer (connect_to_host, or taken from a UDPServer); false for a bad handle.
@@ -97,7 +94,7 @@ public func dtls_udp_set_dest_address(_ udp: OpaquePointer?, _ host: UnsafePoint
     guard let host = CBuffers.requiredString(host, "dtls_udp_set_dest_address", "host") else {
         return .invalidParameter
     }
-    return peer.setDestAddress(host, port: int(port))
+    return peer.setDestAddress(host, port: Int(port))
 }
 
 // MARK: - Waiting
@@ -113,7 +110,7 @@ public func dtls_udp_wait(_ udp: OpaquePointer?) -> GodotError {
 @c @implementation
 public func dtls_udp_wait_timeout(_ udp: OpaquePointer?, _ timeoutMs: Int32) -> GodotError {
     guard let peer = lookUpUDP(udp, "dtls_udp_wait_timeout") else { return .invalidParameter }
-    return peer.wait(timeoutMs: int(timeoutMs))
+    return peer.wait(timeoutMs: Int(timeoutMs))
 }
 
 // MARK: - Addresses and options

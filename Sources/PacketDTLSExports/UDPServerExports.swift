@@ -1,7 +1,8 @@
 // UDPServerExports.swift — the UDPServer section of include/packetdtls.h (dtls_udp_server_*).
 //
 // Each function finds its server through the handle table (a bad handle gives
-// DTLS_ERR_INVALID_PARAMETER, or the neutral value where no dtls_error is returned) and hands
+// DTLS_ERR_INVALID_PARAMETER, or the neutral value where no dtls_error is returned, with the reason
+// recorded either way) and hands
 // over to UDPServer. take_connection issues a new dtls_udp handle for the peer it hands out.
 
 import PacketDTLS

@@ -2,8 +2,8 @@
 //
 // Each function finds its server through the handle table (a bad handle gives
 // DTLS_ERR_INVALID_PARAMETER, or the neutral value where no dtls_error is returned, with the reason
-// recorded either way) and hands
-// over to UDPServer. take_connection issues a new dtls_udp handle for the peer it hands out.
+// recorded either way) and hands over to UDPServer. take_connection issues a new dtls_udp handle
+// for the peer it hands out.
 
 import PacketDTLS
 

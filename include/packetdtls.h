@@ -21,6 +21,9 @@
  *   NULL when cap is 0.
  * - Binary results are written into (buf, cap, *out_len): a buffer too small returns
  *   DTLS_ERR_PARAMETER_RANGE_ERROR with *out_len set to the size needed, and nothing is lost.
+ * - A size_t argument (length, cap, count, index) above SSIZE_MAX, which no buffer can be, is
+ *   refused with DTLS_ERR_INVALID_PARAMETER (or the neutral value: 0 and "" for a string, NULL,
+ *   false) and a message; nothing is read or written through it.
  * - Every failure leaves a sentence in dtls_last_error_message() for the calling thread. It
  *   describes that thread's last failure only: a later success does not clear it, and a failure
  *   on another thread never shows there. Read it right after the call that failed.

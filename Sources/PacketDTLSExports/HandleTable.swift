@@ -87,11 +87,6 @@ final class HandleTable: @unchecked Sendable {
         return found.map { unsafeDowncast($0, to: T.self) }
     }
 
-    /// The object behind a live dtls_udp handle as a DatagramTransport (what a PacketPeerUDP is to DTLS).
-    func transport(_ handle: OpaquePointer?) -> DatagramTransport? {
-        object(handle, .udp, as: PacketPeerUDP.self)
-    }
-
     /// Drops the table's reference behind `handle`; false when the handle was not live.
     @discardableResult
     func release(_ handle: OpaquePointer?, _ kind: HandleKind) -> Bool {
@@ -107,8 +102,8 @@ final class HandleTable: @unchecked Sendable {
         return released != nil
     }
 
-    /// The one lookup every use shares: whether slot `index` holds a live object issued as
-    /// `generation` and `kind`. Called under `lock`.
+    /// The one check object() and release() share: whether slot `index` holds a live object issued
+    /// as `generation` and `kind`. Called under `lock`.
     private func isLive(_ index: Int, _ generation: UInt32, _ kind: HandleKind) -> Bool {
         index < slots.count && slots[index].generation == generation && slots[index].kind == kind
     }

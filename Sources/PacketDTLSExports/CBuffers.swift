@@ -31,7 +31,8 @@ enum CBuffers {
     /// is that large) arrives negative: nil, with the reason recorded, instead of a trap later.
     static func size(_ value: Int, _ function: StaticString, _ name: String) -> Int? {
         guard value >= 0 else {
-            ErrorReport.set("\(function): \(name) \(UInt(bitPattern: value)) is above SSIZE_MAX, larger than any buffer")
+            let given = UInt(bitPattern: value)
+            ErrorReport.set("\(function): \(name) \(given) is above SSIZE_MAX, larger than any buffer")
             return nil
         }
         return value
@@ -107,6 +108,14 @@ enum CBuffers {
             buffer[copied] = 0
         }
         return needed
+    }
+
+    /// A string getter's whole export: the object `lookUp` finds behind `handle`, `read` on it, written
+    /// snprintf-style as writeString(_:_:_:_:) does; "" (with the lookup's reason) for a bad handle.
+    static func writeString<T>(of handle: OpaquePointer?, _ lookUp: (OpaquePointer?, StaticString) -> T?,
+                               _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int, _ function: StaticString,
+                               _ read: (T) -> String) -> Int {
+        writeString(lookUp(handle, function).map(read) ?? "", buffer, capacity, function)
     }
 
     /// (buf, cap, *out_len): copies `bytes` when they fit; otherwise reports the size needed.

@@ -41,6 +41,5 @@ public func dtls_cert_load_from_string(_ cert: OpaquePointer!, _ pem: UnsafePoin
 /// Writes the whole chain as PEM into (buf, cap) snprintf-style; 0 when empty or for a bad handle.
 @c @implementation
 public func dtls_cert_save_to_string(_ cert: OpaquePointer!, _ buf: UnsafeMutablePointer<CChar>!, _ cap: Int) -> Int {
-    let text = lookUpCert(cert, "dtls_cert_save_to_string")?.saveToString() ?? ""
-    return CBuffers.writeString(text, buf, cap, "dtls_cert_save_to_string")
+    CBuffers.writeString(of: cert, lookUpCert, buf, cap, "dtls_cert_save_to_string") { $0.saveToString() }
 }

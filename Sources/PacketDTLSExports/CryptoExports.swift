@@ -155,7 +155,8 @@ public func dtls_crypto_hmac_digest(_ hashType: HashType, _ key: UnsafePointer<U
 public func dtls_crypto_constant_time_compare(_ a: UnsafePointer<UInt8>!, _ aLength: Int,
                                               _ b: UnsafePointer<UInt8>!, _ bLength: Int) -> Bool {
     let function: StaticString = "dtls_crypto_constant_time_compare"
-    guard let first = CBuffers.bytes(a, aLength, function, "a"), let second = CBuffers.bytes(b, bLength, function, "b") else {
+    guard let first = CBuffers.bytes(a, aLength, function, "a"),
+          let second = CBuffers.bytes(b, bLength, function, "b") else {
         return false
     }
     return Crypto.constantTimeCompare(first, second)

@@ -87,8 +87,9 @@ public func dtls_options_is_unsafe_client(_ options: OpaquePointer!) -> Bool {
 @c @implementation
 public func dtls_options_get_common_name_override(_ options: OpaquePointer!, _ buf: UnsafeMutablePointer<CChar>!,
                                                   _ cap: Int) -> Int {
-    let text = lookUpOptions(options, "dtls_options_get_common_name_override")?.getCommonNameOverride() ?? ""
-    return CBuffers.writeString(text, buf, cap, "dtls_options_get_common_name_override")
+    CBuffers.writeString(of: options, lookUpOptions, buf, cap, "dtls_options_get_common_name_override") {
+        $0.getCommonNameOverride()
+    }
 }
 
 /// A new handle to the trusted chain the options hold, or NULL when none.

@@ -6,8 +6,9 @@ import PacketDTLS
 @c @implementation
 public func dtls_peer_get_alpn_protocol(_ handle: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?,
                                        _ capacity: Int) -> Int {
-    let text = lookUpPeer(handle, "dtls_peer_get_alpn_protocol")?.getALPNProtocol() ?? ""
-    return CBuffers.writeString(text, buffer, capacity, "dtls_peer_get_alpn_protocol")
+    CBuffers.writeString(of: handle, lookUpPeer, buffer, capacity, "dtls_peer_get_alpn_protocol") {
+        $0.getALPNProtocol()
+    }
 }
 
 @c @implementation
@@ -28,8 +29,7 @@ public func dtls_peer_get_verify_flags(_ handle: OpaquePointer?) -> UInt32 {
 @c @implementation
 public func dtls_peer_get_verify_text(_ handle: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?,
                                      _ capacity: Int) -> Int {
-    let text = lookUpPeer(handle, "dtls_peer_get_verify_text")?.getVerifyText() ?? ""
-    return CBuffers.writeString(text, buffer, capacity, "dtls_peer_get_verify_text")
+    CBuffers.writeString(of: handle, lookUpPeer, buffer, capacity, "dtls_peer_get_verify_text") { $0.getVerifyText() }
 }
 
 @c @implementation

@@ -88,15 +88,13 @@ public func dtls_peer_get_packet_error(_ peer: OpaquePointer?) -> GodotError {
 @c @implementation
 public func dtls_peer_get_error_message(_ peer: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?,
                                         _ capacity: Int) -> Int {
-    let text = lookUpPeer(peer, "dtls_peer_get_error_message")?.getErrorMessage() ?? ""
-    return CBuffers.writeString(text, buffer, capacity, "dtls_peer_get_error_message")
+    CBuffers.writeString(of: peer, lookUpPeer, buffer, capacity, "dtls_peer_get_error_message") { $0.getErrorMessage() }
 }
 
 @c @implementation
 public func dtls_peer_get_ciphersuite(_ peer: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?,
                                       _ capacity: Int) -> Int {
-    let text = lookUpPeer(peer, "dtls_peer_get_ciphersuite")?.getCipherSuite() ?? ""
-    return CBuffers.writeString(text, buffer, capacity, "dtls_peer_get_ciphersuite")
+    CBuffers.writeString(of: peer, lookUpPeer, buffer, capacity, "dtls_peer_get_ciphersuite") { $0.getCipherSuite() }
 }
 
 @c @implementation

@@ -118,10 +118,7 @@ public func dtls_udp_wait_timeout(_ udp: OpaquePointer?, _ timeoutMs: Int32) -> 
 /// Writes the last packet's source address snprintf-style; 0 (and "" when cap > 0) for a bad handle.
 @c @implementation
 public func dtls_udp_get_packet_ip(_ udp: OpaquePointer?, _ buf: UnsafeMutablePointer<CChar>?, _ cap: Int) -> Int {
-    guard let peer = lookUpUDP(udp, "dtls_udp_get_packet_ip") else {
-        return CBuffers.writeString("", buf, cap, "dtls_udp_get_packet_ip")
-    }
-    return CBuffers.writeString(peer.getPacketIP(), buf, cap, "dtls_udp_get_packet_ip")
+    CBuffers.writeString(of: udp, lookUpUDP, buf, cap, "dtls_udp_get_packet_ip") { $0.getPacketIP() }
 }
 
 /// The last packet's source port; 0 before any and for a bad handle.

@@ -68,6 +68,9 @@ final class DTLSSession {
     /// `sniName` is sent as SNI (a DNS name, never an address).
     init(configuration: DTLSConfiguration, transport: DatagramTransport, expectedName: String?,
          sniName: String?) throws(Failure) {
+        for name in [expectedName, sniName].compactMap({ $0 }) {
+            if let reason = PeerNameCheck.refusal(of: name) { throw Failure(.invalidParameter, reason) }
+        }
         self.configuration = configuration
         self.transport = transport
         nameCheck = expectedName.map { PeerNameCheck(expectedName: $0) }

@@ -178,10 +178,21 @@ extension TLSOptions {
 
     /// Appends each session's secrets to `path` in the NSS key log format (what SSLKEYLOGFILE
     /// names for browsers), so Wireshark/tshark can decrypt a capture. Empty turns it off.
-    /// The file is created mode 0600; keep it as secret as a private key.
+    /// The file is opened here, once (see KeyLogFile): created mode 0600, and refused with an error
+    /// when it can't be opened for appending, is a symlink, or exists readable by others or owned
+    /// by another user. Keep it as secret as a private key.
     @discardableResult
     public func setKeyLogPath(_ path: String) -> GodotError {
-        updateTuning { $0.keyLogPath = path.isEmpty ? nil : path }
-        return .ok
+        guard !path.isEmpty else {
+            updateTuning { $0.keyLog = nil }
+            return .ok
+        }
+        do {
+            let file = try KeyLogFile(path: path)
+            updateTuning { $0.keyLog = file }
+            return .ok
+        } catch {
+            return error.report()
+        }
     }
 }

@@ -43,8 +43,8 @@ public final class TLSOptions: @unchecked Sendable {
         var clientCertificateAuthorities: CertificateChain?
         /// Revoked certificates, checked along with the trusted chain.
         var revocationList: RevocationList?
-        /// Where the session secrets go in NSS key log format; nil = nowhere.
-        var keyLogPath: String?
+        /// Where the session secrets go in NSS key log format (opened and checked when set); nil = nowhere.
+        var keyLog: KeyLogFile?
         /// A client's pre-shared key.
         var pskIdentity: String?
         var pskKey: [UInt8] = []

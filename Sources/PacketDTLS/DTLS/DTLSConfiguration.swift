@@ -213,7 +213,7 @@ final class DTLSConfiguration: @unchecked Sendable {
             mbedtls_ssl_conf_session_tickets_cb(config, mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse,
                                                 UnsafeMutableRawPointer(keys))
         }
-        if tuning.keyLogPath != nil {
+        if tuning.keyLog != nil {
             mbedtls_ssl_conf_export_keys_ext_cb(config, configurationExportKeys, context)
         }
     }
@@ -309,15 +309,12 @@ final class DTLSConfiguration: @unchecked Sendable {
 
     /// Appends "CLIENT_RANDOM <client random> <master secret>" to the key log (NSS format).
     fileprivate func exportKeys(masterSecret: UnsafePointer<UInt8>, clientRandom: UnsafePointer<UInt8>) {
-        guard let path = tuning.keyLogPath else { return }
+        guard let keyLog = tuning.keyLog else { return }
         func hex(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> String {
             UnsafeBufferPointer(start: bytes, count: count).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
         }
         let line = "CLIENT_RANDOM \(hex(clientRandom, 32)) \(hex(masterSecret, 48))\n"
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
-        _ = line.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
-        close(fd)
+        keyLog.append(line)
     }
 }
 

@@ -596,8 +596,18 @@ DTLS_API dtls_error dtls_options_set_cipher_suites(dtls_options *options, const 
 /** Whether a server issues session tickets so clients can resume (default on; keys rotate daily). */
 DTLS_API dtls_error dtls_options_set_session_tickets(dtls_options *options, bool enabled);
 /**
+ * Whether handshakes must agree on the extended master secret (RFC 7627). Default true on both
+ * sides: a peer without it is refused with a handshake_failure alert and a sentence saying why.
+ * false admits old peers (EMS is still offered and used when they can), at the cost of the
+ * triple-handshake protection for their sessions.
+ */
+DTLS_API dtls_error dtls_options_set_extended_master_secret_required(dtls_options *options, bool required);
+/**
  * Appends each session's secrets to `path` (NULL or "" = off) in the NSS key log format that
- * SSLKEYLOGFILE names, so Wireshark or tshark can decrypt a capture. The file is created mode 0600.
+ * SSLKEYLOGFILE names, so Wireshark or tshark can decrypt a capture. Opened here, once, without
+ * following a symlink, created mode 0600: DTLS_ERR_FILE_CANT_OPEN when it can't be opened for
+ * appending, DTLS_ERR_FILE_NO_PERMISSION when it exists readable by others or owned by another user
+ * (the log is then off).
  */
 DTLS_API dtls_error dtls_options_set_key_log_file(dtls_options *options, const char *path);
 

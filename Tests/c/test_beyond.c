@@ -212,6 +212,21 @@ static void test_key_log(void) {
     dtls_options_free(server_options);
 }
 
+/* EMS is required by default on both ends; a server that opts out still uses it with our client. */
+static void test_extended_master_secret(void) {
+    dtls_options *server_options = dtls_options_server(g_key, g_cert);
+    dtls_options *client_options = dtls_options_client(g_cert, NULL);
+    CHECK_ERR(dtls_options_set_extended_master_secret_required(server_options, false), DTLS_OK);
+    CHECK_ERR(dtls_options_set_extended_master_secret_required(client_options, true), DTLS_OK);
+    server_node s;
+    client_node c;
+    CHECK(exchange(&s, &c, server_options, client_options, "localhost", NULL) == DTLS_STATUS_CONNECTED);
+    client_free(&c);
+    server_free(&s);
+    dtls_options_free(client_options);
+    dtls_options_free(server_options);
+}
+
 static void test_bad_handles(void) {
     dtls_options *bogus = (dtls_options *)(uintptr_t)0x1234;
     dtls_peer *freed = dtls_peer_new();
@@ -229,6 +244,7 @@ static void test_bad_handles(void) {
     CHECK_ERR(dtls_options_load_crl_from_string(bogus, "x"), DTLS_ERR_INVALID_PARAMETER);
     CHECK_ERR(dtls_options_set_session_tickets(bogus, true), DTLS_ERR_INVALID_PARAMETER);
     CHECK_ERR(dtls_options_set_key_log_file(bogus, "/tmp/x"), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_options_set_extended_master_secret_required(bogus, false), DTLS_ERR_INVALID_PARAMETER);
     size_t len = 0;
     CHECK_ERR(dtls_cert_get_public_key_sha256((dtls_cert *)g_key, digest, 32, &len), DTLS_ERR_INVALID_PARAMETER);
     CHECK(dtls_peer_get_session(freed) == NULL);
@@ -265,6 +281,7 @@ int main(void) {
     RUN(test_client_certificate);
     RUN(test_session_resumption);
     RUN(test_key_log);
+    RUN(test_extended_master_secret);
     RUN(test_bad_handles);
     free_identities();
     return check_summary("test_beyond");

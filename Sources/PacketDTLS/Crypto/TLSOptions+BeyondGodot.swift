@@ -167,6 +167,21 @@ extension TLSOptions {
         return .ok
     }
 
+    // MARK: Extended master secret
+
+    /// Whether a handshake must agree on the extended master secret (RFC 7627); true by default,
+    /// on both sides. A peer that does not support it is refused with a handshake_failure alert and
+    /// a sentence naming it. `false` admits old peers (EMS is still offered and used when they can):
+    /// their sessions lose the binding of the master secret to the handshake, so a man in the middle
+    /// who can make them connect to him may synchronise two sessions (the triple handshake attack).
+    @discardableResult
+    public func setExtendedMasterSecretRequired(_ required: Bool) -> GodotError {
+        updateTuning { $0.requiresExtendedMasterSecret = required }
+        return .ok
+    }
+
+    public var isExtendedMasterSecretRequired: Bool { currentTuning().requiresExtendedMasterSecret }
+
     // MARK: Session tickets and the key log
 
     /// Whether a server issues session tickets (on by default).

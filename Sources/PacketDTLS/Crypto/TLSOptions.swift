@@ -52,6 +52,8 @@ public final class TLSOptions: @unchecked Sendable {
         var pskTable: [String: [UInt8]] = [:]
         /// Servers issue session tickets (rotating their key daily) so clients can resume.
         var sessionTickets = true
+        /// Handshakes without the extended master secret (RFC 7627) are refused (HandshakePolicy).
+        var requiresExtendedMasterSecret = true
         /// The caller's suite order (a subset of the AEAD suites we allow); nil = our defaults.
         var cipherSuites: [Int32]?
     }

@@ -63,6 +63,8 @@ final class DTLSSession {
     @exclusivity(unchecked) private(set) var pinRejected = false
     /// Whether the handshake resumed a saved session (known once it completes).
     @exclusivity(unchecked) private(set) var resumedSession = false
+    /// Why HandshakePolicy ended the handshake, when it did.
+    @exclusivity(unchecked) private(set) var policyFailure: String?
 
     /// `expectedName` is checked against the server's certificate (client, verifying names);
     /// `sniName` is sent as SNI (a DNS name, never an address).
@@ -120,6 +122,11 @@ final class DTLSSession {
             rc = mbedtls_ssl_handshake_step(ssl)
             if let handshake = ssl.pointee.handshake { resumedSession = handshake.pointee.resume != 0 }
             if rc != 0 { break }
+            if let reason = HandshakePolicy.violation(in: ssl, role: configuration.role, tuning: configuration.tuning) {
+                policyFailure = reason
+                sendFatalAlert(MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE)
+                return .failed(HandshakePolicy.errorCode(role: configuration.role))
+            }
         }
         switch rc {
         case 0:

@@ -1,12 +1,18 @@
-"""Side doors of issue 20 seen from Python: fork safety of the random generator."""
+"""Side doors of issue 20 seen from Python: fork safety of the random generator, the extended
+master secret required by default."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
 
 import pytest
 
-from packetdtls import Crypto
+from packetdtls import Crypto, Error, PacketPeerDTLS, PacketPeerUDP, TLSOptions
+
+from .conftest import pump
 
 
 def _draw() -> bytes:
@@ -40,3 +46,55 @@ def test_forked_child_draws_other_random_bytes_and_keys():
         assert theirs[:32] != mine[:32], "parent and child drew the same random bytes"
         assert theirs[32:] != mine[32:], "parent and child generated the same key"
         assert parent_before != mine
+
+
+# MARK: - Extended master secret (RFC 7627), required by default
+
+GNUTLS_SERV = shutil.which("gnutls-serv")
+
+
+def test_extended_master_secret_is_required_by_default_and_the_opt_out_is_there():
+    options = TLSOptions.client_unsafe()
+    assert options.set_extended_master_secret_required(False) == Error.OK
+    assert options.set_extended_master_secret_required(True) == Error.OK
+    with pytest.raises(TypeError):
+        options.set_extended_master_secret_required("no")
+
+
+@pytest.mark.interop
+@pytest.mark.skipif(GNUTLS_SERV is None, reason="gnutls-serv is not installed")
+def test_our_client_refuses_a_gnutls_server_without_extended_master_secret(identity):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [GNUTLS_SERV, "--udp", "--echo", "-p", str(port), "--x509certfile", str(identity.cert_path),
+         "--x509keyfile", str(identity.key_path), "--priority", "NORMAL:%NO_SESSION_HASH"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert server.stdout is not None
+        for line in server.stdout:  # gnutls-serv says when it listens; bounded by its own start-up
+            if "listening" in line:
+                break
+
+        def connect(options: TLSOptions) -> PacketPeerDTLS:
+            udp = PacketPeerUDP()
+            assert udp.connect_to_host("127.0.0.1", port) == Error.OK
+            client = PacketPeerDTLS()
+            assert client.connect_to_peer(udp, "localhost", options) == Error.OK
+            pump(client.poll, lambda: client.get_status() != PacketPeerDTLS.STATUS_HANDSHAKING, timeout=20)
+            return client
+
+        refused = connect(TLSOptions.client(identity.cert))
+        assert refused.get_status() == PacketPeerDTLS.STATUS_ERROR
+        assert "extended master secret" in refused.get_error_message()
+
+        lenient = TLSOptions.client(identity.cert)
+        assert lenient.set_extended_master_secret_required(False) == Error.OK
+        admitted = connect(lenient)
+        assert admitted.get_status() == PacketPeerDTLS.STATUS_CONNECTED, admitted.get_error_message()
+        admitted.disconnect_from_peer()
+    finally:
+        server.terminate()
+        server.wait(5)

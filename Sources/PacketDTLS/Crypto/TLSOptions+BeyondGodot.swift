@@ -77,6 +77,10 @@ extension TLSOptions {
     /// With a trusted chain both must hold; with `clientUnsafe()` the pin alone decides.
     @discardableResult
     public func pinPublicKey(sha256 digest: [UInt8]) -> GodotError {
+        guard !isServer() else {
+            return ErrorReport.fail(.invalidParameter, "pin: pins check the server's key and belong on client "
+                + "options; a server checks client certificates with set_client_certificate_mode(REQUIRE, authorities)")
+        }
         guard digest.count == 32 else {
             return ErrorReport.fail(.invalidParameter, "pin: a SHA-256 digest has 32 bytes, got \(digest.count)")
         }
@@ -87,6 +91,7 @@ extension TLSOptions {
     /// Pins the public key of `certificate`'s leaf.
     @discardableResult
     public func pinPublicKey(of certificate: X509Certificate) -> GodotError {
+        guard !isServer() else { return pinPublicKey(sha256: []) }
         guard let leaf = certificate.certificates.first else {
             return ErrorReport.fail(.invalidParameter, "pin: the certificate is empty")
         }

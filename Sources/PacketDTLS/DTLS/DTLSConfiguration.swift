@@ -106,6 +106,8 @@ final class DTLSConfiguration: @unchecked Sendable {
         var trustsPinsOnly = false
         var cookies: CookieSecret?
         var suites = DTLSConfiguration.certificateSuites
+        /// The caller's suites (setCipherSuites), once checked against what the options authenticate.
+        var chosenSuites: [Int32]?
     }
 
     private init(role: Role, tuning: TLSOptions.Tuning, plan: Plan) throws(Failure) {
@@ -128,7 +130,7 @@ final class DTLSConfiguration: @unchecked Sendable {
         guard rc == 0 else {
             throw Failure(.failed, "mbedTLS configuration failed: \(MbedTLSError.describe(rc))")
         }
-        if let chosen = tuning.cipherSuites {
+        if let chosen = plan.chosenSuites {
             chosenSuites = Self.zeroTerminated(chosen)
         }
         applyStrictDefaults(suites: chosenSuites ?? plan.suites)
@@ -232,6 +234,15 @@ final class DTLSConfiguration: @unchecked Sendable {
             throw Failure(.invalidParameter, "connect_to_peer needs client options, not server options")
         case .client where tuning.pskIdentity != nil:
             plan.suites = pskSuites
+            let chosen = tuning.cipherSuites ?? []
+            if chosen.contains(where: certificateSuiteIDs.contains) {
+                // Certificate suites chosen beside the PSK ones: the server may pick either kind, and a
+                // certificate is then verified as `client()` options verify it (system CA bundle, name).
+                plan.trust = try trustedChain(of: options)
+                plan.authMode = MBEDTLS_SSL_VERIFY_REQUIRED
+                plan.verifiesName = true
+                plan.verifiesChain = true
+            }
         case .client:
             plan.trust = try trustedChain(of: options)
             plan.authMode = MBEDTLS_SSL_VERIFY_REQUIRED
@@ -249,7 +260,31 @@ final class DTLSConfiguration: @unchecked Sendable {
                 plan.trustsPinsOnly = true
             }
         }
+        plan.chosenSuites = try checkedChoice(tuning.cipherSuites,
+                                              certificates: tuning.pskIdentity == nil || plan.verifiesChain,
+                                              psk: tuning.pskIdentity != nil, role: .client)
         return try DTLSConfiguration(role: .client, tuning: tuning, plan: plan)
+    }
+
+    /// The caller's suite choice, refused when it holds a suite these options can't authenticate
+    /// (a PSK suite without a pre-shared key, a certificate suite on a PSK-only server): such a
+    /// suite would fail at best, and at worst connect to a peer nobody verified.
+    private static func checkedChoice(_ chosen: [Int32]?, certificates: Bool, psk: Bool,
+                                      role: Role) throws(Failure) -> [Int32]? {
+        guard let chosen else { return nil }
+        let name = { (id: Int32) in
+            mbedtls_ssl_get_ciphersuite_name(id).map { String(cString: $0) } ?? "suite \(id)"
+        }
+        if !psk, let suite = chosen.first(where: pskSuiteIDs.contains) {
+            throw Failure(.invalidParameter, "cipher suites: \(name(suite)) needs a pre-shared key, and these "
+                + (role == .client ? "client options have none (use TLSOptions.client_psk)"
+                                   : "server options have none (add_psk)"))
+        }
+        if !certificates, let suite = chosen.first(where: certificateSuiteIDs.contains) {
+            throw Failure(.invalidParameter, "cipher suites: \(name(suite)) needs a certificate, and these "
+                + "server options have none (a PSK-only server offers PSK suites only)")
+        }
+        return chosen
     }
 
     /// A server configuration presenting `chain` (leaf first) with `key` (both nil for a PSK-only
@@ -273,6 +308,13 @@ final class DTLSConfiguration: @unchecked Sendable {
                 throw Failure(.invalidParameter, "a server needs a key and certificate, or PSK identities")
             }
             plan.suites = pskSuites
+        }
+        plan.chosenSuites = try checkedChoice(tuning.cipherSuites, certificates: plan.ownIdentity != nil,
+                                              psk: !tuning.pskTable.isEmpty, role: .server)
+        if tuning.clientCertificateMode == .require, !tuning.pskTable.isEmpty {
+            throw Failure(.invalidParameter, "client certificate mode REQUIRE insists on a certificate, which "
+                + "a PSK handshake never carries: these options also hold PSK identities (add_psk). Serve "
+                + "PSK clients from other options, or use REQUEST and check get_verify_flags()")
         }
         switch tuning.clientCertificateMode {
         case .none: break

@@ -70,8 +70,8 @@ final class DTLSSession {
     /// `sniName` is sent as SNI (a DNS name, never an address).
     init(configuration: DTLSConfiguration, transport: DatagramTransport, expectedName: String?,
          sniName: String?) throws(Failure) {
-        for name in [expectedName, sniName].compactMap({ $0 }) {
-            if let reason = PeerNameCheck.refusal(of: name) { throw Failure(.invalidParameter, reason) }
+        if let expectedName, let reason = PeerNameCheck.refusal(of: expectedName) {
+            throw Failure(.invalidParameter, reason)
         }
         self.configuration = configuration
         self.transport = transport
@@ -93,7 +93,8 @@ final class DTLSSession {
             // Names and pins are judged by us alone: see verify(_:depth:flags:).
             mbedtls_ssl_set_verify(ssl, sessionVerify, context)
         }
-        if let sniName, !sniName.isEmpty {
+        // SNI carries ASCII names only (RFC 6066); a name that is not goes unsent, not mangled.
+        if let sniName, !sniName.isEmpty, PeerNameCheck.refusal(of: sniName) == nil {
             mbedtls_ssl_set_hostname(ssl, sniName)
         }
         if configuration.role == .server {
@@ -135,7 +136,12 @@ final class DTLSSession {
             return .complete
         case MBEDTLS_ERR_SSL_WANT_READ, MBEDTLS_ERR_SSL_WANT_WRITE: return .inProgress
         case MBEDTLS_ERR_SSL_HELLO_VERIFY_REQUIRED: return .helloVerifyRequired
-        default: return .failed(rc)
+        default:
+            if let omitted = HandshakePolicy.omittedAlert(after: rc, in: ssl, role: configuration.role) {
+                policyFailure = omitted.reason
+                sendFatalAlert(omitted.alert)
+            }
+            return .failed(rc)
         }
     }
 

@@ -6,6 +6,11 @@
 // not bound to the handshake, and a man in the middle can synchronise two sessions (the triple
 // handshake attack, which also defeats resumption). So once the peer's hello has been read we look
 // at what was agreed and end the handshake before anything depends on it.
+//
+// Two more gaps of 2.28's server: it answers a ClientHello that offers no null compression with
+// null compression anyway (RFC 5246 7.4.1.2: the client must offer null; such a hello is refused
+// here), and it drops a client whose CertificateVerify signature fails without an alert, leaving
+// that client to retransmit until its handshake timeout (omittedAlert sends decrypt_error).
 
 internal import CMbedTLS
 
@@ -15,8 +20,18 @@ enum HandshakePolicy {
     /// with a valid cookie), so a cookieless ClientHello is still answered statelessly.
     static func violation(in ssl: UnsafeMutablePointer<mbedtls_ssl_context>, role: DTLSConfiguration.Role,
                           tuning: TLSOptions.Tuning) -> String? {
-        guard tuning.requiresExtendedMasterSecret, let handshake = ssl.pointee.handshake else { return nil }
+        guard let handshake = ssl.pointee.handshake else { return nil }
+        // A server's hello without a valid cookie is answered statelessly (HelloVerifyRequest), never
+        // with an alert to an address that has not shown it receives.
+        if role == .server, handshake.pointee.verify_cookie_len != 0 { return nil }
         let state = ssl.pointee.state
+        // The step that read the ClientHello just ended: the record is still in the input buffer.
+        if role == .server, state == Int32(MBEDTLS_SSL_SERVER_HELLO.rawValue),
+           clientHelloOffersNullCompression(ssl) == false {
+            return "the client's hello offers no null compression; compressed DTLS is not supported (RFC 5246 "
+                + "requires every client to offer null)"
+        }
+        guard tuning.requiresExtendedMasterSecret else { return nil }
         let firstStateAfterHello = role == .client ? MBEDTLS_SSL_SERVER_CERTIFICATE : MBEDTLS_SSL_SERVER_HELLO
         guard state >= Int32(firstStateAfterHello.rawValue), state <= Int32(MBEDTLS_SSL_HANDSHAKE_WRAPUP.rawValue)
         else { return nil }
@@ -26,6 +41,41 @@ enum HandshakePolicy {
                 + "require; set_extended_master_secret_required(false) admits such old peers"
         }
         return nil
+    }
+
+    /// An alert mbedTLS 2.28 leaves unsent after failing with `code`, and the reason to give; nil when
+    /// mbedTLS sent its own (or none is due). Call after a failed step, before anything else.
+    static func omittedAlert(after code: Int32, in ssl: UnsafeMutablePointer<mbedtls_ssl_context>,
+                             role: DTLSConfiguration.Role) -> (alert: Int32, reason: String)? {
+        let signatureFailures = [MBEDTLS_ERR_ECP_VERIFY_FAILED, MBEDTLS_ERR_RSA_VERIFY_FAILED,
+                                 MBEDTLS_ERR_PK_SIG_LEN_MISMATCH]
+        // The one signature a DTLS 1.2 server verifies is the client's CertificateVerify (a chain's
+        // signatures fail as X509 errors).
+        guard role == .server, signatureFailures.contains(code) else { return nil }
+        return (MBEDTLS_SSL_ALERT_MSG_DECRYPT_ERROR,
+                "the client's CertificateVerify signature does not verify with its certificate's key "
+                    + "(\(MbedTLSError.describe(code)))")
+    }
+
+    /// Whether the ClientHello record in the input buffer lists null (0) among its compression
+    /// methods; nil when it can't be read (mbedTLS parsed it already, so that is not expected).
+    /// mbedTLS 2.28's server takes only unfragmented ClientHellos, so the record holds it whole.
+    private static func clientHelloOffersNullCompression(_ ssl: UnsafeMutablePointer<mbedtls_ssl_context>) -> Bool? {
+        guard let header = ssl.pointee.in_len, let message = ssl.pointee.in_msg else { return nil }
+        let length = Int(header[0]) << 8 | Int(header[1])
+        let hello = UnsafeBufferPointer(start: message, count: length)
+        // handshake header 12, version 2, random 32, then session id, cookie, suites, compression.
+        var at = 12 + 2 + 32
+        guard hello.count > at, hello[0] == 1 else { return nil }
+        at += 1 + Int(hello[at])
+        guard hello.count > at else { return nil }
+        at += 1 + Int(hello[at])
+        guard hello.count > at + 1 else { return nil }
+        at += 2 + (Int(hello[at]) << 8 | Int(hello[at + 1]))
+        guard hello.count > at else { return nil }
+        let count = Int(hello[at])
+        guard hello.count > at + count else { return nil }
+        return hello[(at + 1)...(at + count)].contains(0)
     }
 
     /// The error code a violation ends the handshake with (mbedTLS has none of its own for it).

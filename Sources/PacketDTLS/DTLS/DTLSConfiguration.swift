@@ -22,6 +22,9 @@ final class DTLSConfiguration: @unchecked Sendable {
     let verifiesChain: Bool
     /// Client only: no chain is trusted; a pinned public key alone admits the server.
     let trustsPinsOnly: Bool
+    /// Client only: under what the server is authenticated (a saved session is offered only under
+    /// the same; the hostname is added by each session).
+    let authentication: SessionAuthentication
 
     /// Everything mbedTLS points at, kept alive here; never read from Swift.
     private let keepAlive: [AnyObject]
@@ -116,6 +119,8 @@ final class DTLSConfiguration: @unchecked Sendable {
         verifiesName = plan.verifiesName
         verifiesChain = plan.verifiesChain
         trustsPinsOnly = plan.trustsPinsOnly
+        authentication = SessionAuthentication(trust: plan.verifiesChain ? plan.trust : nil, tuning: tuning,
+                                               trustsPinsOnly: plan.trustsPinsOnly)
         var held: [AnyObject] = []
         if let identity = plan.ownIdentity { held += [identity.key, identity.chain] }
         if let trust = plan.trust { held.append(trust) }

@@ -278,12 +278,22 @@ final class DTLSSession {
     /// A copy of the negotiated session, to resume it later (client side).
     func savedSession() -> ResumableSession? {
         let saved = ResumableSession()
+        saved.authentication = authentication
         return mbedtls_ssl_get_session(ssl, saved.session) == 0 ? saved : nil
     }
 
-    /// Offers `saved` for resumption in the coming handshake (client side, before the first step).
+    /// Offers `saved` for resumption in the coming handshake (client side, before the first step);
+    /// false when it was authenticated otherwise than this connection would (SessionAuthentication).
     func offer(_ saved: ResumableSession) -> Bool {
-        mbedtls_ssl_set_session(ssl, saved.session) == 0
+        guard let made = saved.authentication, made == authentication else { return false }
+        return mbedtls_ssl_set_session(ssl, saved.session) == 0
+    }
+
+    /// Under what this connection authenticates the server, the name included.
+    private var authentication: SessionAuthentication {
+        var current = configuration.authentication
+        current.checkedName = nameCheck.flatMap { PeerNameCheck.normalized($0.expectedName) ?? $0.expectedName }
+        return current
     }
 
     /// The description byte of the alert that ended the session (after FATAL_ALERT_MESSAGE).

@@ -31,6 +31,15 @@ enum HandshakePolicy {
             return "the client's hello offers no null compression; compressed DTLS is not supported (RFC 5246 "
                 + "requires every client to offer null)"
         }
+        // A ticket restores the session it was issued for, verification verdict included; REQUIRE
+        // admits it only if that session holds a verified client certificate (a ticket issued by
+        // options that merely requested one must not stand in for it).
+        if role == .server, tuning.clientCertificateMode == .require, handshake.pointee.resume != 0,
+           state == Int32(MBEDTLS_SSL_SERVER_HELLO.rawValue), let resumed = ssl.pointee.session_negotiate,
+           resumed.pointee.verify_result != 0 || resumed.pointee.peer_cert == nil {
+            return "the client resumes a session in which it presented no verified certificate, and these "
+                + "options REQUIRE one: connect again without the saved session"
+        }
         guard tuning.requiresExtendedMasterSecret else { return nil }
         let firstStateAfterHello = role == .client ? MBEDTLS_SSL_SERVER_CERTIFICATE : MBEDTLS_SSL_SERVER_HELLO
         guard state >= Int32(firstStateAfterHello.rawValue), state <= Int32(MBEDTLS_SSL_HANDSHAKE_WRAPUP.rawValue)

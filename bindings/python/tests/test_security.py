@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import socket
 import subprocess
 
 import pytest
 
+import packetdtls
 from packetdtls import Crypto, Error, PacketPeerDTLS, PacketPeerUDP, TLSOptions
 
 from .conftest import pump
@@ -98,3 +100,40 @@ def test_our_client_refuses_a_gnutls_server_without_extended_master_secret(ident
     finally:
         server.terminate()
         server.wait(5)
+
+
+# MARK: - Secret files and contradictory settings
+
+
+def test_key_log_is_refused_unless_it_is_ours_alone(tmp_path):
+    options = TLSOptions.client_unsafe()
+    wide = tmp_path / "wide.log"
+    wide.write_text("")
+    wide.chmod(0o644)
+    assert options.set_key_log_file(wide) == Error.ERR_FILE_NO_PERMISSION
+    assert "0600" in packetdtls.last_error_message()
+    target = tmp_path / "target.log"
+    target.write_text("")
+    target.chmod(0o600)
+    link = tmp_path / "link.log"
+    link.symlink_to(target)
+    assert options.set_key_log_file(link) == Error.ERR_FILE_CANT_OPEN
+    assert options.set_key_log_file(tmp_path / "missing" / "x.log") == Error.ERR_FILE_CANT_OPEN
+    assert options.set_key_log_file(tmp_path / "fresh.log") == Error.OK
+    assert stat.S_IMODE(os.stat(tmp_path / "fresh.log").st_mode) == 0o600
+
+
+def test_key_save_replaces_a_symlink_instead_of_following_it(identity, tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    (tmp_path / "key.pem").symlink_to(victim)
+    assert identity.key.save(tmp_path / "key.pem") == Error.OK
+    assert victim.read_text() == "keep"
+    assert not (tmp_path / "key.pem").is_symlink()
+    assert stat.S_IMODE(os.stat(tmp_path / "key.pem").st_mode) == 0o600
+
+
+def test_pins_on_server_options_are_refused(identity):
+    options = TLSOptions.server(identity.key, identity.cert)
+    assert options.pin_certificate(identity.cert) == Error.ERR_INVALID_PARAMETER
+    assert "client options" in packetdtls.last_error_message()

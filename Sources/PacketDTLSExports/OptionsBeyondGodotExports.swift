@@ -134,7 +134,7 @@ public func dtls_options_set_session_tickets(_ handle: OpaquePointer?, _ enabled
 
 @c @implementation
 public func dtls_options_set_extended_master_secret_required(_ handle: OpaquePointer?, _ required: Bool) -> GodotError {
-    guard let target = options(handle, "dtls_options_set_extended_master_secret_required") else {
+    guard let target = lookUpOptions(handle, "dtls_options_set_extended_master_secret_required") else {
         return .invalidParameter
     }
     return target.setExtendedMasterSecretRequired(required)

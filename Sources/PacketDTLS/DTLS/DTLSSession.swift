@@ -3,7 +3,8 @@
 // The session owns the mbedtls_ssl_context at a fixed heap address and keeps its configuration
 // alive. mbedTLS calls back into it for I/O (send/receive one datagram) and to let us judge the
 // peer's name; each callback only recovers the session and forwards. The retransmission timer's
-// callbacks go to the timer itself (RetransmissionTimer).
+// callbacks go to the timer itself (RetransmissionTimer). Fields mbedTLS keeps private are reached
+// through MbedTLSInternals only.
 
 internal import CMbedTLS
 #if canImport(Glibc)
@@ -38,6 +39,8 @@ final class DTLSSession {
     }
 
     let ssl: UnsafeMutablePointer<mbedtls_ssl_context>
+    /// The context's non-public fields, for what the public API cannot tell or do.
+    let internals: MbedTLSInternals
     let configuration: DTLSConfiguration
     let transport: DatagramTransport
     private let nameCheck: PeerNameCheck?
@@ -80,6 +83,7 @@ final class DTLSSession {
             ssl.deallocate()
             throw Failure(.outOfMemory, "DTLS session setup failed: \(MbedTLSError.describe(rc))")
         }
+        internals = MbedTLSInternals(ssl: ssl)
         timer = RetransmissionTimer.install(on: ssl)
         let context = Unmanaged.passUnretained(self).toOpaque()
         mbedtls_ssl_set_bio(ssl, context, sessionSend, sessionReceive, nil)
@@ -113,9 +117,9 @@ final class DTLSSession {
         // Step by step rather than mbedtls_ssl_handshake(), to see whether the session resumed
         // before mbedTLS frees its handshake state.
         var rc: Int32 = 0
-        while ssl.pointee.state != Int32(MBEDTLS_SSL_HANDSHAKE_OVER.rawValue) {
+        while !internals.isHandshakeOver {
             rc = mbedtls_ssl_handshake_step(ssl)
-            if let handshake = ssl.pointee.handshake { resumedSession = handshake.pointee.resume != 0 }
+            if let resumes = internals.handshakeResumes { resumedSession = resumes }
             if rc != 0 { break }
         }
         switch rc {
@@ -131,7 +135,7 @@ final class DTLSSession {
 
     /// True while a server-side session has not yet accepted a ClientHello with a valid cookie.
     var isAwaitingVerifiedClientHello: Bool {
-        ssl.pointee.state <= Int32(MBEDTLS_SSL_CLIENT_HELLO.rawValue)
+        internals.isAtOrBeforeClientHello
     }
 
     /// Decrypts the next record and leaves its plaintext inside mbedTLS, as Godot does: it is taken
@@ -152,22 +156,12 @@ final class DTLSSession {
     }
 
     /// The size of the decrypted record mbedTLS holds for us; 0 when none.
-    var heldRecordLength: Int {
-        ssl.pointee.in_offt != nil ? Int(ssl.pointee.in_msglen) : 0
-    }
+    var heldRecordLength: Int { mbedtls_ssl_get_bytes_avail(ssl) }
 
-    /// Moves the held record into `buffer` (at least heldRecordLength bytes) and returns its size.
-    /// This is the tail of mbedtls_ssl_read() done here, because mbedtls_ssl_read() first tries to
-    /// flush queued output and would refuse (WANT_WRITE) to hand over a record while the socket is full.
+    /// Moves the held record into `buffer` (at least heldRecordLength bytes) and returns its size
+    /// (see MbedTLSInternals.takeHeldRecord for why not mbedtls_ssl_read()).
     func takeHeldRecord(into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        let length = heldRecordLength
-        guard length > 0, length <= buffer.count, let plaintext = ssl.pointee.in_offt else { return 0 }
-        buffer.baseAddress!.copyMemory(from: plaintext, byteCount: length)
-        mbedtls_platform_zeroize(plaintext, length)
-        ssl.pointee.in_msglen = 0
-        ssl.pointee.in_offt = nil
-        ssl.pointee.keep_current_message = 0
-        return length
+        internals.takeHeldRecord(into: buffer)
     }
 
     /// The held record as a new array (empty when none).
@@ -178,12 +172,8 @@ final class DTLSSession {
         }
     }
 
-    /// What mbedtls_ssl_check_pending() tells, less a held application record (and without its debug
-    /// calls): a record kept back, more records in the datagram already read, or more handshake messages.
-    private var hasBufferedInput: Bool {
-        ssl.pointee.keep_current_message != 0 || ssl.pointee.in_left > ssl.pointee.next_record_offset
-            || (ssl.pointee.in_hslen > 0 && ssl.pointee.in_hslen < ssl.pointee.in_msglen)
-    }
+    /// Input inside mbedTLS still to be processed, a held record not counted.
+    private var hasBufferedInput: Bool { internals.hasBufferedInputBesidesHeldRecord }
 
     /// Whether the transport's last receive left more datagrams waiting (true when unknown).
     @exclusivity(unchecked) private var transportMayHaveMore = true
@@ -210,7 +200,7 @@ final class DTLSSession {
     }
 
     /// True when a record built earlier still waits for the socket.
-    var hasQueuedOutput: Bool { ssl.pointee.out_left > 0 }
+    var hasQueuedOutput: Bool { internals.hasQueuedOutput }
 
     /// False when a read could only say "nothing": mbedTLS has no unprocessed input (a held record
     /// does not count: it is decrypted already) and the transport has no datagram waiting. An idle
@@ -248,7 +238,7 @@ final class DTLSSession {
     var verifyFlags: UInt32 { mbedtls_ssl_get_verify_result(ssl) }
 
     /// Records that failed their MAC check and were dropped.
-    var badMACRecords: Int { Int(ssl.pointee.badmac_seen) }
+    var badMACRecords: Int { internals.badMACRecords }
 
     /// The ALPN protocol both ends agreed on, if any.
     var alpnProtocol: String? { mbedtls_ssl_get_alpn_protocol(ssl).map { String(cString: $0) } }
@@ -271,10 +261,7 @@ final class DTLSSession {
     }
 
     /// The description byte of the alert that ended the session (after FATAL_ALERT_MESSAGE).
-    var lastAlertReceived: UInt8? {
-        guard let message = ssl.pointee.in_msg, ssl.pointee.in_msgtype == MBEDTLS_SSL_MSG_ALERT else { return nil }
-        return message[1]
-    }
+    var lastAlertReceived: UInt8? { internals.lastAlertReceived }
 
     // MARK: Callbacks (forwarded from the C trampolines below)
 
@@ -333,7 +320,7 @@ final class DTLSSession {
     private func screen(_ datagram: UnsafeRawBufferPointer) -> Int {
         let header = Self.recordHeaderLength
         guard datagram.count >= header else { return 0 }
-        let guardReconnect = configuration.role == .server && ssl.pointee.state == Int32(MBEDTLS_SSL_HANDSHAKE_OVER.rawValue)
+        let guardReconnect = configuration.role == .server && internals.isHandshakeOver
         var offset = 0
         while datagram.count - offset >= header {
             if guardReconnect, datagram[offset] == 22, datagram[offset + 3] == 0, datagram[offset + 4] == 0,

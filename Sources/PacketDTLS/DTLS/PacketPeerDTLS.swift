@@ -513,6 +513,12 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` on the live session (nil when none) under the peer's lock: for tests that look
+    /// inside mbedTLS (MbedTLSInternalsTests).
+    func withSession<T>(_ body: (DTLSSession?) -> T) -> T {
+        lock.withLock { body(session) }
+    }
+
     public func getStats() -> Stats {
         lock.withLock {
             var snapshot = counters

@@ -12,6 +12,8 @@ import Glibc
 #endif
 
 final class DTLSSession {
+    // The steps below return how they ended, and throw what mbedTLS reported when they failed.
+
     /// How a step of the handshake ended.
     enum HandshakeStep: Equatable {
         case complete
@@ -19,7 +21,6 @@ final class DTLSSession {
         case inProgress
         /// Server side: the ClientHello carried no valid cookie and was answered statelessly.
         case helloVerifyRequired
-        case failed(Int32)
     }
 
     enum ReadResult: Equatable {
@@ -28,14 +29,12 @@ final class DTLSSession {
         case emptyRecord
         case nothing
         case closedByPeer
-        case failed(Int32)
     }
 
     enum WriteResult: Equatable {
         case written
         /// The record is built and waits inside mbedTLS for the socket; flushed on a later call.
         case queued
-        case failed(Int32)
     }
 
     let ssl: UnsafeMutablePointer<mbedtls_ssl_context>
@@ -113,7 +112,7 @@ final class DTLSSession {
 
     // MARK: Steps
 
-    func handshake() -> HandshakeStep {
+    func handshake() throws(MbedTLSError) -> HandshakeStep {
         // Step by step rather than mbedtls_ssl_handshake(), to see whether the session resumed
         // before mbedTLS frees its handshake state.
         var rc: Int32 = 0
@@ -129,7 +128,7 @@ final class DTLSSession {
             return .complete
         case MBEDTLS_ERR_SSL_WANT_READ, MBEDTLS_ERR_SSL_WANT_WRITE: return .inProgress
         case MBEDTLS_ERR_SSL_HELLO_VERIFY_REQUIRED: return .helloVerifyRequired
-        default: return .failed(rc)
+        default: throw MbedTLSError(rc)
         }
     }
 
@@ -141,7 +140,7 @@ final class DTLSSession {
     /// Decrypts the next record and leaves its plaintext inside mbedTLS, as Godot does: it is taken
     /// with takeHeldRecord, straight into the caller's buffer, so a packet is copied once on its way
     /// out. Call only while no record is held. `.emptyRecord`: a record without data was consumed.
-    func decryptNext() -> ReadResult {
+    func decryptNext() throws(MbedTLSError) -> ReadResult {
         var none: UInt8 = 0
         let rc = mbedtls_ssl_read(ssl, &none, 0)
         if rc >= 0 {
@@ -151,7 +150,7 @@ final class DTLSSession {
         switch rc {
         case MBEDTLS_ERR_SSL_WANT_READ, MBEDTLS_ERR_SSL_WANT_WRITE, MBEDTLS_ERR_SSL_TIMEOUT: return .nothing
         case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY: return .closedByPeer
-        default: return .failed(rc)
+        default: throw MbedTLSError(rc)
         }
     }
 
@@ -190,13 +189,13 @@ final class DTLSSession {
     }
 
     /// Encrypts `bytes` as one record and sends it.
-    func write(_ bytes: UnsafeRawBufferPointer) -> WriteResult {
+    func write(_ bytes: UnsafeRawBufferPointer) throws(MbedTLSError) -> WriteResult {
         let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
         var empty: UInt8 = 0
         let rc = withUnsafeMutablePointer(to: &empty) { mbedtls_ssl_write(ssl, base ?? UnsafePointer($0), bytes.count) }
         if rc >= 0 { return .written }
         if rc == MBEDTLS_ERR_SSL_WANT_WRITE { return .queued }
-        return .failed(rc)
+        throw MbedTLSError(rc)
     }
 
     /// True when a record built earlier still waits for the socket.

@@ -195,7 +195,14 @@ public final class PacketPeerDTLS: @unchecked Sendable {
 
     private func advanceHandshake() {
         guard let session else { return }
-        switch session.handshake() {
+        let step: DTLSSession.HandshakeStep
+        do throws(MbedTLSError) {
+            step = try session.handshake()
+        } catch {
+            fail(error)
+            return
+        }
+        switch step {
         case .inProgress:
             break
         case .complete:
@@ -208,8 +215,6 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             readRecords(session)
         case .helloVerifyRequired:
             end(.disconnected, "cookie exchange: answered the first ClientHello with a HelloVerifyRequest")
-        case .failed(let code):
-            fail(code)
         }
     }
 
@@ -226,7 +231,14 @@ public final class PacketPeerDTLS: @unchecked Sendable {
                 guard session.hasInputBeyondHeldRecord else { return }
                 inbox.append(session.takeHeldRecord())
             }
-            switch session.decryptNext() {
+            let read: DTLSSession.ReadResult
+            do throws(MbedTLSError) {
+                read = try session.decryptNext()
+            } catch {
+                fail(error)
+                return
+            }
+            switch read {
             case .packet(let length):
                 counters.packetsReceived += 1
                 counters.bytesReceived += UInt64(length)
@@ -236,9 +248,6 @@ public final class PacketPeerDTLS: @unchecked Sendable {
                 return
             case .closedByPeer:
                 end(.disconnected, "the peer closed the session (close_notify)")
-                return
-            case .failed(let code):
-                fail(code)
                 return
             }
         }
@@ -255,8 +264,9 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     // MARK: Ending
 
     /// Ends the session in ERROR or ERROR_HOSTNAME_MISMATCH with the reason mbedTLS gives.
-    private func fail(_ code: Int32) {
+    private func fail(_ error: MbedTLSError) {
         guard let session else { return }
+        let code = error.code
         // Flags mean something only where this end verified the other; a server that asks for no
         // client certificate always reads "verification skipped".
         let flags = session.configuration.verifiesChain ? session.verifyFlags : 0
@@ -292,9 +302,9 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             let alert = session.lastAlertReceived.map { "\(AlertNames.name($0)) (\($0))" } ?? "unknown"
             end(.error, "the peer sent a fatal alert: \(alert)")
         case MBEDTLS_ERR_NET_SEND_FAILED, MBEDTLS_ERR_NET_RECV_FAILED:
-            end(.error, "the UDP transport failed: \(session.transportFailure ?? MbedTLSError.describe(code))")
+            end(.error, "the UDP transport failed: \(session.transportFailure ?? error.description)")
         default:
-            end(.error, "DTLS failed: \(MbedTLSError.describe(code))")
+            end(.error, "DTLS failed: \(error)")
         }
     }
 
@@ -356,17 +366,17 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             guard session.flushQueuedOutput() else {
                 return ErrorReport.fail(.busy, "put_packet: the socket's send buffer is full; the packet was not sent")
             }
-            switch session.write(bytes) {
-            case .written, .queued:
-                // A record left waiting for the socket must be flushed by the next poll.
-                if session.hasQueuedOutput { quiet.store(false, ordering: .releasing) }
-                counters.packetsSent += 1
-                counters.bytesSent += UInt64(bytes.count)
-                return .ok
-            case .failed(let code):
-                fail(code)
+            do throws(MbedTLSError) {
+                // .queued: a record left waiting for the socket, flushed by the next poll.
+                _ = try session.write(bytes)
+            } catch {
+                fail(error)
                 return ErrorReport.fail(.connectionError, errorMessage)
             }
+            if session.hasQueuedOutput { quiet.store(false, ordering: .releasing) }
+            counters.packetsSent += 1
+            counters.bytesSent += UInt64(bytes.count)
+            return .ok
         }
     }
 

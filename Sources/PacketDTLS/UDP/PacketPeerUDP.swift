@@ -79,30 +79,27 @@ public final class PacketPeerUDP: @unchecked Sendable {
     public func bind(port: Int, bindAddress: String = "*",
                      recvBufferSize: Int = PacketPeerUDP.defaultReceiveBufferSize) -> GodotError {
         let function = "PacketPeerUDP.bind"
-        guard case .success(let port) = HostResolver.port(port, in: 0...65535, for: function),
-              case .success(let target) = HostResolver.bindTarget(bindAddress, port: port, for: function)
-        else { return .invalidParameter }
-        guard recvBufferSize > 0 else {
-            return ErrorReport.fail(.invalidParameter, "\(function): recv_buf_size \(recvBufferSize) must be positive")
-        }
-        return lock.withLock {
-            if serverLink != nil {
-                return ErrorReport.fail(.locked, "\(function): this peer belongs to a UDPServer and uses its socket")
+        return Failure.reported { () throws(Failure) in
+            let port = try HostResolver.port(port, in: 0...65535, for: function)
+            let target = try HostResolver.bindTarget(bindAddress, port: port, for: function)
+            guard recvBufferSize > 0 else {
+                throw Failure(.invalidParameter, "\(function): recv_buf_size \(recvBufferSize) must be positive")
             }
-            if ownSocket != nil {
-                return ErrorReport.fail(.alreadyInUse, "\(function): the peer is already bound to port "
-                    + "\(ownSocket!.localPort); close() it first")
+            return try lock.withLock { () throws(Failure) in
+                if serverLink != nil {
+                    throw Failure(.locked, "\(function): this peer belongs to a UDPServer and uses its socket")
+                }
+                if ownSocket != nil {
+                    throw Failure(.alreadyInUse, "\(function): the peer is already bound to port "
+                        + "\(ownSocket!.localPort); close() it first")
+                }
+                let socket = try UDPSocket.openBound(target, port: port, bindAddress: bindAddress, for: function)
+                socket.growReceiveBuffer(to: recvBufferSize)
+                if broadcastEnabled { _ = socket.setBroadcast(true) }
+                queue = PacketQueue(byteLimit: recvBufferSize)
+                ownSocket = socket
+                return .ok
             }
-            let socket: UDPSocket
-            switch UDPSocket.openBound(target, port: port, bindAddress: bindAddress, for: function) {
-            case .success(let bound): socket = bound
-            case .failure(let error): return error
-            }
-            socket.growReceiveBuffer(to: recvBufferSize)
-            if broadcastEnabled { _ = socket.setBroadcast(true) }
-            queue = PacketQueue(byteLimit: recvBufferSize)
-            ownSocket = socket
-            return .ok
         }
     }
 
@@ -152,39 +149,35 @@ public final class PacketPeerUDP: @unchecked Sendable {
     public func connectToHost(_ host: String, port: Int) -> GodotError {
         let function = "PacketPeerUDP.connect_to_host"
         let refusal = "\(function): this peer belongs to a UDPServer and is connected already"
-        if lock.withLock({ serverLink != nil }) { return ErrorReport.fail(.locked, refusal) }
-        let candidates: [SocketAddress]
-        switch HostResolver.resolveRemote(host, port: port, for: function) {
-        case .success(let found): candidates = found
-        case .failure(let error): return error
+        return Failure.reported { () throws(Failure) in
+            if lock.withLock({ serverLink != nil }) { throw Failure(.locked, refusal) }
+            let candidates = try HostResolver.resolveRemote(host, port: port, for: function)
+            return try lock.withLock { () throws(Failure) in
+                if serverLink != nil { throw Failure(.locked, refusal) }
+                let address = try HostResolver.pick(candidates, for: ownSocket?.reach ?? .any, host: host,
+                                                    function: function)
+                return try connectLocked(to: address, host: host, function: function)
+            }
         }
-        return lock.withLock {
-            if serverLink != nil { return ErrorReport.fail(.locked, refusal) }
-            let address: SocketAddress
-            switch HostResolver.pick(candidates, for: ownSocket?.reach ?? .any, host: host, function: function) {
-            case .success(let usable): address = usable
-            case .failure(let error): return error
-            }
-            var socket = ownSocket
-            if socket == nil {
-                switch UDPSocket.open(reaching: address.isIPv4 ? .ipv4Only : .ipv6Only) {
-                case .success(let opened): socket = opened
-                case .failure(let code):
-                    return ErrorReport.fail(.cantCreate, "\(function): cannot open a UDP socket: \(errnoText(code))")
-                }
-                if broadcastEnabled { _ = socket!.setBroadcast(true) }
-            }
-            let status = socket!.connect(to: address)
-            guard status == 0 else {
-                if ownSocket == nil { socket!.close() }
-                return ErrorReport.fail(.cantConnect, "\(function): cannot connect to \(address.description) "
-                    + "(\(host)): \(errnoText(status))")
-            }
-            ownSocket = socket
-            connectedHost = address
-            queue.removeAll()
-            return .ok
+    }
+
+    /// connect_to_host's work under the lock, once `address` is chosen.
+    private func connectLocked(to address: SocketAddress, host: String, function: String) throws(Failure) -> GodotError {
+        var socket = ownSocket
+        if socket == nil {
+            socket = try UDPSocket.open(reaching: address.isIPv4 ? .ipv4Only : .ipv6Only, for: function)
+            if broadcastEnabled { _ = socket!.setBroadcast(true) }
         }
+        let status = socket!.connect(to: address)
+        guard status == 0 else {
+            if ownSocket == nil { socket!.close() }
+            throw Failure(.cantConnect, "\(function): cannot connect to \(address.description) "
+                + "(\(host)): \(errnoText(status))")
+        }
+        ownSocket = socket
+        connectedHost = address
+        queue.removeAll()
+        return .ok
     }
 
     /// True after a successful connectToHost, and for peers taken from a UDPServer.
@@ -199,20 +192,14 @@ public final class PacketPeerUDP: @unchecked Sendable {
     public func setDestAddress(_ host: String, port: Int) -> GodotError {
         let function = "PacketPeerUDP.set_dest_address"
         let refusal = "\(function): the socket is connected; its destination is the connected host"
-        if lock.withLock({ remoteLocked != nil }) { return ErrorReport.fail(.unconfigured, refusal) }
-        let candidates: [SocketAddress]
-        switch HostResolver.resolveRemote(host, port: port, for: function) {
-        case .success(let found): candidates = found
-        case .failure(let error): return error
-        }
-        return lock.withLock {
-            if remoteLocked != nil { return ErrorReport.fail(.unconfigured, refusal) }
-            switch HostResolver.pick(candidates, for: ownSocket?.reach ?? .any, host: host, function: function) {
-            case .success(let usable):
-                destination = usable
+        return Failure.reported { () throws(Failure) in
+            if lock.withLock({ remoteLocked != nil }) { throw Failure(.unconfigured, refusal) }
+            let candidates = try HostResolver.resolveRemote(host, port: port, for: function)
+            return try lock.withLock { () throws(Failure) in
+                if remoteLocked != nil { throw Failure(.unconfigured, refusal) }
+                destination = try HostResolver.pick(candidates, for: ownSocket?.reach ?? .any, host: host,
+                                                    function: function)
                 return .ok
-            case .failure(let error):
-                return error
             }
         }
     }
@@ -234,10 +221,10 @@ public final class PacketPeerUDP: @unchecked Sendable {
             }
             var socket = route.socket
             if socket == nil {
-                switch UDPSocket.open(reaching: route.target!.isIPv4 ? .ipv4Only : .ipv6Only) {
-                case .success(let opened): socket = opened
-                case .failure(let code):
-                    return ErrorReport.fail(.cantCreate, "\(function): cannot open a UDP socket: \(errnoText(code))")
+                do throws(Failure) {
+                    socket = try UDPSocket.open(reaching: route.target!.isIPv4 ? .ipv4Only : .ipv6Only, for: function)
+                } catch {
+                    return error.report()
                 }
                 if broadcastEnabled { _ = socket!.setBroadcast(true) }
                 ownSocket = socket

@@ -59,22 +59,19 @@ public final class UDPServer: @unchecked Sendable {
     /// fails with .unavailable instead of silently sharing its datagrams.
     public func listen(port: Int, bindAddress: String = "*") -> GodotError {
         let function = "UDPServer.listen"
-        guard case .success(let port) = HostResolver.port(port, in: 0...65535, for: function),
-              case .success(let target) = HostResolver.bindTarget(bindAddress, port: port, for: function)
-        else { return .invalidParameter }
-        return lock.withLock {
-            if let socket {
-                return ErrorReport.fail(.alreadyInUse, "\(function): already listening on port \(socket.localPort)")
+        return Failure.reported { () throws(Failure) in
+            let port = try HostResolver.port(port, in: 0...65535, for: function)
+            let target = try HostResolver.bindTarget(bindAddress, port: port, for: function)
+            return try lock.withLock { () throws(Failure) in
+                if let socket {
+                    throw Failure(.alreadyInUse, "\(function): already listening on port \(socket.localPort)")
             }
-            let opened: UDPSocket
-            switch UDPSocket.openBound(target, port: port, bindAddress: bindAddress, for: function) {
-            case .success(let bound): opened = bound
-            case .failure(let error): return error
+                let opened = try UDPSocket.openBound(target, port: port, bindAddress: bindAddress, for: function)
+                // Many clients share this buffer; the kernel caps the request at its rmem_max.
+                opened.growReceiveBuffer(to: 1 << 20)
+                socket = opened
+                return .ok
             }
-            // Many clients share this buffer; the kernel caps the request at its rmem_max.
-            opened.growReceiveBuffer(to: 1 << 20)
-            socket = opened
-            return .ok
         }
     }
 

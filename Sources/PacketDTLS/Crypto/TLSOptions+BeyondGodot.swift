@@ -155,8 +155,7 @@ extension TLSOptions {
     public func setCipherSuites(_ names: [String]) -> GodotError {
         var chosen: [Int32] = []
         for name in names {
-            let dashed = String(name.map { $0 == "_" ? "-" : $0 })
-            let id = mbedtls_ssl_get_ciphersuite_id(dashed)
+            let id = CipherSuiteName.id(name)
             guard id != 0, DTLSConfiguration.allowedSuiteIDs.contains(id) else {
                 return ErrorReport.fail(.invalidParameter, "cipher suites: '\(name)' is not one of the AEAD suites "
                     + "PacketDTLS allows (\(DTLSConfiguration.allowedSuiteNames.joined(separator: ", ")))")

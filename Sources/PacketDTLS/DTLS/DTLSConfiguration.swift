@@ -56,8 +56,7 @@ final class DTLSConfiguration: @unchecked Sendable {
     /// Every suite a caller may choose, and their IANA names for messages.
     static let allowedSuiteIDs = certificateSuiteIDs + pskSuiteIDs
     static var allowedSuiteNames: [String] {
-        allowedSuiteIDs.compactMap { mbedtls_ssl_get_ciphersuite_name($0).map { String(cString: $0) } }
-            .map { String($0.map { $0 == "-" ? "_" : $0 }) }
+        allowedSuiteIDs.compactMap { CipherSuiteName.iana(id: $0) }
     }
 
     nonisolated(unsafe) static let certificateSuites = zeroTerminated(certificateSuiteIDs)

@@ -229,7 +229,7 @@ final class DTLSSession {
 
     var cipherSuite: String {
         guard let name = mbedtls_ssl_get_ciphersuite(ssl) else { return "" }
-        return String(String(cString: name).map { $0 == "-" ? "_" : $0 })
+        return CipherSuiteName.iana(name)
     }
 
     var maxPacketSize: Int { max(0, Int(mbedtls_ssl_get_max_out_record_payload(ssl))) }

@@ -33,9 +33,8 @@ public final class UDPServer: @unchecked Sendable {
     @exclusivity(unchecked) private var socket: UDPSocket?
     /// Every peer by its client's address: taken ones (weak) and pending ones (also in `pending`).
     @exclusivity(unchecked) private var routes: [SocketAddress: Route] = [:]
-    /// Pending peers, oldest first, from index `pendingHead` on.
-    @exclusivity(unchecked) private var pending: [PacketPeerUDP] = []
-    @exclusivity(unchecked) private var pendingHead = 0
+    /// Pending peers, oldest first.
+    @exclusivity(unchecked) private var pending = FIFOQueue<PacketPeerUDP>()
     @exclusivity(unchecked) private var maxPending = UDPServer.defaultMaxPendingConnections
     @exclusivity(unchecked) private var dropped = 0
     /// poll() sweeps routes of vanished peers out when the map grows past this size.
@@ -50,7 +49,7 @@ public final class UDPServer: @unchecked Sendable {
         lock.withLock { stopLocked() }
     }
 
-    private var pendingCount: Int { pending.count - pendingHead }
+    private var pendingCount: Int { pending.count }
 
     // MARK: - Listening
 
@@ -93,10 +92,9 @@ public final class UDPServer: @unchecked Sendable {
 
     private func stopLocked() {
         for route in routes.values { route.peer?.detachFromServer() }
-        for peer in pending[pendingHead...] { peer.detachFromServer() }
+        pending.forEach { _ = $0.detachFromServer() }
         routes = [:]
-        pending = []
-        pendingHead = 0
+        pending.removeAll()
         sweepThreshold = 64
         socket?.close()
         socket = nil
@@ -208,17 +206,8 @@ public final class UDPServer: @unchecked Sendable {
     /// when none waits.
     public func takeConnection() -> PacketPeerUDP? {
         lock.withLock {
-            guard socket != nil, pendingCount > 0 else { return nil }
-            let peer = pending[pendingHead]
-            pendingHead += 1
-            if pendingHead == pending.count {
-                pending.removeAll(keepingCapacity: true)
-                pendingHead = 0
-            } else if pendingHead >= 32 && pendingHead * 2 >= pending.count {
-                pending.removeFirst(pendingHead)
-                pendingHead = 0
-            }
-            return peer
+            guard socket != nil else { return nil }
+            return pending.removeFirst()
         }
     }
 
@@ -239,7 +228,7 @@ public final class UDPServer: @unchecked Sendable {
         lock.withLock {
             maxPending = limit
             while pendingCount > limit {
-                if let remote = pending.removeLast().detachFromServer() { routes[remote] = nil }
+                if let remote = pending.removeLast()?.detachFromServer() { routes[remote] = nil }
             }
         }
         return .ok

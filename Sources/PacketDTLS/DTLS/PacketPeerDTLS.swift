@@ -50,8 +50,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     public init() {}
 
     deinit {
-        // The transport does not retain its arrival observer: unregister before going.
-        if arrivalsObserved { _ = session?.transport.observeArrivals(nil) }
+        // The transport does not retain its DTLS peer: detach before going.
+        session?.transport.detachDTLSPeer(self)
         // Freeing a connected peer says goodbye, as disconnect_from_peer() would.
         if status == .connected { session?.sendCloseNotify() }
         if isServerSide { session?.transport.sessionEnded() }
@@ -86,6 +86,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             } catch {
                 return error.report()
             }
+            let attachment = packetPeer.attachDTLSPeer(self)
+            guard attachment != .inUse else { return Self.refuseSharedTransport("connect_to_peer") }
             let override = options.commonNameOverride
             let name = !override.isEmpty ? override : (!hostname.isEmpty ? hostname : remote.host)
             let isAddress = PeerNameCheck.ipAddressBytes(hostname) != nil
@@ -94,12 +96,13 @@ public final class PacketPeerDTLS: @unchecked Sendable {
                                           expectedName: configuration.verifiesName ? name : nil,
                                           sniName: hostname.isEmpty || isAddress ? nil : hostname)
             } catch {
+                packetPeer.detachDTLSPeer(self)
                 return error.report()
             }
             if let saved = sessionToResume, session?.offer(saved) == false {
                 ErrorReport.set("connect_to_peer: the saved session could not be offered; a full handshake follows")
             }
-            begin(serverSide: false, expectedName: name, tuning: configuration.tuning)
+            begin(serverSide: false, expectedName: name, tuning: configuration.tuning, attachment: attachment)
             advanceHandshake()
             return .ok
         }
@@ -112,13 +115,16 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// session: the client's next ClientHello arrives as a new connection.
     func accept(over transport: DatagramTransport, configuration: DTLSConfiguration) -> GodotError {
         lock.withLock {
+            let attachment = transport.attachDTLSPeer(self)
+            guard attachment != .inUse else { return Self.refuseSharedTransport("take_connection") }
             do throws(Failure) {
                 session = try DTLSSession(configuration: configuration, transport: transport, expectedName: nil,
                                           sniName: nil)
             } catch {
+                transport.detachDTLSPeer(self)
                 return error.report()
             }
-            begin(serverSide: true, expectedName: "", tuning: configuration.tuning)
+            begin(serverSide: true, expectedName: "", tuning: configuration.tuning, attachment: attachment)
             advanceHandshake()
             if status == .handshaking, session?.isAwaitingVerifiedClientHello == true {
                 end(.disconnected, "no ClientHello with a valid cookie arrived in the first datagram")
@@ -127,9 +133,15 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         }
     }
 
-    private func begin(serverSide: Bool, expectedName: String, tuning: TLSOptions.Tuning) {
+    /// A UDP peer carries one DTLS session: a second DTLS peer would take the first one's datagrams.
+    private static func refuseSharedTransport(_ function: String) -> GodotError {
+        ErrorReport.fail(.alreadyInUse, "\(function): another DTLS peer uses this UDP peer already; "
+            + "each DTLS peer needs a UDP peer of its own")
+    }
+
+    private func begin(serverSide: Bool, expectedName: String, tuning: TLSOptions.Tuning, attachment: DTLSAttachment) {
         quiet.store(false, ordering: .releasing)
-        arrivalsObserved = session?.transport.observeArrivals(self) ?? false
+        arrivalsObserved = attachment == .reportsArrivals
         isServerSide = serverSide
         self.expectedName = expectedName
         idleTimeoutMs = tuning.idleTimeout
@@ -322,7 +334,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         let ended = session
         // A record still held inside mbedTLS goes to the inbox before the context is freed.
         if let ended, ended.heldRecordLength > 0 { inbox.append(ended.takeHeldRecord()) }
-        if arrivalsObserved { _ = ended?.transport.observeArrivals(nil) }
+        ended?.transport.detachDTLSPeer(self)
         arrivalsObserved = false
         if let ended { counters.absorb(ended) }
         session = nil

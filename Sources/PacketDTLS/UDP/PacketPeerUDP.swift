@@ -472,25 +472,35 @@ public final class PacketPeerUDP: @unchecked Sendable {
             guard serverLink != nil else { return .detached }
             guard queue.hasRoom(for: bytes.count) else { return .queueFull }
             queue.append(.init(bytes: bytes, source: source))
-            // Told under our lock: an observer unregisters under it too, so it is never told once gone.
-            arrivalObserver?.datagramArrived()
+            // Told under our lock: the DTLS peer detaches under it too, so it is never told once gone.
+            if reportsArrivals { dtlsPeer?.datagramArrived() }
             return .queued
         }
     }
 
-    /// The DTLS peer to tell about each datagram the server queues here. Not weak: a weak reference
-    /// would give the DTLS peer a side table and make every retain and release of it slower (measured
-    /// on the echo path); the observer unregisters instead before it goes (see observeArrivals).
-    @exclusivity(unchecked) private unowned(unsafe) var arrivalObserver: DatagramArrivalObserver?
+    /// The DTLS peer over this UDP peer, if any. Not weak: a weak reference would give the DTLS peer
+    /// a side table and make every retain and release of it slower; the DTLS peer detaches instead
+    /// before it goes (see attachDTLSPeer).
+    @exclusivity(unchecked) private unowned(unsafe) var dtlsPeer: DatagramArrivalObserver?
+    /// Whether `dtlsPeer` is told about every datagram deliver() queues.
+    @exclusivity(unchecked) private var reportsArrivals = false
 
-    /// Server-taken peers are fed only by deliver(), so they can tell an observer about every datagram.
-    /// The observer is not retained: it must unregister (nil) before it is freed. An observer this
-    /// peer would not tell about every datagram (false) is not kept at all.
-    public func observeArrivals(_ observer: DatagramArrivalObserver?) -> Bool {
+    /// Server-taken peers are fed only by deliver(), so they can tell their DTLS peer about every
+    /// datagram; a peer with its own socket reads on demand and tells nothing.
+    public func attachDTLSPeer(_ peer: DatagramArrivalObserver) -> DTLSAttachment {
         lock.withLock {
-            let observed = serverLink != nil && ownSocket == nil
-            arrivalObserver = observed ? observer : nil
-            return observed
+            if let current = dtlsPeer, current !== peer { return .inUse }
+            dtlsPeer = peer
+            reportsArrivals = serverLink != nil && ownSocket == nil
+            return reportsArrivals ? .reportsArrivals : .silent
+        }
+    }
+
+    public func detachDTLSPeer(_ peer: DatagramArrivalObserver) {
+        lock.withLock {
+            guard dtlsPeer === peer else { return }
+            dtlsPeer = nil
+            reportsArrivals = false
         }
     }
 

@@ -275,57 +275,22 @@ public final class PacketPeerDTLS: @unchecked Sendable {
 
     // MARK: Ending
 
-    /// Ends the session in ERROR or ERROR_HOSTNAME_MISMATCH with the reason mbedTLS gives.
+    /// Ends the session in ERROR or ERROR_HOSTNAME_MISMATCH with the reason mbedTLS gives
+    /// (in words: SessionFailure).
     private func fail(_ error: MbedTLSError) {
         guard let session else { return }
-        let code = error.code
         // Flags mean something only where this end verified the other; a server that asks for no
         // client certificate always reads "verification skipped".
         let flags = session.configuration.verifiesChain ? session.verifyFlags : 0
         verifyFlags = flags == UInt32.max ? 0 : flags
-        if code == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE { lastAlert = session.lastAlertReceived }
-        if code == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE {
+        if error.code == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE { lastAlert = session.lastAlertReceived }
+        if error.code == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE {
             // mbedTLS 2.28 drops a client without the required certificate silently; tell it, or it
             // would retransmit its last flight until its handshake timeout runs out.
             session.sendFatalAlert(MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE)
-            end(.error, "the client sent no certificate, and these options require one")
-            return
         }
-        if session.pinRejected {
-            end(.error, "the peer's public key matches none of the pinned keys")
-            return
-        }
-        let mismatch = UInt32(MBEDTLS_X509_BADCERT_CN_MISMATCH)
-        if code == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED || (flags != 0 && flags != UInt32.max) {
-            let reasons = Self.verificationText(flags)
-            if flags == mismatch {
-                end(.errorHostnameMismatch, "certificate verification failed: the certificate does not name "
-                    + "'\(expectedName)' (\(reasons))")
-            } else {
-                end(.error, "certificate verification failed: \(reasons)")
-            }
-            return
-        }
-        switch code {
-        case MBEDTLS_ERR_SSL_TIMEOUT:
-            let limit = session.configuration.tuning.handshakeTimeoutMax
-            end(.error, "handshake timeout: the peer did not answer within \(limit) ms")
-        case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE:
-            let alert = session.lastAlertReceived.map { "\(AlertNames.name($0)) (\($0))" } ?? "unknown"
-            end(.error, "the peer sent a fatal alert: \(alert)")
-        case MBEDTLS_ERR_NET_SEND_FAILED, MBEDTLS_ERR_NET_RECV_FAILED:
-            end(.error, "the UDP transport failed: \(session.transportFailure ?? error.description)")
-        default:
-            end(.error, "DTLS failed: \(error)")
-        }
-    }
-
-    static func verificationText(_ flags: UInt32) -> String {
-        var buffer = [CChar](repeating: 0, count: 512)
-        let written = mbedtls_x509_crt_verify_info(&buffer, buffer.count, "", flags)
-        guard written > 0 else { return "flags 0x\(String(flags, radix: 16))" }
-        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return text.split(separator: "\n").map { String($0) }.joined(separator: "; ")
+        let failure = SessionFailure(error, of: session, verifyFlags: flags, expectedName: expectedName)
+        end(failure.status, failure.reason)
     }
 
     /// Frees the session and settles on `final`; packets already decrypted stay readable.
@@ -494,46 +459,11 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// The verification flags as sentences; "" when none.
     public func getVerifyText() -> String {
         let flags = getVerifyFlags()
-        return flags == 0 ? "" : Self.verificationText(flags)
+        return flags == 0 ? "" : SessionFailure.verificationText(flags)
     }
 
     /// The description of the last fatal alert the peer sent (RFC 5246 numbers), nil when none.
     public func getLastAlertReceived() -> UInt8? { lock.withLock { lastAlert } }
-
-    /// Traffic and handshake figures for this peer's current (or last) session.
-    public struct Stats: Sendable, Equatable {
-        public var packetsSent: UInt64 = 0
-        public var packetsReceived: UInt64 = 0
-        public var bytesSent: UInt64 = 0
-        public var bytesReceived: UInt64 = 0
-        public var datagramsSent: UInt64 = 0
-        public var datagramsReceived: UInt64 = 0
-        /// Records dropped because their MAC did not verify (forged or corrupted).
-        public var recordsDroppedBadMAC: UInt64 = 0
-        /// Datagrams too large for a record, discarded unread.
-        public var datagramsOversized: UInt64 = 0
-        /// Times a handshake flight was sent again after its timer ran out.
-        public var handshakeRetransmissions: UInt64 = 0
-        /// Milliseconds from connect (or accept) to CONNECTED; 0 until then.
-        public var handshakeDurationMs: UInt64 = 0
-
-        /// Session-level counts, which live in the session until it ends.
-        fileprivate var sessionPart = SessionPart()
-        fileprivate struct SessionPart: Sendable, Equatable {
-            var datagramsSent = 0, datagramsReceived = 0, badMAC = 0, oversized = 0, retransmissions = 0
-        }
-
-        fileprivate mutating func absorb(_ session: DTLSSession) {
-            sessionPart = SessionPart(datagramsSent: session.datagramsSent, datagramsReceived: session.datagramsReceived,
-                                      badMAC: session.badMACRecords, oversized: session.oversizedDatagrams,
-                                      retransmissions: session.retransmissions)
-            datagramsSent = UInt64(sessionPart.datagramsSent)
-            datagramsReceived = UInt64(sessionPart.datagramsReceived)
-            recordsDroppedBadMAC = UInt64(sessionPart.badMAC)
-            datagramsOversized = UInt64(sessionPart.oversized)
-            handshakeRetransmissions = UInt64(sessionPart.retransmissions)
-        }
-    }
 
     /// Runs `body` on the live session (nil when none) under the peer's lock: for tests that look
     /// inside mbedTLS (MbedTLSInternalsTests).
@@ -541,6 +471,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         lock.withLock { body(session) }
     }
 
+    /// Traffic and handshake figures for this peer's current (or last) session (see Stats).
     public func getStats() -> Stats {
         lock.withLock {
             var snapshot = counters

@@ -34,8 +34,8 @@ final class DTLSConfiguration: @unchecked Sendable {
     // MARK: Suites and curves
 
     /// AEAD suites with ephemeral ECDH and certificates. ChaCha20-Poly1305 first: in mbedTLS 2.28 it
-    /// beats AES-128-GCM even with AES-NI (its GHASH goes one block at a time), measured 1.2x to 1.4x
-    /// per echo round trip at 1 and 16 KiB (docs/PERFORMANCE.md); AES-GCM for peers without ChaCha20.
+    /// beats AES-128-GCM even with AES-NI (its GHASH goes one block at a time; docs/PERFORMANCE.md);
+    /// AES-GCM for peers without ChaCha20.
     static let certificateSuiteIDs: [Int32] = [
         MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
         MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,

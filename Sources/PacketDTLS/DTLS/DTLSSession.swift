@@ -54,8 +54,6 @@ final class DTLSSession {
     @exclusivity(unchecked) private(set) var transportFailure: String?
     /// Datagrams too large for mbedTLS's input buffer, discarded unread.
     @exclusivity(unchecked) private(set) var oversizedDatagrams = 0
-    /// Datagrams discarded (or cut short) by screen(_:) before mbedTLS saw them.
-    @exclusivity(unchecked) private(set) var screenedDatagrams = 0
     /// Datagrams taken in and sent out through the transport (handshake and records alike).
     @exclusivity(unchecked) private(set) var datagramsReceived = 0
     @exclusivity(unchecked) private(set) var datagramsSent = 0
@@ -203,7 +201,7 @@ final class DTLSSession {
 
     /// False when a read could only say "nothing": mbedTLS has no unprocessed input (a held record
     /// does not count: it is decrypted already) and the transport has no datagram waiting. An idle
-    /// poll then skips mbedtls_ssl_read (measured: 1 us per idle peer).
+    /// poll then skips mbedtls_ssl_read (docs/PERFORMANCE.md).
     var mayHaveInput: Bool { hasBufferedInput || transport.mayHaveDatagram }
 
     /// Sends a record left waiting by a blocked socket: false while the socket still refuses it.
@@ -288,10 +286,7 @@ final class DTLSSession {
                 // An empty datagram carries no record (mbedTLS would take 0 for end-of-stream), and
                 // screen(_:) keeps out what mbedTLS would end the session over.
                 let usable = screen(UnsafeRawBufferPointer(start: buffer, count: count))
-                guard usable > 0 else {
-                    screenedDatagrams += 1
-                    continue
-                }
+                guard usable > 0 else { continue }
                 lastReceiveMs = MonotonicClock.coarseMilliseconds()
                 return Int32(usable)
             case .oversized:
@@ -329,11 +324,7 @@ final class DTLSSession {
             offset += header + (Int(datagram[offset + 11]) << 8 | Int(datagram[offset + 12]))
         }
         // A record running past the end is mbedTLS's to reject; a short tail is ours to cut.
-        if offset < datagram.count {
-            screenedDatagrams += 1
-            return offset
-        }
-        return datagram.count
+        return min(offset, datagram.count)
     }
 
     /// mbedTLS judged the chain; for the leaf (depth 0) the name verdict is ours, not its own:

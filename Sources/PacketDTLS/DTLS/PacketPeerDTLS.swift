@@ -12,7 +12,7 @@ import Synchronization
 public final class PacketPeerDTLS: @unchecked Sendable {
     // The idle fast path: a connected server-side peer that a full poll left with nothing to do stays
     // "quiet" until its transport delivers a datagram or its idle deadline comes; poll() then returns
-    // from these atomics alone, touching no other object (10,000 idle peers poll in a few ms). They come
+    // from these atomics alone, touching no other object (docs/PERFORMANCE.md, idle peers). They come
     // first so that they share a cache line with the object header.
     /// Bumped by the transport for every datagram it queues for this peer.
     private let arrivals = Atomic<UInt64>(0)
@@ -23,9 +23,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     @exclusivity(unchecked) private var arrivalsObserved = false
 
     let lock = Lock()
-    // Every stored `var` below is read and written under `lock` only, so Swift's dynamic exclusivity
-    // checks would guard nothing; @exclusivity(unchecked) drops them (about 3.5k instructions per echo
-    // round trip, docs/PERFORMANCE.md).
+    // Every stored `var` below is touched under `lock` only: @exclusivity(unchecked), see Lock.
     @exclusivity(unchecked) private var status: DTLSStatus = .disconnected
     @exclusivity(unchecked) private var session: DTLSSession?
     @exclusivity(unchecked) private var isServerSide = false

@@ -32,8 +32,7 @@ public final class PacketPeerUDP: @unchecked Sendable {
 
     let lock = Lock()
     // The state below is internal rather than private only so that the PacketPeerUDP+*.swift files
-    // reach it. Every stored `var` is read and written under `lock` only, so Swift's dynamic
-    // exclusivity checks would guard nothing; @exclusivity(unchecked) drops them (docs/PERFORMANCE.md).
+    // reach it. Every stored `var` is touched under `lock` only: @exclusivity(unchecked), see Lock.
     /// This peer's own socket; nil when unbound or when it belongs to a server.
     @exclusivity(unchecked) var ownSocket: UDPSocket?
     /// Set while this peer belongs to a UDPServer (pending or taken).

@@ -27,9 +27,7 @@ public final class UDPServer: @unchecked Sendable {
     }
 
     private let lock = Lock()
-    // Every stored `var` below is read and written under `lock` only, so Swift's dynamic exclusivity
-    // checks would guard nothing; @exclusivity(unchecked) drops them (about 3.5k instructions per echo
-    // round trip, docs/PERFORMANCE.md).
+    // Every stored `var` below is touched under `lock` only: @exclusivity(unchecked), see Lock.
     @exclusivity(unchecked) private var socket: UDPSocket?
     /// Every peer by its client's address: taken ones (weak) and pending ones (also in `pending`).
     @exclusivity(unchecked) private var routes: [SocketAddress: Route] = [:]
@@ -196,7 +194,8 @@ public final class UDPServer: @unchecked Sendable {
     // MARK: - Pending connections
 
     /// True when a pending peer waits for takeConnection(). Reads what the socket holds first, as
-    /// Godot 3 did: the seeds' DTLSServer example never calls poll(), and works as written.
+    /// Godot 3 did: a Godot 3 accept loop that calls is_connection_available() and take_connection()
+    /// but never poll() works as written.
     public func isConnectionAvailable() -> Bool {
         if isListening() { _ = poll() }
         return lock.withLock { socket != nil && pendingCount > 0 }

@@ -20,7 +20,7 @@ extension TLSOptions {
                                  ownCertificate: nil)
         options.updateTuning {
             $0.pskIdentity = identity
-            $0.pskKey = key
+            $0.pskKey = PreSharedKey(copying: key)
         }
         return options
     }
@@ -35,7 +35,7 @@ extension TLSOptions {
     public func addPSK(identity: String, key: [UInt8]) -> GodotError {
         guard isServer() else { return ErrorReport.fail(.invalidParameter, "add_psk: only server options hold a PSK table") }
         guard Self.validPSK(identity: identity, key: key) else { return .invalidParameter }
-        updateTuning { $0.pskTable[identity] = key }
+        updateTuning { $0.pskTable[identity] = PreSharedKey(copying: key) }
         return .ok
     }
 

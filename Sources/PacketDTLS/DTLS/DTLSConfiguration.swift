@@ -192,10 +192,8 @@ final class DTLSConfiguration: @unchecked Sendable {
             let rc = mbedtls_ssl_conf_alpn_protocols(config, list)
             guard rc == 0 else { throw Failure(.invalidParameter, "ALPN: \(MbedTLSError.describe(rc))") }
         }
-        if role == .client, let identity = tuning.pskIdentity {
-            let rc = tuning.pskKey.withUnsafeBufferPointer { key in
-                mbedtls_ssl_conf_psk(config, key.baseAddress, key.count, identity, identity.utf8.count)
-            }
+        if role == .client, let identity = tuning.pskIdentity, let key = tuning.pskKey?.bytes {
+            let rc = mbedtls_ssl_conf_psk(config, key.baseAddress, key.count, identity, identity.utf8.count)
             guard rc == 0 else { throw Failure(.invalidParameter, "PSK: \(MbedTLSError.describe(rc))") }
         }
         if role == .server, !tuning.pskTable.isEmpty {
@@ -303,7 +301,7 @@ final class DTLSConfiguration: @unchecked Sendable {
     /// A server's PSK lookup: the identity's key for this handshake, or refusal.
     fileprivate func lookUpPSK(_ ssl: UnsafeMutablePointer<mbedtls_ssl_context>, identity: String) -> Int32 {
         guard let key = tuning.pskTable[identity] else { return -1 }
-        return key.withUnsafeBufferPointer { mbedtls_ssl_set_hs_psk(ssl, $0.baseAddress, $0.count) }
+        return mbedtls_ssl_set_hs_psk(ssl, key.bytes.baseAddress, key.bytes.count)
     }
 
     /// Appends "CLIENT_RANDOM <client random> <master secret>" to the key log (NSS format).

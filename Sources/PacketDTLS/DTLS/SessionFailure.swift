@@ -55,7 +55,7 @@ struct SessionFailure {
         var buffer = [CChar](repeating: 0, count: 512)
         let written = mbedtls_x509_crt_verify_info(&buffer, buffer.count, "", flags)
         guard written > 0 else { return "flags 0x\(String(flags, radix: 16))" }
-        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let text = String(cBuffer: buffer)
         return text.split(separator: "\n").map { String($0) }.joined(separator: "; ")
     }
 }

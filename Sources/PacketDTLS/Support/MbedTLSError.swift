@@ -18,7 +18,7 @@ struct MbedTLSError: Error, Equatable, CustomStringConvertible {
         var buffer = [CChar](repeating: 0, count: 256)
         mbedtls_strerror(code, &buffer, buffer.count)
         let hex = String(UInt32(bitPattern: code < 0 ? -code : code), radix: 16)
-        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let text = String(cBuffer: buffer)
         return "\(text) (\(code < 0 ? "-" : "")0x\(hex))"
     }
 }

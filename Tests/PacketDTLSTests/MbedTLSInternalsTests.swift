@@ -109,7 +109,8 @@ final class MbedTLSInternalsTests: XCTestCase {
                        pair.client.getErrorMessage())
     }
 
-    private func failIfNil(_ session: DTLSSession?, file: StaticString = #filePath, line: UInt = #line) -> DTLSSession? {
+    private func failIfNil(_ session: DTLSSession?, file: StaticString = #filePath,
+                           line: UInt = #line) -> DTLSSession? {
         if session == nil { XCTFail("the peer has no live session", file: file, line: line) }
         return session
     }

@@ -334,7 +334,8 @@ final class VariantTests: XCTestCase {
         print("VariantTests.testRandomBytesNeverCrash: seed \(seed) (replay with PACKETDTLS_TEST_SEED=\(seed))")
         var generator = SeededGenerator(seed: seed)
         for _ in 0..<3000 {
-            let type = UInt32.random(in: 0...40, using: &generator) | (UInt32.random(in: 0...3, using: &generator) << 16)
+            let flags = UInt32.random(in: 0...3, using: &generator) << 16
+            let type = UInt32.random(in: 0...40, using: &generator) | flags
             let tail = (0..<Int.random(in: 0...48, using: &generator)).map { _ in
                 UInt8.random(in: 0...255, using: &generator)
             }

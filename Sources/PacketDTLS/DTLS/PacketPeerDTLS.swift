@@ -203,15 +203,19 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         quiet.store(true, ordering: .releasing)
     }
 
-    private func advanceHandshake() {
-        guard let session else { return }
-        let step: DTLSSession.HandshakeStep
-        do throws(MbedTLSError) {
-            step = try session.handshake()
+    /// Runs one mbedTLS step of the session; when mbedTLS reports a failure, the session ends
+    /// (fail) and the result is nil.
+    private func attempt<Result>(_ step: () throws(MbedTLSError) -> Result) -> Result? {
+        do {
+            return try step()
         } catch {
             fail(error)
-            return
+            return nil
         }
+    }
+
+    private func advanceHandshake() {
+        guard let session, let step = attempt({ () throws(MbedTLSError) in try session.handshake() }) else { return }
         switch step {
         case .inProgress:
             break
@@ -241,13 +245,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
                 guard session.hasInputBeyondHeldRecord else { return }
                 inbox.append(session.takeHeldRecord())
             }
-            let read: DTLSSession.ReadResult
-            do throws(MbedTLSError) {
-                read = try session.decryptNext()
-            } catch {
-                fail(error)
-                return
-            }
+            guard let read = attempt({ () throws(MbedTLSError) in try session.decryptNext() }) else { return }
             switch read {
             case .packet(let length):
                 counters.packetsReceived += 1
@@ -341,11 +339,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             guard session.flushQueuedOutput() else {
                 return ErrorReport.fail(.busy, "put_packet: the socket's send buffer is full; the packet was not sent")
             }
-            do throws(MbedTLSError) {
-                // .queued: a record left waiting for the socket, flushed by the next poll.
-                _ = try session.write(bytes)
-            } catch {
-                fail(error)
+            // .queued: a record left waiting for the socket, flushed by the next poll.
+            guard attempt({ () throws(MbedTLSError) in try session.write(bytes) }) != nil else {
                 return ErrorReport.fail(.connectionError, errorMessage)
             }
             if session.hasQueuedOutput { quiet.store(false, ordering: .releasing) }

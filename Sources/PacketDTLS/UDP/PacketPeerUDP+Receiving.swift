@@ -1,4 +1,5 @@
-// PacketPeerUDP+Receiving.swift — Godot's receive path: get_packet from the queue, fed from the own socket, and wait().
+// PacketPeerUDP+Receiving.swift — Godot's receive path: get_packet from the queue (fed from the own
+// socket, or by the server), and wait().
 
 #if canImport(Glibc)
 import Glibc

@@ -154,15 +154,27 @@ public final class PacketPeerUDP: @unchecked Sendable {
     /// the host's family. Packets queued before are dropped, as in Godot.
     public func connectToHost(_ host: String, port: Int) -> GodotError {
         let function = "PacketPeerUDP.connect_to_host"
-        let refusal = "\(function): this peer belongs to a UDPServer and is connected already"
-        return Failure.reported { () throws(Failure) in
-            if lock.withLock({ serverLink != nil }) { throw Failure(.locked, refusal) }
+        let refusal = Failure(.locked, "\(function): this peer belongs to a UDPServer and is connected already")
+        return withRemote(host, port: port, function: function, refusal: refusal,
+                          refusedLocked: { serverLink != nil }) { address throws(Failure) in
+            try connectLocked(to: address, host: host, function: function)
+        }
+    }
+
+    /// Resolves `host` with no lock held (a name lookup may block), then, under the lock, runs `body`
+    /// with the first of its addresses this peer's socket can reach. `refusedLocked` is asked before
+    /// and again under the lock (another thread may have changed the peer meanwhile): true throws
+    /// `refusal`. Failures are reported; the result is body's.
+    private func withRemote(_ host: String, port: Int, function: String, refusal: Failure,
+                            refusedLocked: () -> Bool,
+                            _ body: (SocketAddress) throws(Failure) -> GodotError) -> GodotError {
+        Failure.reported { () throws(Failure) in
+            if lock.withLock(refusedLocked) { throw refusal }
             let candidates = try HostResolver.resolveRemote(host, port: port, for: function)
             return try lock.withLock { () throws(Failure) in
-                if serverLink != nil { throw Failure(.locked, refusal) }
-                let address = try HostResolver.pick(candidates, for: ownSocket?.reach ?? .any, host: host,
-                                                    function: function)
-                return try connectLocked(to: address, host: host, function: function)
+                if refusedLocked() { throw refusal }
+                return try body(try HostResolver.pick(candidates, for: ownSocket?.reach ?? .any, host: host,
+                                                      function: function))
             }
         }
     }
@@ -197,16 +209,12 @@ public final class PacketPeerUDP: @unchecked Sendable {
     /// Sets where putPacket sends on an unconnected socket. `host` may be an address or a name.
     public func setDestAddress(_ host: String, port: Int) -> GodotError {
         let function = "PacketPeerUDP.set_dest_address"
-        let refusal = "\(function): the socket is connected; its destination is the connected host"
-        return Failure.reported { () throws(Failure) in
-            if lock.withLock({ remoteLocked != nil }) { throw Failure(.unconfigured, refusal) }
-            let candidates = try HostResolver.resolveRemote(host, port: port, for: function)
-            return try lock.withLock { () throws(Failure) in
-                if remoteLocked != nil { throw Failure(.unconfigured, refusal) }
-                destination = try HostResolver.pick(candidates, for: ownSocket?.reach ?? .any, host: host,
-                                                    function: function)
-                return .ok
-            }
+        let refusal = Failure(.unconfigured,
+                              "\(function): the socket is connected; its destination is the connected host")
+        return withRemote(host, port: port, function: function, refusal: refusal,
+                          refusedLocked: { remoteLocked != nil }) { address in
+            destination = address
+            return .ok
         }
     }
 }

@@ -84,7 +84,7 @@ final class ExtendedMasterSecretTests: XCTestCase {
                 }
             }
             peers.forEach { $0.poll() }
-        }, until: { peers.contains { $0.getStatus() == .error } && !client.process.isRunning })
+        }, until: { peers.contains { $0.getStatus() == .error } && client.hasFinished })
         let peer = try XCTUnwrap(peers.first, client.text)
         XCTAssertEqual(peer.getStatus(), .error, client.text)
         XCTAssertTrue(peer.getErrorMessage().contains("the client does not support the extended master secret"),

@@ -23,6 +23,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     @exclusivity(unchecked) private var arrivalsObserved = false
 
     let lock = Lock()
+    /// PacketPeer's encode_buffer_max_size (read and set through PacketPeer, no lock needed).
+    let encodeBufferMaxSizeSetting = Atomic<Int>(EncodeBufferSize.godotDefault)
     // Every stored `var` below is read and written under `lock` only, so Swift's dynamic exclusivity
     // checks would guard nothing; @exclusivity(unchecked) drops them (about 3.5k instructions per echo
     // round trip, docs/PERFORMANCE.md).

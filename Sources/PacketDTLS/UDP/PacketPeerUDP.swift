@@ -14,6 +14,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Synchronization
 
 public final class PacketPeerUDP: @unchecked Sendable {
     /// Godot's default recv_buf_size.
@@ -31,6 +32,8 @@ public final class PacketPeerUDP: @unchecked Sendable {
     }
 
     private let lock = Lock()
+    /// PacketPeer's encode_buffer_max_size (read and set through PacketPeer, no lock needed).
+    let encodeBufferMaxSizeSetting = Atomic<Int>(EncodeBufferSize.godotDefault)
     // Every stored `var` below is read and written under `lock` only, so Swift's dynamic exclusivity
     // checks would guard nothing; @exclusivity(unchecked) drops them (about 3.5k instructions per echo
     // round trip, docs/PERFORMANCE.md).

@@ -147,6 +147,13 @@ public final class PacketPeerUDP: @unchecked Sendable {
         lock.withLock { socketLocked?.localPort ?? 0 }
     }
 
+    /// The socket's file descriptor for select/poll/epoll, nil with no socket (beyond Godot). Readable
+    /// means get_packet (or, for a UDPServer's peer, whose descriptor is the server's, the server's
+    /// poll) has something. The peer owns it: watch it, never read or close it; it is gone after close().
+    public func fileDescriptor() -> Int32? {
+        lock.withLock { socketLocked?.fileDescriptor }
+    }
+
     // MARK: - Peers and destinations
 
     /// Connects the socket to `host` (an address or a name) and `port`: afterwards only that host's

@@ -62,7 +62,7 @@ extern "C" {
 /* MARK: - Errors and status */
 
 /**
- * Godot's @GlobalScope Error, with Godot's numbers. Append-only: a number never changes
+ * Godot's \@GlobalScope Error, with Godot's numbers. Append-only: a number never changes
  * meaning.
  */
 typedef enum DTLS_CLOSED_ENUM DTLS_SWIFT_NAME(GodotError) dtls_error {

@@ -36,7 +36,7 @@ namespace packetdtls {
 
 // MARK: - Errors and status
 
-/// Godot's @GlobalScope Error, with Godot's numbers (the values of the C enum dtls_error).
+/// Godot's \@GlobalScope Error, with Godot's numbers (the values of the C enum dtls_error).
 enum class Error : int {
     Ok = DTLS_OK,
     Failed = DTLS_FAILED,

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import ctypes
-import errno
+import io
 import math
 import operator
 import os
@@ -296,9 +296,9 @@ def wait_in_slices(wait_timeout: Callable[[Any, int], int], handle: Any, millise
 
 
 def descriptor(get_fd: Callable[[Any], int], handle: Any) -> int:
-    """The socket descriptor from ``dtls_udp_get_fd``/``dtls_udp_server_get_fd``, or OSError(EBADF)
-    with the library's reason when there is no socket."""
+    """The socket descriptor from ``dtls_udp_get_fd``/``dtls_udp_server_get_fd``; with no socket,
+    io.UnsupportedOperation (an OSError and a ValueError, as io's fileno() raises) with the reason."""
     fd = int(get_fd(handle))
     if fd < 0:
-        raise OSError(errno.EBADF, last_error_message() or "no socket")
+        raise io.UnsupportedOperation(last_error_message() or "no socket")
     return fd

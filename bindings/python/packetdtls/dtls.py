@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import ctypes
-import errno
+import io
 from typing import Any, NamedTuple, Optional, overload
 
 from ._common import (
@@ -139,11 +139,12 @@ class PacketPeerDTLS(VarPeer, HandleOwner):
         """Beyond Godot: the descriptor of the UDP peer this session runs over (its ``fileno()``), for
         ``selectors`` or asyncio: when it is readable, call poll(). A handshake also needs poll() when
         nothing arrives (retransmission), so wake at least every 100 ms while handshaking.
-        OSError(EBADF) before connect_to_peer / take_connection, or once the transport is gone."""
+        io.UnsupportedOperation (an OSError and a ValueError) before connect_to_peer / take_connection,
+        or once the transport is gone."""
         self._handle()
         udp = self._udp
         if udp is None or udp.closed:
-            raise OSError(errno.EBADF, "PacketPeerDTLS.fileno: no UDP peer under this session yet")
+            raise io.UnsupportedOperation("PacketPeerDTLS.fileno: no UDP peer under this session yet")
         return udp.fileno()
 
     def get_status(self) -> Status:

@@ -137,7 +137,8 @@ class PacketPeerUDP(VarPeer, HandleOwner):
         """Beyond Godot: the socket's file descriptor, for ``selectors``, ``select`` or asyncio to
         watch (see ``packetdtls.aio``). Readable means get_packet has something; for a peer taken from
         a UDPServer it is the server's socket, and the server's poll() routes what came. Watch it only:
-        the peer owns it. OSError(EBADF) when the peer has no socket yet."""
+        the peer owns it. io.UnsupportedOperation (an OSError and a ValueError) when the peer has no
+        socket yet."""
         return descriptor(lib.dtls_udp_get_fd, self._handle())
 
     def get_packet_ip(self) -> str:

@@ -51,7 +51,7 @@ class UDPServer(HandleOwner):
     def fileno(self) -> int:
         """Beyond Godot: the socket's file descriptor, for ``selectors``, ``select`` or asyncio to
         watch (see ``packetdtls.aio``). Readable means poll() has datagrams to route. Watch it only: the
-        server owns it. OSError(EBADF) when not listening."""
+        server owns it. io.UnsupportedOperation (an OSError and a ValueError) when not listening."""
         return descriptor(lib.dtls_udp_server_get_fd, self._handle())
 
     def is_connection_available(self) -> bool:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import selectors
 import signal
@@ -28,9 +29,10 @@ from .conftest import PACKAGE_ROOT, Identity
 def test_fileno_needs_a_socket() -> None:
     udp, server, peer = PacketPeerUDP(), UDPServer(), PacketPeerDTLS()
     for owner, reason in ((udp, "no socket"), (server, "not listening"), (peer, "no UDP peer")):
-        with pytest.raises(OSError) as raised:
+        with pytest.raises(io.UnsupportedOperation) as raised:
             owner.fileno()
         assert reason in str(raised.value)
+        assert isinstance(raised.value, OSError) and isinstance(raised.value, ValueError)
     udp.bind(0, "127.0.0.1")
     assert udp.fileno() >= 0
     udp.release()

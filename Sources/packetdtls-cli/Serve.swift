@@ -32,7 +32,7 @@ struct Serve: ParsableCommand {
 
     @Option(help: ArgumentHelp("Close a session after this many seconds without a datagram (0 = never).",
                                valueName: "seconds"))
-    var idleTimeout: Double = 120
+    var idleTimeout: Double = 300
 
     @Option(help: ArgumentHelp("Append every session's secrets to this file (NSS key log format, as SSLKEYLOGFILE) "
                                + "so Wireshark or tshark can decrypt a capture. Keep it secret.", valueName: "file"))

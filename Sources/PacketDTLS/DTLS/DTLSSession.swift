@@ -44,10 +44,17 @@ final class DTLSSession {
     // The session is used only under its PacketPeerDTLS's lock (mbedTLS calls back on that thread),
     // so its stored `var`s skip Swift's dynamic exclusivity checks, as the peer's do.
     /// mbedTLS's retransmission timer, at a fixed address of its own (see RetransmissionTimer).
-    private let timer: UnsafeMutablePointer<RetransmissionTimer>
+    let timer: UnsafeMutablePointer<RetransmissionTimer>
 
     /// When the last datagram arrived (coarse monotonic ms), for the idle timeout.
     @exclusivity(unchecked) private(set) var lastReceiveMs: UInt64
+    /// When the last datagram left (coarse monotonic ms), for the keepalive.
+    @exclusivity(unchecked) private(set) var lastSendMs: UInt64
+    /// The peer sent user_canceled as its last record: a close_notify after it means its idle timeout
+    /// ended the session (see DTLSSession+Liveness.swift).
+    @exclusivity(unchecked) var peerClosingForInactivity = false
+    /// Empty application-data records (keepalives) received; see countEmptyRecords().
+    @exclusivity(unchecked) var keepalivesReceived = 0
     /// Why the transport failed, when an I/O callback reported a failure.
     @exclusivity(unchecked) private(set) var transportFailure: String?
     /// Datagrams too large for mbedTLS's input buffer, discarded unread.
@@ -72,6 +79,7 @@ final class DTLSSession {
         self.transport = transport
         nameCheck = expectedName.map { PeerNameCheck(expectedName: $0) }
         lastReceiveMs = MonotonicClock.coarseMilliseconds()
+        lastSendMs = lastReceiveMs
         ssl = .allocate(capacity: 1)
         mbedtls_ssl_init(ssl)
         let rc = mbedtls_ssl_setup(ssl, configuration.config)
@@ -140,6 +148,7 @@ final class DTLSSession {
     func decryptNext() -> ReadResult {
         var none: UInt8 = 0
         let rc = mbedtls_ssl_read(ssl, &none, 0)
+        countEmptyRecords()
         if rc >= 0 {
             let held = heldRecordLength
             return held > 0 ? .packet(held) : .emptyRecord
@@ -282,6 +291,7 @@ final class DTLSSession {
         switch transport.sendDatagram(UnsafeRawBufferPointer(start: buffer, count: length)) {
         case .sent:
             datagramsSent += 1
+            lastSendMs = MonotonicClock.coarseMilliseconds()
             return Int32(length)
         case .wouldBlock: return MBEDTLS_ERR_SSL_WANT_WRITE
         case .failed(let reason):
@@ -292,6 +302,8 @@ final class DTLSSession {
 
     fileprivate func receive(_ buffer: UnsafeMutablePointer<UInt8>, _ length: Int) -> Int32 {
         let space = UnsafeMutableRawBufferPointer(start: buffer, count: length)
+        countEmptyRecords()
+        noteWarningAlertBeforeNextDatagram()
         // Oversized datagrams are skipped: mbedTLS must never see a truncated one.
         while true {
             let (received, moreWaiting) = transport.receiveDatagramReportingMore(into: space)

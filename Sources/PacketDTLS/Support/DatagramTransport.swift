@@ -49,6 +49,9 @@ public protocol DatagramTransport: AnyObject, Sendable {
     /// datagram it queues; a transport that reads a socket on demand returns false. The transport does
     /// not retain the observer: an observer unregisters before it is freed.
     func observeArrivals(_ observer: DatagramArrivalObserver?) -> Bool
+    /// How many ICMP "connection refused" notices (port unreachable) the transport's connected socket
+    /// has reported so far; 0 for a transport that cannot tell (the default).
+    var refusalsReported: UInt64 { get }
 }
 
 /// Told by a transport each time it queues a datagram for its peer, so an idle DTLS peer can learn
@@ -65,4 +68,5 @@ extension DatagramTransport {
     }
     public var mayHaveDatagram: Bool { true }
     public func observeArrivals(_ observer: DatagramArrivalObserver?) -> Bool { false }
+    public var refusalsReported: UInt64 { 0 }
 }

@@ -459,10 +459,10 @@ DTLS_API dtls_cert *dtls_options_get_own_certificate(dtls_options *options);
 DTLS_API dtls_error dtls_options_set_handshake_timeout(dtls_options *options, uint32_t min_ms, uint32_t max_ms);
 /**
  * A connected peer that receives nothing for `timeout_ms` ends in DTLS_STATUS_ERROR with "idle timeout"
- * as its reason, so servers reclaim vanished clients. It tells the other end first (a warning
- * user_canceled alert, then close_notify, once, best effort): a PacketDTLS peer there becomes
- * DTLS_STATUS_DISCONNECTED with a reason saying the peer closed the session for inactivity; a Godot
- * peer becomes DISCONNECTED too. 0 turns it off. Default 300000 (five minutes; docs/BEYOND_GODOT.md
+ * as its reason, so servers reclaim vanished clients. It tells the other end first (close_notify, once,
+ * best effort, with an empty record behind it in the same datagram as the mark of an idle timeout): a
+ * PacketDTLS peer there becomes DTLS_STATUS_DISCONNECTED with a reason saying the peer closed the
+ * session for inactivity; Godot, OpenSSL and GnuTLS peers see a plain close_notify. 0 turns it off. Default 300000 (five minutes; docs/BEYOND_GODOT.md
  * says why). Beyond Godot (Godot has no idle timeout).
  */
 DTLS_API dtls_error dtls_options_set_idle_timeout(dtls_options *options, uint32_t timeout_ms);

@@ -125,7 +125,7 @@ public final class TLSOptions: @unchecked Sendable {
     }
 
     /// A connected peer that hears nothing for `ms` ends in ERROR ("idle timeout") and tells its
-    /// peer so (user_canceled, then close_notify); 0 turns it off.
+    /// peer so (close_notify, marked as an idle timeout); 0 turns it off.
     @discardableResult
     public func setIdleTimeout(ms: UInt32) -> GodotError {
         lock.withLock { tuning.idleTimeout = ms }

@@ -1,10 +1,11 @@
 // DTLSSession+Liveness.swift — the records that tell the other end this one is alive, or why it goes.
 //
-// A keepalive is an empty application-data record: authenticated like any record, skipped by every
-// receiver (mbedTLS, OpenSSL, GnuTLS), never a packet. An idle timeout says goodbye with a warning
-// user_canceled alert and then close_notify (RFC 5246 7.2.2: a cancel for a reason unrelated to a
-// protocol failure, followed by close_notify); Godot and other mbedTLS peers ignore the warning, ours
-// reads it as "closed for inactivity". Why this choice: docs/BEYOND_GODOT.md.
+// A keepalive is an empty application-data record (RFC 5246 6.2.1 allows them): authenticated like any
+// record, skipped by mbedTLS (so Godot) and GnuTLS, never a packet. An idle timeout says goodbye with
+// close_notify and, in the same datagram behind it, an empty application-data record: every receiver
+// stops reading at the close_notify (RFC 5246 7.2.1: data after it is ignored), so it ends cleanly
+// everywhere, and ours reads the record behind it as "closed for inactivity". Why this and not a
+// warning alert: docs/BEYOND_GODOT.md.
 
 internal import CMbedTLS
 
@@ -17,27 +18,26 @@ extension DTLSSession {
         return mbedtls_ssl_write(ssl, &none, 0) == 0
     }
 
-    /// One attempt at user_canceled (warning) and close_notify, each in its own datagram so the
-    /// receiver sees the warning before the close; a socket that would block is not waited for.
+    /// One attempt at close_notify followed, in the same datagram, by an empty application-data
+    /// record (the inactivity mark); a socket that would block is not waited for.
     func sendInactivityClose() {
-        let warning = UInt8(MBEDTLS_SSL_ALERT_LEVEL_WARNING)
-        guard mbedtls_ssl_send_alert_message(ssl, warning, UInt8(MBEDTLS_SSL_ALERT_MSG_USER_CANCELED)) == 0 else { return }
-        sendCloseNotify()
+        gatheredOutput = []
+        _ = mbedtls_ssl_close_notify(ssl)
+        var none: UInt8 = 0
+        _ = mbedtls_ssl_write(ssl, &none, 0)
+        let datagram = gatheredOutput ?? []
+        gatheredOutput = nil
+        guard !datagram.isEmpty else { return }
+        if datagram.withUnsafeBytes({ transport.sendDatagram($0) }) == .sent { datagramsSent += 1 }
     }
 
-    /// mbedTLS ignores warning alerts other than close_notify without telling its caller, and reads
-    /// the next datagram over the last record: its type and first bytes are still in place when it
-    /// asks for the next datagram, the one moment a user_canceled can be seen.
-    func noteWarningAlertBeforeNextDatagram() {
-        guard ssl.pointee.state == Int32(MBEDTLS_SSL_HANDSHAKE_OVER.rawValue),
-              ssl.pointee.in_msgtype == MBEDTLS_SSL_MSG_ALERT, let message = ssl.pointee.in_msg,
-              message[0] == UInt8(MBEDTLS_SSL_ALERT_LEVEL_WARNING) else { return }
-        peerClosingForInactivity = message[1] == UInt8(MBEDTLS_SSL_ALERT_MSG_USER_CANCELED)
-    }
-
-    /// A packet arrived after any user_canceled: the peer is not closing after all.
-    func authenticRecordArrived() {
-        peerClosingForInactivity = false
+    /// Right after the peer's close_notify: whether an application-data record follows it in the same
+    /// datagram, the inactivity mark of sendInactivityClose(). mbedTLS leaves the datagram in place:
+    /// the next record's header starts `next_record_offset` bytes after the close_notify's.
+    var closeNotifyCarriesInactivityMark: Bool {
+        let offset = ssl.pointee.next_record_offset
+        guard ssl.pointee.in_left > offset, let header = ssl.pointee.in_hdr else { return false }
+        return header[offset] == UInt8(MBEDTLS_SSL_MSG_APPLICATION_DATA)
     }
 
     /// mbedTLS reads past an empty record without a word to its caller, but counts it (nb_zero, after
@@ -49,7 +49,6 @@ extension DTLSSession {
         guard empty > 0 else { return }
         keepalivesReceived += empty
         ssl.pointee.nb_zero = 0
-        peerClosingForInactivity = false
     }
 
     /// Makes the running retransmission timer expire now, so the next handshake step resends the flight.

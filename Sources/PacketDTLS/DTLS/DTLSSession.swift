@@ -50,9 +50,8 @@ final class DTLSSession {
     @exclusivity(unchecked) private(set) var lastReceiveMs: UInt64
     /// When the last datagram left (coarse monotonic ms), for the keepalive.
     @exclusivity(unchecked) private(set) var lastSendMs: UInt64
-    /// The peer sent user_canceled as its last record: a close_notify after it means its idle timeout
-    /// ended the session (see DTLSSession+Liveness.swift).
-    @exclusivity(unchecked) var peerClosingForInactivity = false
+    /// While set, datagrams mbedTLS sends are gathered here to leave as one (see sendInactivityClose()).
+    @exclusivity(unchecked) var gatheredOutput: [UInt8]?
     /// Empty application-data records (keepalives) received; see countEmptyRecords().
     @exclusivity(unchecked) var keepalivesReceived = 0
     /// Why the transport failed, when an I/O callback reported a failure.
@@ -63,7 +62,7 @@ final class DTLSSession {
     @exclusivity(unchecked) private(set) var screenedDatagrams = 0
     /// Datagrams taken in and sent out through the transport (handshake and records alike).
     @exclusivity(unchecked) private(set) var datagramsReceived = 0
-    @exclusivity(unchecked) private(set) var datagramsSent = 0
+    @exclusivity(unchecked) var datagramsSent = 0
     /// Times the retransmission timer ran out and a flight was sent again.
     var retransmissions: Int { timer.pointee.retransmissions }
     /// Set when the peer's public key matched none of the pinned ones.
@@ -288,6 +287,10 @@ final class DTLSSession {
     // MARK: Callbacks (forwarded from the C trampolines below)
 
     fileprivate func send(_ buffer: UnsafePointer<UInt8>, _ length: Int) -> Int32 {
+        if gatheredOutput != nil {
+            gatheredOutput!.append(contentsOf: UnsafeBufferPointer(start: buffer, count: length))
+            return Int32(length)
+        }
         switch transport.sendDatagram(UnsafeRawBufferPointer(start: buffer, count: length)) {
         case .sent:
             datagramsSent += 1
@@ -303,7 +306,6 @@ final class DTLSSession {
     fileprivate func receive(_ buffer: UnsafeMutablePointer<UInt8>, _ length: Int) -> Int32 {
         let space = UnsafeMutableRawBufferPointer(start: buffer, count: length)
         countEmptyRecords()
-        noteWarningAlertBeforeNextDatagram()
         // Oversized datagrams are skipped: mbedTLS must never see a truncated one.
         while true {
             let (received, moreWaiting) = transport.receiveDatagramReportingMore(into: space)

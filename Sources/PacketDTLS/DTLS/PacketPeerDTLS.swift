@@ -245,7 +245,6 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             case .packet(let length):
                 counters.packetsReceived += 1
                 counters.bytesReceived += UInt64(length)
-                session.authenticRecordArrived()
                 liveness.authenticRecordArrived()
             case .emptyRecord:
                 // A keepalive (counted by the session): proof of life, never a packet.
@@ -253,8 +252,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             case .nothing:
                 return
             case .closedByPeer:
-                end(.disconnected, session.peerClosingForInactivity
-                    ? "the peer closed the session for inactivity: its idle timeout ran out (user_canceled, then close_notify)"
+                end(.disconnected, session.closeNotifyCarriesInactivityMark
+                    ? "the peer closed the session for inactivity: its idle timeout ran out (close_notify)"
                     : "the peer closed the session (close_notify)")
                 return
             case .failed(let code):

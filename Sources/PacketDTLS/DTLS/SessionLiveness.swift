@@ -81,8 +81,7 @@ struct SessionLiveness {
         case .due:
             return nil
         case .sent:
-            let host = session.transport.remoteIdentity?.host ?? "the server"
-            return "connection refused: nothing listens on that port of \(host) (ICMP port unreachable, "
+            return "connection refused: nothing listens on \(Self.peerName(session)) (ICMP port unreachable, "
                 + "again after a retransmission)"
         }
     }
@@ -119,9 +118,8 @@ struct SessionLiveness {
                 if let since = refusedSinceMs {
                     let refusedFor = now &- since
                     if refusedFor >= Self.refusedSessionGraceMs {
-                        let host = session.transport.remoteIdentity?.host ?? "the peer"
-                        return "connection refused: \(host) has answered with ICMP port unreachable for "
-                            + "\(refusedFor) ms and sent nothing authentic (its process is gone)"
+                        return "connection refused: \(Self.peerName(session)) has answered with ICMP port "
+                            + "unreachable for \(refusedFor) ms and sent nothing authentic (the peer is gone)"
                     }
                 } else {
                     // Soft: it may be stale, a restart, or forged. Probe at once to see whether it lasts.
@@ -141,6 +139,13 @@ struct SessionLiveness {
 
     /// Whether a poll must run soon for this watch (a refusal is being probed).
     var isProbing: Bool { refusedSinceMs != nil }
+
+    /// "HOST port N" of the remote end, for the reasons above.
+    private static func peerName(_ session: DTLSSession) -> String {
+        guard let remote = session.transport.remoteIdentity, remote.transportID.count >= 2 else { return "the peer" }
+        let id = remote.transportID
+        return "\(remote.host) port \(Int(id[id.count - 2]) << 8 | Int(id[id.count - 1]))"
+    }
 
     /// When the next keepalive falls due for `session` (UInt64.max when off).
     func keepaliveDueMs(_ session: DTLSSession) -> UInt64 {

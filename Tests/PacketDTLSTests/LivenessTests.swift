@@ -123,6 +123,26 @@ final class LivenessTests: XCTestCase {
         XCTAssertEqual(echoed, [7, 7])
     }
 
+    /// A keepalive on one end only keeps both idle timers satisfied: the other end answers (at most once a
+    /// second), and never answers an answer.
+    func testOneSidedKeepaliveSatisfiesBothIdleTimers() throws {
+        let pair = try LivePair(serverOptions: { $0.setIdleTimeout(ms: 2000) },
+                                clientOptions: { $0.setIdleTimeout(ms: 2000); $0.setKeepalive(ms: 400) })
+        let start = MonotonicClock.milliseconds()
+        _ = DTLSLoopbackTests.run(within: 7, { pair.server.step(); pair.client.poll() }, until: {
+            MonotonicClock.milliseconds() - start >= 6000 || pair.client.getStatus() != .connected
+                || pair.serverPeer.getStatus() != .connected
+        })
+        XCTAssertEqual(pair.client.getStatus(), .connected, pair.client.getErrorMessage())
+        XCTAssertEqual(pair.serverPeer.getStatus(), .connected, pair.serverPeer.getErrorMessage())
+        let client = pair.client.getStats(), server = pair.serverPeer.getStats()
+        XCTAssertGreaterThanOrEqual(server.keepalivesSent, 3, "the server answered no keepalive: \(server)")
+        XCTAssertLessThanOrEqual(server.keepalivesSent, 8, "answers at most once a second: \(server)")
+        // The last answer may still be on its way.
+        XCTAssertGreaterThanOrEqual(client.keepalivesReceived + 1, server.keepalivesSent)
+        XCTAssertLessThanOrEqual(client.keepalivesSent, 17, "the client answered answers: \(client)")
+    }
+
     /// Application traffic is proof of life too: no keepalive goes while packets flow.
     func testNoKeepaliveWhilePacketsFlow() throws {
         let pair = try LivePair(serverOptions: { _ in }, clientOptions: { $0.setKeepalive(ms: 300) })

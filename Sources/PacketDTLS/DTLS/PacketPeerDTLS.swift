@@ -528,7 +528,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         public var handshakeRetransmissions: UInt64 = 0
         /// Milliseconds from connect (or accept) to CONNECTED; 0 until then.
         public var handshakeDurationMs: UInt64 = 0
-        /// Keepalive records (empty application data) sent, refusal probes included, and received.
+        /// Keepalive records (empty application data) sent (answers and refusal probes included), and received.
         public var keepalivesSent: UInt64 = 0
         public var keepalivesReceived: UInt64 = 0
 

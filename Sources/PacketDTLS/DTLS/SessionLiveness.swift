@@ -5,6 +5,8 @@
 // a server restarting, or be forged by anyone on the path. So:
 // - handshaking: the first refusal brings one retransmission of the flight a moment later; a refusal
 //   after that ends the handshake (a lost or stale notice is not fatal, a closed port fails fast);
+// - keepalives: sent after `keepaliveMs` with nothing sent; a peer without its own keepalive answers
+//   the other end's (at most once a second) so that both ends' idle timers hear a live peer;
 // - connected: the first refusal starts a watch during which keepalive records probe the peer; when
 //   refusals keep coming for `refusedSessionGraceMs` and no authentic record arrives, the session ends.
 // Numbers are in coarse monotonic milliseconds.
@@ -16,6 +18,9 @@ struct SessionLiveness {
     static let refusedSessionGraceMs: UInt64 = 2000
     /// How often a refused connected session probes its peer (a keepalive record).
     static let refusalProbeIntervalMs: UInt64 = 500
+    /// A peer without a keepalive of its own answers the other end's keepalives, at most once per this
+    /// long, so that the other end's idle timer hears from it too.
+    static let keepaliveAnswerQuietMs: UInt64 = 1000
 
     private enum HandshakeRetry {
         case none
@@ -39,6 +44,8 @@ struct SessionLiveness {
     /// When the first refusal since the last authentic record came (connected); nil = none.
     private var refusedSinceMs: UInt64?
     private var lastProbeMs: UInt64 = 0
+    /// A keepalive arrived that this peer (with no keepalive of its own) may answer.
+    private var answerDue = false
 
     /// Starts watching a new session. `watchRefusals`: the transport is the peer's own socket.
     mutating func begin(optionsKeepaliveMs: UInt32, transport: DatagramTransport, watchRefusals: Bool) {
@@ -50,6 +57,7 @@ struct SessionLiveness {
         handshakeRetry = .none
         refusedSinceMs = nil
         lastProbeMs = 0
+        answerDue = false
     }
 
     /// A keepalive set on the peer: for the running session and the ones after it.
@@ -105,6 +113,8 @@ struct SessionLiveness {
         guard total > keepalivesReceived else { return }
         keepalivesReceived = total
         refusedSinceMs = nil
+        // A peer that keeps the session alive itself never answers, so two peers never ping-pong.
+        answerDue = keepaliveMs == 0
     }
 
     /// On a connected poll: judges refusals, then sends a keepalive or a probe when one is due.
@@ -133,7 +143,10 @@ struct SessionLiveness {
             if session.sendKeepalive() { keepalivesSent += 1 }
         } else if keepaliveMs > 0, now &- session.lastSendMs >= UInt64(keepaliveMs) {
             if session.sendKeepalive() { keepalivesSent += 1 }
+        } else if answerDue, now &- session.lastSendMs >= Self.keepaliveAnswerQuietMs {
+            if session.sendKeepalive() { keepalivesSent += 1 }
         }
+        answerDue = false
         return nil
     }
 

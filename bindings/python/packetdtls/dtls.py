@@ -43,7 +43,7 @@ class PeerStats(NamedTuple):
     datagrams_oversized: int  #: datagrams too large for a record, discarded
     handshake_retransmissions: int  #: flights sent again after their timer ran out
     handshake_duration_ms: int  #: connect (or accept) to CONNECTED; 0 until then
-    keepalives_sent: int  #: keepalive records sent (refusal probes included)
+    keepalives_sent: int  #: keepalive records sent (answers and refusal probes included)
     keepalives_received: int  #: keepalive records (empty application data) received
 
 _NAMES_3X = ("validate_certs", "for_hostname", "valid_certificate")

@@ -22,6 +22,8 @@ extension DTLSSession {
     /// record (the inactivity mark); a socket that would block is not waited for.
     func sendInactivityClose() {
         gatheredOutput = []
+        // A record the socket refused earlier goes first (mbedTLS would send only it, not the alert).
+        _ = flushQueuedOutput()
         _ = mbedtls_ssl_close_notify(ssl)
         var none: UInt8 = 0
         _ = mbedtls_ssl_write(ssl, &none, 0)

@@ -120,6 +120,8 @@ struct SessionLiveness {
     /// On a connected poll: judges refusals, then sends a keepalive or a probe when one is due.
     /// Returns why the session must end, or nil.
     mutating func checkConnected(_ session: DTLSSession) -> String? {
+        // The common case (Godot's: no keepalive, a server's peer) costs no clock read.
+        guard watchesRefusals || keepaliveMs > 0 || answerDue || refusedSinceMs != nil else { return nil }
         let now = MonotonicClock.coarseMilliseconds()
         if watchesRefusals {
             let total = session.transport.refusalsReported

@@ -11,10 +11,13 @@ import sys
 import time
 from typing import Optional, Tuple
 
-from packetdtls import Error, PacketPeerDTLS, PacketPeerUDP, TLSOptions
+import pytest
 
-from .conftest import PACKAGE_ROOT, pump
+from packetdtls import Error, PacketPeerDTLS, TLSOptions
+
+from .conftest import PACKAGE_ROOT, openssl_path, pump
 from .test_dtls import Harness, client_for, run_until
+from .test_interop import Output, stop
 
 CONNECTED = PacketPeerDTLS.STATUS_CONNECTED
 DISCONNECTED = PacketPeerDTLS.STATUS_DISCONNECTED
@@ -185,3 +188,31 @@ def test_session_whose_server_process_is_killed():
     assert client.get_status() == ERROR
     assert "connection refused" in client.get_error_message()
     assert 1.5 <= took < 3.0, took
+
+
+@pytest.mark.interop
+@pytest.mark.skipif(openssl_path() is None, reason="the openssl command-line tool is not installed")
+def test_idle_timeout_ends_openssl_s_client_cleanly(identity):
+    """Our server's idle timeout says goodbye to `openssl s_client`, which reads a plain close_notify
+    (the inactivity mark behind it is ignored, as RFC 5246 wants) and ends without an error."""
+    def setup(dtls):
+        options = TLSOptions.server(identity.key, identity.cert)
+        assert options.set_idle_timeout(1000) == Error.OK
+        return dtls.setup(options)
+
+    harness = Harness(setup)
+    client = subprocess.Popen(
+        [openssl_path(), "s_client", "-dtls1_2", "-connect", f"127.0.0.1:{harness.port}", "-CAfile", str(identity.cert_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        output = Output(client)
+        pump(harness.step, lambda: len(harness.connected()) == 1, timeout=20)
+        server_peer = harness.connected()[0]
+        pump(harness.step, lambda: client.poll() is not None, timeout=5)
+        text = output.drain()
+        assert server_peer.get_status() == ERROR
+        assert server_peer.get_error_message().startswith("idle timeout")
+        assert "closed" in text and ":error:" not in text, text
+    finally:
+        stop(client)

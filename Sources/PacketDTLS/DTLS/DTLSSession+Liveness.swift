@@ -34,23 +34,17 @@ extension DTLSSession {
     }
 
     /// Right after the peer's close_notify: whether an application-data record follows it in the same
-    /// datagram, the inactivity mark of sendInactivityClose(). mbedTLS leaves the datagram in place:
-    /// the next record's header starts `next_record_offset` bytes after the close_notify's.
+    /// datagram, the inactivity mark of sendInactivityClose().
     var closeNotifyCarriesInactivityMark: Bool {
-        let offset = ssl.pointee.next_record_offset
-        guard ssl.pointee.in_left > offset, let header = ssl.pointee.in_hdr else { return false }
-        return header[offset] == UInt8(MBEDTLS_SSL_MSG_APPLICATION_DATA)
+        internals.nextRecordTypeInDatagram == UInt8(MBEDTLS_SSL_MSG_APPLICATION_DATA)
     }
 
-    /// mbedTLS reads past an empty record without a word to its caller, but counts it (nb_zero, after
-    /// it decrypted and authenticated it) and takes a fourth in a row as a forgery. Called before every
-    /// datagram and after every read: moves the count to keepalivesReceived and starts it again, so
-    /// keepalives may follow each other without limit (only the peer, holding the keys, can send them).
+    /// mbedTLS reads past an empty record without a word to its caller, but counts it (after it
+    /// authenticated it) and takes a fourth in a row for a forgery. Called before every datagram and
+    /// after every read: moves the count to keepalivesReceived and starts it again, so keepalives may
+    /// follow each other without limit (only the peer, holding the keys, can send them).
     func countEmptyRecords() {
-        let empty = Int(ssl.pointee.nb_zero)
-        guard empty > 0 else { return }
-        keepalivesReceived += empty
-        ssl.pointee.nb_zero = 0
+        keepalivesReceived += internals.takeEmptyRecordCount()
     }
 
     /// Makes the running retransmission timer expire now, so the next handshake step resends the flight.

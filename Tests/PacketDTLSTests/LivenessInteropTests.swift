@@ -38,7 +38,7 @@ final class LivenessInteropTests: XCTestCase {
             client.getStatus() == .connected && server.peers.first?.getStatus() == .connected
         }), client.getErrorMessage() + "\n" + opensslServer.text + "\n" + opensslClient.text)
         XCTAssertTrue(DTLSLoopbackTests.run(within: 5, { client.poll(); server.step() }, until: {
-            !opensslClient.process.isRunning && opensslServer.text.contains("DONE")
+            opensslClient.hasFinished && opensslServer.text.contains("DONE")
         }), "OpenSSL did not end at our close_notify:\n\(opensslServer.text)\n\(opensslClient.text)")
         XCTAssertEqual(client.getStatus(), .error)
         XCTAssertTrue(client.getErrorMessage().hasPrefix("idle timeout"), client.getErrorMessage())
@@ -74,7 +74,7 @@ final class LivenessInteropTests: XCTestCase {
             client.getStatus() == .connected && server.peers.first?.getStatus() == .connected
         }), client.getErrorMessage() + "\n" + opensslServer.text + "\n" + opensslClient.text)
         XCTAssertTrue(DTLSLoopbackTests.run(within: 5, { client.poll(); server.step() }, until: {
-            client.getStatus() != .connected && !opensslClient.process.isRunning
+            client.getStatus() != .connected && opensslClient.hasFinished
         }))
         // A clean close_notify from s_server, no fatal alert: the record itself was accepted.
         XCTAssertEqual(client.getStatus(), .disconnected, client.getErrorMessage())

@@ -210,6 +210,7 @@ def test_idle_timeout_ends_openssl_s_client_cleanly(identity):
         pump(harness.step, lambda: len(harness.connected()) == 1, timeout=20)
         server_peer = harness.connected()[0]
         pump(harness.step, lambda: client.poll() is not None, timeout=5)
+        output.thread.join(5)  # the tool's last lines may still be on their way to the reader
         text = output.drain()
         assert server_peer.get_status() == ERROR
         assert server_peer.get_error_message().startswith("idle timeout")

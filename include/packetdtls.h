@@ -491,9 +491,23 @@ DTLS_API dtls_cert *dtls_options_get_own_certificate(dtls_options *options);
 DTLS_API dtls_error dtls_options_set_handshake_timeout(dtls_options *options, uint32_t min_ms, uint32_t max_ms);
 /**
  * A connected peer that receives nothing for `timeout_ms` ends in DTLS_STATUS_ERROR with "idle timeout"
- * as its reason, so servers reclaim vanished clients. 0 turns it off. Default 120000 (two minutes).
+ * as its reason, so servers reclaim vanished clients. It tells the other end first (close_notify, once,
+ * best effort, with an empty record behind it in the same datagram as the mark of an idle timeout): a
+ * PacketDTLS peer there becomes DTLS_STATUS_DISCONNECTED with a reason saying the peer closed the
+ * session for inactivity; Godot, OpenSSL and GnuTLS peers see a plain close_notify. 0 turns it off. Default 300000 (five minutes; docs/BEYOND_GODOT.md
+ * says why). Beyond Godot (Godot has no idle timeout).
  */
 DTLS_API dtls_error dtls_options_set_idle_timeout(dtls_options *options, uint32_t timeout_ms);
+/**
+ * Peers set up afterwards with these options (a client's own, or every peer a DTLS server makes) send a
+ * keepalive whenever they have sent nothing for `interval_ms`: an empty application-data record, which
+ * the other end (PacketDTLS, Godot, mbedTLS, OpenSSL, GnuTLS) accepts as proof of life and never
+ * surfaces as a packet. It restarts the other end's idle timer, and a PacketDTLS peer without a keepalive
+ * of its own answers it (at most once a second), restarting this end's. 0 turns it off (the default, as
+ * in Godot). Keep it well below the other end's idle timeout. OpenSSL's SSL_read() returns 0 for the
+ * record, which s_client and s_server take for the end: see docs/BEYOND_GODOT.md. Beyond Godot.
+ */
+DTLS_API dtls_error dtls_options_set_keepalive_ms(dtls_options *options, uint32_t interval_ms);
 /**
  * The largest datagram the handshake may send (default 1400; 0 = no limit); bigger handshake messages
  * are fragmented. Application packets are not limited by it. Range 0 or 256..16384.
@@ -689,6 +703,12 @@ DTLS_API size_t dtls_peer_get_verify_text(dtls_peer *peer, char *buf, size_t cap
 /** The description of the last fatal alert the peer sent (RFC 5246 numbers), -1 when none. */
 DTLS_API int dtls_peer_get_last_alert(dtls_peer *peer);
 
+/**
+ * Sends a keepalive whenever this peer has sent nothing for `interval_ms` (0 = off), in the running
+ * session and the ones after it, whatever its options say (see dtls_options_set_keepalive_ms). Beyond Godot.
+ */
+DTLS_API dtls_error dtls_peer_set_keepalive_ms(dtls_peer *peer, uint32_t interval_ms);
+
 /** Traffic and handshake figures of a peer's current (or last) session. Append-only. */
 typedef struct dtls_peer_stats {
     uint64_t packets_sent;              /**< application packets put */
@@ -701,6 +721,8 @@ typedef struct dtls_peer_stats {
     uint64_t datagrams_oversized;       /**< datagrams too large for a record, discarded */
     uint64_t handshake_retransmissions; /**< flights sent again after their timer ran out */
     uint64_t handshake_duration_ms;     /**< connect (or accept) to CONNECTED; 0 until then */
+    uint64_t keepalives_sent;           /**< keepalive records sent (answers and refusal probes included) */
+    uint64_t keepalives_received;       /**< keepalive records (empty application data) received */
 } dtls_peer_stats;
 
 /**

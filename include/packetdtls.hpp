@@ -657,6 +657,10 @@ public:
     Error set_idle_timeout(std::uint32_t timeout_ms) noexcept {
         return to_error(dtls_options_set_idle_timeout(get(), timeout_ms));
     }
+    /// Peers set up with these options send a keepalive after `interval_ms` with nothing sent (0 = off).
+    Error set_keepalive_ms(std::uint32_t interval_ms) noexcept {
+        return to_error(dtls_options_set_keepalive_ms(get(), interval_ms));
+    }
     /// The largest handshake datagram (0 = no limit, else 256..16384).
     Error set_mtu(std::uint32_t mtu) noexcept { return to_error(dtls_options_set_mtu(get(), mtu)); }
 
@@ -932,6 +936,10 @@ public:
     }
     /// The description number (RFC 5246) of the last fatal alert the other end sent, -1 when none.
     int get_last_alert() const noexcept { return dtls_peer_get_last_alert(get()); }
+    /// Sends a keepalive after `interval_ms` with nothing sent (0 = off), whatever the options say.
+    Error set_keepalive_ms(std::uint32_t interval_ms) noexcept {
+        return to_error(dtls_peer_set_keepalive_ms(get(), interval_ms));
+    }
     /// The figures of the current (or last) session; all zero on failure, with the code in *error.
     PeerStats get_stats(Error *error = nullptr) const noexcept {
         PeerStats stats{};

@@ -32,7 +32,7 @@ struct Serve: ParsableCommand {
 
     @Option(help: ArgumentHelp("Close a session after this many seconds without a datagram (0 = never).",
                                valueName: "seconds"))
-    var idleTimeout: Double = 120
+    var idleTimeout: Double = 300
 
     @Option(help: ArgumentHelp("Append every session's secrets to this file (NSS key log format, as SSLKEYLOGFILE) "
                                + "so Wireshark or tshark can decrypt a capture. Keep it secret.", valueName: "file"))
@@ -40,6 +40,10 @@ struct Serve: ParsableCommand {
 
     @Option(help: ArgumentHelp(CipherSuiteOption.help, valueName: "list"))
     var ciphers: String?
+
+    @Option(help: ArgumentHelp("Send each client a keepalive (an empty record) after this long with nothing sent "
+                               + "(0 = never).", valueName: "seconds"))
+    var keepalive: Double = 0
 
     @Flag(help: "Log only errors and where the server listens.")
     var quiet = false
@@ -54,6 +58,7 @@ struct Serve: ParsableCommand {
             throw ValidationError("--idle-timeout must be in 0...86400 seconds")
         }
         if let keylog, keylog.isEmpty { throw ValidationError("--keylog must not be empty") }
+        guard keepalive >= 0, keepalive <= 86400 else { throw ValidationError("--keepalive must be in 0...86400 seconds") }
     }
 
     func run() throws {
@@ -70,6 +75,7 @@ struct Serve: ParsableCommand {
         let options = TLSOptions.server(key: identity.key, certificate: identity.certificate)
         options.setIdleTimeout(ms: idleTimeout > 0 ? UInt32(Clock.milliseconds(idleTimeout)) : 0)
         if let keylog, options.setKeyLogPath(keylog) != .ok { throw CLIFailure.usage("--keylog: \(ErrorReport.message)") }
+        options.setKeepalive(ms: keepalive > 0 ? UInt32(Clock.milliseconds(keepalive)) : 0)
         try CipherSuiteOption.apply(ciphers, to: options)
         let server = EchoServer(options: options, log: log)
         try server.listen(port: port, bindAddress: bind, maxPending: maxPending)

@@ -1174,6 +1174,24 @@ static void test_idle_timeout(void) {
     CHECK(patient.dtls.get_status() == pd::Status::Connected);
 }
 
+static void test_keepalive(void) {
+    // Options for the session, then the peer's own setter over them: keepalives go while nothing else does.
+    pd::TLSOptions options = pd::TLSOptions::client(identity().cert);
+    CHECK(options.set_keepalive_ms(50) == pd::Error::Ok);
+    DtlsServerSide server;
+    CHECK(server.start(pd::TLSOptions::server(identity().key, identity().cert)));
+    DtlsClientSide client;
+    CHECK(handshake(server, client, options) == pd::Status::Connected);
+    POLL_UNTIL(client.dtls.get_stats().keepalives_sent >= 3, (client.dtls.poll(), client.udp.wait(10)), 3000);
+    CHECK(client.dtls.get_stats().keepalives_sent >= 3);
+    CHECK(client.dtls.set_keepalive_ms(0) == pd::Error::Ok);
+    std::uint64_t sent = client.dtls.get_stats().keepalives_sent;
+    POLL_UNTIL(false, (client.dtls.poll(), client.udp.wait(10)), 200);
+    CHECK(client.dtls.get_stats().keepalives_sent == sent);
+    CHECK(client.dtls.get_status() == pd::Status::Connected);
+    CHECK(pd::TLSOptions(nullptr).set_keepalive_ms(50) == pd::Error::InvalidParameter);
+}
+
 static void test_mtu(void) {
     // The server's flight carries its certificate (over 300 bytes): with an MTU of 256 it needs more
     // datagrams than with the default 1400.
@@ -1243,6 +1261,7 @@ int main() {
     RUN(test_key_log);
     RUN(test_handshake_timeout_and_retransmissions);
     RUN(test_idle_timeout);
+    RUN(test_keepalive);
     RUN(test_mtu);
     RUN(test_udp_server_wait);
     return check_summary("test_hpp");

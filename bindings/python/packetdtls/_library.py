@@ -102,6 +102,8 @@ class dtls_peer_stats(ctypes.Structure):
         ("datagrams_oversized", ctypes.c_uint64),
         ("handshake_retransmissions", ctypes.c_uint64),
         ("handshake_duration_ms", ctypes.c_uint64),
+        ("keepalives_sent", ctypes.c_uint64),
+        ("keepalives_received", ctypes.c_uint64),
     ]
 
 
@@ -226,6 +228,7 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_options_get_own_certificate": (CertHandle, (OptionsHandle,)),
     "dtls_options_set_handshake_timeout": (_err, (OptionsHandle, _u32, _u32)),
     "dtls_options_set_idle_timeout": (_err, (OptionsHandle, _u32)),
+    "dtls_options_set_keepalive_ms": (_err, (OptionsHandle, _u32)),
     "dtls_options_set_mtu": (_err, (OptionsHandle, _u32)),
     # PacketPeerDTLS
     "dtls_peer_new": (PeerHandle, ()),
@@ -276,6 +279,7 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_peer_get_verify_text": (_size, (PeerHandle, _data, _size)),
     "dtls_peer_get_last_alert": (_int, (PeerHandle,)),
     "dtls_peer_get_stats": (_err, (PeerHandle, _stats_p, _size)),
+    "dtls_peer_set_keepalive_ms": (_err, (PeerHandle, _u32)),
     # Variant values (dtls_var) and put_var / get_var
     "dtls_var_new": (VarHandle, ()),
     "dtls_var_new_of_type": (VarHandle, (_int,)),

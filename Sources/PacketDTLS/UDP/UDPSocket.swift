@@ -125,13 +125,21 @@ final class UDPSocket: @unchecked Sendable {
 
     /// Opens a socket for `target` and binds it to `port` there, as bind() and UDPServer.listen() both
     /// need; a failure is reported (naming `function` and `bindAddress`) and returned as Godot's error.
+    /// With `reusePort`, SO_REUSEPORT is set before binding (see UDPServer.setReusePort).
     static func openBound(_ target: HostResolver.BindTarget, port: UInt16, bindAddress: String,
-                          for function: String) -> UDPOutcome<UDPSocket, GodotError> {
+                          for function: String, reusePort: Bool = false) -> UDPOutcome<UDPSocket, GodotError> {
         let socket: UDPSocket
         switch open(reaching: target.reach) {
         case .success(let opened): socket = opened
         case .failure(let code):
             return .failure(ErrorReport.fail(.cantCreate, "\(function): cannot open a UDP socket: \(errnoText(code))"))
+        }
+        if reusePort {
+            let status = setOption(socket.descriptor, SOL_SOCKET, SO_REUSEPORT, Int32(1))
+            guard status == 0 else {
+                socket.close()
+                return .failure(ErrorReport.fail(.cantCreate, "\(function): cannot set SO_REUSEPORT: \(errnoText(status))"))
+            }
         }
         let address = target.address ?? SocketAddress.wildcard(family: socket.family, port: port)
         let status = socket.bind(to: address)

@@ -41,9 +41,18 @@ final class EchoServer {
     // MARK: Starting
 
     /// Sets up the DTLS identity and binds the socket; every failure is a sentence for the user.
-    func listen(port: Int, bindAddress: String, maxPending: Int) throws(CLIFailure) {
+    /// With `keyFile` the cookie and ticket keys come from it; with `reusePort` the port may be
+    /// shared with other servers (SO_REUSEPORT).
+    func listen(port: Int, bindAddress: String, maxPending: Int, keyFile: String? = nil,
+                reusePort: Bool = false) throws(CLIFailure) {
+        if let keyFile, dtls.loadKeys(path: keyFile) != .ok {
+            throw .tls("cannot use the key file: \(ErrorReport.message)")
+        }
         guard dtls.setup(serverOptions: options) == .ok else {
             throw .tls("cannot set up the DTLS server: \(ErrorReport.message)")
+        }
+        if reusePort, udp.setReusePort(true) != .ok {
+            throw .network("cannot share the port: \(ErrorReport.message)")
         }
         let where_ = bindAddress == "*" ? "*:\(port)" : Endpoint.label(host: bindAddress, port: port)
         switch udp.listen(port: port, bindAddress: bindAddress) {
@@ -148,7 +157,8 @@ final class EchoServer {
         let elapsed = Clock.nowMs() - session.startedMs
         switch new {
         case .connected:
-            log.info("\(label) handshake ok in \(elapsed) ms: \(session.peer.getCipherSuite())")
+            let resumed = session.peer.isSessionResumed() ? " (resumed)" : ""
+            log.info("\(label) handshake ok in \(elapsed) ms: \(session.peer.getCipherSuite())\(resumed)")
         case .disconnected:
             let why = session.peer.getErrorMessage()
             log.info("\(label) disconnect: \(why.isEmpty ? "session closed" : why); \(counts(session))")

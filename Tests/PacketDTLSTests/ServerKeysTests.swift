@@ -3,6 +3,7 @@
 
 import XCTest
 import Foundation
+import CMbedTLS
 @testable import PacketDTLS
 
 final class ServerKeysTests: XCTestCase {
@@ -157,6 +158,40 @@ final class ServerKeysTests: XCTestCase {
         try secret.ring.rotate()
         XCTAssertFalse(valid(cookie), "two rotations on")
         XCTAssertFalse(try XCTUnwrap(CookieSecret()).makeCookie(for: client) == secret.makeCookie(for: client))
+    }
+
+    func testATicketWhoseSessionIsOlderThanItsLifetimeIsRefused() throws {
+        let ring = try ServerKeyRing()
+        let sealer = SessionTicketSealer(ring: ring, lifetimeSeconds: 100)
+        var session = mbedtls_ssl_session()
+        mbedtls_ssl_session_init(&session)
+        defer { mbedtls_ssl_session_free(&session) }
+        // A session whose full handshake was 50 seconds ago, then one of 150 seconds ago.
+        func ticket(startedSecondsAgo age: Int) -> [UInt8] {
+            session.start = time(nil) - age
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let length = buffer.withUnsafeMutableBufferPointer { sealer.seal(&session, into: $0.baseAddress!, capacity: $0.count) }
+            XCTAssertGreaterThan(length, SessionTicketSealer.headerLength + SessionTicketSealer.tagLength)
+            return Array(buffer.prefix(max(length, 0)))
+        }
+        func open(_ ticket: [UInt8]) -> Int32 {
+            var opened = mbedtls_ssl_session()
+            mbedtls_ssl_session_init(&opened)
+            defer { mbedtls_ssl_session_free(&opened) }
+            return ticket.withUnsafeBufferPointer { sealer.open($0, into: &opened) }
+        }
+        let fresh = ticket(startedSecondsAgo: 50)
+        XCTAssertEqual(open(fresh), 0)
+        XCTAssertEqual(open(ticket(startedSecondsAgo: 150)), MBEDTLS_ERR_SSL_SESSION_TICKET_EXPIRED)
+        var forged = fresh
+        forged[forged.count - 1] ^= 1
+        XCTAssertEqual(open(forged), MBEDTLS_ERR_SSL_INVALID_MAC)
+        XCTAssertEqual(open(Array(fresh.dropLast())), MBEDTLS_ERR_SSL_BAD_INPUT_DATA)
+        XCTAssertEqual(open([]), MBEDTLS_ERR_SSL_BAD_INPUT_DATA)
+        try ring.rotate()
+        XCTAssertEqual(open(fresh), 0, "the previous generation still opens it")
+        try ring.rotate()
+        XCTAssertEqual(open(fresh), MBEDTLS_ERR_SSL_INVALID_MAC, "an unknown key id")
     }
 
     // MARK: The key file

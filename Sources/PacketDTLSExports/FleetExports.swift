@@ -5,34 +5,26 @@ import PacketDTLS
 
 @c @implementation
 public func dtls_server_load_keys(_ server: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> GodotError {
-    guard let dtls = handles.object(server, .server, as: DTLSServer.self) else {
-        return invalidHandle("dtls_server_load_keys", "dtls_server")
-    }
+    guard let dtls = lookUpServer(server, "dtls_server_load_keys") else { return .invalidParameter }
     guard let path = CBuffers.requiredString(path, "dtls_server_load_keys", "path") else { return .invalidParameter }
     return dtls.loadKeys(path: path)
 }
 
 @c @implementation
 public func dtls_server_save_keys(_ server: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> GodotError {
-    guard let dtls = handles.object(server, .server, as: DTLSServer.self) else {
-        return invalidHandle("dtls_server_save_keys", "dtls_server")
-    }
+    guard let dtls = lookUpServer(server, "dtls_server_save_keys") else { return .invalidParameter }
     guard let path = CBuffers.requiredString(path, "dtls_server_save_keys", "path") else { return .invalidParameter }
     return dtls.saveKeys(path: path)
 }
 
 @c @implementation
 public func dtls_server_rotate_keys(_ server: OpaquePointer?) -> GodotError {
-    guard let dtls = handles.object(server, .server, as: DTLSServer.self) else {
-        return invalidHandle("dtls_server_rotate_keys", "dtls_server")
-    }
+    guard let dtls = lookUpServer(server, "dtls_server_rotate_keys") else { return .invalidParameter }
     return dtls.rotateKeys()
 }
 
 @c @implementation
 public func dtls_udp_server_set_reuse_port(_ server: OpaquePointer?, _ enabled: Bool) -> GodotError {
-    guard let udp = handles.object(server, .udpServer, as: UDPServer.self) else {
-        return invalidHandle("dtls_udp_server_set_reuse_port", "dtls_udp_server")
-    }
+    guard let udp = lookUpUDPServer(server, "dtls_udp_server_set_reuse_port") else { return .invalidParameter }
     return udp.setReusePort(enabled)
 }

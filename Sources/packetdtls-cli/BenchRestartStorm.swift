@@ -67,7 +67,7 @@ struct BenchRestartStorm: ParsableCommand {
         BenchLine.print("restart-resumed", count, resumed.seconds, "resumed=\(resumed.resumedCount)")
     }
 
-    private struct Phase {
+    struct Phase {
         var seconds: Double
         var sessions: [ResumableSession]
         var resumedCount: Int
@@ -76,7 +76,7 @@ struct BenchRestartStorm: ParsableCommand {
 
     /// `count` clients to 127.0.0.1:`port`, at most `concurrent` handshaking at once; client i offers
     /// sessions[i] when given. Times the first start to the last CONNECTED.
-    private static func connect(count: Int, concurrent: Int, port: Int, sessions: [ResumableSession]?,
+    static func connect(count: Int, concurrent: Int, port: Int, sessions: [ResumableSession]?,
                                 timeoutMs: UInt64) throws(CLIFailure) -> Phase {
         let options = TLSOptions.clientUnsafe()
         var inFlight: [(index: Int, udp: PacketPeerUDP, dtls: PacketPeerDTLS)] = []
@@ -125,7 +125,7 @@ struct BenchRestartStorm: ParsableCommand {
     }
 
     /// Returns once one client completes a handshake with the server on `port`.
-    private static func waitUntilServing(port: Int, timeoutMs: UInt64) throws(CLIFailure) {
+    static func waitUntilServing(port: Int, timeoutMs: UInt64) throws(CLIFailure) {
         let start = Clock.nowMs()
         while Clock.nowMs() - start < timeoutMs {
             if let _ = try? connect(count: 1, concurrent: 1, port: port, sessions: nil, timeoutMs: 3000) { return }
@@ -134,22 +134,23 @@ struct BenchRestartStorm: ParsableCommand {
         throw .network("the server did not answer on port \(port)")
     }
 
-    private static func spawn(_ arguments: [String]) throws(CLIFailure) -> pid_t {
+    /// Starts `/proc/self/exe arguments...` with its stdout and stderr to `logPath` (/dev/null by default).
+    static func spawn(_ arguments: [String], logPath: String = "/dev/null") throws(CLIFailure) -> pid_t {
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         // The server's log would mix with the figures: it goes to /dev/null.
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
         var pid: pid_t = 0
         let status = posix_spawn(&pid, "/proc/self/exe", &actions, nil, &argv, environ)
         guard status == 0 else { throw .network("cannot start the server: \(String(cString: strerror(status)))") }
         return pid
     }
 
-    private static func stop(_ pid: pid_t) {
+    static func stop(_ pid: pid_t) {
         guard kill(pid, SIGTERM) == 0 else { return }
         var status: Int32 = 0
         _ = waitpid(pid, &status, 0)

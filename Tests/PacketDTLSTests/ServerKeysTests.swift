@@ -215,9 +215,11 @@ final class ServerKeysTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: target, encoding: .utf8), "keep")
         XCTAssertEqual(DTLSServer().loadKeys(path: path("link")), .ok)
 
-        XCTAssertEqual(server.saveKeys(path: directory + "/missing/k"), .fileCantWrite)
+        XCTAssertEqual(server.saveKeys(path: directory + "/missing/k"), .invalidParameter)
         XCTAssertTrue(ErrorReport.message.contains("missing/k"), ErrorReport.message)
         XCTAssertEqual(server.saveKeys(path: ""), .invalidParameter)
+        XCTAssertEqual(server.saveKeys(path: directory), .invalidParameter, "a directory is not replaced")
+        XCTAssertTrue(ErrorReport.message.contains("directory"), ErrorReport.message)
     }
 
     func testAShortCorruptOrForeignKeyFileIsAClearErrorAndChangesNothing() throws {

@@ -24,7 +24,7 @@ extension DTLSServer {
         do throws(Failure) {
             let generations = try currentKeyRing().exportForSharing()
             let file = ServerKeyFile.encode(current: generations.current, previous: generations.previous)
-            try FileIO.replacePrivately(file.bytes, at: path)
+            try FileIO.writeAll(file.bytes, to: path, privateFile: true)
             return .ok
         } catch {
             return error.report()

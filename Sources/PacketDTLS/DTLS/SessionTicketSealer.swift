@@ -87,7 +87,7 @@ final class SessionTicketSealer: @unchecked Sendable {
         plain.count = opened
         let loaded = mbedtls_ssl_session_load(session, plain.base, plain.count)
         guard loaded == 0 else { return loaded }
-        guard isWithinLifetime(sessionStart: MbedTLSSessionFields.start(of: session)) else {
+        guard isWithinLifetime(sessionStart: time_t(MbedTLSSessionInternals.start(of: session))) else {
             return MBEDTLS_ERR_SSL_SESSION_TICKET_EXPIRED
         }
         return 0

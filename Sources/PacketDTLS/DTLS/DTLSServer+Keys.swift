@@ -7,13 +7,11 @@ extension DTLSServer {
     /// Takes effect at once, also for a server already set up. A missing, short, corrupt or
     /// unknown file is an error and leaves the keys as they were.
     public func loadKeys(path: String) -> GodotError {
-        do throws(Failure) {
+        Failure.reported { () throws(Failure) in
             let file = try FileIO.readAll(path: path)
             let generations = try ServerKeyFile.decode(file, path: path)
             try currentKeyRing().replace(current: generations.current, previous: generations.previous)
             return .ok
-        } catch {
-            return error.report()
         }
     }
 
@@ -21,13 +19,11 @@ extension DTLSServer {
     /// whole. From then on the keys change only by rotateKeys() or loadKeys(): a server whose
     /// keys others may share never rotates them by itself.
     public func saveKeys(path: String) -> GodotError {
-        do throws(Failure) {
+        Failure.reported { () throws(Failure) in
             let generations = try currentKeyRing().exportForSharing()
             let file = ServerKeyFile.encode(current: generations.current, previous: generations.previous)
             try FileIO.writeAll(file.bytes, to: path, privateFile: true)
             return .ok
-        } catch {
-            return error.report()
         }
     }
 
@@ -35,11 +31,9 @@ extension DTLSServer {
     /// tickets issued before still work for one more rotation (one ticket lifetime when rotated
     /// once a lifetime). A second rotation forgets them: their tickets get a full handshake.
     public func rotateKeys() -> GodotError {
-        do throws(Failure) {
+        Failure.reported { () throws(Failure) in
             try currentKeyRing().rotate()
             return .ok
-        } catch {
-            return error.report()
         }
     }
 }

@@ -80,12 +80,14 @@ public final class UDPServer: @unchecked Sendable {
     /// (DTLSServer.loadKeys) so a client that lands on another keeps its cookie and session.
     /// .alreadyInUse while listening: the option is set before binding.
     public func setReusePort(_ enabled: Bool) -> GodotError {
-        lock.withLock {
-            guard socket == nil else {
-                return ErrorReport.fail(.alreadyInUse, "UDPServer.set_reuse_port: already listening; call it before listen()")
+        Failure.reported { () throws(Failure) in
+            try lock.withLock { () throws(Failure) in
+                guard socket == nil else {
+                    throw Failure(.alreadyInUse, "UDPServer.set_reuse_port: already listening; call it before listen()")
+                }
+                reusesPort = enabled
+                return .ok
             }
-            reusesPort = enabled
-            return .ok
         }
     }
 

@@ -27,6 +27,10 @@ struct ServeProcesses {
         defer { removeFolder(folder) }
 
         var keyFile = serve.keys
+        // Checked once here, so a bad file is one message rather than one per process.
+        if let given = keyFile, DTLSServer().loadKeys(path: given) != .ok {
+            throw .tls("cannot use the key file: \(ErrorReport.message)")
+        }
         if keyFile == nil {
             let path = folder + "/server.keys"
             guard DTLSServer().saveKeys(path: path) == .ok else {

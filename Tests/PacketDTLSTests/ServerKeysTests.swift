@@ -194,6 +194,23 @@ final class ServerKeysTests: XCTestCase {
         XCTAssertEqual(open(fresh), MBEDTLS_ERR_SSL_INVALID_MAC, "an unknown key id")
     }
 
+    // MARK: Port reuse
+
+    func testTwoUDPServersShareAPortOnlyWithReusePort() {
+        let first = UDPServer(), second = UDPServer(), plain = UDPServer()
+        defer { [first, second, plain].forEach { $0.stop() } }
+        XCTAssertEqual(first.setReusePort(true), .ok)
+        XCTAssertEqual(first.listen(port: 0, bindAddress: "127.0.0.1"), .ok, ErrorReport.message)
+        let port = first.getLocalPort()
+        XCTAssertEqual(plain.listen(port: port, bindAddress: "127.0.0.1"), .unavailable, "off by default")
+        XCTAssertEqual(second.setReusePort(true), .ok)
+        XCTAssertEqual(second.listen(port: port, bindAddress: "127.0.0.1"), .ok, ErrorReport.message)
+        XCTAssertEqual(second.setReusePort(false), .alreadyInUse)
+        XCTAssertTrue(ErrorReport.message.contains("before listen"), ErrorReport.message)
+        second.stop()
+        XCTAssertEqual(second.setReusePort(false), .ok, "settable again once stopped")
+    }
+
     // MARK: The key file
 
     func testTheKeyFileIsPrivateAndReplacedWhole() throws {

@@ -77,10 +77,19 @@ final class EchoServer {
 
     // MARK: The loop
 
-    /// Runs until SIGINT or SIGTERM, then closes every session with close_notify.
-    func run() {
+    /// Runs until SIGINT or SIGTERM, then closes every session with close_notify. With `keyFile`,
+    /// SIGHUP loads it again (a rotated file: sessions of the previous keys still resume).
+    func run(keyFile: String? = nil) {
         var idleSinceMs = Clock.nowMs()
+        if keyFile != nil { ReloadSignal.install() }
         while !StopSignal.isRequested {
+            if let keyFile, ReloadSignal.take() {
+                if dtls.loadKeys(path: keyFile) == .ok {
+                    log.always("SIGHUP: loaded the keys in \(keyFile)")
+                } else {
+                    log.always("error: SIGHUP: kept the keys: \(ErrorReport.message)")
+                }
+            }
             if step() {
                 idleSinceMs = Clock.nowMs()
             } else {

@@ -18,7 +18,8 @@ struct Serve: ParsableCommand {
             --reuse-port lets several servers listen on one port (SO_REUSEPORT: the kernel spreads \
             clients over them). --processes N does both for you: N server processes on one port \
             sharing one key file (--keys, or a throwaway one) and one certificate; each log line \
-            names its process as [k/N].
+            names its process as [k/N]. SIGHUP loads the --keys file again (`gen-keys --rotate FILE` \
+            rotates it; sessions of the previous keys still resume), in every process.
             """
     )
 
@@ -103,6 +104,6 @@ struct Serve: ParsableCommand {
         let server = EchoServer(options: options, log: log)
         try server.listen(port: port, bindAddress: bind, maxPending: maxPending, keyFile: keys, reusePort: reusePort)
         StopSignal.install()
-        server.run()
+        server.run(keyFile: keys)
     }
 }

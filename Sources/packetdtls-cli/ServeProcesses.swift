@@ -2,7 +2,7 @@
 //
 // The parent picks the port (when --port 0), makes what the processes must share when the user
 // gave none (a throwaway certificate, a throwaway key file, in a private temporary folder), starts
-// N copies of itself as `serve --reuse-port --keys FILE ...`, passes SIGINT/SIGTERM on to them,
+// N copies of itself as `serve --reuse-port --keys FILE ...`, passes SIGINT/SIGTERM/SIGHUP on to them,
 // and exits when they have. If one process fails, the others are stopped and its status is ours.
 
 import PacketDTLS
@@ -53,6 +53,7 @@ struct ServeProcesses {
         let port = try chosenPort()
 
         StopSignal.install()
+        ReloadSignal.install()
         var children: [pid_t] = []
         for index in 1...serve.processes {
             var arguments = ["packetdtls-cli", "serve", "--port", "\(port)", "--bind", serve.bind,
@@ -110,6 +111,9 @@ struct ServeProcesses {
             if StopSignal.isRequested && !forwarded {
                 for pid in running { kill(pid, SIGTERM) }
                 forwarded = true
+            }
+            if ReloadSignal.take() {
+                for pid in running { kill(pid, SIGHUP) }
             }
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)

@@ -589,7 +589,8 @@ DTLS_API void dtls_server_free(dtls_server *server);
 /**
  * Godot 3.x setup: the private key, its certificate and an optional chain of intermediates (NULL),
  * which is sent to clients after the certificate. May be called again to replace the identity;
- * peers already taken keep the one they started with. A fresh cookie secret is made each time.
+ * peers already taken keep the one they started with. The cookie and ticket keys belong to the
+ * server and outlive setup and stop (dtls_server_load_keys).
  * \return DTLS_OK; DTLS_ERR_INVALID_PARAMETER for a missing, public-only or mismatched key;
  *         DTLS_FAILED (see the message).
  */
@@ -604,7 +605,7 @@ DTLS_API dtls_error dtls_server_setup_with_options(dtls_server *server, dtls_opt
  * NULL for a bad handle, a server that is not set up or stopped, or a udp peer that is not connected.
  */
 DTLS_API dtls_peer *dtls_server_take_connection(dtls_server *server, dtls_udp *udp);
-/** Forgets the identity and the cookie secret; take_connection fails until the next setup. */
+/** Forgets the identity (not the keys); take_connection fails until the next setup. */
 DTLS_API dtls_error dtls_server_stop(dtls_server *server);
 
 /* MARK: - Beyond Godot: pre-shared keys, ALPN, pinning, client certificates, CRLs, resumption */
@@ -730,6 +731,37 @@ typedef struct dtls_peer_stats {
  * an older caller gets the fields it knows. DTLS_ERR_INVALID_PARAMETER for NULL out or a size too small.
  */
 DTLS_API dtls_error dtls_peer_get_stats(dtls_peer *peer, dtls_peer_stats *out, size_t size);
+/* MARK: - Beyond Godot: fleets and restarts (shared server keys, port reuse; docs/BEYOND_GODOT.md) */
+
+/**
+ * Makes the cookie and session-ticket keys in the key file at `path` (written by
+ * dtls_server_save_keys() or `packetdtls-cli gen-keys`) this server's, at once, also when it is
+ * already set up. Servers that load one file accept each other's cookies and resume each other's
+ * sessions; a restarted server resumes the sessions it made before.
+ * \return DTLS_OK; DTLS_ERR_INVALID_PARAMETER for NULL or a file that cannot be opened;
+ *         DTLS_ERR_FILE_UNRECOGNIZED for a file that is not a key file (or of a newer version);
+ *         DTLS_ERR_FILE_CORRUPT for a short, long or corrupt one. The keys are then unchanged.
+ */
+DTLS_API dtls_error dtls_server_load_keys(dtls_server *server, const char *path);
+/**
+ * Writes the server's current and previous keys to `path`, mode 0600, replacing it whole (a new
+ * file renamed over it). From then on the server rotates its keys only when told to.
+ * \return DTLS_OK; DTLS_ERR_INVALID_PARAMETER for NULL, a directory, or a folder where no file can be
+ *         made; DTLS_ERR_FILE_CANT_WRITE when writing fails (see the message).
+ */
+DTLS_API dtls_error dtls_server_save_keys(dtls_server *server, const char *path);
+/**
+ * New random keys become current; the current ones stay accepted as the previous (their tickets
+ * still resume), and the previous ones are forgotten (their tickets get a full handshake).
+ */
+DTLS_API dtls_error dtls_server_rotate_keys(dtls_server *server);
+/**
+ * Off by default. When on, the next dtls_udp_server_listen() sets SO_REUSEPORT, so several servers
+ * of one user can listen on one port and the kernel spreads clients over them; they should share
+ * one key file. DTLS_ERR_ALREADY_IN_USE while listening.
+ */
+DTLS_API dtls_error dtls_udp_server_set_reuse_port(dtls_udp_server *server, bool enabled);
+
 /* MARK: - Variant values: put_var / get_var (dtls_var) */
 
 /*

@@ -544,6 +544,8 @@ public:
         return to_error(dtls_udp_server_set_max_pending_connections(get(), max_pending));
     }
     int get_max_pending_connections() const noexcept { return dtls_udp_server_get_max_pending_connections(get()); }
+    /// Beyond Godot: SO_REUSEPORT on the next listen(), so several servers share the port (before listen).
+    Error set_reuse_port(bool enabled) noexcept { return to_error(dtls_udp_server_set_reuse_port(get(), enabled)); }
 };
 
 // MARK: - CryptoKey
@@ -976,8 +978,20 @@ public:
     PacketPeerDTLS take_connection(const PacketPeerUDP &udp_peer) noexcept {
         return PacketPeerDTLS(dtls_server_take_connection(get(), udp_peer.get()));
     }
-    /// Forgets the identity and the cookie secret.
+    /// Forgets the identity (not the keys).
     Error stop() noexcept { return to_error(dtls_server_stop(get())); }
+
+    /// Beyond Godot: makes the cookie and session-ticket keys in the key file at `path` this server's,
+    /// so servers sharing one file resume each other's sessions (and a restarted server its own).
+    Error load_keys(std::string_view path) {
+        return to_error(dtls_server_load_keys(get(), detail::c_string(path).c_str()));
+    }
+    /// Beyond Godot: writes the current and previous keys to `path` (mode 0600, replaced whole).
+    Error save_keys(std::string_view path) {
+        return to_error(dtls_server_save_keys(get(), detail::c_string(path).c_str()));
+    }
+    /// Beyond Godot: new current keys; the current ones stay accepted as the previous.
+    Error rotate_keys() noexcept { return to_error(dtls_server_rotate_keys(get())); }
 };
 
 /// Shorter names.

@@ -1233,6 +1233,39 @@ static void test_udp_server_wait(void) {
     CHECK(pd::UDPServer(nullptr).wait(0) == pd::Error::InvalidParameter);
 }
 
+static void test_shared_keys_and_reuse_port(void) {
+    char path[] = "/tmp/packetdtls-hpp-keys-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd >= 0) close(fd);
+    pd::TLSOptions server_options = pd::TLSOptions::server(identity().key, identity().cert);
+    pd::TLSOptions options = pd::TLSOptions::client(identity().cert);
+    DtlsServerSide first, second;
+    CHECK(first.start(server_options) && second.start(server_options));
+    CHECK(first.dtls.save_keys(path) == pd::Error::Ok);
+    CHECK(second.dtls.load_keys(path) == pd::Error::Ok);
+
+    DtlsClientSide made;
+    CHECK(handshake(first, made, options) == pd::Status::Connected);
+    pd::DTLSSession saved = made.dtls.get_session();
+    DtlsClientSide resumed;
+    CHECK(handshake(second, resumed, options, "localhost", saved) == pd::Status::Connected);
+    CHECK(resumed.dtls.is_session_resumed());
+    CHECK(second.dtls.rotate_keys() == pd::Error::Ok);
+    CHECK(second.dtls.rotate_keys() == pd::Error::Ok);
+    DtlsClientSide full;
+    CHECK(handshake(second, full, options, "localhost", saved) == pd::Status::Connected);
+    CHECK(!full.dtls.is_session_resumed());
+    CHECK(second.dtls.load_keys("/nonexistent/packetdtls.keys") == pd::Error::InvalidParameter);
+    unlink(path);
+
+    pd::UDPServer a, b;
+    CHECK(a.set_reuse_port(true) == pd::Error::Ok && b.set_reuse_port(true) == pd::Error::Ok);
+    CHECK(a.listen(0, "127.0.0.1") == pd::Error::Ok);
+    CHECK(b.listen(a.get_local_port(), "127.0.0.1") == pd::Error::Ok);
+    CHECK(b.set_reuse_port(false) == pd::Error::AlreadyInUse);
+}
+
 int main() {
     RUN(test_error_names);
     RUN(test_raii_frees);
@@ -1264,5 +1297,6 @@ int main() {
     RUN(test_keepalive);
     RUN(test_mtu);
     RUN(test_udp_server_wait);
+    RUN(test_shared_keys_and_reuse_port);
     return check_summary("test_hpp");
 }

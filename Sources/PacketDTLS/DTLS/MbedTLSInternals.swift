@@ -128,3 +128,12 @@ struct MbedTLSInternals {
     /// True when a record built earlier still waits for the socket.
     var hasQueuedOutput: Bool { ssl.pointee.out_left > 0 }
 }
+
+/// The one field of a saved session (mbedtls_ssl_session) that the ticket code reads; 2.28 has no
+/// accessor for it and 3.x makes it private.
+enum MbedTLSSessionInternals {
+    /// When the session's full handshake happened (mbedtls_ssl_session_load restores it from a ticket).
+    static func start(of session: UnsafePointer<mbedtls_ssl_session>) -> Int64 {
+        Int64(session.pointee.start)
+    }
+}

@@ -132,10 +132,18 @@ final class UDPSocket: @unchecked Sendable {
     }
 
     /// Opens a socket for `target` and binds it to `port` there, as bind() and UDPServer.listen() both
-    /// need; a failure names `function` and `bindAddress`.
+    /// need; a failure names `function` and `bindAddress`. With `reusePort`, SO_REUSEPORT is set
+    /// before binding (see UDPServer.setReusePort).
     static func openBound(_ target: HostResolver.BindTarget, port: UInt16, bindAddress: String,
-                          for function: String) throws(Failure) -> UDPSocket {
+                          for function: String, reusePort: Bool = false) throws(Failure) -> UDPSocket {
         let socket = try open(reaching: target.reach, for: function)
+        if reusePort {
+            let status = setOption(socket.descriptor, SOL_SOCKET, SO_REUSEPORT, Int32(1))
+            guard status == 0 else {
+                socket.close()
+                throw Failure(.cantCreate, "\(function): cannot set SO_REUSEPORT: \(errnoText(status))")
+            }
+        }
         let address = target.address ?? SocketAddress.wildcard(family: socket.family, port: port)
         let status = socket.bind(to: address)
         guard status == 0 else {

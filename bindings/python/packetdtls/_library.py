@@ -187,6 +187,7 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_udp_server_get_fd": (_int, (UdpServerHandle,)),
     "dtls_udp_server_stop": (_err, (UdpServerHandle,)),
     "dtls_udp_server_set_max_pending_connections": (_err, (UdpServerHandle, _int)),
+    "dtls_udp_server_set_reuse_port": (_err, (UdpServerHandle, _bool)),
     "dtls_udp_server_get_max_pending_connections": (_int, (UdpServerHandle,)),
     # CryptoKey
     "dtls_key_new": (KeyHandle, ()),
@@ -252,6 +253,9 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_server_setup_with_options": (_err, (ServerHandle, OptionsHandle)),
     "dtls_server_take_connection": (PeerHandle, (ServerHandle, UdpHandle)),
     "dtls_server_stop": (_err, (ServerHandle,)),
+    "dtls_server_load_keys": (_err, (ServerHandle, _str)),
+    "dtls_server_save_keys": (_err, (ServerHandle, _str)),
+    "dtls_server_rotate_keys": (_err, (ServerHandle,)),
     # Beyond Godot: pre-shared keys, ALPN, pinning, client certificates, CRLs, resumption
     "dtls_options_client_psk": (OptionsHandle, (_str, _data, _size)),
     "dtls_options_server_psk": (OptionsHandle, ()),

@@ -49,6 +49,9 @@ public protocol DatagramTransport: AnyObject, Sendable {
     /// datagram it queues; a transport that reads a socket on demand returns false. The transport does
     /// not retain the observer: an observer unregisters before it is freed.
     func observeArrivals(_ observer: DatagramArrivalObserver?) -> Bool
+    /// Datagrams meant for this transport's peer that were dropped below the DTLS layer (a full
+    /// queue of a UDPServer's peer); 0 for a transport that drops none.
+    var droppedDatagrams: UInt64 { get }
 }
 
 /// Told by a transport each time it queues a datagram for its peer, so an idle DTLS peer can learn
@@ -65,4 +68,5 @@ extension DatagramTransport {
     }
     public var mayHaveDatagram: Bool { true }
     public func observeArrivals(_ observer: DatagramArrivalObserver?) -> Bool { false }
+    public var droppedDatagrams: UInt64 { 0 }
 }

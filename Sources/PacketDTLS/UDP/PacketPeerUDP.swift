@@ -28,6 +28,9 @@ public final class PacketPeerUDP: @unchecked Sendable {
         let socket: UDPSocket
         /// The client this peer stands for.
         let remote: SocketAddress
+        /// The local address the client sends to, when the server's socket is bound to a wildcard
+        /// address: every reply leaves from it (see DatagramArrival).
+        var replySource: ReplySource?
     }
 
     private let lock = Lock()
@@ -52,18 +55,27 @@ public final class PacketPeerUDP: @unchecked Sendable {
     @exclusivity(unchecked) private var broadcastEnabled = false
     /// recvmmsg space for DTLS reads on our own socket, made on the first such read.
     @exclusivity(unchecked) private var ownReceiveBatch: DatagramBatch?
+    /// What the receive queue took in and what this peer's server could not keep for it.
+    @exclusivity(unchecked) private var traffic = UDPStats()
+    /// Set when a full queue made the server stop reading its socket for a poll; cleared when a
+    /// packet is read from the queue. See deliver().
+    @exclusivity(unchecked) private var heldServerBack = false
 
     /// A new peer with no socket.
     public init() {}
 
     /// A peer of `server` for the client at `remote`, made by the server's poll().
-    init(server: UDPServer, socket: UDPSocket, remote: SocketAddress) {
+    init(server: UDPServer, socket: UDPSocket, remote: SocketAddress,
+         queueLimit: Int = PacketPeerUDP.defaultReceiveBufferSize, budget: QueueBudget? = nil) {
         serverLink = ServerLink(socket: socket, remote: remote)
         linkedServer = server
+        queue = PacketQueue(byteLimit: queueLimit, budget: budget)
     }
 
     deinit {
         ownSocket?.close()
+        // Give the server's budget back what this peer still held.
+        queue.removeAll()
     }
 
     /// The socket in use: our own, or the server's.
@@ -100,6 +112,7 @@ public final class PacketPeerUDP: @unchecked Sendable {
             }
             socket.growReceiveBuffer(to: recvBufferSize)
             if broadcastEnabled { _ = socket.setBroadcast(true) }
+            queue.removeAll()
             queue = PacketQueue(byteLimit: recvBufferSize)
             ownSocket = socket
             return .ok
@@ -124,6 +137,7 @@ public final class PacketPeerUDP: @unchecked Sendable {
             ownSocket = nil
             connectedHost = nil
             destination = nil
+            queue.removeAll()
             queue = PacketQueue(byteLimit: Self.defaultReceiveBufferSize)
             return link.map { (server, $0.remote) }
         }
@@ -243,7 +257,7 @@ public final class PacketPeerUDP: @unchecked Sendable {
                 ownSocket = socket
             }
             let whereTo = (route.target ?? remoteLocked)?.description ?? "the connected host"
-            switch socket!.send(bytes, to: route.target) {
+            switch socket!.send(bytes, to: route.target, from: route.source) {
             case .sent:
                 return .ok
             case .wouldBlock:
@@ -267,11 +281,11 @@ public final class PacketPeerUDP: @unchecked Sendable {
 
     /// Where a datagram goes now: the socket (nil = none opened yet) and the address for sendto
     /// (nil = the connected host of a connected socket). nil when there is nowhere to send.
-    private func sendRouteLocked() -> (socket: UDPSocket?, target: SocketAddress?)? {
-        if let serverLink { return (serverLink.socket, serverLink.remote) }
-        if let ownSocket, connectedHost != nil { return (ownSocket, nil) }
+    private func sendRouteLocked() -> (socket: UDPSocket?, target: SocketAddress?, source: ReplySource?)? {
+        if let serverLink { return (serverLink.socket, serverLink.remote, serverLink.replySource) }
+        if let ownSocket, connectedHost != nil { return (ownSocket, nil, nil) }
         guard let destination else { return nil }
-        return (ownSocket, destination)
+        return (ownSocket, destination, nil)
     }
 
     /// SO_BROADCAST, now and on any socket opened later. .locked for a peer of a UDPServer.
@@ -305,7 +319,7 @@ public final class PacketPeerUDP: @unchecked Sendable {
     public func getPacket() -> [UInt8] {
         lock.withLock {
             drainSocketLocked()
-            guard let packet = queue.removeFirst() else {
+            guard let packet = takeQueuedLocked() else {
                 lastPacketError = reportNothingQueuedLocked()
                 return []
             }
@@ -333,7 +347,7 @@ public final class PacketPeerUDP: @unchecked Sendable {
                 return lastPacketError
             }
             packet.bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
-            _ = queue.removeFirst()
+            _ = takeQueuedLocked()
             lastSource = packet.source
             lastPacketError = .ok
             return .ok
@@ -381,7 +395,30 @@ public final class PacketPeerUDP: @unchecked Sendable {
             }
             guard case .datagram(_, let source, let truncated) = outcome, !truncated else { return }
             queue.append(.init(bytes: bytes, source: source))
+            traffic.datagramsReceived += 1
         }
+    }
+
+    /// Takes the oldest queued packet; reading anything lets the server wait on this peer again.
+    private func takeQueuedLocked() -> PacketQueue.Packet? {
+        guard let packet = queue.removeFirst() else { return nil }
+        heldServerBack = false
+        return packet
+    }
+
+    /// What this peer's queue took in and what was dropped for it (see UDPStats).
+    public func getStats() -> UDPStats {
+        lock.withLock {
+            var snapshot = traffic
+            snapshot.packetsQueued = UInt64(queue.count)
+            snapshot.bytesQueued = UInt64(queue.byteCount)
+            return snapshot
+        }
+    }
+
+    /// The local address this peer's replies leave from, "" when the kernel chooses (beyond Godot).
+    var replySourceHost: String {
+        lock.withLock { serverLink?.replySource?.host ?? "" }
     }
 
     // MARK: - Waiting
@@ -473,18 +510,31 @@ public final class PacketPeerUDP: @unchecked Sendable {
     /// What became of a datagram the server routed here.
     enum Delivery {
         case queued
-        /// The queue is full; the datagram was not kept.
-        case queueFull
+        /// The queue is full and was not before: the server keeps the datagram and reads no more
+        /// this poll, so the kernel keeps the rest (nothing is lost while the user reads in time).
+        case full
+        /// The queue is still full although it stopped the server once and nothing has been read
+        /// from it since: the datagram was dropped and counted, so one unread peer cannot stall them all.
+        case dropped
         /// This peer has left the server (closed); the server should forget it.
         case detached
     }
 
-    /// Queues a datagram the server read for this peer.
-    func deliver(_ bytes: [UInt8], from source: SocketAddress) -> Delivery {
+    /// Queues a datagram the server read for this peer; `arrival` tells where the client sent it.
+    func deliver(_ bytes: [UInt8], from source: SocketAddress, arrival: DatagramArrival) -> Delivery {
         lock.withLock {
             guard serverLink != nil else { return .detached }
-            guard queue.hasRoom(for: bytes.count) else { return .queueFull }
+            guard queue.hasRoom(for: bytes.count) else {
+                if !heldServerBack {
+                    heldServerBack = true
+                    return .full
+                }
+                traffic.datagramsDropped += 1
+                return .dropped
+            }
+            if let destination = arrival.destination { serverLink!.replySource = destination }
             queue.append(.init(bytes: bytes, source: source))
+            traffic.datagramsReceived += 1
             // Told under our lock: an observer unregisters under it too, so it is never told once gone.
             arrivalObserver?.datagramArrived()
             return .queued
@@ -517,6 +567,7 @@ public final class PacketPeerUDP: @unchecked Sendable {
             serverLink = nil
             linkedServer = nil
             destination = nil
+            queue.removeAll()
             queue = PacketQueue(byteLimit: Self.defaultReceiveBufferSize)
             return link.remote
         }
@@ -538,7 +589,7 @@ extension PacketPeerUDP: DatagramTransport {
     public func receiveDatagramReportingMore(into buffer: UnsafeMutableRawBufferPointer)
         -> (received: DatagramReceive, moreWaiting: Bool) {
         lock.withLock {
-            if let packet = queue.removeFirst() {
+            if let packet = takeQueuedLocked() {
                 lastSource = packet.source
                 let more = mayHaveDatagramLocked
                 guard packet.bytes.count <= buffer.count else { return (.oversized(packet.bytes.count), more) }
@@ -563,6 +614,7 @@ extension PacketPeerUDP: DatagramTransport {
                 if count > 1 {
                     let second = batch.datagram(1)
                     queue.append(.init(bytes: Array(second.bytes), source: peer ?? second.source))
+                    traffic.datagramsReceived += 1
                 }
                 return (first.truncated ? .oversized(first.length) : .datagram(first.length), count > 1)
             case .empty:
@@ -579,7 +631,7 @@ extension PacketPeerUDP: DatagramTransport {
             guard let route = sendRouteLocked(), let socket = route.socket else {
                 return .failed("the UDP peer has no socket or destination")
             }
-            switch socket.send(bytes, to: route.target) {
+            switch socket.send(bytes, to: route.target, from: route.source) {
             case .sent: return .sent
             case .wouldBlock: return .wouldBlock
             case .failed(let code):
@@ -599,6 +651,10 @@ extension PacketPeerUDP: DatagramTransport {
 
     public var isConnectedToPeer: Bool {
         lock.withLock { socketLocked != nil && remoteLocked != nil }
+    }
+
+    public var droppedDatagrams: UInt64 {
+        lock.withLock { traffic.datagramsDropped }
     }
 
     /// The remote's 16 address bytes (IPv4 in mapped form) and 2 port bytes (big-endian), and its

@@ -5,6 +5,7 @@
 // bounded too. When the next datagram does not fit, the owner stops reading and leaves it where
 // it is (in the kernel; a shared server socket drops and counts it). An empty queue takes any one
 // datagram, however large, so a small limit never wedges a peer. An idle queue allocates nothing.
+// A queue of a UDPServer's peer also draws on the server's shared QueueBudget.
 
 struct PacketQueue {
     struct Packet {
@@ -19,11 +20,14 @@ struct PacketQueue {
     private(set) var byteCount = 0
     /// The most bytes the queue holds, bookkeeping included (see the file comment for the one exception).
     var byteLimit: Int
+    /// The server-wide bound this queue also counts against; nil for a peer with its own socket.
+    let budget: QueueBudget?
     /// What one packet costs beyond its payload.
     static let bookkeepingBytes = 24
 
-    init(byteLimit: Int) {
+    init(byteLimit: Int, budget: QueueBudget? = nil) {
         self.byteLimit = byteLimit
+        self.budget = budget
     }
 
     var count: Int { packets.count - head }
@@ -31,14 +35,17 @@ struct PacketQueue {
 
     /// True when a datagram of `size` bytes may be queued now.
     func hasRoom(for size: Int) -> Bool {
-        isEmpty || byteCount + size + Self.bookkeepingBytes <= byteLimit
+        let cost = size + Self.bookkeepingBytes
+        return isEmpty || (byteCount + cost <= byteLimit && budget?.hasRoom(for: cost) != false)
     }
 
     /// The oldest packet, left in place.
     var first: Packet? { isEmpty ? nil : packets[head] }
 
     mutating func append(_ packet: Packet) {
-        byteCount += packet.bytes.count + Self.bookkeepingBytes
+        let cost = packet.bytes.count + Self.bookkeepingBytes
+        byteCount += cost
+        budget?.take(cost)
         packets.append(packet)
     }
 
@@ -48,7 +55,9 @@ struct PacketQueue {
         let packet = packets[head]
         packets[head].bytes = []
         head += 1
-        byteCount -= packet.bytes.count + Self.bookkeepingBytes
+        let cost = packet.bytes.count + Self.bookkeepingBytes
+        byteCount -= cost
+        budget?.giveBack(cost)
         if head == packets.count {
             packets.removeAll(keepingCapacity: packets.count <= 64)
             head = 0
@@ -60,6 +69,7 @@ struct PacketQueue {
     }
 
     mutating func removeAll() {
+        budget?.giveBack(byteCount, packets: count)
         packets = []
         head = 0
         byteCount = 0

@@ -82,7 +82,7 @@ final class UDPSocket: @unchecked Sendable {
     let family: Int32
     /// Which destination addresses this socket can reach.
     let reach: AddressReach
-    private let descriptor: Int32
+    let descriptor: Int32
     /// Guards `isClosed` and `waiters`, the state close() shares with waitReadable().
     private let waitLock = Lock()
     private var isClosed = false
@@ -168,9 +168,11 @@ final class UDPSocket: @unchecked Sendable {
 
     // MARK: - Datagrams
 
-    /// Sends one datagram, to `destination` or (nil) to the connected peer.
-    func send(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress?) -> SocketSend {
-        retryingRefusal { sendOnce(bytes, to: destination) }
+    /// Sends one datagram, to `destination` or (nil) to the connected peer; from `source` when given
+    /// (a reply from the address its client sent to, see DatagramArrival).
+    func send(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress?, from source: ReplySource? = nil)
+        -> SocketSend {
+        retryingRefusal { sendOnce(bytes, to: destination, from: source) }
     }
 
     /// Takes the next datagram into `buffer` without blocking and without allocating.
@@ -211,11 +213,16 @@ final class UDPSocket: @unchecked Sendable {
         return first.failure == ECONNREFUSED ? attempt() : first
     }
 
-    private func sendOnce(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress?) -> SocketSend {
+    private func sendOnce(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress?,
+                          from source: ReplySource?) -> SocketSend {
         let sent: Int
         if let destination {
             guard let result = destination.withSockaddr(family: family, { address, length in
-                sendto(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), address, length)
+                if let source {
+                    return Self.send(on: descriptor, bytes, flags: Int32(MSG_NOSIGNAL), to: address, length: length,
+                                     from: source)
+                }
+                return sendto(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), address, length)
             }) else { return .failed(errno: EAFNOSUPPORT) }
             sent = result
         } else {

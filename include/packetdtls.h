@@ -347,6 +347,41 @@ DTLS_API dtls_error dtls_udp_server_set_max_pending_connections(dtls_udp_server 
 /** The limit set above; 0 for a bad handle. */
 DTLS_API int dtls_udp_server_get_max_pending_connections(dtls_udp_server *server);
 
+/*
+ * Receive queues and loss figures (beyond Godot). A peer a server makes queues up to the server's
+ * peer queue limit (default 1 MiB, 24 bytes of bookkeeping per datagram included; an empty queue
+ * takes any one datagram), and all its peers together up to the total limit (default 16 MiB). When a
+ * datagram finds its peer's queue full, dtls_udp_server_poll() keeps it and reads no more that poll:
+ * the kernel keeps the rest. The next poll routes it first; if the peer was read from meanwhile nothing
+ * is lost, and if not, its datagrams are dropped and counted, so one unread peer cannot stall the rest.
+ */
+
+/** Traffic and loss figures of a dtls_udp or a dtls_udp_server. Append-only. */
+typedef struct dtls_udp_stats {
+    uint64_t datagrams_received;          /**< queued for reading (a server: routed to a peer) */
+    uint64_t datagrams_dropped;           /**< read and dropped by the library (full queue or pending queue) */
+    uint64_t datagrams_dropped_by_kernel; /**< a server's socket buffer overflowed (SO_RXQ_OVFL); told with
+                                               the next datagram read */
+    uint64_t packets_queued;              /**< queued now, not yet read (a server: by all its peers and itself) */
+    uint64_t bytes_queued;                /**< the bytes those take, bookkeeping included */
+} dtls_udp_stats;
+
+/**
+ * Fills *out with the figures of a UDP peer. `size` is sizeof(dtls_udp_stats) as the caller compiled
+ * it. DTLS_ERR_INVALID_PARAMETER for a bad handle, NULL out or size 0.
+ */
+DTLS_API dtls_error dtls_udp_get_stats(dtls_udp *udp, dtls_udp_stats *out, size_t size);
+/** As dtls_udp_get_stats(), for a server: everything it routed and dropped, and what its peers hold. */
+DTLS_API dtls_error dtls_udp_server_get_stats(dtls_udp_server *server, dtls_udp_stats *out, size_t size);
+/** The bytes each peer made from now on may queue; DTLS_ERR_INVALID_PARAMETER (no change) below 1. */
+DTLS_API dtls_error dtls_udp_server_set_peer_queue_limit(dtls_udp_server *server, int bytes);
+/** The peer queue limit; 0 for a bad handle. */
+DTLS_API int dtls_udp_server_get_peer_queue_limit(dtls_udp_server *server);
+/** The bytes all peers may queue together, now; DTLS_ERR_INVALID_PARAMETER (no change) below 1. */
+DTLS_API dtls_error dtls_udp_server_set_total_queue_limit(dtls_udp_server *server, int bytes);
+/** The total queue limit; 0 for a bad handle. */
+DTLS_API int dtls_udp_server_get_total_queue_limit(dtls_udp_server *server);
+
 /* MARK: - CryptoKey (dtls_key) */
 
 /** A new, empty key. Free with dtls_key_free(). */
@@ -639,6 +674,7 @@ typedef struct dtls_peer_stats {
     uint64_t datagrams_oversized;       /**< datagrams too large for a record, discarded */
     uint64_t handshake_retransmissions; /**< flights sent again after their timer ran out */
     uint64_t handshake_duration_ms;     /**< connect (or accept) to CONNECTED; 0 until then */
+    uint64_t datagrams_dropped;         /**< dropped below DTLS: its UDPServer peer's queue stayed full */
 } dtls_peer_stats;
 
 /**

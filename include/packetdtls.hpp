@@ -415,9 +415,20 @@ class PacketPeerDTLS;
 
 // MARK: - PacketPeerUDP
 
+/// Beyond Godot: what a PacketPeerUDP or UDPServer queued and dropped (see dtls_udp_stats).
+using UDPStats = dtls_udp_stats;
+
 /// PacketPeerUDP: one UDP socket, bound or connected, or a peer taken from a UDPServer.
 class PacketPeerUDP : public detail::Handle<dtls_udp, dtls_udp_free> {
 public:
+    /// Beyond Godot: what this peer queued and what its server dropped for it; all zero on failure.
+    UDPStats get_stats(Error *error = nullptr) const noexcept {
+        UDPStats stats{};
+        dtls_error result = dtls_udp_get_stats(get(), &stats, sizeof stats);
+        if (result != DTLS_OK) stats = UDPStats{};
+        if (error) *error = to_error(result);
+        return stats;
+    }
     /// A new, unbound UDP peer (Godot's PacketPeerUDP.new()).
     PacketPeerUDP() noexcept : Handle(dtls_udp_new()) {}
     /// An empty owner (no handle).
@@ -540,6 +551,22 @@ public:
         return to_error(dtls_udp_server_set_max_pending_connections(get(), max_pending));
     }
     int get_max_pending_connections() const noexcept { return dtls_udp_server_get_max_pending_connections(get()); }
+    /// Beyond Godot: the bytes each peer made from now on may queue (default 1 MiB).
+    Error set_peer_queue_limit(int bytes) noexcept { return to_error(dtls_udp_server_set_peer_queue_limit(get(), bytes)); }
+    int get_peer_queue_limit() const noexcept { return dtls_udp_server_get_peer_queue_limit(get()); }
+    /// Beyond Godot: the bytes all peers may queue together (default 16 MiB).
+    Error set_total_queue_limit(int bytes) noexcept {
+        return to_error(dtls_udp_server_set_total_queue_limit(get(), bytes));
+    }
+    int get_total_queue_limit() const noexcept { return dtls_udp_server_get_total_queue_limit(get()); }
+    /// Beyond Godot: what the server routed and dropped, and what the kernel dropped; all zero on failure.
+    UDPStats get_stats(Error *error = nullptr) const noexcept {
+        UDPStats stats{};
+        dtls_error result = dtls_udp_server_get_stats(get(), &stats, sizeof stats);
+        if (result != DTLS_OK) stats = UDPStats{};
+        if (error) *error = to_error(result);
+        return stats;
+    }
 };
 
 // MARK: - CryptoKey

@@ -494,6 +494,9 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         public var handshakeRetransmissions: UInt64 = 0
         /// Milliseconds from connect (or accept) to CONNECTED; 0 until then.
         public var handshakeDurationMs: UInt64 = 0
+        /// Datagrams for this peer dropped below DTLS: the queue of its UDPServer peer stayed full
+        /// (see UDPServer.poll()). 0 over a peer with its own socket, which leaves them in the kernel.
+        public var datagramsDropped: UInt64 = 0
 
         /// Session-level counts, which live in the session until it ends.
         fileprivate var sessionPart = SessionPart()
@@ -510,6 +513,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             recordsDroppedBadMAC = UInt64(sessionPart.badMAC)
             datagramsOversized = UInt64(sessionPart.oversized)
             handshakeRetransmissions = UInt64(sessionPart.retransmissions)
+            datagramsDropped = session.transport.droppedDatagrams
         }
     }
 

@@ -42,6 +42,7 @@ class PeerStats(NamedTuple):
     datagrams_oversized: int  #: datagrams too large for a record, discarded
     handshake_retransmissions: int  #: flights sent again after their timer ran out
     handshake_duration_ms: int  #: connect (or accept) to CONNECTED; 0 until then
+    datagrams_dropped: int  #: dropped below DTLS: its UDPServer peer's queue stayed full
 
 _NAMES_3X = ("validate_certs", "for_hostname", "valid_certificate")
 _NAMES_4X = ("hostname", "client_options")

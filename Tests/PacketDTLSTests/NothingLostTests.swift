@@ -224,4 +224,110 @@ final class NothingLostTests: XCTestCase {
             XCTAssertTrue(done, "\(host): client \(client.getStatus()) \(client.getErrorMessage())")
         }
     }
+
+    // MARK: - stop() ends the sessions
+
+    private func connectedClients(_ count: Int, to server: EchoServer) -> [PacketPeerDTLS] {
+        let clients = (0..<count).map { _ in server.startClient() }
+        XCTAssertTrue(DTLSLoopbackTests.run(within: 20, {
+            server.step()
+            for client in clients { client.poll() }
+        }, until: {
+            clients.allSatisfy { $0.getStatus() == .connected }
+                && server.peers.filter { $0.getStatus() == .connected }.count == count
+        }), "clients: \(clients.map { $0.getStatus() })")
+        return clients
+    }
+
+    func testStopWithTenConnectedClientsDisconnectsEveryClientWithinASecond() throws {
+        let identity = try TestIdentity.make()
+        let server = try EchoServer(key: identity.key, certificate: identity.certificate)
+        let clients = connectedClients(10, to: server)
+        server.udp.stop()
+        for peer in server.peers { XCTAssertEqual(peer.getStatus(), .disconnected, "a server-side peer knows at once") }
+        let connectedBefore = server.peers.filter { $0.getErrorMessage().contains("close_notify was sent") }
+        XCTAssertEqual(connectedBefore.count, 10, server.peers.map { $0.getErrorMessage() }.joined(separator: "; "))
+        let start = MonotonicClock.milliseconds()
+        XCTAssertTrue(DTLSLoopbackTests.run(within: 1, {
+            for client in clients { client.poll() }
+        }, until: { clients.allSatisfy { $0.getStatus() == .disconnected } }),
+                      "clients: \(clients.map { $0.getStatus() })")
+        XCTAssertLessThan(MonotonicClock.milliseconds() - start, 1000)
+        XCTAssertTrue(clients.allSatisfy { $0.getErrorMessage().contains("close_notify") })
+    }
+
+    func testFreeingTheServerEndsItsSessionsToo() throws {
+        let identity = try TestIdentity.make()
+        var server: EchoServer? = try EchoServer(key: identity.key, certificate: identity.certificate)
+        let clients = connectedClients(3, to: server!)
+        let serverPeers = server!.peers
+        server = nil  // the UDPServer goes with it; the DTLS peers are still held here
+        XCTAssertTrue(serverPeers.filter { $0.getErrorMessage().contains("close_notify") }.count == 3)
+        XCTAssertTrue(DTLSLoopbackTests.run(within: 1, {
+            for client in clients { client.poll() }
+        }, until: { clients.allSatisfy { $0.getStatus() == .disconnected } }))
+    }
+
+    // MARK: - Misuse refused
+
+    func testTwoDTLSPeersOverOneUDPPeerAreRefused() throws {
+        let identity = try TestIdentity.make()
+        let server = try EchoServer(key: identity.key, certificate: identity.certificate)
+        let udp = connectedClient(to: "127.0.0.1", port: server.port)
+        let first = PacketPeerDTLS()
+        XCTAssertEqual(first.connectToPeer(udp, validateCerts: false), .ok)
+        let second = PacketPeerDTLS()
+        XCTAssertEqual(second.connectToPeer(udp, validateCerts: false), .alreadyInUse)
+        XCTAssertTrue(ErrorReport.message.contains("another PacketPeerDTLS"), ErrorReport.message)
+        XCTAssertEqual(second.getStatus(), .disconnected)
+        XCTAssertTrue(DTLSLoopbackTests.run(within: 10, {
+            server.step()
+            first.poll()
+        }, until: { first.getStatus() == .connected }), "the first session is undisturbed")
+        first.disconnectFromPeer()
+        XCTAssertEqual(second.connectToPeer(udp, validateCerts: false), .ok, "free again once the first ended")
+    }
+
+    func testTakeConnectionTwiceWithOneUDPPeerIsRefused() throws {
+        let identity = try TestIdentity.make()
+        let udpServer = listeningServer()
+        let dtls = DTLSServer()
+        XCTAssertEqual(dtls.setup(key: identity.key, certificate: identity.certificate), .ok)
+        let udp = connectedClient(to: "127.0.0.1", port: udpServer.getLocalPort())
+        let client = PacketPeerDTLS()
+        XCTAssertEqual(client.connectToPeer(udp, validateCerts: false), .ok)
+        var accepted: (udp: PacketPeerUDP, dtls: PacketPeerDTLS)?
+        XCTAssertTrue(DTLSLoopbackTests.run(within: 10, {
+            _ = udpServer.poll()
+            while let taken = udpServer.takeConnection() {
+                if let peer = dtls.takeConnection(taken), peer.getStatus() == .handshaking { accepted = (taken, peer) }
+            }
+            client.poll()
+        }, until: { accepted != nil }))
+        let (taken, serverPeer) = try XCTUnwrap(accepted)
+        XCTAssertNil(dtls.takeConnection(taken))
+        XCTAssertTrue(ErrorReport.message.contains("take_connection: another PacketPeerDTLS"), ErrorReport.message)
+        XCTAssertTrue(DTLSLoopbackTests.run(within: 10, {
+            _ = udpServer.poll()
+            serverPeer.poll()
+            client.poll()
+        }, until: { client.getStatus() == .connected && serverPeer.getStatus() == .connected }),
+                      "the first handshake goes on: \(client.getErrorMessage()) \(serverPeer.getErrorMessage())")
+    }
+
+    func testPollAfterClosingTheUDPPeerUnderAConnectedClientReportsItAtOnce() throws {
+        let identity = try TestIdentity.make()
+        let server = try EchoServer(key: identity.key, certificate: identity.certificate)
+        let udp = connectedClient(to: "127.0.0.1", port: server.port)
+        let client = PacketPeerDTLS()
+        XCTAssertEqual(client.connectToPeer(udp, validateCerts: false), .ok)
+        XCTAssertTrue(DTLSLoopbackTests.run(within: 10, {
+            server.step()
+            client.poll()
+        }, until: { client.getStatus() == .connected }))
+        udp.close()
+        XCTAssertEqual(client.poll(), .connectionError)
+        XCTAssertEqual(client.getStatus(), .error)
+        XCTAssertTrue(client.getErrorMessage().contains("closed"), client.getErrorMessage())
+    }
 }

@@ -19,6 +19,10 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     private let quiet = Atomic<Bool>(false)
     private let quietArrivals = Atomic<UInt64>(0)
     private let quietUntilMs = Atomic<UInt64>(0)
+    /// True from the start of a session to its end: the transport below refuses a second DTLS peer
+    /// meanwhile, and a stopping UDPServer ends it (see PacketPeerUDP.claim(by:)). Read under the
+    /// transport's lock, hence atomic.
+    private let holdsTransport = Atomic<Bool>(false)
     /// True when the transport reports every arrival (server-taken UDP peers).
     @exclusivity(unchecked) private var arrivalsObserved = false
 
@@ -43,6 +47,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     @exclusivity(unchecked) private var lastAlert: UInt8?
     @exclusivity(unchecked) private var handshakeStartMs: UInt64 = 0
     @exclusivity(unchecked) private var counters = Stats()
+    /// The transport this peer claimed last (see claimTransport), released when this peer goes.
+    @exclusivity(unchecked) private var claimedTransport: DatagramTransport?
 
     /// Records decrypted per poll at most, so one poll stays bounded under a flood.
     static let recordsPerPoll = 4096
@@ -50,6 +56,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     public init() {}
 
     deinit {
+        // Under our lock: a stopping server that holds it (endSessionForStoppedServer) finishes first.
+        lock.withLock { claimedTransport?.releaseClaim(by: self) }
         // The transport does not retain its arrival observer: unregister before going.
         if arrivalsObserved { _ = session?.transport.observeArrivals(nil) }
         // Freeing a connected peer says goodbye, as disconnect_from_peer() would.
@@ -78,6 +86,9 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             guard packetPeer.isConnectedToPeer, let remote = packetPeer.remoteIdentity else {
                 return ErrorReport.fail(.invalidParameter,
                                         "connect_to_peer: the UDP peer must be connected first (connect_to_host)")
+            }
+            if let refusal = claimTransport(packetPeer) {
+                return ErrorReport.fail(.alreadyInUse, "connect_to_peer: \(refusal)")
             }
             let options = clientOptions ?? TLSOptions.client()
             let configuration: DTLSConfiguration
@@ -112,6 +123,9 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// session: the client's next ClientHello arrives as a new connection.
     func accept(over transport: DatagramTransport, configuration: DTLSConfiguration) -> GodotError {
         lock.withLock {
+            if let refusal = claimTransport(transport) {
+                return ErrorReport.fail(.alreadyInUse, "take_connection: \(refusal)")
+            }
             do throws(Failure) {
                 session = try DTLSSession(configuration: configuration, transport: transport, expectedName: nil,
                                           sniName: nil)
@@ -127,8 +141,35 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         }
     }
 
+    /// Claims `transport` for this peer's session (nil), or says why another peer's session has it.
+    private func claimTransport(_ transport: DatagramTransport) -> String? {
+        if let previous = claimedTransport, previous !== transport { previous.releaseClaim(by: self) }
+        claimedTransport = nil
+        if let refusal = transport.claim(by: self) { return refusal }
+        claimedTransport = transport
+        return nil
+    }
+
+    /// Whether a session of this peer runs now (handshaking or connected); see holdsTransport.
+    var isUsingTransport: Bool { holdsTransport.load(ordering: .acquiring) }
+
+    /// Ends the session because the UDPServer below stopped: close_notify to a connected client, and
+    /// DISCONNECTED with the reason at once. The caller holds our lock (PacketPeerUDP.endSessionForStoppedServer).
+    func endBecauseServerStoppedLocked() {
+        switch status {
+        case .connected:
+            session?.sendCloseNotify()
+            end(.disconnected, "the UDPServer stopped; close_notify was sent to the client")
+        case .handshaking:
+            end(.disconnected, "the UDPServer stopped during the handshake")
+        default:
+            break
+        }
+    }
+
     private func begin(serverSide: Bool, expectedName: String, tuning: TLSOptions.Tuning) {
         quiet.store(false, ordering: .releasing)
+        holdsTransport.store(true, ordering: .releasing)
         arrivalsObserved = session?.transport.observeArrivals(self) ?? false
         isServerSide = serverSide
         self.expectedName = expectedName
@@ -309,6 +350,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// Frees the session and settles on `final`; packets already decrypted stay readable.
     private func end(_ final: DTLSStatus, _ reason: String) {
         quiet.store(false, ordering: .releasing)
+        holdsTransport.store(false, ordering: .releasing)
         let ended = session
         // A record still held inside mbedTLS goes to the inbox before the context is freed.
         if let ended, ended.heldRecordLength > 0 { inbox.append(ended.takeHeldRecord()) }

@@ -52,6 +52,12 @@ public protocol DatagramTransport: AnyObject, Sendable {
     /// Datagrams meant for this transport's peer that were dropped below the DTLS layer (a full
     /// queue of a UDPServer's peer); 0 for a transport that drops none.
     var droppedDatagrams: UInt64 { get }
+    /// Makes `owner` the one DTLS peer whose session runs over this transport. Returns nil when
+    /// granted, or why not: another DTLS peer's session (handshaking or connected) runs over it
+    /// already. The transport does not retain the owner: an owner releases its claim before it goes.
+    func claim(by owner: PacketPeerDTLS) -> String?
+    /// Releases a claim `owner` holds (nothing when another holds it).
+    func releaseClaim(by owner: PacketPeerDTLS)
 }
 
 /// Told by a transport each time it queues a datagram for its peer, so an idle DTLS peer can learn
@@ -69,4 +75,6 @@ extension DatagramTransport {
     public var mayHaveDatagram: Bool { true }
     public func observeArrivals(_ observer: DatagramArrivalObserver?) -> Bool { false }
     public var droppedDatagrams: UInt64 { 0 }
+    public func claim(by owner: PacketPeerDTLS) -> String? { nil }
+    public func releaseClaim(by owner: PacketPeerDTLS) {}
 }

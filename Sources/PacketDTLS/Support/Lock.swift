@@ -36,6 +36,18 @@ public struct Lock: @unchecked Sendable {
         defer { pthread_mutex_unlock(mutex) }
         return try body()
     }
+
+    /// Takes the mutex only if it is free at once; true when taken (then call unlock()). For the one
+    /// place that must reach "upwards" against the lock order (a stopping UDPServer ending the DTLS
+    /// sessions over its peers), which backs off instead of waiting.
+    public func tryLock() -> Bool {
+        pthread_mutex_trylock(mutex) == 0
+    }
+
+    /// Releases a mutex taken with tryLock().
+    public func unlock() {
+        pthread_mutex_unlock(mutex)
+    }
 }
 
 /// One object: a header and the mutex right after it.

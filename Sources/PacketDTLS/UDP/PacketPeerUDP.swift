@@ -60,6 +60,9 @@ public final class PacketPeerUDP: @unchecked Sendable {
     /// Set when a full queue made the server stop reading its socket for a poll; cleared when a
     /// packet is read from the queue. See deliver().
     @exclusivity(unchecked) private var heldServerBack = false
+    /// The DTLS peer whose session runs over this peer (see claim(by:)). Unretained: the DTLS peer
+    /// releases its claim, under this lock, before it goes.
+    @exclusivity(unchecked) private var dtlsOwner: Unmanaged<PacketPeerDTLS>?
 
     /// A new peer with no socket.
     public init() {}
@@ -139,6 +142,8 @@ public final class PacketPeerUDP: @unchecked Sendable {
             destination = nil
             queue.removeAll()
             queue = PacketQueue(byteLimit: Self.defaultReceiveBufferSize)
+            // A quiet DTLS peer above must look again, to find the transport gone.
+            arrivalObserver?.datagramArrived()
             return link.map { (server, $0.remote) }
         }
         // Our lock is released: the server may lock itself, and then us, freely.
@@ -569,6 +574,7 @@ public final class PacketPeerUDP: @unchecked Sendable {
             destination = nil
             queue.removeAll()
             queue = PacketQueue(byteLimit: Self.defaultReceiveBufferSize)
+            arrivalObserver?.datagramArrived()
             return link.remote
         }
     }
@@ -647,7 +653,9 @@ extension PacketPeerUDP: DatagramTransport {
         lock.withLock { mayHaveDatagramLocked }
     }
 
-    private var mayHaveDatagramLocked: Bool { !queue.isEmpty || ownSocket != nil }
+    /// False only for a server's peer with an empty queue. A closed peer says true, so that a DTLS
+    /// poll reads, and learns at once that its transport is gone.
+    private var mayHaveDatagramLocked: Bool { !queue.isEmpty || ownSocket != nil || serverLink == nil }
 
     public var isConnectedToPeer: Bool {
         lock.withLock { socketLocked != nil && remoteLocked != nil }
@@ -662,6 +670,59 @@ extension PacketPeerUDP: DatagramTransport {
     public var remoteIdentity: (transportID: [UInt8], host: String)? {
         guard let remote = lock.withLock({ socketLocked != nil ? remoteLocked : nil }) else { return nil }
         return (remote.addressBytes + [UInt8(remote.port >> 8), UInt8(remote.port & 0xff)], remote.host)
+    }
+
+    public func claim(by owner: PacketPeerDTLS) -> String? {
+        lock.withLock {
+            if let current = dtlsOwner, current.toOpaque() != Unmanaged.passUnretained(owner).toOpaque(),
+               current._withUnsafeGuaranteedRef({ $0.isUsingTransport }) {
+                return "another PacketPeerDTLS's session runs over this PacketPeerUDP already; "
+                    + "one UDP peer carries one DTLS session (disconnect or free the other first)"
+            }
+            dtlsOwner = Unmanaged.passUnretained(owner)
+            return nil
+        }
+    }
+
+    public func releaseClaim(by owner: PacketPeerDTLS) {
+        lock.withLock {
+            if dtlsOwner?.toOpaque() == Unmanaged.passUnretained(owner).toOpaque() { dtlsOwner = nil }
+        }
+    }
+
+    /// Ends the DTLS session over this peer, if one runs, because its server stops (close_notify
+    /// when connected). Called by the stopping server with no lock held.
+    ///
+    /// This reaches upwards against the lock order (the DTLS peer locks before us), so it only tries
+    /// the DTLS peer's lock while holding ours and backs off when it is busy. Holding our lock keeps
+    /// the unretained owner alive up to the try: its deinit releases the claim under our lock, inside
+    /// its own, so once we hold its lock it cannot finish either.
+    func endSessionForStoppedServer() {
+        enum Step {
+            case none
+            case busy
+            case locked(Unmanaged<PacketPeerDTLS>, Lock)
+        }
+        while true {
+            let step: Step = lock.withLock {
+                guard let owner = dtlsOwner else { return .none }
+                return owner._withUnsafeGuaranteedRef { dtls in
+                    guard dtls.isUsingTransport else { return .none }
+                    let ownerLock = dtls.lock
+                    return ownerLock.tryLock() ? .locked(owner, ownerLock) : .busy
+                }
+            }
+            switch step {
+            case .none:
+                return
+            case .busy:
+                sched_yield()
+            case .locked(let owner, let ownerLock):
+                owner._withUnsafeGuaranteedRef { $0.endBecauseServerStoppedLocked() }
+                ownerLock.unlock()
+                return
+            }
+        }
     }
 
     /// A peer of a UDPServer leaves it, so the client's next datagram becomes a new pending peer.

@@ -71,8 +71,9 @@ public final class UDPServer: @unchecked Sendable {
     public init() {}
 
     deinit {
-        // Nobody can poll a server nobody holds: stop, so its peers no longer claim a connection.
-        lock.withLock { stopLocked() }
+        // Nobody can poll a server nobody holds: stop, so its peers no longer claim a connection
+        // (and their DTLS sessions end with close_notify, as with stop()).
+        stop()
     }
 
     private var pendingCount: Int { pending.count - pendingHead }
@@ -120,21 +121,26 @@ public final class UDPServer: @unchecked Sendable {
     }
 
     /// Closes the socket, drops the pending peers, and closes every taken peer: they report not
-    /// connected afterwards, and their put_packet gives .unconfigured.
+    /// connected afterwards, and their put_packet gives .unconfigured. A DTLS session over a peer
+    /// ends first: a connected client is sent close_notify (so it learns at once, instead of sending
+    /// into the void), and the server-side PacketPeerDTLS is DISCONNECTED with the reason.
     public func stop() {
-        lock.withLock { stopLocked() }
-    }
-
-    private func stopLocked() {
-        for route in routes.values { route.peer?.detachFromServer() }
-        for peer in pending[pendingHead...] { peer.detachFromServer() }
-        routes = [:]
-        pending = []
-        pendingHead = 0
-        heldBack = []
-        sweepThreshold = 64
-        socket?.close()
-        socket = nil
+        let (peers, closing) = lock.withLock { () -> ([PacketPeerUDP], UDPSocket?) in
+            let peers = routes.values.compactMap { $0.peer } + pending[pendingHead...]
+            let closing = socket
+            routes = [:]
+            pending = []
+            pendingHead = 0
+            heldBack = []
+            sweepThreshold = 64
+            socket = nil
+            return (peers, closing)
+        }
+        // Without our lock (a session's end makes its peer leave us), and with the socket still
+        // open for the close_notify.
+        for peer in peers { peer.endSessionForStoppedServer() }
+        for peer in peers { peer.detachFromServer() }
+        closing?.close()
     }
 
     // MARK: - Routing

@@ -692,7 +692,8 @@ DTLS_API dtls_error dtls_peer_get_stats(dtls_peer *peer, dtls_peer_stats *out, s
  * instance ID, Callable, Signal, Array, Dictionary (in insertion order) or a packed array.
  *
  * Type numbers differ between Godot 3.x and 4.x; every function that encodes or decodes takes
- * `godot_major` (3 or 4, anything else is DTLS_ERR_INVALID_PARAMETER). dtls_var_get_type() always
+ * `godot_major` (3 or 4, anything else is DTLS_ERR_INVALID_PARAMETER). The put_var / get_var functions
+ * also take 0: the peer's own setting (dtls_udp_set_godot_version(), 4 unless set). dtls_var_get_type() always
  * answers with Godot 4's numbers (dtls_var_type). A type Godot 3 lacks (Vector2i, StringName,
  * PackedInt64Array...) cannot be encoded for Godot 3 (DTLS_ERR_INVALID_PARAMETER).
  *
@@ -800,18 +801,21 @@ DTLS_API dtls_error dtls_var_encode(dtls_var *var, int godot_major, uint8_t *buf
 DTLS_API dtls_var *dtls_var_decode(const uint8_t *data, size_t len, int godot_major);
 
 /**
- * Godot's put_var(var, full_objects): encodes the value for `godot_major` and sends it as one
- * packet with dtls_udp_put_packet(). `full_objects` is accepted for Godot's signature; a dtls_var
+ * Godot's put_var(var, full_objects): encodes the value for `godot_major` (0 = the peer's setting)
+ * and sends it as one packet with dtls_udp_put_packet(). `full_objects` is accepted for Godot's signature; a dtls_var
  * holds instance IDs only, which are sent as IDs either way.
  * \return put_packet's result; DTLS_ERR_OUT_OF_MEMORY when the encoding exceeds
  *         encode_buffer_max_size; DTLS_ERR_INVALID_PARAMETER for a bad handle or godot_major.
  */
 DTLS_API dtls_error dtls_udp_put_var(dtls_udp *udp, dtls_var *var, bool full_objects, int godot_major);
 /**
- * Godot's get_var(allow_objects): takes the next packet and decodes it for `godot_major`.
- * *out_var gets a new handle (free it with dtls_var_free()), or NULL on any failure.
+ * Godot's get_var(allow_objects): takes the next packet and decodes it for `godot_major` (0 = the
+ * peer's setting). *out_var gets a new handle (free it with dtls_var_free()), or NULL on any failure.
+ * Unlike Godot, the packet must hold exactly one value: bytes after it are DTLS_ERR_INVALID_DATA, so a
+ * value encoded with the other Godot's numbers is an error with the reason (naming the version it
+ * reads as), never a value of the wrong type.
  * \return DTLS_OK; DTLS_ERR_UNAVAILABLE when nothing is queued; DTLS_ERR_INVALID_DATA for a packet
- *         that is not a valid encoding (it is consumed); DTLS_ERR_UNAUTHORIZED for a full Object
+ *         that is not one valid encoding (it is consumed); DTLS_ERR_UNAUTHORIZED for a full Object
  *         (DTLS_ERR_UNAVAILABLE with allow_objects: this library cannot instantiate classes);
  *         DTLS_ERR_INVALID_PARAMETER for a bad handle, godot_major or a NULL out_var.
  */
@@ -831,6 +835,18 @@ DTLS_API dtls_error dtls_peer_get_var(dtls_peer *peer, bool allow_objects, int g
 DTLS_API dtls_error dtls_peer_set_encode_buffer_max_size(dtls_peer *peer, int max_size);
 /** As dtls_udp_get_encode_buffer_max_size(). */
 DTLS_API int dtls_peer_get_encode_buffer_max_size(dtls_peer *peer);
+/**
+ * The numbering put_var / get_var use when given godot_major 0 (beyond Godot): 3 or 4 (default 4),
+ * per peer. DTLS_ERR_INVALID_PARAMETER (no change) for another number. Not implied by the 3.x-style
+ * calls (docs/BEYOND_GODOT.md says why).
+ */
+DTLS_API dtls_error dtls_udp_set_godot_version(dtls_udp *udp, int godot_major);
+/** The peer's numbering, 3 or 4; 0 for a bad handle. */
+DTLS_API int dtls_udp_get_godot_version(dtls_udp *udp);
+/** As dtls_udp_set_godot_version(), for a DTLS peer. */
+DTLS_API dtls_error dtls_peer_set_godot_version(dtls_peer *peer, int godot_major);
+/** As dtls_udp_get_godot_version(). */
+DTLS_API int dtls_peer_get_godot_version(dtls_peer *peer);
 
 #ifdef __cplusplus
 }

@@ -300,6 +300,8 @@ private:
 /// The Godot major version whose type numbers put_var / get_var and encode / decode use unless told
 /// otherwise: Godot 4, as Python's `godot_version=4`. Pass 3 to talk to a Godot 3 game.
 constexpr int default_godot_major = 4;
+/// Beyond Godot: the godot_major that put_var / get_var read as "this peer's set_godot_version()" (4 unless set).
+constexpr int peer_godot_major = 0;
 
 /// Variant: one Godot value for put_var / get_var (Godot's binary serialization, var_to_bytes()).
 ///
@@ -502,13 +504,13 @@ public:
     /// Godot's put_var: sends `var` encoded for Godot `godot_major` as one datagram. `full_objects` is
     /// Godot's parameter and changes nothing here (a Variant holds Object instance IDs only).
     /// Error::OutOfMemory when the encoding exceeds get_encode_buffer_max_size().
-    Error put_var(const Variant &var, bool full_objects = false, int godot_major = default_godot_major) noexcept {
+    Error put_var(const Variant &var, bool full_objects = false, int godot_major = peer_godot_major) noexcept {
         return to_error(dtls_udp_put_var(get(), var.get(), full_objects, godot_major));
     }
     /// Godot's get_var: the next datagram decoded, or an empty owner with the reason in *error
     /// (Error::Unavailable when none waits; Error::InvalidData for a datagram that is not a Variant,
     /// which is consumed; Error::Unauthorized for a full Object).
-    Variant get_var(bool allow_objects = false, int godot_major = default_godot_major,
+    Variant get_var(bool allow_objects = false, int godot_major = peer_godot_major,
                     Error *error = nullptr) noexcept {
         dtls_var *out = nullptr;
         dtls_error result = dtls_udp_get_var(get(), allow_objects, godot_major, &out);
@@ -520,6 +522,9 @@ public:
         return to_error(dtls_udp_set_encode_buffer_max_size(get(), max_size));
     }
     int get_encode_buffer_max_size() const noexcept { return dtls_udp_get_encode_buffer_max_size(get()); }
+    /// Beyond Godot: the numbering put_var / get_var use by default, 3 or 4 (default 4).
+    Error set_godot_version(int godot_major) noexcept { return to_error(dtls_udp_set_godot_version(get(), godot_major)); }
+    int get_godot_version() const noexcept { return dtls_udp_get_godot_version(get()); }
 };
 
 // MARK: - UDPServer
@@ -903,11 +908,11 @@ public:
     int get_max_packet_size() const noexcept { return dtls_peer_get_max_packet_size(get()); }
 
     /// Godot's put_var over DTLS (as PacketPeerUDP::put_var(); Error::Unconfigured when not connected).
-    Error put_var(const Variant &var, bool full_objects = false, int godot_major = default_godot_major) noexcept {
+    Error put_var(const Variant &var, bool full_objects = false, int godot_major = peer_godot_major) noexcept {
         return to_error(dtls_peer_put_var(get(), var.get(), full_objects, godot_major));
     }
     /// Godot's get_var from the decrypted packets (as PacketPeerUDP::get_var()).
-    Variant get_var(bool allow_objects = false, int godot_major = default_godot_major,
+    Variant get_var(bool allow_objects = false, int godot_major = peer_godot_major,
                     Error *error = nullptr) noexcept {
         dtls_var *out = nullptr;
         dtls_error result = dtls_peer_get_var(get(), allow_objects, godot_major, &out);
@@ -918,6 +923,9 @@ public:
         return to_error(dtls_peer_set_encode_buffer_max_size(get(), max_size));
     }
     int get_encode_buffer_max_size() const noexcept { return dtls_peer_get_encode_buffer_max_size(get()); }
+    /// Beyond Godot: the numbering put_var / get_var use by default, 3 or 4 (default 4).
+    Error set_godot_version(int godot_major) noexcept { return to_error(dtls_peer_set_godot_version(get(), godot_major)); }
+    int get_godot_version() const noexcept { return dtls_peer_get_godot_version(get()); }
 
     // Beyond Godot: resumption, what was negotiated, why verification failed, figures.
 

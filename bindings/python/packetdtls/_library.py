@@ -326,10 +326,14 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_udp_get_var": (_err, (UdpHandle, _bool, _int, ctypes.POINTER(VarHandle))),
     "dtls_udp_set_encode_buffer_max_size": (_err, (UdpHandle, _int)),
     "dtls_udp_get_encode_buffer_max_size": (_int, (UdpHandle,)),
+    "dtls_udp_set_godot_version": (_err, (UdpHandle, _int)),
+    "dtls_udp_get_godot_version": (_int, (UdpHandle,)),
     "dtls_peer_put_var": (_err, (PeerHandle, VarHandle, _bool, _int)),
     "dtls_peer_get_var": (_err, (PeerHandle, _bool, _int, ctypes.POINTER(VarHandle))),
     "dtls_peer_set_encode_buffer_max_size": (_err, (PeerHandle, _int)),
     "dtls_peer_get_encode_buffer_max_size": (_int, (PeerHandle,)),
+    "dtls_peer_set_godot_version": (_err, (PeerHandle, _int)),
+    "dtls_peer_get_godot_version": (_int, (PeerHandle,)),
 }
 
 

@@ -330,4 +330,48 @@ final class NothingLostTests: XCTestCase {
         XCTAssertEqual(client.getStatus(), .error)
         XCTAssertTrue(client.getErrorMessage().contains("closed"), client.getErrorMessage())
     }
+
+    // MARK: - Variant numbering
+
+    func testAGodot3DictionaryReadWithTheGodot4DefaultIsInvalidDataNotATransform() throws {
+        let receiver = Support.boundPeer()
+        let sender = connectedClient(to: "127.0.0.1", port: receiver.getLocalPort())
+        let dictionary = GodotVariant.dictionary([
+            GodotDictionaryEntry(.string("alpha"), .int(1)),
+            GodotDictionaryEntry(.string("beta"), .string("long enough for 48 bytes")),
+        ])
+        // Godot 3 numbers a Dictionary 18, Godot 4's Transform3D: 12 floats it would read from these bytes.
+        let bytes = try VariantEncoder.encode(dictionary, version: .godot3)
+        XCTAssertEqual(bytes[0], 18)
+        XCTAssertGreaterThan(bytes.count, 52)
+
+        XCTAssertEqual(sender.godotVersion, .godot4)
+        sender.setGodotVersion(.godot3)
+        XCTAssertEqual(sender.putVar(dictionary), .ok)
+        XCTAssertEqual(sender.putVar(dictionary), .ok)
+        XCTAssertTrue(Support.eventually { receiver.getAvailablePacketCount() == 2 })
+        let mismatch = receiver.getVar()
+        XCTAssertEqual(mismatch.error, .invalidData)
+        XCTAssertEqual(mismatch.value, .null)
+        XCTAssertTrue(ErrorReport.message.contains("reads whole with Godot 3"), ErrorReport.message)
+        receiver.setGodotVersion(.godot3)
+        let exact = receiver.getVar()
+        XCTAssertEqual(exact.error, .ok)
+        XCTAssertEqual(exact.value, dictionary)
+    }
+
+    func testDecodeWholeRefusesTrailingBytesAndUnknownHeaderBits() throws {
+        let int = try VariantEncoder.encode(.int(7), version: .godot4)
+        XCTAssertEqual(try VariantDecoder.decodeWhole(int), .int(7))
+        XCTAssertThrowsError(try VariantDecoder.decodeWhole(int + [0, 0, 0, 0])) { error in
+            XCTAssertEqual((error as? VariantError)?.code, .invalidData)
+            XCTAssertTrue("\(error)".contains("4 bytes follow"), "\(error)")
+        }
+        // Bits of the header Godot never sets (here bit 8) are refused, by get_var and bytes_to_var alike.
+        XCTAssertThrowsError(try VariantDecoder.decode([2, 1, 0, 0, 7, 0, 0, 0])) { error in
+            XCTAssertEqual((error as? VariantError)?.code, .invalidData)
+        }
+        // Godot's bytes_to_var still ignores what follows a value.
+        XCTAssertEqual(try VariantDecoder.decode(int + [0, 0, 0, 0]), .int(7))
+    }
 }

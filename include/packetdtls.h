@@ -337,7 +337,11 @@ DTLS_API dtls_udp *dtls_udp_server_take_connection(dtls_udp_server *server);
 DTLS_API bool dtls_udp_server_is_listening(dtls_udp_server *server);
 /** The local port of the socket, 0 when not listening. */
 DTLS_API int dtls_udp_server_get_local_port(dtls_udp_server *server);
-/** Closes the socket, drops pending peers, and closes every taken peer. */
+/**
+ * Closes the socket, drops pending peers, and closes every taken peer. First, every DTLS session over
+ * one of its peers ends: a connected client is sent close_notify, and the server-side dtls_peer is
+ * DISCONNECTED at once with the reason. Freeing the last reference to a server does the same.
+ */
 DTLS_API dtls_error dtls_udp_server_stop(dtls_udp_server *server);
 /**
  * How many pending peers may wait (default 16; 0 refuses new peers). Lowering it drops the newest

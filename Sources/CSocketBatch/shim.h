@@ -7,28 +7,22 @@
  * Control messages (cmsg): where a datagram was sent to (IP_PKTINFO / IPV6_PKTINFO) and how many the
  * socket's buffer dropped (SO_RXQ_OVFL) are read from a received header, and a reply is sent from the
  * address the client used. The pktinfo structures are declared under _GNU_SOURCE only too; their
- * layouts (fixed by the kernel's ABI) are repeated here under our own names. */
+ * layouts and the option numbers (fixed by the kernel's ABI) are repeated here under our own names.
+ * No header beyond those above is included: a header first seen here would have its declarations
+ * (IPPROTO_IP...) owned by this module, and vanish from Swift files that import only Glibc. */
 #ifndef PACKETDTLS_CSOCKETBATCH_SHIM_H
 #define PACKETDTLS_CSOCKETBATCH_SHIM_H
 
-#include <netinet/in.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#ifndef IP_PKTINFO
-#define IP_PKTINFO 8
-#endif
-#ifndef IPV6_RECVPKTINFO
-#define IPV6_RECVPKTINFO 49
-#endif
-#ifndef IPV6_PKTINFO
-#define IPV6_PKTINFO 50
-#endif
-#ifndef SO_RXQ_OVFL
-#define SO_RXQ_OVFL 40
-#endif
+#define PACKETDTLS_IPPROTO_IP 0
+#define PACKETDTLS_IPPROTO_IPV6 41
+#define PACKETDTLS_IP_PKTINFO 8
+#define PACKETDTLS_IPV6_RECVPKTINFO 49
+#define PACKETDTLS_IPV6_PKTINFO 50
+#define PACKETDTLS_SO_RXQ_OVFL 40
 
 /* One datagram's header and, after the call, its length. */
 struct packetdtls_mmsghdr {
@@ -41,14 +35,14 @@ static inline int packetdtls_recvmmsg(int fd, struct packetdtls_mmsghdr *headers
     return (int)syscall(SYS_recvmmsg, fd, headers, count, flags, (void *)0);
 }
 
-/* The kernel's struct in_pktinfo and struct in6_pktinfo. */
+/* The kernel's struct in_pktinfo and struct in6_pktinfo (addresses in network byte order). */
 struct packetdtls_in_pktinfo {
     int ipi_ifindex;
-    struct in_addr ipi_spec_dst;
-    struct in_addr ipi_addr;
+    unsigned char ipi_spec_dst[4];
+    unsigned char ipi_addr[4];
 };
 struct packetdtls_in6_pktinfo {
-    struct in6_addr ipi6_addr;
+    unsigned char ipi6_addr[16];
     unsigned int ipi6_ifindex;
 };
 
@@ -72,30 +66,30 @@ struct packetdtls_arrival {
 /* Reads the control messages of a received header into *out (zeroed first). A broadcast or multicast
  * destination is not kept: a reply must come from a unicast address. */
 static inline void packetdtls_read_arrival(const struct msghdr *header, struct packetdtls_arrival *out) {
-    memset(out, 0, sizeof *out);
+    __builtin_memset(out, 0, sizeof *out);
     if (header->msg_control == 0 || (header->msg_flags & MSG_CTRUNC)) return;
     for (struct cmsghdr *message = CMSG_FIRSTHDR((struct msghdr *)header); message != 0;
          message = CMSG_NXTHDR((struct msghdr *)header, message)) {
-        if (message->cmsg_level == IPPROTO_IP && message->cmsg_type == IP_PKTINFO
+        if (message->cmsg_level == PACKETDTLS_IPPROTO_IP && message->cmsg_type == PACKETDTLS_IP_PKTINFO
             && message->cmsg_len >= CMSG_LEN(sizeof(struct packetdtls_in_pktinfo))) {
             struct packetdtls_in_pktinfo info;
-            memcpy(&info, CMSG_DATA(message), sizeof info);
-            unsigned char first = ((unsigned char *)&info.ipi_addr)[0];
-            if (first >= 224 || info.ipi_addr.s_addr == 0) continue; /* multicast, broadcast, unknown */
+            __builtin_memcpy(&info, CMSG_DATA(message), sizeof info);
+            const unsigned char *a = info.ipi_addr;
+            if (a[0] >= 224 || (a[0] | a[1] | a[2] | a[3]) == 0) continue; /* multicast, broadcast, unknown */
             out->destination.family = AF_INET;
-            memcpy(out->destination.address, &info.ipi_addr, 4);
+            __builtin_memcpy(out->destination.address, a, 4);
             out->destination.interface_index = (unsigned int)info.ipi_ifindex;
-        } else if (message->cmsg_level == IPPROTO_IPV6 && message->cmsg_type == IPV6_PKTINFO
+        } else if (message->cmsg_level == PACKETDTLS_IPPROTO_IPV6 && message->cmsg_type == PACKETDTLS_IPV6_PKTINFO
                    && message->cmsg_len >= CMSG_LEN(sizeof(struct packetdtls_in6_pktinfo))) {
             struct packetdtls_in6_pktinfo info;
-            memcpy(&info, CMSG_DATA(message), sizeof info);
-            if (info.ipi6_addr.s6_addr[0] == 0xff) continue; /* multicast */
+            __builtin_memcpy(&info, CMSG_DATA(message), sizeof info);
+            if (info.ipi6_addr[0] == 0xff) continue; /* multicast */
             out->destination.family = AF_INET6;
-            memcpy(out->destination.address, &info.ipi6_addr, 16);
+            __builtin_memcpy(out->destination.address, info.ipi6_addr, 16);
             out->destination.interface_index = info.ipi6_ifindex;
-        } else if (message->cmsg_level == SOL_SOCKET && message->cmsg_type == SO_RXQ_OVFL
+        } else if (message->cmsg_level == SOL_SOCKET && message->cmsg_type == PACKETDTLS_SO_RXQ_OVFL
                    && message->cmsg_len >= CMSG_LEN(sizeof(unsigned int))) {
-            memcpy(&out->drop_count, CMSG_DATA(message), sizeof out->drop_count);
+            __builtin_memcpy(&out->drop_count, CMSG_DATA(message), sizeof out->drop_count);
             out->has_drop_count = 1;
         }
     }
@@ -112,35 +106,35 @@ static inline ssize_t packetdtls_sendto_from(int fd, const void *bytes, size_t l
     } control;
     struct iovec vector = { (void *)bytes, length };
     struct msghdr header;
-    memset(&header, 0, sizeof header);
-    memset(&control, 0, sizeof control);
+    __builtin_memset(&header, 0, sizeof header);
+    __builtin_memset(&control, 0, sizeof control);
     header.msg_name = (void *)to;
     header.msg_namelen = to_length;
     header.msg_iov = &vector;
     header.msg_iovlen = 1;
     if (from != 0 && from->family == AF_INET) {
         struct packetdtls_in_pktinfo info;
-        memset(&info, 0, sizeof info);
-        memcpy(&info.ipi_spec_dst, from->address, 4);
+        __builtin_memset(&info, 0, sizeof info);
+        __builtin_memcpy(info.ipi_spec_dst, from->address, 4);
         header.msg_control = control.space;
         header.msg_controllen = CMSG_SPACE(sizeof info);
         struct cmsghdr *message = CMSG_FIRSTHDR(&header);
-        message->cmsg_level = IPPROTO_IP;
-        message->cmsg_type = IP_PKTINFO;
+        message->cmsg_level = PACKETDTLS_IPPROTO_IP;
+        message->cmsg_type = PACKETDTLS_IP_PKTINFO;
         message->cmsg_len = CMSG_LEN(sizeof info);
-        memcpy(CMSG_DATA(message), &info, sizeof info);
+        __builtin_memcpy(CMSG_DATA(message), &info, sizeof info);
     } else if (from != 0 && from->family == AF_INET6) {
         struct packetdtls_in6_pktinfo info;
-        memset(&info, 0, sizeof info);
-        memcpy(&info.ipi6_addr, from->address, 16);
+        __builtin_memset(&info, 0, sizeof info);
+        __builtin_memcpy(info.ipi6_addr, from->address, 16);
         info.ipi6_ifindex = from->interface_index;
         header.msg_control = control.space;
         header.msg_controllen = CMSG_SPACE(sizeof info);
         struct cmsghdr *message = CMSG_FIRSTHDR(&header);
-        message->cmsg_level = IPPROTO_IPV6;
-        message->cmsg_type = IPV6_PKTINFO;
+        message->cmsg_level = PACKETDTLS_IPPROTO_IPV6;
+        message->cmsg_type = PACKETDTLS_IPV6_PKTINFO;
         message->cmsg_len = CMSG_LEN(sizeof info);
-        memcpy(CMSG_DATA(message), &info, sizeof info);
+        __builtin_memcpy(CMSG_DATA(message), &info, sizeof info);
     }
     return sendmsg(fd, &header, flags);
 }

@@ -170,6 +170,31 @@ final class NothingLostTests: XCTestCase {
         XCTAssertEqual(stats.datagramsDropped, 0, "a server reading each frame drops nothing itself")
     }
 
+    func testWhatTheKernelDropsIsCountedToo() throws {
+        let server = listeningServer()
+        let client = connectedClient(to: "127.0.0.1", port: server.getLocalPort())
+        XCTAssertEqual(client.putPacket([0]), .ok)
+        let peer = try XCTUnwrap(take(from: server))
+        _ = peer.getPacket()
+        // More than any socket buffer the kernel grants (rmem_max caps it), while the server does not poll.
+        let payload = [UInt8](repeating: 1, count: 60000)
+        var sent = 0
+        for _ in 0..<400 where client.putPacket(payload) == .ok { sent += 1 }
+        XCTAssertEqual(client.putPacket([2]), .ok)  // the last datagram tells the final count
+        var delivered = 0
+        var ended = false
+        XCTAssertTrue(Support.eventually {
+            _ = server.poll()
+            while peer.getAvailablePacketCount() > 0 {
+                if peer.getPacket().count == payload.count { delivered += 1 } else { ended = true }
+            }
+            return ended
+        })
+        let stats = server.getStats()
+        XCTAssertGreaterThan(stats.datagramsDroppedByKernel, 0, "sent \(sent), delivered \(delivered)")
+        XCTAssertEqual(UInt64(sent), UInt64(delivered) + stats.datagramsDroppedByKernel + stats.datagramsDropped)
+    }
+
     // MARK: - Replies from the address the client used
 
     private func assertEcho(serverAddress: String, clientHost: String, file: StaticString = #filePath,

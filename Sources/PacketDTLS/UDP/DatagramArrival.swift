@@ -58,15 +58,15 @@ extension UDPSocket {
     /// Asks the kernel to tell, beside every datagram, how many the socket's buffer dropped, and, when
     /// `destinations` (a socket bound to a wildcard address), where each was sent to. 0 or errno.
     func enableArrivalInfo(destinations: Bool) -> Int32 {
-        var status = Self.setIntOption(descriptor, SOL_SOCKET, SO_RXQ_OVFL, 1)
+        var status = Self.setIntOption(descriptor, SOL_SOCKET, PACKETDTLS_SO_RXQ_OVFL, 1)
         guard status == 0, destinations else { return status }
         // A dual-stack IPv6 socket reports its IPv4 clients through IP_PKTINFO.
         if family == AF_INET || reach != .ipv6Only {
-            status = Self.setIntOption(descriptor, Int32(IPPROTO_IP), IP_PKTINFO, 1)
+            status = Self.setIntOption(descriptor, PACKETDTLS_IPPROTO_IP, PACKETDTLS_IP_PKTINFO, 1)
             if status != 0 && family == AF_INET { return status }
         }
         if family == AF_INET6 {
-            status = Self.setIntOption(descriptor, Int32(IPPROTO_IPV6), IPV6_RECVPKTINFO, 1)
+            status = Self.setIntOption(descriptor, PACKETDTLS_IPPROTO_IPV6, PACKETDTLS_IPV6_RECVPKTINFO, 1)
         }
         return status
     }

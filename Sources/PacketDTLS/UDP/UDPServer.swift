@@ -33,6 +33,8 @@ public final class UDPServer: @unchecked Sendable {
     public static let defaultPeerQueueLimit = 1 << 20
     /// The default bytes all peers' queues hold together.
     public static let defaultTotalQueueLimit = 16 << 20
+    /// The receive buffer asked of the kernel for the shared socket.
+    static let kernelReceiveBuffer = 4 << 20
 
     /// A datagram read but not yet routed because a peer's queue was full (see the file comment).
     private struct HeldDatagram {
@@ -97,8 +99,9 @@ public final class UDPServer: @unchecked Sendable {
             case .success(let bound): opened = bound
             case .failure(let error): return error
             }
-            // Many clients share this buffer; the kernel caps the request at its rmem_max.
-            opened.growReceiveBuffer(to: 1 << 20)
+            // Many clients share this buffer, and what overflows it is lost before anyone can read it;
+            // the kernel caps the request at its rmem_max (an idle buffer costs nothing).
+            opened.growReceiveBuffer(to: Self.kernelReceiveBuffer)
             // Where clients sent to matters only when the socket hears several addresses.
             let wildcard = target.address.map { $0.addressBytes.allSatisfy { $0 == 0 } || $0.host == "0.0.0.0" } ?? true
             let status = opened.enableArrivalInfo(destinations: wildcard)

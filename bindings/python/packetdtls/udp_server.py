@@ -68,7 +68,8 @@ class UDPServer(HandleOwner):
         return int(lib.dtls_udp_server_get_local_port(self._handle()))
 
     def stop(self) -> Error:
-        """Closes the socket, drops pending peers and closes every taken peer."""
+        """Closes the socket, drops pending peers and closes every taken peer. A DTLS session over one
+        of its peers ends first: close_notify to a connected client, the server-side peer DISCONNECTED."""
         return to_error(lib.dtls_udp_server_stop(self._handle()))
 
     def set_max_pending_connections(self, max_pending_connections: int) -> Error:

@@ -300,7 +300,8 @@ private:
 /// The Godot major version whose type numbers put_var / get_var and encode / decode use unless told
 /// otherwise: Godot 4, as Python's `godot_version=4`. Pass 3 to talk to a Godot 3 game.
 constexpr int default_godot_major = 4;
-/// Beyond Godot: the godot_major that put_var / get_var read as "this peer's set_godot_version()" (4 unless set).
+/// Beyond Godot: the godot_major that put_var / get_var read as "this peer's set_godot_version()"
+/// (4 unless set).
 constexpr int peer_godot_major = 0;
 
 /// Variant: one Godot value for put_var / get_var (Godot's binary serialization, var_to_bytes()).
@@ -523,7 +524,9 @@ public:
     }
     int get_encode_buffer_max_size() const noexcept { return dtls_udp_get_encode_buffer_max_size(get()); }
     /// Beyond Godot: the numbering put_var / get_var use by default, 3 or 4 (default 4).
-    Error set_godot_version(int godot_major) noexcept { return to_error(dtls_udp_set_godot_version(get(), godot_major)); }
+    Error set_godot_version(int godot_major) noexcept {
+        return to_error(dtls_udp_set_godot_version(get(), godot_major));
+    }
     int get_godot_version() const noexcept { return dtls_udp_get_godot_version(get()); }
 };
 
@@ -557,7 +560,9 @@ public:
     }
     int get_max_pending_connections() const noexcept { return dtls_udp_server_get_max_pending_connections(get()); }
     /// Beyond Godot: the bytes each peer made from now on may queue (default 1 MiB).
-    Error set_peer_queue_limit(int bytes) noexcept { return to_error(dtls_udp_server_set_peer_queue_limit(get(), bytes)); }
+    Error set_peer_queue_limit(int bytes) noexcept {
+        return to_error(dtls_udp_server_set_peer_queue_limit(get(), bytes));
+    }
     int get_peer_queue_limit() const noexcept { return dtls_udp_server_get_peer_queue_limit(get()); }
     /// Beyond Godot: the bytes all peers may queue together (default 16 MiB).
     Error set_total_queue_limit(int bytes) noexcept {
@@ -924,7 +929,9 @@ public:
     }
     int get_encode_buffer_max_size() const noexcept { return dtls_peer_get_encode_buffer_max_size(get()); }
     /// Beyond Godot: the numbering put_var / get_var use by default, 3 or 4 (default 4).
-    Error set_godot_version(int godot_major) noexcept { return to_error(dtls_peer_set_godot_version(get(), godot_major)); }
+    Error set_godot_version(int godot_major) noexcept {
+        return to_error(dtls_peer_set_godot_version(get(), godot_major));
+    }
     int get_godot_version() const noexcept { return dtls_peer_get_godot_version(get()); }
 
     // Beyond Godot: resumption, what was negotiated, why verification failed, figures.

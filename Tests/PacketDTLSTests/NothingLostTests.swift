@@ -80,7 +80,8 @@ final class NothingLostTests: XCTestCase {
                 received += 1
             }
             _ = server.poll()
-            return received == 25 && firstPeer.getAvailablePacketCount() == 0 && secondPeer.getAvailablePacketCount() == 5
+            return received == 25 && firstPeer.getAvailablePacketCount() == 0
+                && secondPeer.getAvailablePacketCount() == 5
         }, "received \(received) of 25")
         XCTAssertEqual(server.getStats().datagramsDropped, 0, "a peer read between polls loses nothing")
         XCTAssertEqual(firstPeer.getStats().datagramsDropped, 0)
@@ -207,7 +208,8 @@ final class NothingLostTests: XCTestCase {
         XCTAssertEqual(peer.replySourceHost, clientHost, file: file, line: line)
         XCTAssertEqual(peer.putPacket([4, 5]), .ok, file: file, line: line)
         XCTAssertEqual(Support.receive(client, file: file, line: line), [4, 5],
-                       "the connected client hears the reply only if it comes from \(clientHost)", file: file, line: line)
+                       "the connected client hears the reply only if it comes from \(clientHost)",
+                       file: file, line: line)
     }
 
     func testReplyToAClientOf127_0_0_5ComesFromThatAddress() throws {

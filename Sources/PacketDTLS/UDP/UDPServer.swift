@@ -106,7 +106,8 @@ public final class UDPServer: @unchecked Sendable {
             let wildcard = target.address.map { $0.addressBytes.allSatisfy { $0 == 0 } || $0.host == "0.0.0.0" } ?? true
             let status = opened.enableArrivalInfo(destinations: wildcard)
             if status != 0 {
-                ErrorReport.set("\(function): the kernel will not tell destination addresses or drops: \(errnoText(status))")
+                ErrorReport.set("\(function): the kernel will not tell destination addresses or drops: "
+                    + errnoText(status))
             }
             socket = opened
             return .ok
@@ -178,7 +179,8 @@ public final class UDPServer: @unchecked Sendable {
                         // Behind a full queue, the rest of the batch waits with it.
                         if !heldBack.isEmpty
                             || !route(bytes, from: datagram.source, arrival: datagram.arrival, socket: socket) {
-                            heldBack.append(HeldDatagram(bytes: bytes, source: datagram.source, arrival: datagram.arrival))
+                            heldBack.append(HeldDatagram(bytes: bytes, source: datagram.source,
+                                                         arrival: datagram.arrival))
                         }
                     }
                     read += count

@@ -20,7 +20,9 @@ extension PacketPeer {
     public static var defaultEncodeBufferMaxSize: Int { 8 * 1024 * 1024 }
 
     /// The largest encoding put_var accepts (Godot's encode_buffer_max_size).
-    public var encodeBufferMaxSize: Int { PeerVariantSettings.shared.limit(for: self) ?? Self.defaultEncodeBufferMaxSize }
+    public var encodeBufferMaxSize: Int {
+        PeerVariantSettings.shared.limit(for: self) ?? Self.defaultEncodeBufferMaxSize
+    }
 
     /// The Variant numbering put_var and get_var use when given no version (beyond Godot): Godot 4's
     /// unless set. Per peer, so one program can talk to a Godot 3 game and a Godot 4 game at once.

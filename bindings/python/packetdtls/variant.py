@@ -477,7 +477,8 @@ class VarPeer:
         """Beyond Godot: the type numbers put_var / get_var use when given none, 3 or 4 (default 4).
         ValueError for another number."""
         major = _major(godot_version)
-        return to_error(getattr(lib, self._var_prefix + "_set_godot_version")(self._handle(), major))  # type: ignore[attr-defined]
+        setter = getattr(lib, self._var_prefix + "_set_godot_version")
+        return to_error(setter(self._handle(), major))  # type: ignore[attr-defined]
 
     def get_godot_version(self) -> int:
         return int(getattr(lib, self._var_prefix + "_get_godot_version")(self._handle()))  # type: ignore[attr-defined]

@@ -3,8 +3,9 @@
 // Bounded in bytes (Godot's recv_buf_size): each packet costs its payload plus 24 bytes, the
 // address, port and length Godot's ring buffer keeps beside it, so a flood of empty datagrams is
 // bounded too. When the next datagram does not fit, the owner stops reading and leaves it where
-// it is (in the kernel; a shared server socket drops and counts it). An empty queue takes any one
-// datagram, however large, so a small limit never wedges a peer. An idle queue allocates nothing.
+// it is (in the kernel; a shared server socket keeps it for the next poll, see UDPServer). An
+// empty queue takes any one datagram, however large, so a small limit never wedges a peer. An idle
+// queue allocates nothing.
 // A queue of a UDPServer's peer also draws on the server's shared QueueBudget.
 
 struct PacketQueue {

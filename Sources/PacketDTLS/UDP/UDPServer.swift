@@ -29,7 +29,7 @@ public final class UDPServer: @unchecked Sendable {
     /// wait in the kernel for the next poll().
     static let maxDatagramsPerPoll = 16384
     /// The default bytes one peer's receive queue holds (with 24 bytes of bookkeeping a datagram):
-    /// a burst of 500 datagrams of 1 KiB fits, where Godot's 64 KiB kept 60.
+    /// a burst of 500 datagrams of 1 KiB fits, which Godot's 64 KiB does not.
     public static let defaultPeerQueueLimit = 1 << 20
     /// The default bytes all peers' queues hold together.
     public static let defaultTotalQueueLimit = 16 << 20

@@ -518,7 +518,8 @@ DTLS_API void dtls_peer_free(dtls_peer *peer);
  * `valid_certificate` (NULL = the system CA bundle) and its name against `for_hostname` (NULL or ""
  * = the address udp is connected to). validate_certs = false verifies nothing.
  * \return DTLS_OK (status HANDSHAKING); DTLS_ERR_INVALID_PARAMETER when udp is not connected;
- *         DTLS_ERR_ALREADY_IN_USE when this peer is handshaking or connected; DTLS_ERR_UNCONFIGURED
+ *         DTLS_ERR_ALREADY_IN_USE when this peer is handshaking or connected, or when `udp` carries
+ *         another dtls_peer's session (one UDP peer, one DTLS session); DTLS_ERR_UNCONFIGURED
  *         when the system CA bundle is needed and missing; DTLS_FAILED (see the message).
  */
 DTLS_API dtls_error dtls_peer_connect_to_peer(dtls_peer *peer, dtls_udp *udp, bool validate_certs,
@@ -582,7 +583,9 @@ DTLS_API dtls_error dtls_server_setup_with_options(dtls_server *server, dtls_opt
  * new DTLS peer (free with dtls_peer_free()). Keep it only if its status is HANDSHAKING: a first
  * ClientHello without a valid cookie is answered with a HelloVerifyRequest and the returned peer is
  * DISCONNECTED, holding no state (and `udp` is closed so the client's next datagram is new).
- * NULL for a bad handle, a server that is not set up or stopped, or a udp peer that is not connected.
+ * NULL for a bad handle, a server that is not set up or stopped, a udp peer that is not connected,
+ * or one that another dtls_peer's session runs over already (a second take_connection with the same
+ * udp: refused, with the reason in dtls_last_error_message(); the first handshake goes on).
  */
 DTLS_API dtls_peer *dtls_server_take_connection(dtls_server *server, dtls_udp *udp);
 /** Forgets the identity and the cookie secret; take_connection fails until the next setup. */

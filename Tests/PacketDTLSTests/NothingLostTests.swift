@@ -196,6 +196,27 @@ final class NothingLostTests: XCTestCase {
         XCTAssertEqual(UInt64(sent), UInt64(delivered) + stats.datagramsDroppedByKernel + stats.datagramsDropped)
     }
 
+    func testADTLSBurstOf500WhileTheServerIsBusyArrivesWhole() throws {
+        let identity = try TestIdentity.make()
+        let server = try EchoServer(key: identity.key, certificate: identity.certificate)
+        let client = try XCTUnwrap(connectedClients(1, to: server).first)
+        let serverPeer = try XCTUnwrap(server.peers.first { $0.getStatus() == .connected })
+        while serverPeer.getAvailablePacketCount() > 0 { _ = serverPeer.getPacket() }
+        for index in 0..<500 {
+            XCTAssertEqual(client.putPacket([UInt8](repeating: UInt8(index & 0xff), count: 1024)), .ok)
+        }
+        usleep(300_000)
+        var received: [UInt8] = []
+        XCTAssertTrue(DTLSLoopbackTests.run(within: 5, {
+            _ = server.udp.poll()
+            serverPeer.poll()
+            while serverPeer.getAvailablePacketCount() > 0 { received.append(serverPeer.getPacket().first ?? 0) }
+        }, until: { received.count == 500 }), "received \(received.count)")
+        XCTAssertEqual(received, (0..<500).map { UInt8($0 & 0xff) }, "whole and in order")
+        XCTAssertEqual(serverPeer.getStats().datagramsDropped, 0)
+        XCTAssertEqual(server.udp.getStats().datagramsDropped, 0)
+    }
+
     // MARK: - Replies from the address the client used
 
     private func assertEcho(serverAddress: String, clientHost: String, file: StaticString = #filePath,

@@ -21,43 +21,39 @@ private func fill(_ out: UnsafeMutablePointer<dtls_udp_stats>?, _ size: Int, wit
 @c @implementation
 public func dtls_udp_get_stats(_ udp: OpaquePointer?, _ out: UnsafeMutablePointer<dtls_udp_stats>?,
                                _ size: Int) -> GodotError {
-    guard let peer = handles.object(udp, .udp, as: PacketPeerUDP.self) else {
-        return invalidHandle("dtls_udp_get_stats", "dtls_udp")
-    }
+    guard let peer = lookUpUDP(udp, "dtls_udp_get_stats") else { return .invalidParameter }
     return fill(out, size, with: peer.getStats(), for: "dtls_udp_get_stats")
 }
 
 @c @implementation
 public func dtls_udp_server_get_stats(_ server: OpaquePointer?, _ out: UnsafeMutablePointer<dtls_udp_stats>?,
                                       _ size: Int) -> GodotError {
-    guard let udpServer = handles.object(server, .udpServer, as: UDPServer.self) else {
-        return invalidHandle("dtls_udp_server_get_stats", "dtls_udp_server")
-    }
+    guard let udpServer = lookUpUDPServer(server, "dtls_udp_server_get_stats") else { return .invalidParameter }
     return fill(out, size, with: udpServer.getStats(), for: "dtls_udp_server_get_stats")
 }
 
 @c @implementation
 public func dtls_udp_server_set_peer_queue_limit(_ server: OpaquePointer?, _ bytes: Int32) -> GodotError {
-    guard let udpServer = handles.object(server, .udpServer, as: UDPServer.self) else {
-        return invalidHandle("dtls_udp_server_set_peer_queue_limit", "dtls_udp_server")
+    guard let udpServer = lookUpUDPServer(server, "dtls_udp_server_set_peer_queue_limit") else {
+        return .invalidParameter
     }
     return udpServer.setPeerQueueLimit(Int(bytes))
 }
 
 @c @implementation
 public func dtls_udp_server_get_peer_queue_limit(_ server: OpaquePointer?) -> Int32 {
-    Int32(clamping: handles.object(server, .udpServer, as: UDPServer.self)?.peerQueueLimit ?? 0)
+    Int32(clamping: lookUpUDPServer(server, "dtls_udp_server_get_peer_queue_limit")?.peerQueueLimit ?? 0)
 }
 
 @c @implementation
 public func dtls_udp_server_set_total_queue_limit(_ server: OpaquePointer?, _ bytes: Int32) -> GodotError {
-    guard let udpServer = handles.object(server, .udpServer, as: UDPServer.self) else {
-        return invalidHandle("dtls_udp_server_set_total_queue_limit", "dtls_udp_server")
+    guard let udpServer = lookUpUDPServer(server, "dtls_udp_server_set_total_queue_limit") else {
+        return .invalidParameter
     }
     return udpServer.setTotalQueueLimit(Int(bytes))
 }
 
 @c @implementation
 public func dtls_udp_server_get_total_queue_limit(_ server: OpaquePointer?) -> Int32 {
-    Int32(clamping: handles.object(server, .udpServer, as: UDPServer.self)?.totalQueueLimit ?? 0)
+    Int32(clamping: lookUpUDPServer(server, "dtls_udp_server_get_total_queue_limit")?.totalQueueLimit ?? 0)
 }

@@ -326,7 +326,7 @@ final class NothingLostTests: XCTestCase {
         XCTAssertEqual(first.connectToPeer(udp, validateCerts: false), .ok)
         let second = PacketPeerDTLS()
         XCTAssertEqual(second.connectToPeer(udp, validateCerts: false), .alreadyInUse)
-        XCTAssertTrue(ErrorReport.message.contains("another PacketPeerDTLS"), ErrorReport.message)
+        XCTAssertTrue(ErrorReport.message.contains("connect_to_peer: another"), ErrorReport.message)
         XCTAssertEqual(second.getStatus(), .disconnected)
         XCTAssertTrue(DTLSLoopbackTests.run(within: 10, {
             server.step()
@@ -354,7 +354,7 @@ final class NothingLostTests: XCTestCase {
         }, until: { accepted != nil }))
         let (taken, serverPeer) = try XCTUnwrap(accepted)
         XCTAssertNil(dtls.takeConnection(taken))
-        XCTAssertTrue(ErrorReport.message.contains("take_connection: another PacketPeerDTLS"), ErrorReport.message)
+        XCTAssertTrue(ErrorReport.message.contains("take_connection: another"), ErrorReport.message)
         XCTAssertTrue(DTLSLoopbackTests.run(within: 10, {
             _ = udpServer.poll()
             serverPeer.poll()

@@ -217,7 +217,7 @@ def test_misuse_is_refused(identity):
     first, second = PacketPeerDTLS(), PacketPeerDTLS()
     assert first.connect_to_peer(udp, False) == Error.OK
     assert second.connect_to_peer(udp, False) == Error.ERR_ALREADY_IN_USE
-    assert "another PacketPeerDTLS" in packetdtls.last_error_message()
+    assert "connect_to_peer: another" in packetdtls.last_error_message()
 
     def step() -> None:
         harness.step()
@@ -249,7 +249,7 @@ def test_take_connection_twice_with_one_udp_peer_is_refused(identity):
     pump(step, lambda: bool(accepted), timeout=10)
     taken, peer = accepted[0]
     assert dtls.take_connection(taken) is None
-    assert "another PacketPeerDTLS" in packetdtls.last_error_message()
+    assert "take_connection: another" in packetdtls.last_error_message()
 
     def finish() -> None:
         udp_server.poll()

@@ -13,7 +13,7 @@ import Musl
 /// lock taken (docs/PERFORMANCE.md).
 ///
 /// Lock order, to keep clear of deadlocks: a DTLS peer locks before its UDP peer; a UDP server
-/// locks before the UDP peers it routes to. Nothing locks "upwards".
+/// locks before the UDP peers it routes to. Nothing waits "upwards" (one place tries: tryLock()).
 ///
 /// The mutex's address is kept beside the storage: a heap object never moves, and going through the
 /// ManagedBuffer on every call retained and released it each time (docs/PERFORMANCE.md).

@@ -106,7 +106,9 @@ final class DatagramBatch {
         let vector = vectors[slot]
         let length = Int(headers[slot].msg_len)
         let source = SocketAddress(storage: addresses + slot) ?? SocketAddress.wildcard(port: 0)
-        let arrival = controls == nil ? DatagramArrival() : DatagramArrival(reading: &headers[slot].msg_hdr)
+        // No control message came (the common case on a socket bound to one address): nothing to read.
+        let arrival = controls == nil || headers[slot].msg_hdr.msg_controllen == 0
+            ? DatagramArrival() : DatagramArrival(reading: &headers[slot].msg_hdr)
         return Datagram(bytes: UnsafeRawBufferPointer(start: vector.iov_base, count: min(length, vector.iov_len)),
                         length: length, source: source, arrival: arrival)
     }

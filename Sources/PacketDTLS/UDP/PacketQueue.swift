@@ -58,7 +58,7 @@ struct PacketQueue {
     }
 
     mutating func removeAll() {
-        budget?.giveBack(byteCount, packets: count)
+        budget?.giveBack(byteCount)
         packets.removeAll()
         byteCount = 0
     }

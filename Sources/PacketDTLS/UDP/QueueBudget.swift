@@ -9,7 +9,6 @@ import Synchronization
 
 final class QueueBudget: Sendable {
     private let used = Atomic<Int>(0)
-    private let packets = Atomic<Int>(0)
     private let limit: Atomic<Int>
 
     init(limit: Int) {
@@ -17,7 +16,6 @@ final class QueueBudget: Sendable {
     }
 
     var bytesUsed: Int { used.load(ordering: .relaxed) }
-    var packetCount: Int { packets.load(ordering: .relaxed) }
     var byteLimit: Int { limit.load(ordering: .relaxed) }
 
     func setLimit(_ bytes: Int) {
@@ -30,13 +28,11 @@ final class QueueBudget: Sendable {
         used.load(ordering: .relaxed) + bytes <= limit.load(ordering: .relaxed)
     }
 
-    func take(_ bytes: Int, packets count: Int = 1) {
+    func take(_ bytes: Int) {
         used.add(bytes, ordering: .relaxed)
-        packets.add(count, ordering: .relaxed)
     }
 
-    func giveBack(_ bytes: Int, packets count: Int = 1) {
+    func giveBack(_ bytes: Int) {
         used.subtract(bytes, ordering: .relaxed)
-        packets.subtract(count, ordering: .relaxed)
     }
 }

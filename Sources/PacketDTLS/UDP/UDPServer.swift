@@ -329,7 +329,9 @@ public final class UDPServer: @unchecked Sendable {
     public func getStats() -> UDPStats {
         lock.withLock {
             var snapshot = traffic
-            snapshot.packetsQueued = UInt64(heldBack.count + max(0, budget.packetCount))
+            // Every peer that holds packets is in `routes` (pending ones too); ours, then theirs.
+            let queuedByPeers = routes.values.reduce(0) { $0 + ($1.peer?.getStats().packetsQueued ?? 0) }
+            snapshot.packetsQueued = UInt64(heldBack.count) + queuedByPeers
             snapshot.bytesQueued = UInt64(max(0, budget.bytesUsed))
                 + heldBack.reduce(0) { $0 + UInt64($1.bytes.count + PacketQueue.bookkeepingBytes) }
             return snapshot

@@ -18,20 +18,44 @@ import Musl
 #endif
 
 /// The local address a client's datagram was sent to: where replies to that client come from.
-struct ReplySource: @unchecked Sendable {
-    fileprivate let raw: packetdtls_local_address
+/// Plain integers, not the C struct, so copying it on the send path costs a few moves.
+struct ReplySource: Sendable {
+    private let family: Int32
+    private let interfaceIndex: UInt32
+    /// The 16 address bytes as they lie in memory (IPv4 in the first 4).
+    private let address: (UInt64, UInt64)
+
+    fileprivate init(_ raw: packetdtls_local_address) {
+        var raw = raw
+        family = raw.family
+        interfaceIndex = raw.interface_index
+        address = withUnsafeBytes(of: &raw.address) { ($0.loadUnaligned(as: UInt64.self),
+                                                        $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
+    }
+
+    /// The C form the send shim takes.
+    fileprivate var raw: packetdtls_local_address {
+        var raw = packetdtls_local_address()
+        raw.family = family
+        raw.interface_index = interfaceIndex
+        var words = address
+        withUnsafeMutableBytes(of: &raw.address) { target in
+            withUnsafeBytes(of: &words) { target.copyMemory(from: $0) }
+        }
+        return raw
+    }
 
     /// The address as text, for messages and tests.
     var host: String {
-        var raw = raw
+        var words = address
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
-        _ = withUnsafeBytes(of: &raw.address) { inet_ntop(raw.family, $0.baseAddress, &text, socklen_t(text.count)) }
+        _ = withUnsafeBytes(of: &words) { inet_ntop(family, $0.baseAddress, &text, socklen_t(text.count)) }
         return String(cString: text)
     }
 }
 
 /// What the control messages of one received datagram told.
-struct DatagramArrival: @unchecked Sendable {
+struct DatagramArrival: Sendable {
     /// Where the datagram was sent to; nil when unknown (no pktinfo asked, or a multicast destination).
     let destination: ReplySource?
     /// The socket's count of datagrams its full buffer dropped since it opened; nil when not told.
@@ -49,7 +73,7 @@ struct DatagramArrival: @unchecked Sendable {
     init(reading header: UnsafePointer<msghdr>) {
         var arrival = packetdtls_arrival()
         packetdtls_read_arrival(header, &arrival)
-        destination = arrival.destination.family != 0 ? ReplySource(raw: arrival.destination) : nil
+        destination = arrival.destination.family != 0 ? ReplySource(arrival.destination) : nil
         kernelDrops = arrival.has_drop_count != 0 ? arrival.drop_count : nil
     }
 }

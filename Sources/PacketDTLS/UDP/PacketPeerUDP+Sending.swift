@@ -33,7 +33,7 @@ extension PacketPeerUDP {
                 ownSocket = socket
             }
             let whereTo = (route.target ?? remoteLocked)?.description ?? "the connected host"
-            switch socket!.send(bytes, to: route.target, from: route.source) {
+            switch socket!.send(bytes, to: route.target, from: replySource) {
             case .sent:
                 return .ok
             case .wouldBlock:
@@ -57,11 +57,11 @@ extension PacketPeerUDP {
 
     /// Where a datagram goes now: the socket (nil = none opened yet) and the address for sendto
     /// (nil = the connected host of a connected socket). nil when there is nowhere to send.
-    func sendRouteLocked() -> (socket: UDPSocket?, target: SocketAddress?, source: ReplySource?)? {
-        if let serverLink { return (serverLink.socket, serverLink.remote, serverLink.replySource) }
-        if let ownSocket, connectedHost != nil { return (ownSocket, nil, nil) }
+    func sendRouteLocked() -> (socket: UDPSocket?, target: SocketAddress?)? {
+        if let serverLink { return (serverLink.socket, serverLink.remote) }
+        if let ownSocket, connectedHost != nil { return (ownSocket, nil) }
         guard let destination else { return nil }
-        return (ownSocket, destination, nil)
+        return (ownSocket, destination)
     }
 
     /// SO_BROADCAST, now and on any socket opened later. .locked for a peer of a UDPServer.

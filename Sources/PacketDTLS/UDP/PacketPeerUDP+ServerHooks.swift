@@ -33,7 +33,7 @@ extension PacketPeerUDP {
                 traffic.datagramsDropped += 1
                 return .dropped
             }
-            if let destination = arrival.destination { serverLink!.replySource = destination }
+            if let destination = arrival.destination { replySource = destination }
             queue.append(.init(bytes: bytes, source: source))
             traffic.datagramsReceived += 1
             // Told under our lock: the DTLS peer detaches under it too, so it is never told once gone.
@@ -61,7 +61,7 @@ extension PacketPeerUDP {
 
     /// The local address this peer's replies leave from, "" when the kernel chooses (beyond Godot).
     var replySourceHost: String {
-        lock.withLock { serverLink?.replySource?.host ?? "" }
+        lock.withLock { serverLink != nil ? replySource?.host ?? "" : "" }
     }
 
     /// Cuts this peer from its server (the server stopped, or dropped it while pending): it then
@@ -73,6 +73,7 @@ extension PacketPeerUDP {
             guard let link = serverLink else { return nil }
             serverLink = nil
             linkedServer = nil
+            replySource = nil
             destination = nil
             queue.removeAll()
             queue = PacketQueue(byteLimit: Self.defaultReceiveBufferSize)

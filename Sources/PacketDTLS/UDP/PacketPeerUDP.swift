@@ -28,9 +28,6 @@ public final class PacketPeerUDP: @unchecked Sendable {
         let socket: UDPSocket
         /// The client this peer stands for.
         let remote: SocketAddress
-        /// The local address the client sends to, when the server's socket is bound to a wildcard
-        /// address: every reply leaves from it (see DatagramArrival).
-        var replySource: ReplySource?
     }
 
     let lock = Lock()
@@ -59,6 +56,10 @@ public final class PacketPeerUDP: @unchecked Sendable {
     /// Set when a full queue made the server stop reading its socket for a poll; cleared when a
     /// packet is read from the queue. See deliver().
     @exclusivity(unchecked) var heldServerBack = false
+    /// While this peer belongs to a server bound to a wildcard address: the local address its client
+    /// sends to, which every reply leaves from (see DatagramArrival). Apart from `serverLink`, so that
+    /// a send copies it only where it is set.
+    @exclusivity(unchecked) var replySource: ReplySource?
 
     /// A new peer with no socket.
     public init() {}
@@ -138,6 +139,7 @@ public final class PacketPeerUDP: @unchecked Sendable {
             let server = linkedServer
             serverLink = nil
             linkedServer = nil
+            replySource = nil
             ownSocket?.close()
             ownSocket = nil
             connectedHost = nil

@@ -171,7 +171,9 @@ final class UDPSocket: @unchecked Sendable {
     /// (a reply from the address its client sent to, see DatagramArrival).
     func send(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress?, from source: ReplySource? = nil)
         -> SocketSend {
-        retryingRefusal { sendOnce(bytes, to: destination, from: source) }
+        // Two paths, so the common one (no source) stays the plain sendto it always was.
+        guard let source, let destination else { return retryingRefusal { sendOnce(bytes, to: destination) } }
+        return retryingRefusal { sendOnce(bytes, to: destination, from: source) }
     }
 
     /// Takes the next datagram into `buffer` without blocking and without allocating.
@@ -212,21 +214,29 @@ final class UDPSocket: @unchecked Sendable {
         return first.failure == ECONNREFUSED ? attempt() : first
     }
 
-    private func sendOnce(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress?,
-                          from source: ReplySource?) -> SocketSend {
+    private func sendOnce(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress?) -> SocketSend {
         let sent: Int
         if let destination {
             guard let result = destination.withSockaddr(family: family, { address, length in
-                if let source {
-                    return Self.send(on: descriptor, bytes, flags: Int32(MSG_NOSIGNAL), to: address, length: length,
-                                     from: source)
-                }
-                return sendto(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), address, length)
+                sendto(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), address, length)
             }) else { return .failed(errno: EAFNOSUPPORT) }
             sent = result
         } else {
             sent = Glibc.send(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
         }
+        return Self.sendOutcome(sent)
+    }
+
+    /// sendOnce from `source` (sendmsg with a pktinfo message, DatagramArrival.swift).
+    private func sendOnce(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress,
+                          from source: ReplySource) -> SocketSend {
+        guard let sent = destination.withSockaddr(family: family, { address, length in
+            Self.send(on: descriptor, bytes, flags: Int32(MSG_NOSIGNAL), to: address, length: length, from: source)
+        }) else { return .failed(errno: EAFNOSUPPORT) }
+        return Self.sendOutcome(sent)
+    }
+
+    private static func sendOutcome(_ sent: Int) -> SocketSend {
         if sent >= 0 { return .sent }
         let error = errno
         return error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS ? .wouldBlock : .failed(errno: error)

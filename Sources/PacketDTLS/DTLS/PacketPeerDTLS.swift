@@ -23,6 +23,10 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     @exclusivity(unchecked) private var arrivalsObserved = false
 
     let lock = Lock()
+    /// PacketPeer's encode_buffer_max_size (read and set through PacketPeer, no lock needed).
+    let encodeBufferMaxSizeSetting = Atomic<Int>(EncodeBufferSize.godotDefault)
+    /// put_var / get_var's Variant numbering when given none: 3 or 4 (see PacketPeer.godotVersion).
+    let godotVersionSetting = Atomic<Int>(GodotVersion.godot4.rawValue)
     // Every stored `var` below is touched under `lock` only: @exclusivity(unchecked), see Lock.
     @exclusivity(unchecked) private var status: DTLSStatus = .disconnected
     @exclusivity(unchecked) private var session: DTLSSession?

@@ -36,7 +36,7 @@ from .udp import PacketPeerUDP
 from .udp_server import UDPServer
 from .udp_stats import UDPStats
 from .x509 import X509Certificate
-from . import variant
+from . import aio, variant
 from .variant import bytes_to_var, var_to_bytes
 
 __version__ = "0.1.0"
@@ -59,6 +59,7 @@ __all__ = [
     "UDPServer",
     "UDPStats",
     "X509Certificate",
+    "aio",
     "bytes_to_var",
     "var_to_bytes",
     "variant",

@@ -16,7 +16,7 @@ struct Bench: ParsableCommand {
             the plain-mbedTLS baseline (Tests/bench/baseline.c) and prints the ratios.
             """,
         subcommands: [BenchHandshake.self, BenchEcho.self, BenchUDP.self, BenchSessions.self,
-                      BenchSessionsClient.self]
+                      BenchSessionsClient.self, BenchServer.self, BenchServerClient.self]
     )
 }
 

@@ -38,8 +38,7 @@ struct BenchServer: ParsableCommand {
     @Option(help: "Clients joining at once after all the others play.") var joiners = 100
     @Option(help: "Ticks per second of the server and of every client's input.") var hz = 20
     @Option(help: "Seconds to measure after all clients play.") var seconds: Double = 5
-    @Option(help: "DTLSServer handshake threads (0 = handshakes run in the tick, Godot's way; -1 = one per core).")
-    var handshakeThreads = 0
+    @Option(help: ArgumentHelp(HandshakeThreadsOption.help, valueName: "n")) var handshakeThreads = 0
     @Option(help: "UDPServer.max_pending_connections (Godot's default unless given).")
     var maxPending = UDPServer.defaultMaxPendingConnections
     @OptionGroup var identity: BenchIdentity
@@ -50,7 +49,9 @@ struct BenchServer: ParsableCommand {
         }
         guard (1...1000).contains(hz) else { throw ValidationError("--hz must be in 1...1000") }
         guard seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be in (0, 3600]") }
-        guard handshakeThreads >= -1 else { throw ValidationError("--handshake-threads must be -1 or more") }
+        guard (-1...DTLSServer.maxHandshakeThreads).contains(handshakeThreads) else {
+            throw ValidationError("--handshake-threads must be in -1...\(DTLSServer.maxHandshakeThreads)")
+        }
         guard maxPending >= 0 else { throw ValidationError("--max-pending must be 0 or more") }
     }
 

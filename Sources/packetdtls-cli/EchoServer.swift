@@ -41,10 +41,11 @@ final class EchoServer {
     // MARK: Starting
 
     /// Sets up the DTLS identity and binds the socket; every failure is a sentence for the user.
-    func listen(port: Int, bindAddress: String, maxPending: Int) throws(CLIFailure) {
+    func listen(port: Int, bindAddress: String, maxPending: Int, handshakeThreads: Int) throws(CLIFailure) {
         guard dtls.setup(serverOptions: options) == .ok else {
             throw .tls("cannot set up the DTLS server: \(ErrorReport.message)")
         }
+        try HandshakeThreadsOption.apply(handshakeThreads, to: dtls)
         let where_ = bindAddress == "*" ? "*:\(port)" : Endpoint.label(host: bindAddress, port: port)
         switch udp.listen(port: port, bindAddress: bindAddress) {
         case .ok:

@@ -41,6 +41,10 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp(CipherSuiteOption.help, valueName: "list"))
     var ciphers: String?
 
+    @Option(help: ArgumentHelp(HandshakeThreadsOption.help + " The public-key work of a join then never holds up "
+                               + "the clients already connected.", valueName: "n"))
+    var handshakeThreads: Int = -1
+
     @Flag(help: "Log only errors and where the server listens.")
     var quiet = false
 
@@ -48,6 +52,9 @@ struct Serve: ParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
         guard (cert == nil) == (key == nil) else {
             throw ValidationError("--cert and --key go together (give both, or neither for a throwaway certificate)")
+        }
+        guard (-1...DTLSServer.maxHandshakeThreads).contains(handshakeThreads) else {
+            throw ValidationError("--handshake-threads must be in -1...\(DTLSServer.maxHandshakeThreads)")
         }
         guard maxPending >= 0 else { throw ValidationError("--max-pending must be 0 or more") }
         guard idleTimeout >= 0, idleTimeout <= 86400 else {
@@ -72,7 +79,7 @@ struct Serve: ParsableCommand {
         if let keylog { options.setKeyLogPath(keylog) }
         try CipherSuiteOption.apply(ciphers, to: options)
         let server = EchoServer(options: options, log: log)
-        try server.listen(port: port, bindAddress: bind, maxPending: maxPending)
+        try server.listen(port: port, bindAddress: bind, maxPending: maxPending, handshakeThreads: handshakeThreads)
         StopSignal.install()
         server.run()
     }

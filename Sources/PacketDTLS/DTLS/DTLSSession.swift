@@ -59,6 +59,8 @@ final class DTLSSession {
     @exclusivity(unchecked) private(set) var datagramsSent = 0
     /// Times the retransmission timer ran out and a flight was sent again.
     var retransmissions: Int { timer.pointee.retransmissions }
+    /// When the retransmission timer's final delay runs out (monotonic ms); nil while it is not running.
+    var retransmissionDueMs: UInt64? { timer.pointee.finalDeadlineMs }
     /// Set when the peer's public key matched none of the pinned ones.
     @exclusivity(unchecked) private(set) var pinRejected = false
     /// Whether the handshake resumed a saved session (known once it completes).
@@ -124,6 +126,22 @@ final class DTLSSession {
             mbedtls_ssl_set_mtu(ssl, 0)
             return .complete
         case MBEDTLS_ERR_SSL_WANT_READ, MBEDTLS_ERR_SSL_WANT_WRITE: return .inProgress
+        case MBEDTLS_ERR_SSL_HELLO_VERIFY_REQUIRED: return .helloVerifyRequired
+        default: return .failed(rc)
+        }
+    }
+
+    /// The server's first steps, up to and including the ClientHello's cookie check and no further:
+    /// `.inProgress` once a ClientHello with a valid cookie is taken (or none has come), before any
+    /// public-key work (see HandshakeWorkers).
+    func verifyClientHello() -> HandshakeStep {
+        var rc: Int32 = 0
+        while isAwaitingVerifiedClientHello {
+            rc = mbedtls_ssl_handshake_step(ssl)
+            if rc != 0 { break }
+        }
+        switch rc {
+        case 0, MBEDTLS_ERR_SSL_WANT_READ, MBEDTLS_ERR_SSL_WANT_WRITE: return .inProgress
         case MBEDTLS_ERR_SSL_HELLO_VERIFY_REQUIRED: return .helloVerifyRequired
         default: return .failed(rc)
         }

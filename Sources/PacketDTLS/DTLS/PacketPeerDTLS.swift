@@ -43,6 +43,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     @exclusivity(unchecked) private var lastAlert: UInt8?
     @exclusivity(unchecked) private var handshakeStartMs: UInt64 = 0
     @exclusivity(unchecked) private var counters = Stats()
+    /// The handshake while a DTLSServer's worker runs it (then `session` is nil); see HandshakeWorkers.
+    @exclusivity(unchecked) private var handshakeJob: HandshakeJob?
 
     /// Records decrypted per poll at most, so one poll stays bounded under a flood.
     static let recordsPerPoll = 4096
@@ -50,6 +52,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     public init() {}
 
     deinit {
+        handshakeJob?.cancel()
         // The transport does not retain its arrival observer: unregister before going.
         if arrivalsObserved { _ = session?.transport.observeArrivals(nil) }
         // Freeing a connected peer says goodbye, as disconnect_from_peer() would.
@@ -110,7 +113,9 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// Starts the server side over `transport` and takes the first step. A ClientHello without a
     /// valid cookie is answered with HelloVerifyRequest and leaves this peer DISCONNECTED with no
     /// session: the client's next ClientHello arrives as a new connection.
-    func accept(over transport: DatagramTransport, configuration: DTLSConfiguration) -> GodotError {
+    /// With `workers`, only the cookie check runs here; the rest of the handshake runs on a worker.
+    func accept(over transport: DatagramTransport, configuration: DTLSConfiguration,
+                workers: HandshakeWorkers? = nil) -> GodotError {
         lock.withLock {
             do throws(Failure) {
                 session = try DTLSSession(configuration: configuration, transport: transport, expectedName: nil,
@@ -119,7 +124,11 @@ public final class PacketPeerDTLS: @unchecked Sendable {
                 return error.report()
             }
             begin(serverSide: true, expectedName: "", tuning: configuration.tuning)
-            advanceHandshake()
+            if let workers, let session {
+                if handOff(session, to: workers) { return .ok }
+            } else {
+                advanceHandshake()
+            }
             if status == .handshaking, session?.isAwaitingVerifiedClientHello == true {
                 end(.disconnected, "no ClientHello with a valid cookie arrived in the first datagram")
             }
@@ -163,7 +172,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             let seenArrivals = arrivals.load(ordering: .acquiring)
             switch status {
             case .handshaking:
-                advanceHandshake()
+                if let handshakeJob { collectHandshake(handshakeJob) } else { advanceHandshake() }
             case .connected:
                 // One reference for the whole poll, handed down (each load of `session` is a retain).
                 if let session { pollConnected(session, seenArrivals) }
@@ -195,7 +204,40 @@ public final class PacketPeerDTLS: @unchecked Sendable {
 
     private func advanceHandshake() {
         guard let session else { return }
-        switch session.handshake() {
+        settleHandshake(session.handshake(), session)
+    }
+
+    /// Checks the cookie here and gives the session to a worker; false when this peer goes on without
+    /// one (no valid ClientHello, a failure, or workers closing: then the status says what happened).
+    private func handOff(_ session: DTLSSession, to workers: HandshakeWorkers) -> Bool {
+        let step = session.verifyClientHello()
+        guard step == .inProgress, !session.isAwaitingVerifiedClientHello else {
+            settleHandshake(step, session)
+            return false
+        }
+        if arrivalsObserved { _ = session.transport.observeArrivals(nil) }
+        arrivalsObserved = false
+        guard let job = workers.submit(session) else {
+            arrivalsObserved = session.transport.observeArrivals(self)
+            advanceHandshake()
+            return false
+        }
+        handshakeJob = job
+        self.session = nil
+        return true
+    }
+
+    /// Takes the session back once its worker is done, and settles as a handshake step here would.
+    private func collectHandshake(_ job: HandshakeJob) {
+        guard let (session, step) = job.takeOutcome() else { return }
+        handshakeJob = nil
+        self.session = session
+        arrivalsObserved = session.transport.observeArrivals(self)
+        settleHandshake(step, session)
+    }
+
+    private func settleHandshake(_ step: DTLSSession.HandshakeStep, _ session: DTLSSession) {
+        switch step {
         case .inProgress:
             break
         case .complete:
@@ -326,6 +368,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     @discardableResult
     public func disconnectFromPeer() -> GodotError {
         lock.withLock {
+            handshakeJob?.cancel()
+            handshakeJob = nil
             if status == .connected { session?.sendCloseNotify() }
             if session != nil { end(.disconnected, "") }
             status = .disconnected

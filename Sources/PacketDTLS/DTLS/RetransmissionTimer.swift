@@ -45,6 +45,9 @@ struct RetransmissionTimer {
         start = finalMs == 0 ? 0 : MonotonicClock.milliseconds()
     }
 
+    /// When the final delay runs out (monotonic ms), nil while cancelled; reads, changes nothing.
+    var finalDeadlineMs: UInt64? { finalMs == 0 ? nil : start &+ UInt64(finalMs) }
+
     /// mbedtls_ssl_get_timer_t: -1 cancelled, 0 none passed, 1 intermediate passed, 2 final passed.
     /// mbedTLS resends the flight when it first sees the final delay pass, unless the delay has reached
     /// the handshake's longest: then it gives up (handshake timeout) and sends nothing.

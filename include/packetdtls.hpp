@@ -960,6 +960,11 @@ public:
     }
     /// Forgets the identity and the cookie secret.
     Error stop() noexcept { return to_error(dtls_server_stop(get())); }
+    /// Beyond Godot: handshakes after the cookie exchange run on `threads` worker threads (0 = in
+    /// poll(), Godot's way; -1 = one per core). See dtls_server_set_handshake_threads().
+    Error set_handshake_threads(int32_t threads) noexcept {
+        return to_error(dtls_server_set_handshake_threads(get(), threads));
+    }
 };
 
 /// Shorter names.

@@ -131,13 +131,17 @@ final class DTLSSession {
         }
     }
 
-    /// The server's first steps, up to and including the ClientHello's cookie check and no further:
-    /// `.inProgress` once a ClientHello with a valid cookie is taken (or none has come), before any
-    /// public-key work (see HandshakeWorkers).
+    /// The server's first steps, up to its ServerHello and no further: the ClientHello's cookie is
+    /// checked (a bad one is answered with HelloVerifyRequest, `.helloVerifyRequired`), and nothing
+    /// that needs public-key work has run. `.inProgress` after the ServerHello, or when no ClientHello
+    /// has come (see HandshakeWorkers).
     func verifyClientHello() -> HandshakeStep {
+        let serverHello = Int32(MBEDTLS_SSL_SERVER_HELLO.rawValue)
+        let verifyRequestSent = Int32(MBEDTLS_SSL_SERVER_HELLO_VERIFY_REQUEST_SENT.rawValue)
         var rc: Int32 = 0
-        while isAwaitingVerifiedClientHello {
+        while ssl.pointee.state <= serverHello || ssl.pointee.state == verifyRequestSent {
             rc = mbedtls_ssl_handshake_step(ssl)
+            if let handshake = ssl.pointee.handshake { resumedSession = handshake.pointee.resume != 0 }
             if rc != 0 { break }
         }
         switch rc {

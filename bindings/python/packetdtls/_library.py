@@ -247,6 +247,7 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_server_setup_with_options": (_err, (ServerHandle, OptionsHandle)),
     "dtls_server_take_connection": (PeerHandle, (ServerHandle, UdpHandle)),
     "dtls_server_stop": (_err, (ServerHandle,)),
+    "dtls_server_set_handshake_threads": (_err, (ServerHandle, ctypes.c_int32)),
     # Beyond Godot: pre-shared keys, ALPN, pinning, client certificates, CRLs, resumption
     "dtls_options_client_psk": (OptionsHandle, (_str, _data, _size)),
     "dtls_options_server_psk": (OptionsHandle, ()),

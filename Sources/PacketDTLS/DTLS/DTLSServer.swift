@@ -65,6 +65,7 @@ public final class DTLSServer: @unchecked Sendable {
         guard let presented = CertificateChain.joining(leaf, chain?.currentChain()) else { return .failed }
         do {
             let made = try DTLSConfiguration.server(key: material, chain: presented, tuning: tuning)
+            HandshakeWorkers.prepareSharedKey(material)
             lock.withLock { configuration = made }
             return .ok
         } catch {

@@ -8,6 +8,7 @@
 // Lock order: a DTLS peer's lock, then the workers' lock; a transport's lock, then the workers' lock (a
 // job is its transport's arrival observer). A worker steps a session with no lock of its own held.
 
+internal import CMbedTLS
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -73,6 +74,19 @@ final class HandshakeWorkers: @unchecked Sendable {
             closing = true
             pthread_cond_broadcast(wakeup)
         }
+    }
+
+    /// Signs once with a server's EC key, so that mbedTLS's table of multiples of the curve's generator,
+    /// which it builds on a key's first signature and keeps in the key, exists before threads share
+    /// the key: mbedTLS builds and stores it without a lock. Costs one signature at setup.
+    static func prepareSharedKey(_ key: KeyMaterial) {
+        guard mbedtls_pk_get_type(key.pk) == MBEDTLS_PK_ECKEY || mbedtls_pk_get_type(key.pk) == MBEDTLS_PK_ECDSA
+        else { return }
+        let hash = [UInt8](repeating: 0x5A, count: 32)
+        var signature = [UInt8](repeating: 0, count: Int(MBEDTLS_PK_SIGNATURE_MAX_SIZE))
+        var length = 0
+        _ = mbedtls_pk_sign(key.pk, MBEDTLS_MD_SHA256, hash, hash.count, &signature, &length,
+                            RandomSource.shared.function, RandomSource.shared.context)
     }
 
     /// Called (under the workers' lock) when a job has something to do.

@@ -158,19 +158,29 @@ final class HandshakeWorkers: @unchecked Sendable {
             pthread_mutex_lock(lock.mutex)
             if result != .inProgress { outcome = result }
         }
-        job.stepping = false
         job.lastStepMs = MonotonicClock.milliseconds()
-        guard job.cancelled || outcome != nil else { return }
+        guard job.cancelled || outcome != nil else {
+            job.stepping = false
+            return
+        }
+        // Done: off the list, so no worker looks at it again, and no longer the transport's observer
+        // before the peer can take the session back and observe it itself. Still "stepping" meanwhile,
+        // so that a cancel leaves the session to this thread.
         jobs.removeAll { $0 === job }
-        // Off the list: no worker looks at it again. Unregister as observer before anyone frees the job.
         let observed = job.observed
         job.observed = false
-        let cancelled = job.cancelled
-        if cancelled { job.session = nil } else { job.outcome = outcome }
         pthread_mutex_unlock(lock.mutex)
         if observed { _ = session.transport.observeArrivals(nil) }
-        if cancelled { HandshakeJob.discard(session, connected: false) }
         pthread_mutex_lock(lock.mutex)
+        job.stepping = false
+        if job.cancelled {
+            job.session = nil
+            pthread_mutex_unlock(lock.mutex)
+            HandshakeJob.discard(session, connected: outcome == .complete)
+            pthread_mutex_lock(lock.mutex)
+        } else {
+            job.outcome = outcome
+        }
     }
 
     /// Sleeps until a job is submitted or a datagram arrives, or until the next retransmission timer.

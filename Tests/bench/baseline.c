@@ -489,6 +489,8 @@ static int server_mode(long clients, long joiners, int hz, double seconds, const
     if (bind(fd, (struct sockaddr *)&addr, sizeof addr)) die("bind", errno);
     socklen_t len = sizeof addr;
     getsockname(fd, (struct sockaddr *)&addr, &len);
+    int rcvbuf = 1 << 20; /* a tick's inputs of every client arrive at once (UDPServer does the same) */
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     fcntl(fd, F_SETFL, O_NONBLOCK);
     int out[2];
     if (pipe(out)) die("pipe", errno);

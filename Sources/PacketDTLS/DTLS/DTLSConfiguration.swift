@@ -22,6 +22,9 @@ final class DTLSConfiguration: @unchecked Sendable {
     let verifiesChain: Bool
     /// Client only: no chain is trusted; a pinned public key alone admits the server.
     let trustsPinsOnly: Bool
+    /// Client only: under what the server is authenticated (a saved session is offered only under
+    /// the same; the hostname is added by each session).
+    let authentication: SessionAuthentication
 
     /// Everything mbedTLS points at, kept alive here; never read from Swift.
     private let keepAlive: [AnyObject]
@@ -34,8 +37,8 @@ final class DTLSConfiguration: @unchecked Sendable {
     // MARK: Suites and curves
 
     /// AEAD suites with ephemeral ECDH and certificates. ChaCha20-Poly1305 first: in mbedTLS 2.28 it
-    /// beats AES-128-GCM even with AES-NI (its GHASH goes one block at a time), measured 1.2x to 1.4x
-    /// per echo round trip at 1 and 16 KiB (docs/PERFORMANCE.md); AES-GCM for peers without ChaCha20.
+    /// beats AES-128-GCM even with AES-NI (its GHASH goes one block at a time; docs/PERFORMANCE.md);
+    /// AES-GCM for peers without ChaCha20.
     static let certificateSuiteIDs: [Int32] = [
         MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
         MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
@@ -56,8 +59,7 @@ final class DTLSConfiguration: @unchecked Sendable {
     /// Every suite a caller may choose, and their IANA names for messages.
     static let allowedSuiteIDs = certificateSuiteIDs + pskSuiteIDs
     static var allowedSuiteNames: [String] {
-        allowedSuiteIDs.compactMap { mbedtls_ssl_get_ciphersuite_name($0).map { String(cString: $0) } }
-            .map { String($0.map { $0 == "-" ? "_" : $0 }) }
+        allowedSuiteIDs.compactMap { CipherSuiteName.iana(id: $0) }
     }
 
     nonisolated(unsafe) static let certificateSuites = zeroTerminated(certificateSuiteIDs)
@@ -106,6 +108,8 @@ final class DTLSConfiguration: @unchecked Sendable {
         var trustsPinsOnly = false
         var cookies: CookieSecret?
         var suites = DTLSConfiguration.certificateSuites
+        /// The caller's suites (setCipherSuites), once checked against what the options authenticate.
+        var chosenSuites: [Int32]?
     }
 
     private init(role: Role, tuning: TLSOptions.Tuning, plan: Plan) throws(Failure) {
@@ -114,6 +118,8 @@ final class DTLSConfiguration: @unchecked Sendable {
         verifiesName = plan.verifiesName
         verifiesChain = plan.verifiesChain
         trustsPinsOnly = plan.trustsPinsOnly
+        authentication = SessionAuthentication(trust: plan.verifiesChain ? plan.trust : nil, tuning: tuning,
+                                               trustsPinsOnly: plan.trustsPinsOnly)
         var held: [AnyObject] = []
         if let identity = plan.ownIdentity { held += [identity.key, identity.chain] }
         if let trust = plan.trust { held.append(trust) }
@@ -128,7 +134,7 @@ final class DTLSConfiguration: @unchecked Sendable {
         guard rc == 0 else {
             throw Failure(.failed, "mbedTLS configuration failed: \(MbedTLSError.describe(rc))")
         }
-        if let chosen = tuning.cipherSuites {
+        if let chosen = plan.chosenSuites {
             chosenSuites = Self.zeroTerminated(chosen)
         }
         applyStrictDefaults(suites: chosenSuites ?? plan.suites)
@@ -193,10 +199,8 @@ final class DTLSConfiguration: @unchecked Sendable {
             let rc = mbedtls_ssl_conf_alpn_protocols(config, list)
             guard rc == 0 else { throw Failure(.invalidParameter, "ALPN: \(MbedTLSError.describe(rc))") }
         }
-        if role == .client, let identity = tuning.pskIdentity {
-            let rc = tuning.pskKey.withUnsafeBufferPointer { key in
-                mbedtls_ssl_conf_psk(config, key.baseAddress, key.count, identity, identity.utf8.count)
-            }
+        if role == .client, let identity = tuning.pskIdentity, let key = tuning.pskKey?.bytes {
+            let rc = mbedtls_ssl_conf_psk(config, key.baseAddress, key.count, identity, identity.utf8.count)
             guard rc == 0 else { throw Failure(.invalidParameter, "PSK: \(MbedTLSError.describe(rc))") }
         }
         if role == .server, !tuning.pskTable.isEmpty {
@@ -213,7 +217,7 @@ final class DTLSConfiguration: @unchecked Sendable {
             mbedtls_ssl_conf_session_tickets_cb(config, mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse,
                                                 UnsafeMutableRawPointer(keys))
         }
-        if tuning.keyLogPath != nil {
+        if tuning.keyLog != nil {
             mbedtls_ssl_conf_export_keys_ext_cb(config, configurationExportKeys, context)
         }
     }
@@ -232,6 +236,15 @@ final class DTLSConfiguration: @unchecked Sendable {
             throw Failure(.invalidParameter, "connect_to_peer needs client options, not server options")
         case .client where tuning.pskIdentity != nil:
             plan.suites = pskSuites
+            let chosen = tuning.cipherSuites ?? []
+            if chosen.contains(where: certificateSuiteIDs.contains) {
+                // Certificate suites chosen beside the PSK ones: the server may pick either kind, and a
+                // certificate is then verified as `client()` options verify it (system CA bundle, name).
+                plan.trust = try trustedChain(of: options)
+                plan.authMode = MBEDTLS_SSL_VERIFY_REQUIRED
+                plan.verifiesName = true
+                plan.verifiesChain = true
+            }
         case .client:
             plan.trust = try trustedChain(of: options)
             plan.authMode = MBEDTLS_SSL_VERIFY_REQUIRED
@@ -249,7 +262,31 @@ final class DTLSConfiguration: @unchecked Sendable {
                 plan.trustsPinsOnly = true
             }
         }
+        plan.chosenSuites = try checkedChoice(tuning.cipherSuites,
+                                              certificates: tuning.pskIdentity == nil || plan.verifiesChain,
+                                              psk: tuning.pskIdentity != nil, role: .client)
         return try DTLSConfiguration(role: .client, tuning: tuning, plan: plan)
+    }
+
+    /// The caller's suite choice, refused when it holds a suite these options can't authenticate
+    /// (a PSK suite without a pre-shared key, a certificate suite on a PSK-only server): such a
+    /// suite would fail at best, and at worst connect to a peer nobody verified.
+    private static func checkedChoice(_ chosen: [Int32]?, certificates: Bool, psk: Bool,
+                                      role: Role) throws(Failure) -> [Int32]? {
+        guard let chosen else { return nil }
+        let name = { (id: Int32) in
+            mbedtls_ssl_get_ciphersuite_name(id).map { String(cString: $0) } ?? "suite \(id)"
+        }
+        if !psk, let suite = chosen.first(where: pskSuiteIDs.contains) {
+            throw Failure(.invalidParameter, "cipher suites: \(name(suite)) needs a pre-shared key, and these "
+                + (role == .client ? "client options have none (use TLSOptions.client_psk)"
+                                   : "server options have none (add_psk)"))
+        }
+        if !certificates, let suite = chosen.first(where: certificateSuiteIDs.contains) {
+            throw Failure(.invalidParameter, "cipher suites: \(name(suite)) needs a certificate, and these "
+                + "server options have none (a PSK-only server offers PSK suites only)")
+        }
+        return chosen
     }
 
     /// A server configuration presenting `chain` (leaf first) with `key` (both nil for a PSK-only
@@ -273,6 +310,13 @@ final class DTLSConfiguration: @unchecked Sendable {
                 throw Failure(.invalidParameter, "a server needs a key and certificate, or PSK identities")
             }
             plan.suites = pskSuites
+        }
+        plan.chosenSuites = try checkedChoice(tuning.cipherSuites, certificates: plan.ownIdentity != nil,
+                                              psk: !tuning.pskTable.isEmpty, role: .server)
+        if tuning.clientCertificateMode == .require, !tuning.pskTable.isEmpty {
+            throw Failure(.invalidParameter, "client certificate mode REQUIRE insists on a certificate, which "
+                + "a PSK handshake never carries: these options also hold PSK identities (add_psk). Serve "
+                + "PSK clients from other options, or use REQUEST and check get_verify_flags()")
         }
         switch tuning.clientCertificateMode {
         case .none: break
@@ -304,20 +348,17 @@ final class DTLSConfiguration: @unchecked Sendable {
     /// A server's PSK lookup: the identity's key for this handshake, or refusal.
     fileprivate func lookUpPSK(_ ssl: UnsafeMutablePointer<mbedtls_ssl_context>, identity: String) -> Int32 {
         guard let key = tuning.pskTable[identity] else { return -1 }
-        return key.withUnsafeBufferPointer { mbedtls_ssl_set_hs_psk(ssl, $0.baseAddress, $0.count) }
+        return mbedtls_ssl_set_hs_psk(ssl, key.bytes.baseAddress, key.bytes.count)
     }
 
     /// Appends "CLIENT_RANDOM <client random> <master secret>" to the key log (NSS format).
     fileprivate func exportKeys(masterSecret: UnsafePointer<UInt8>, clientRandom: UnsafePointer<UInt8>) {
-        guard let path = tuning.keyLogPath else { return }
+        guard let keyLog = tuning.keyLog else { return }
         func hex(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> String {
             UnsafeBufferPointer(start: bytes, count: count).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
         }
         let line = "CLIENT_RANDOM \(hex(clientRandom, 32)) \(hex(masterSecret, 48))\n"
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
-        _ = line.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
-        close(fd)
+        keyLog.append(line)
     }
 }
 

@@ -51,8 +51,10 @@ final class HandshakeWorkers: @unchecked Sendable {
     /// Hands `session` (its ClientHello verified) to a worker; nil when the workers are closing.
     func submit(_ session: DTLSSession) -> HandshakeJob? {
         let job = HandshakeJob(session: session, workers: self)
-        // Registered before the job is listed, so that no worker can finish it (and unregister) first.
-        let observed = session.transport.observeArrivals(job)
+        // Attached before the job is listed, so that no worker can finish it (and detach) first.
+        let attachment = session.transport.attachDTLSPeer(job)
+        guard attachment != .inUse else { return nil }
+        let observed = attachment == .reportsArrivals
         let accepted = lock.withLock {
             guard !closing else { return false }
             job.observed = observed
@@ -61,7 +63,7 @@ final class HandshakeWorkers: @unchecked Sendable {
             return true
         }
         guard accepted else {
-            if observed { _ = session.transport.observeArrivals(nil) }
+            session.transport.detachDTLSPeer(job)
             return nil
         }
         return job
@@ -151,32 +153,35 @@ final class HandshakeWorkers: @unchecked Sendable {
     /// Runs one handshake step of `job` without the lock (entered and left with it held).
     private func step(_ job: HandshakeJob) {
         let session = job.session!
-        var outcome: DTLSSession.HandshakeStep?
+        var outcome: Result<DTLSSession.HandshakeStep, MbedTLSError>?
         if !job.cancelled {
             pthread_mutex_unlock(lock.mutex)
-            let result = session.handshake()
+            do {
+                let step = try session.handshake()
+                if step != .inProgress { outcome = .success(step) }
+            } catch {
+                outcome = .failure(error)
+            }
             pthread_mutex_lock(lock.mutex)
-            if result != .inProgress { outcome = result }
         }
         job.lastStepMs = MonotonicClock.milliseconds()
         guard job.cancelled || outcome != nil else {
             job.stepping = false
             return
         }
-        // Done: off the list, so no worker looks at it again, and no longer the transport's observer
-        // before the peer can take the session back and observe it itself. Still "stepping" meanwhile,
-        // so that a cancel leaves the session to this thread.
+        // Done: off the list, so no worker looks at it again, and detached from the transport before
+        // the peer can take the session back and attach itself. Still "stepping" meanwhile, so that a
+        // cancel leaves the session to this thread.
         jobs.removeAll { $0 === job }
-        let observed = job.observed
         job.observed = false
         pthread_mutex_unlock(lock.mutex)
-        if observed { _ = session.transport.observeArrivals(nil) }
+        session.transport.detachDTLSPeer(job)
         pthread_mutex_lock(lock.mutex)
         job.stepping = false
         if job.cancelled {
             job.session = nil
             pthread_mutex_unlock(lock.mutex)
-            HandshakeJob.discard(session, connected: outcome == .complete)
+            HandshakeJob.discard(session, connected: (try? outcome?.get()) == .complete)
             pthread_mutex_lock(lock.mutex)
         } else {
             job.outcome = outcome
@@ -212,7 +217,7 @@ final class HandshakeJob: DatagramArrivalObserver, @unchecked Sendable {
     /// nil once the peer took it back, or once the job was cancelled and its session freed.
     fileprivate var session: DTLSSession?
     /// How the handshake ended; set once, when the job leaves the workers.
-    fileprivate var outcome: DTLSSession.HandshakeStep?
+    fileprivate var outcome: Result<DTLSSession.HandshakeStep, MbedTLSError>?
     /// A worker is stepping the session now (without the lock): nobody else may touch it.
     fileprivate var stepping = false
     /// Something happened (submitted, a datagram arrived) that the next step must see.
@@ -235,7 +240,7 @@ final class HandshakeJob: DatagramArrivalObserver, @unchecked Sendable {
     }
 
     /// The session and how its handshake ended, once a worker is done with it; nil while it runs.
-    func takeOutcome() -> (session: DTLSSession, step: DTLSSession.HandshakeStep)? {
+    func takeOutcome() -> (session: DTLSSession, outcome: Result<DTLSSession.HandshakeStep, MbedTLSError>)? {
         workers.lock.withLock {
             guard let outcome, let session else { return nil }
             self.session = nil
@@ -253,7 +258,7 @@ final class HandshakeJob: DatagramArrivalObserver, @unchecked Sendable {
             if outcome != nil {
                 // Done and waiting for the peer's next poll: nobody else holds it.
                 self.session = nil
-                return (session, outcome == .complete)
+                return (session, (try? outcome?.get()) == .complete)
             }
             // Still listed: a worker takes it (cancelled jobs are due at once) and frees it off this thread.
             pending = true

@@ -224,6 +224,35 @@ final class HandshakeWorkersTests: XCTestCase {
         XCTAssertEqual(peer.getStatus(), .connected, peer.getErrorMessage())
     }
 
+    /// The workers are threads of their own: once the server is freed and its last handshake is done,
+    /// every one of them ends.
+    func testWorkerThreadsEndAfterTheServerIsFreed() throws {
+        func threads() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0 }
+        let identity = try TestIdentity.make()
+        // Workers of servers freed by earlier tests may still be finishing: start from a steady count.
+        var last = -1, steadySince = MonotonicClock.milliseconds()
+        _ = DTLSLoopbackTests.run({
+            let now = threads()
+            if now != last { (last, steadySince) = (now, MonotonicClock.milliseconds()) }
+        }, until: { MonotonicClock.milliseconds() - steadySince >= 200 })
+        let before = threads()
+        do {
+            let server = Server(options: Self.serverOptions(identity), threads: 4)
+            XCTAssertGreaterThanOrEqual(threads(), before + 4)
+            let clients = (0..<3).map { _ in Self.client(port: server.port) }
+            var peers: [PacketPeerDTLS] = []
+            _ = DTLSLoopbackTests.run({
+                peers += server.take()
+                for client in clients { client.poll() }
+            }, until: { peers.count == clients.count })
+            server.dtls = nil  // freed with handshakes on its workers
+            _ = DTLSLoopbackTests.run({ server.udp.poll(); for end in peers + clients { end.poll() } },
+                                      until: { peers.allSatisfy { $0.getStatus() != .handshaking } })
+        }
+        let ended = DTLSLoopbackTests.run({ usleep(1000) }, until: { threads() <= before })
+        XCTAssertTrue(ended, "\(threads() - before) worker threads still run")
+    }
+
     /// A burst of handshakes: every one connects, and every server peer's poll stays cheap because
     /// the public-key work is elsewhere.
     func testManyClientsWithWorkers() throws {

@@ -173,6 +173,8 @@ final class HandshakeWorkers: @unchecked Sendable {
         // the peer can take the session back and attach itself. Still "stepping" meanwhile, so that a
         // cancel leaves the session to this thread.
         jobs.removeAll { $0 === job }
+        // A closing pool's other workers may sleep without a deadline: the last job gone, they may end.
+        if closing && jobs.isEmpty { pthread_cond_broadcast(wakeup) }
         job.observed = false
         pthread_mutex_unlock(lock.mutex)
         session.transport.detachDTLSPeer(job)

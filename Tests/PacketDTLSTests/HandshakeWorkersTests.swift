@@ -249,7 +249,7 @@ final class HandshakeWorkersTests: XCTestCase {
             _ = DTLSLoopbackTests.run({ server.udp.poll(); for end in peers + clients { end.poll() } },
                                       until: { peers.allSatisfy { $0.getStatus() != .handshaking } })
         }
-        let ended = DTLSLoopbackTests.run({ usleep(1000) }, until: { threads() <= before })
+        let ended = DTLSLoopbackTests.run(within: 3, { usleep(1000) }, until: { threads() <= before })
         XCTAssertTrue(ended, "\(threads() - before) worker threads still run")
     }
 

@@ -197,7 +197,7 @@ struct BenchSessionsServer {
 
     func run() throws(CLIFailure) {
         let udp = UDPServer(), dtls = DTLSServer()
-        // Setting up 10,000 sessions takes longer than the default idle timeout (120 s), and the first
+        // Setting up 10,000 sessions takes longer than the default idle timeout (300 s), and the first
         // sessions stay idle throughout: keep the check running, but past the end of the run.
         options.setIdleTimeout(ms: UInt32(clamping: timeoutMs + 60_000))
         guard dtls.setup(serverOptions: options) == .ok else { throw .tls("DTLSServer.setup: \(ErrorReport.message)") }
@@ -218,7 +218,10 @@ struct BenchSessionsServer {
         let started = BenchClock.seconds()
         let deadline = Clock.nowMs() + timeoutMs
         var failures = 0
+        var progress = Progress("bench sessions: established", total: count)
+        defer { progress.finish() }
         while established.count < count {
+            progress.update(established.count)
             _ = udp.poll()
             while let taken = udp.takeConnection() {
                 if let peer = dtls.takeConnection(taken), peer.getStatus() == .handshaking { handshaking.append(peer) }

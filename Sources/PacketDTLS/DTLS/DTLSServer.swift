@@ -1,9 +1,11 @@
 // DTLSServer.swift — Godot's DTLSServer: the identity and cookie secret shared by every client.
 
 /// Turns connected UDP peers (normally taken from a UDPServer) into server-side PacketPeerDTLS.
-/// Unlike Godot, setup() may be called again (new identity, new cookie secret; sessions already
-/// started keep theirs), the 3.x `chain` is really sent, and takeConnection after stop() fails
-/// cleanly instead of touching freed cookie state.
+/// Unlike Godot, setup() may be called again (new identity; sessions already started keep
+/// theirs), the 3.x `chain` is really sent, and takeConnection after stop() fails cleanly
+/// instead of touching freed cookie state. The cookie and ticket keys belong to the server
+/// object, not to one setup: drawn at random when first needed, they survive setup() and stop(),
+/// and loadKeys/saveKeys/rotateKeys (DTLSServer+Keys.swift) share and rotate them.
 public final class DTLSServer: @unchecked Sendable {
     private let lock = Lock()
     private var configuration: DTLSConfiguration?
@@ -20,6 +22,7 @@ public final class DTLSServer: @unchecked Sendable {
         }
     }
     private var workers: HandshakeWorkers?
+    private var keyRing: ServerKeyRing?
 
     public init() {}
 
@@ -41,7 +44,8 @@ public final class DTLSServer: @unchecked Sendable {
         guard let key = serverOptions.privateKey, let certificate = serverOptions.ownCertificate else {
             // A PSK-only server (TLSOptions.serverPSK()) has no certificate to present.
             do throws(Failure) {
-                let made = try DTLSConfiguration.server(key: nil, chain: nil, tuning: serverOptions.currentTuning())
+                let made = try DTLSConfiguration.server(key: nil, chain: nil, tuning: serverOptions.currentTuning(),
+                                                             keys: currentKeyRing())
                 lock.withLock { configuration = made }
                 return .ok
             } catch {
@@ -64,7 +68,8 @@ public final class DTLSServer: @unchecked Sendable {
         }
         guard let presented = CertificateChain.joining(leaf, chain?.currentChain()) else { return .failed }
         do {
-            let made = try DTLSConfiguration.server(key: material, chain: presented, tuning: tuning)
+            let made = try DTLSConfiguration.server(key: material, chain: presented, tuning: tuning,
+                                                    keys: currentKeyRing())
             HandshakeWorkers.prepareSharedKey(material)
             lock.withLock { configuration = made }
             return .ok
@@ -90,7 +95,18 @@ public final class DTLSServer: @unchecked Sendable {
         return peer
     }
 
-    /// Forgets the identity and cookie secret; running sessions keep what they hold.
+    /// The server's key ring, made with fresh random keys on first use.
+    func currentKeyRing() throws(Failure) -> ServerKeyRing {
+        if let ring = lock.withLock({ keyRing }) { return ring }
+        let fresh = try ServerKeyRing()
+        return lock.withLock {
+            if let ring = keyRing { return ring }
+            keyRing = fresh
+            return fresh
+        }
+    }
+
+    /// Forgets the identity; running sessions keep what they hold, the server keeps its keys.
     public func stop() {
         lock.withLock {
             configuration = nil

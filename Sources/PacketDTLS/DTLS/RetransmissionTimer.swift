@@ -48,6 +48,12 @@ struct RetransmissionTimer {
     /// When the final delay runs out (monotonic ms), nil while cancelled; reads, changes nothing.
     var finalDeadlineMs: UInt64? { finalMs == 0 ? nil : start &+ UInt64(finalMs) }
 
+    /// Lets a running timer's final delay pass now (nothing happens when it is not running).
+    mutating func expireNow() {
+        guard finalMs != 0 else { return }
+        start = MonotonicClock.milliseconds() &- UInt64(finalMs)
+    }
+
     /// mbedtls_ssl_get_timer_t: -1 cancelled, 0 none passed, 1 intermediate passed, 2 final passed.
     /// mbedTLS resends the flight when it first sees the final delay pass, unless the delay has reached
     /// the handshake's longest: then it gives up (handshake timeout) and sends nothing.

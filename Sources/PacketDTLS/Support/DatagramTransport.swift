@@ -51,6 +51,9 @@ public protocol DatagramTransport: AnyObject, Sendable {
     func attachDTLSPeer(_ peer: DatagramArrivalObserver) -> DTLSAttachment
     /// Ends `peer`'s use of this transport; from any other peer it changes nothing.
     func detachDTLSPeer(_ peer: DatagramArrivalObserver)
+    /// How many ICMP "connection refused" notices (port unreachable) the transport's connected socket
+    /// has reported so far; 0 for a transport that cannot tell (the default).
+    var refusalsReported: UInt64 { get }
 }
 
 /// What attachDTLSPeer(_:) made of a DTLS peer.
@@ -79,4 +82,5 @@ extension DatagramTransport {
     /// A transport that keeps no record of its DTLS peer accepts any, and reports no arrivals.
     public func attachDTLSPeer(_ peer: DatagramArrivalObserver) -> DTLSAttachment { .silent }
     public func detachDTLSPeer(_ peer: DatagramArrivalObserver) {}
+    public var refusalsReported: UInt64 { 0 }
 }

@@ -6,7 +6,8 @@
 // whether the worker is done. A connected session goes back to its peer and is never touched here again.
 //
 // Lock order: a DTLS peer's lock, then the workers' lock; a transport's lock, then the workers' lock (a
-// job is its transport's arrival observer). A worker steps a session with no lock of its own held.
+// job stands in for its DTLS peer on the transport, which tells it of arrivals). A worker steps, detaches
+// and ends a session with no lock held (docs/ARCHITECTURE.md, "Threads and locks").
 
 internal import CMbedTLS
 #if canImport(Glibc)

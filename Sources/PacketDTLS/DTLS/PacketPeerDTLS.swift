@@ -240,7 +240,9 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     }
 
     private func advanceHandshake() {
-        guard let session, let step = attempt({ () throws(MbedTLSError) in try session.handshake() }) else { return }
+        guard let session else { return }
+        liveness.beforeHandshakeStep(session)
+        guard let step = attempt({ () throws(MbedTLSError) in try session.handshake() }) else { return }
         settleHandshake(step, session)
     }
 
@@ -278,9 +280,6 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     }
 
     private func settleHandshake(_ step: DTLSSession.HandshakeStep, _ session: DTLSSession) {
-        guard let session else { return }
-        liveness.beforeHandshakeStep(session)
-        guard let step = attempt({ () throws(MbedTLSError) in try session.handshake() }) else { return }
         switch step {
         case .inProgress:
             if let reason = liveness.handshakeRefusal(session) { end(.error, reason) }

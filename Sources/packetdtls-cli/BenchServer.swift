@@ -38,7 +38,8 @@ struct BenchServer: ParsableCommand {
     @Option(help: "Clients joining at once after all the others play.") var joiners = 100
     @Option(help: "Ticks per second of the server and of every client's input.") var hz = 20
     @Option(help: "Seconds to measure after all clients play.") var seconds: Double = 5
-    @Option(help: ArgumentHelp(HandshakeThreadsOption.help, valueName: "n")) var handshakeThreads = 0
+    @Option(parsing: .unconditional, help: ArgumentHelp(HandshakeThreadsOption.help, valueName: "n"))
+    var handshakeThreads = 0
     @Option(help: "UDPServer.max_pending_connections (Godot's default unless given).")
     var maxPending = UDPServer.defaultMaxPendingConnections
     @OptionGroup var identity: BenchIdentity

@@ -49,7 +49,8 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp(CipherSuiteOption.help, valueName: "list"))
     var ciphers: String?
 
-    @Option(help: ArgumentHelp(HandshakeThreadsOption.help + " The public-key work of a join then never holds up "
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp(HandshakeThreadsOption.help + " The public-key work of a join then never holds up "
                                + "the clients already connected.", valueName: "n"))
     var handshakeThreads: Int = -1
 

@@ -54,6 +54,9 @@ public protocol DatagramTransport: AnyObject, Sendable {
     /// How many ICMP "connection refused" notices (port unreachable) the transport's connected socket
     /// has reported so far; 0 for a transport that cannot tell (the default).
     var refusalsReported: UInt64 { get }
+    /// Datagrams meant for this transport's peer that were dropped below the DTLS layer (a full
+    /// queue of a UDPServer's peer); 0 for a transport that drops none.
+    var droppedDatagrams: UInt64 { get }
 }
 
 /// What attachDTLSPeer(_:) made of a DTLS peer.
@@ -83,4 +86,5 @@ extension DatagramTransport {
     public func attachDTLSPeer(_ peer: DatagramArrivalObserver) -> DTLSAttachment { .silent }
     public func detachDTLSPeer(_ peer: DatagramArrivalObserver) {}
     public var refusalsReported: UInt64 { 0 }
+    public var droppedDatagrams: UInt64 { 0 }
 }

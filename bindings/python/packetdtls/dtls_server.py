@@ -76,7 +76,8 @@ class DTLSServer(HandleOwner):
         """Starts the server side of a handshake on the connected `udp_peer` (normally taken from a
         UDPServer). Keep the result only if its status is STATUS_HANDSHAKING: a first ClientHello
         without a cookie is answered with a HelloVerifyRequest and the peer is not kept. None when
-        the server is not set up or `udp_peer` is not connected."""
+        the server is not set up, `udp_peer` is not connected, or another PacketPeerDTLS's session
+        runs over it already (last_error_message() says which)."""
         udp_h = instance("take_connection", "udp_peer", udp_peer, PacketPeerUDP)
         peer = PacketPeerDTLS._wrap(lib.dtls_server_take_connection(self._handle(), udp_h))
         if peer is not None:

@@ -649,6 +649,20 @@ DTLS_API dtls_error dtls_server_setup_with_options(dtls_server *server, dtls_opt
 DTLS_API dtls_peer *dtls_server_take_connection(dtls_server *server, dtls_udp *udp);
 /** Forgets the identity (not the keys); take_connection fails until the next setup. */
 DTLS_API dtls_error dtls_server_stop(dtls_server *server);
+/**
+ * Beyond Godot: runs this server's handshakes on `threads` worker threads of its own. 0 (the default)
+ * keeps Godot's behaviour, every handshake step inside the caller's dtls_peer_poll(); N >= 1 starts N
+ * workers (at most 64); -1 one per core. With workers, dtls_server_take_connection still answers the
+ * cookie exchange at once (the peer is HANDSHAKING or not kept, as without); every later handshake
+ * step (public-key work, flights, retransmissions) runs on a worker, dtls_peer_poll() returns at once,
+ * and the status becomes CONNECTED or an error at the first poll after the worker is done. Connected
+ * peers are driven by the caller's thread alone. Workers run at a lower scheduling priority (nice)
+ * than the calling thread. Freeing the server or a peer while its handshake is on a worker is safe:
+ * handshakes already there finish (or end with their peer), then the threads exit.
+ * \return DTLS_OK; DTLS_ERR_INVALID_PARAMETER for a bad handle or a count outside -1...64;
+ *         DTLS_ERR_OUT_OF_MEMORY when no thread could be started.
+ */
+DTLS_API dtls_error dtls_server_set_handshake_threads(dtls_server *server, int32_t threads);
 
 /* MARK: - Beyond Godot: pre-shared keys, ALPN, pinning, client certificates, CRLs, resumption */
 

@@ -1023,6 +1023,11 @@ public:
     }
     /// Forgets the identity (not the keys).
     Error stop() noexcept { return to_error(dtls_server_stop(get())); }
+    /// Beyond Godot: handshakes after the cookie exchange run on `threads` worker threads (0 = in
+    /// poll(), Godot's way; -1 = one per core). See dtls_server_set_handshake_threads().
+    Error set_handshake_threads(int32_t threads) noexcept {
+        return to_error(dtls_server_set_handshake_threads(get(), threads));
+    }
 
     /// Beyond Godot: makes the cookie and session-ticket keys in the key file at `path` this server's,
     /// so servers sharing one file resume each other's sessions (and a restarted server its own).

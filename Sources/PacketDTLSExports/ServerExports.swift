@@ -39,6 +39,12 @@ public func dtls_server_take_connection(_ server: OpaquePointer?, _ udp: OpaqueP
 }
 
 @c @implementation
+public func dtls_server_set_handshake_threads(_ server: OpaquePointer?, _ threads: Int32) -> GodotError {
+    guard let dtls = lookUpServer(server, "dtls_server_set_handshake_threads") else { return .invalidParameter }
+    return dtls.setHandshakeThreads(Int(threads))
+}
+
+@c @implementation
 public func dtls_server_stop(_ server: OpaquePointer?) -> GodotError {
     guard let dtls = lookUpServer(server, "dtls_server_stop") else { return .invalidParameter }
     dtls.stop()

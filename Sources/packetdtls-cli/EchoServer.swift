@@ -44,13 +44,14 @@ final class EchoServer {
     /// With `keyFile` the cookie and ticket keys come from it; with `reusePort` the port may be
     /// shared with other servers (SO_REUSEPORT).
     func listen(port: Int, bindAddress: String, maxPending: Int, keyFile: String? = nil,
-                reusePort: Bool = false) throws(CLIFailure) {
+                reusePort: Bool = false, handshakeThreads: Int = 0) throws(CLIFailure) {
         if let keyFile, dtls.loadKeys(path: keyFile) != .ok {
             throw .tls("cannot use the key file: \(ErrorReport.message)")
         }
         guard dtls.setup(serverOptions: options) == .ok else {
             throw .tls("cannot set up the DTLS server: \(ErrorReport.message)")
         }
+        try HandshakeThreadsOption.apply(handshakeThreads, to: dtls)
         if reusePort, udp.setReusePort(true) != .ok {
             throw .network("cannot share the port: \(ErrorReport.message)")
         }

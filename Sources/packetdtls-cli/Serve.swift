@@ -49,6 +49,11 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp(CipherSuiteOption.help, valueName: "list"))
     var ciphers: String?
 
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp(HandshakeThreadsOption.help + " The public-key work of a join then never holds up "
+                               + "the clients already connected.", valueName: "n"))
+    var handshakeThreads: Int = -1
+
     @Option(help: ArgumentHelp("Send each client a keepalive (an empty record) after this long with nothing sent "
                                + "(0 = never).", valueName: "seconds"))
     var keepalive: Double = 0
@@ -74,6 +79,9 @@ struct Serve: ParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
         guard (cert == nil) == (key == nil) else {
             throw ValidationError("--cert and --key go together (give both, or neither for a throwaway certificate)")
+        }
+        guard (-1...DTLSServer.maxHandshakeThreads).contains(handshakeThreads) else {
+            throw ValidationError("--handshake-threads must be in -1...\(DTLSServer.maxHandshakeThreads)")
         }
         guard maxPending >= 0 else { throw ValidationError("--max-pending must be 0 or more") }
         guard idleTimeout >= 0, idleTimeout <= 86400 else {
@@ -108,7 +116,8 @@ struct Serve: ParsableCommand {
         options.setKeepalive(ms: keepalive > 0 ? UInt32(Clock.milliseconds(keepalive)) : 0)
         try CipherSuiteOption.apply(ciphers, to: options)
         let server = EchoServer(options: options, log: log)
-        try server.listen(port: port, bindAddress: bind, maxPending: maxPending, keyFile: keys, reusePort: reusePort)
+        try server.listen(port: port, bindAddress: bind, maxPending: maxPending, keyFile: keys, reusePort: reusePort,
+                          handshakeThreads: handshakeThreads)
         StopSignal.install()
         server.run(keyFile: keys)
     }

@@ -59,7 +59,8 @@ struct ServeProcesses {
             var arguments = ["packetdtls-cli", "serve", "--port", "\(port)", "--bind", serve.bind,
                              "--cert", identity.cert, "--key", identity.key, "--keys", keyFile!, "--reuse-port",
                              "--max-pending", "\(serve.maxPending)", "--idle-timeout", "\(serve.idleTimeout)",
-                             "--process-label", "[\(index)/\(serve.processes)]"]
+                             "--process-label", "[\(index)/\(serve.processes)]",
+                             "--handshake-threads=\(serve.handshakeThreads)"]
             if let keylog = serve.keylog { arguments += ["--keylog", keylog] }
             if let ciphers = serve.ciphers { arguments += ["--ciphers", ciphers] }
             if serve.quiet { arguments.append("--quiet") }

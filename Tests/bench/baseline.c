@@ -7,6 +7,9 @@
  *   baseline udp N SIZE                        the same round trips over plain UDP
  *   baseline sessions N cert.pem key.pem [W]   N sessions to one server socket; the clients run in a
  *                                              forked process, at most W handshakes at once (default N)
+ *   baseline server C J HZ SECONDS cert.pem key.pem CLI
+ *                                              `packetdtls-cli bench server`'s tick loop; CLI is the
+ *                                              packetdtls-cli whose `bench server-client` runs the clients
  *
  * Handshake and echo follow /work/shared/reference/mbedtls_dtls_ref.c: client and server on two
  * connected, non-blocking loopback UDP sockets, stepped alternately, cookie exchange on.
@@ -22,7 +25,9 @@
  * "sessions <count> <seconds> <per_second> <KiB per session> KiB <poll ms> ms <profile>", where the
  * memory is the server's resident-set growth (VmRSS) per established session and the poll time is
  * the median of 21 passes, 50 ms apart, over every idle session (one recvfrom on the socket, one
- * mbedtls_ssl_read each).
+ * mbedtls_ssl_read each). server prints `packetdtls-cli bench server`'s line (see its --help) and
+ * the profile; it is the loop a C programmer writes with plain mbedTLS: one thread, one socket, sessions
+ * found by address in a hash table, one recvfrom per datagram and one sendto per record.
  *
  * Build: cc -O2 baseline.c -lmbedtls -lmbedx509 -lmbedcrypto -o baseline
  */
@@ -457,10 +462,130 @@ static int sessions_mode(long n, long window) {
     return 0;
 }
 
+/* MARK: - server: a game server's tick loop, driven by `packetdtls-cli bench server-client` */
+
+static double cpu_seconds(void) {
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+/* Reads what the client process wrote; returns 1 per complete line into `line` (0 when none yet). */
+static int read_line(int fd, char *pending, size_t *used, char *line, size_t cap) {
+    ssize_t got;
+    while (*used < 1023 && (got = read(fd, pending + *used, 1023 - *used)) > 0) *used += (size_t)got;
+    char *newline = memchr(pending, '\n', *used);
+    if (!newline) return 0;
+    size_t len = (size_t)(newline - pending);
+    snprintf(line, cap, "%.*s", (int)len, pending);
+    memmove(pending, newline + 1, *used - len - 1);
+    *used -= len + 1;
+    return 1;
+}
+
+static int server_mode(long clients, long joiners, int hz, double seconds, const char *cli) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr)) die("bind", errno);
+    socklen_t len = sizeof addr;
+    getsockname(fd, (struct sockaddr *)&addr, &len);
+    int rcvbuf = 1 << 20; /* a tick's inputs of every client arrive at once (UDPServer does the same) */
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    int out[2];
+    if (pipe(out)) die("pipe", errno);
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        char port[16], c[32], j[32], h[16];
+        snprintf(port, sizeof port, "%d", ntohs(addr.sin_port));
+        snprintf(c, sizeof c, "%ld", clients);
+        snprintf(j, sizeof j, "%ld", joiners);
+        snprintf(h, sizeof h, "%d", hz);
+        dup2(out[1], 1);
+        close(out[0]);
+        close(out[1]);
+        close(fd);
+        execl(cli, "packetdtls-cli", "bench", "server-client", "--port", port, "--clients", c, "--joiners", j,
+              "--hz", h, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    fcntl(out[0], F_SETFL, O_NONBLOCK);
+
+    /* A client whose handshake failed comes back from a new port: room for some of those. */
+    long cap_peers = 2 * (clients + joiners) + 64;
+    size_t cap = 1;
+    while (cap < (size_t)cap_peers * 2) cap <<= 1;
+    table = calloc(cap, sizeof *table);
+    table_mask = cap - 1;
+    struct peer **peers = calloc(cap_peers, sizeof *peers);
+    long count = 0;
+    long ticks_cap = (long)(hz * (seconds + 120)) + 16, ticks = 0;
+    double *tick = calloc(ticks_cap, sizeof *tick);
+    unsigned char *datagram = malloc(65536), state[200], input[2048];
+    memset(state, 'S', sizeof state);
+    char pending[1024], line[1024];
+    size_t used = 0;
+    double period = 1.0 / hz, next = now(), give_up = now() + 300 + seconds;
+    double window = -1, cpu0 = 0, join_s = joiners ? -1 : 0;
+    for (;;) {
+        double t0 = now();
+        for (;;) { /* every datagram waiting, each to its session */
+            struct sockaddr_in from;
+            socklen_t fl = sizeof from;
+            ssize_t got = recvfrom(fd, datagram, 65536, 0, (struct sockaddr *)&from, &fl);
+            if (got < 0) break;
+            struct peer **slot = slot_for(&from);
+            if (!*slot) {
+                if (count == cap_peers) continue;
+                *slot = peers[count++] = peer_new(fd, &from);
+            }
+            struct peer *p = *slot;
+            p->datagram = datagram;
+            p->datagram_len = (size_t)got;
+            if (p->established) {
+                while (mbedtls_ssl_read(&p->ssl, input, sizeof input) > 0) {}
+            } else {
+                peer_step(p);
+            }
+            p->datagram = NULL;
+        }
+        for (long i = 0; i < count; i++) { /* retransmission timers, then this tick's states */
+            struct peer *p = peers[i];
+            if (!p->established) { peer_step(p); continue; }
+            int rc = mbedtls_ssl_write(&p->ssl, state, sizeof state);
+            if (rc < 0 && rc != MBEDTLS_ERR_SSL_WANT_WRITE) die("state write", rc);
+        }
+        double t1 = now();
+        if (window >= 0 && ticks < ticks_cap) tick[ticks++] = t1 - t0;
+        while (read_line(out[0], pending, &used, line, sizeof line)) {
+            if (!strcmp(line, "ready")) { window = t1; cpu0 = cpu_seconds(); }
+            else if (!strncmp(line, "joined ", 7)) join_s = atof(line + 7);
+            else { fprintf(stderr, "baseline: the client process: %s\n", line); exit(1); }
+        }
+        if (window >= 0 && t1 - window >= seconds && join_s >= 0 && ticks > 0) {
+            double cpu = cpu_seconds() - cpu0;
+            qsort(tick, ticks, sizeof tick[0], compare_doubles);
+            long p99 = ticks * 99 / 100 < ticks - 1 ? ticks * 99 / 100 : ticks - 1;
+            printf("server %ld %ld %d %.3f %.3f %.3f %.3f %.3f %s\n", clients, joiners, hz, tick[ticks / 2] * 1000,
+                   tick[p99] * 1000, tick[ticks - 1] * 1000, join_s, cpu / ticks * 1000, profile);
+            kill(child, SIGKILL);
+            waitpid(child, NULL, 0);
+            return 0;
+        }
+        if (t1 > give_up) { fprintf(stderr, "baseline: server gave up (%ld sessions)\n", count); exit(1); }
+        if (waitpid(child, NULL, WNOHANG) == child) { fprintf(stderr, "baseline: the client process exited\n"); exit(1); }
+        next += period;
+        double wait = next - now();
+        if (wait > 0) usleep((useconds_t)(wait * 1e6)); else next = now();
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: %s handshake N cert key | echo N SIZE cert key | udp N SIZE | "
-                        "sessions N cert key [window]\n", argv[0]);
+                        "sessions N cert key [window] | server C J HZ SECONDS cert key CLI\n", argv[0]);
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -479,6 +604,11 @@ int main(int argc, char **argv) {
         raise_fd_limit();
         setup_configs(argv[3], argv[4]);
         return sessions_mode(n, argc >= 6 ? atol(argv[5]) : n);
+    }
+    if (!strcmp(mode, "server") && argc >= 9) {
+        raise_fd_limit();
+        setup_configs(argv[6], argv[7]);
+        return server_mode(n, atol(argv[3]), atoi(argv[4]), atof(argv[5]), argv[8]);
     }
     fprintf(stderr, "baseline: unknown mode or missing arguments: %s\n", mode);
     return 2;

@@ -321,13 +321,14 @@ static void test_udp_echo(void) {
 
 /// The seeds' server_node and client_node in one loop, through the C++ API. `connect` starts the client.
 template <typename Connect>
-static void dtls_echo(Connect connect, pd::Status expected_client_end) {
+static void dtls_echo(Connect connect, pd::Status expected_client_end, int32_t handshake_threads = 0) {
     Identity &id = identity();
     pd::DTLSServer dtls;
     pd::UDPServer server;
     std::vector<pd::PacketPeerDTLS> peers;
     CHECK(server.listen(0, "127.0.0.1") == pd::Error::Ok);
     CHECK(dtls.setup(pd::TLSOptions::server(id.key, id.cert)) == pd::Error::Ok);
+    CHECK(dtls.set_handshake_threads(handshake_threads) == pd::Error::Ok);
 
     pd::PacketPeerDTLS client;
     pd::PacketPeerUDP udp;
@@ -389,6 +390,15 @@ static void dtls_echo(Connect connect, pd::Status expected_client_end) {
 static void test_dtls_echo_3x_no_validation(void) {
     dtls_echo([](pd::PacketPeerDTLS &client, pd::PacketPeerUDP &udp) { return client.connect_to_peer(udp, false); },
               pd::Status::Connected);
+}
+
+/// The same loop with the handshakes on two worker threads of the server; bad counts are refused.
+static void test_dtls_echo_with_handshake_threads(void) {
+    dtls_echo([](pd::PacketPeerDTLS &client, pd::PacketPeerUDP &udp) { return client.connect_to_peer(udp, false); },
+              pd::Status::Connected, 2);
+    pd::DTLSServer dtls;
+    CHECK(dtls.set_handshake_threads(-2) == pd::Error::InvalidParameter);
+    CHECK(dtls.set_handshake_threads(-1) == pd::Error::Ok);
 }
 
 static void test_dtls_echo_4x_verified(void) {
@@ -1311,6 +1321,7 @@ int main() {
     RUN(test_dtls_echo_3x_no_validation);
     RUN(test_dtls_echo_4x_verified);
     RUN(test_dtls_echo_3x_verified);
+    RUN(test_dtls_echo_with_handshake_threads);
     RUN(test_dtls_hostname_mismatch);
     RUN(test_variant_scalars);
     RUN(test_variant_components_and_versions);

@@ -10,9 +10,26 @@ public final class DTLSServer: @unchecked Sendable {
     private let lock = Lock()
     private var configuration: DTLSConfiguration?
     private var peers = PeerBatch()
+    /// Handshake threads (setHandshakeThreads); nil runs handshakes in the caller's poll(), as Godot does.
+    var handshakeWorkers: HandshakeWorkers? {
+        get { lock.withLock { workers } }
+        set {
+            let old = lock.withLock { () -> HandshakeWorkers? in
+                defer { workers = newValue }
+                return workers
+            }
+            old?.close()
+        }
+    }
+    private var workers: HandshakeWorkers?
     private var keyRing: ServerKeyRing?
 
     public init() {}
+
+    deinit {
+        // Handshakes already on a worker finish there; the threads end after the last.
+        workers?.close()
+    }
 
     /// Godot 3.x setup: key, its certificate, and optional intermediates sent after it.
     public func setup(key: CryptoKey, certificate: X509Certificate, chain: X509Certificate? = nil) -> GodotError {
@@ -53,6 +70,7 @@ public final class DTLSServer: @unchecked Sendable {
         do {
             let made = try DTLSConfiguration.server(key: material, chain: presented, tuning: tuning,
                                                     keys: currentKeyRing())
+            HandshakeWorkers.prepareSharedKey(material)
             lock.withLock { configuration = made }
             return .ok
         } catch {
@@ -72,8 +90,8 @@ public final class DTLSServer: @unchecked Sendable {
             ErrorReport.set("take_connection: the UDP peer is not connected to a client")
             return nil
         }
-        let peer = lock.withLock { peers.take() }
-        guard peer.accept(over: udpPeer, configuration: configuration) == .ok else { return nil }
+        let (peer, workers) = lock.withLock { () -> (PacketPeerDTLS, HandshakeWorkers?) in (peers.take(), self.workers) }
+        guard peer.accept(over: udpPeer, configuration: configuration, workers: workers) == .ok else { return nil }
         return peer
     }
 

@@ -65,6 +65,8 @@ final class DTLSSession {
     @exclusivity(unchecked) var datagramsSent = 0
     /// Times the retransmission timer ran out and a flight was sent again.
     var retransmissions: Int { timer.pointee.retransmissions }
+    /// When the retransmission timer's final delay runs out (monotonic ms); nil while it is not running.
+    var retransmissionDueMs: UInt64? { timer.pointee.finalDeadlineMs }
     /// Set when the peer's public key matched none of the pinned ones.
     @exclusivity(unchecked) private(set) var pinRejected = false
     /// Whether the handshake resumed a saved session (known once it completes).
@@ -124,10 +126,22 @@ final class DTLSSession {
     // MARK: Steps
 
     func handshake() throws(MbedTLSError) -> HandshakeStep {
+        try handshakeSteps(while: { !$0.isHandshakeOver })
+    }
+
+    /// The server's first steps, up to its ServerHello and no further: the ClientHello's cookie is
+    /// checked (a bad one is answered with HelloVerifyRequest, `.helloVerifyRequired`), and nothing
+    /// that needs public-key work has run. `.inProgress` after the ServerHello, or when no ClientHello
+    /// has come (see HandshakeWorkers).
+    func verifyClientHello() throws(MbedTLSError) -> HandshakeStep {
+        try handshakeSteps(while: { $0.isAtOrBeforeServerHello })
+    }
+
+    private func handshakeSteps(while more: (MbedTLSInternals) -> Bool) throws(MbedTLSError) -> HandshakeStep {
         // Step by step rather than mbedtls_ssl_handshake(), to see whether the session resumed
         // before mbedTLS frees its handshake state.
         var rc: Int32 = 0
-        while !internals.isHandshakeOver {
+        while more(internals) {
             rc = mbedtls_ssl_handshake_step(ssl)
             if let resumes = internals.handshakeResumes { resumedSession = resumes }
             if rc != 0 { break }
@@ -139,6 +153,7 @@ final class DTLSSession {
         }
         switch rc {
         case 0:
+            guard internals.isHandshakeOver else { return .inProgress }
             // Handshake datagrams honour the MTU; application packets may use the full record.
             mbedtls_ssl_set_mtu(ssl, 0)
             return .complete

@@ -25,6 +25,13 @@ struct MbedTLSInternals {
         ssl.pointee.state <= Int32(MBEDTLS_SSL_CLIENT_HELLO.rawValue)
     }
 
+    /// True while a server has not got past its ServerHello: the ClientHello read, the cookie checked,
+    /// and no public-key work done yet (a HelloVerifyRequest just sent counts too).
+    var isAtOrBeforeServerHello: Bool {
+        ssl.pointee.state <= Int32(MBEDTLS_SSL_SERVER_HELLO.rawValue)
+            || ssl.pointee.state == Int32(MBEDTLS_SSL_SERVER_HELLO_VERIFY_REQUEST_SENT.rawValue)
+    }
+
     /// Whether the running handshake resumes a session; nil once mbedTLS has freed the handshake
     /// state (it does so when the handshake completes, hence read between steps).
     var handshakeResumes: Bool? {

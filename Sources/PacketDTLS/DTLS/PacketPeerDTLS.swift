@@ -45,6 +45,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     @exclusivity(unchecked) private var lastAlert: UInt8?
     @exclusivity(unchecked) private var handshakeStartMs: UInt64 = 0
     @exclusivity(unchecked) private var counters = Stats()
+    /// The handshake while a DTLSServer's worker runs it (then `session` is nil); see HandshakeWorkers.
+    @exclusivity(unchecked) private var handshakeJob: HandshakeJob?
     /// Keepalives, and whether ICMP refusals mean the other end is gone.
     @exclusivity(unchecked) private var liveness = SessionLiveness()
 
@@ -54,6 +56,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     public init() {}
 
     deinit {
+        handshakeJob?.cancel()
         // Under our lock: a stopping server that holds it (PacketPeerUDP.endSessionForStoppedServer)
         // finishes first. The transport does not retain its DTLS peer: detach before going.
         lock.withLock { session?.transport.detachDTLSPeer(self) }
@@ -118,7 +121,9 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// Starts the server side over `transport` and takes the first step. A ClientHello without a
     /// valid cookie is answered with HelloVerifyRequest and leaves this peer DISCONNECTED with no
     /// session: the client's next ClientHello arrives as a new connection.
-    func accept(over transport: DatagramTransport, configuration: DTLSConfiguration) -> GodotError {
+    /// With `workers`, only the cookie check runs here; the rest of the handshake runs on a worker.
+    func accept(over transport: DatagramTransport, configuration: DTLSConfiguration,
+                workers: HandshakeWorkers? = nil) -> GodotError {
         lock.withLock {
             let attachment = transport.attachDTLSPeer(self)
             guard attachment != .inUse else { return Self.refuseSharedTransport("take_connection") }
@@ -130,7 +135,11 @@ public final class PacketPeerDTLS: @unchecked Sendable {
                 return error.report()
             }
             begin(serverSide: true, expectedName: "", tuning: configuration.tuning, attachment: attachment)
-            advanceHandshake()
+            if let workers, let session {
+                if handOff(session, to: workers) { return .ok }
+            } else {
+                advanceHandshake()
+            }
             if status == .handshaking, session?.isAwaitingVerifiedClientHello == true {
                 end(.disconnected, "no ClientHello with a valid cookie arrived in the first datagram")
             }
@@ -198,7 +207,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             let seenArrivals = arrivals.load(ordering: .acquiring)
             switch status {
             case .handshaking:
-                advanceHandshake()
+                if let handshakeJob { collectHandshake(handshakeJob) } else { advanceHandshake() }
             case .connected:
                 // One reference for the whole poll, handed down (each load of `session` is a retain).
                 if let session { pollConnected(session, seenArrivals) }
@@ -251,6 +260,43 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         guard let session else { return }
         liveness.beforeHandshakeStep(session)
         guard let step = attempt({ () throws(MbedTLSError) in try session.handshake() }) else { return }
+        settleHandshake(step, session)
+    }
+
+    /// Checks the cookie here and gives the session to a worker; false when this peer goes on without
+    /// one (no valid ClientHello, a failure, or workers closing: then the status says what happened).
+    private func handOff(_ session: DTLSSession, to workers: HandshakeWorkers) -> Bool {
+        guard let step = attempt({ () throws(MbedTLSError) in try session.verifyClientHello() }) else { return false }
+        guard step == .inProgress, !session.isAwaitingVerifiedClientHello else {
+            settleHandshake(step, session)
+            return false
+        }
+        // The job takes this peer's place on the transport while it runs.
+        session.transport.detachDTLSPeer(self)
+        arrivalsObserved = false
+        guard let job = workers.submit(session) else {
+            arrivalsObserved = session.transport.attachDTLSPeer(self) == .reportsArrivals
+            advanceHandshake()
+            return false
+        }
+        handshakeJob = job
+        self.session = nil
+        return true
+    }
+
+    /// Takes the session back once its worker is done, and settles as a handshake step here would.
+    private func collectHandshake(_ job: HandshakeJob) {
+        guard let (session, outcome) = job.takeOutcome() else { return }
+        handshakeJob = nil
+        self.session = session
+        arrivalsObserved = session.transport.attachDTLSPeer(self) == .reportsArrivals
+        switch outcome {
+        case .success(let step): settleHandshake(step, session)
+        case .failure(let error): fail(error)
+        }
+    }
+
+    private func settleHandshake(_ step: DTLSSession.HandshakeStep, _ session: DTLSSession) {
         switch step {
         case .inProgress:
             if let reason = liveness.handshakeRefusal(session) { end(.error, reason) }
@@ -355,6 +401,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     @discardableResult
     public func disconnectFromPeer() -> GodotError {
         lock.withLock {
+            handshakeJob?.cancel()
+            handshakeJob = nil
             if status == .connected { session?.sendCloseNotify() }
             if session != nil { end(.disconnected, "") }
             status = .disconnected

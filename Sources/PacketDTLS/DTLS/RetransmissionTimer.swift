@@ -45,6 +45,9 @@ struct RetransmissionTimer {
         start = finalMs == 0 ? 0 : MonotonicClock.milliseconds()
     }
 
+    /// When the final delay runs out (monotonic ms), nil while cancelled; reads, changes nothing.
+    var finalDeadlineMs: UInt64? { finalMs == 0 ? nil : start &+ UInt64(finalMs) }
+
     /// Lets a running timer's final delay pass now (nothing happens when it is not running).
     mutating func expireNow() {
         guard finalMs != 0 else { return }

@@ -273,6 +273,7 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_server_setup_with_options": (_err, (ServerHandle, OptionsHandle)),
     "dtls_server_take_connection": (PeerHandle, (ServerHandle, UdpHandle)),
     "dtls_server_stop": (_err, (ServerHandle,)),
+    "dtls_server_set_handshake_threads": (_err, (ServerHandle, ctypes.c_int32)),
     "dtls_server_load_keys": (_err, (ServerHandle, _str)),
     "dtls_server_save_keys": (_err, (ServerHandle, _str)),
     "dtls_server_rotate_keys": (_err, (ServerHandle,)),

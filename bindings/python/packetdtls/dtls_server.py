@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, overload
 
-from ._common import HandleOwner, PathLike, c_path, instance, type_error
+from ._common import HandleOwner, PathLike, c_int, c_path, instance, type_error
 from ._errors import Error, to_error
 from ._library import lib
 from .crypto_key import CryptoKey
@@ -83,6 +83,14 @@ class DTLSServer(HandleOwner):
         if peer is not None:
             peer._udp = udp_peer
         return peer
+
+    def set_handshake_threads(self, threads: int) -> Error:
+        """Beyond Godot: runs the handshakes after the cookie exchange on `threads` worker threads of
+        this server (0, the default, runs them in each peer's poll() as Godot does; -1 one per core).
+        poll() of a handshaking peer then returns at once; its status becomes STATUS_CONNECTED (or an
+        error) at the first poll() after its worker is done. ERR_INVALID_PARAMETER outside -1...64."""
+        return to_error(lib.dtls_server_set_handshake_threads(
+            self._handle(), c_int("set_handshake_threads", "threads", threads)))
 
     def stop(self) -> Error:
         """Forgets the identity (not the keys); take_connection fails until the next setup."""

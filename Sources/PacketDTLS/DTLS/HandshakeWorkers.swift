@@ -1,0 +1,285 @@
+// HandshakeWorkers.swift — a DTLSServer's own threads for the public-key work of its handshakes.
+//
+// With handshake threads (DTLSServer.setHandshakeThreads), take_connection checks the ClientHello's
+// cookie on the caller's thread and then hands the session to these workers: every later handshake
+// step (ECDHE, signatures, flights, retransmissions) runs here, and the peer's poll() only looks
+// whether the worker is done. A connected session goes back to its peer and is never touched here again.
+//
+// Lock order: a DTLS peer's lock, then the workers' lock; a transport's lock, then the workers' lock (a
+// job stands in for its DTLS peer on the transport, which tells it of arrivals). A worker steps, detaches
+// and ends a session with no lock held (docs/ARCHITECTURE.md, "Threads and locks").
+
+internal import CMbedTLS
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+final class HandshakeWorkers: @unchecked Sendable {
+    /// Guards every field below and every job's fields.
+    fileprivate let lock = Lock()
+    private let wakeup: UnsafeMutablePointer<pthread_cond_t>
+    private var jobs: [HandshakeJob] = []
+    private var nextJob = 0
+    private var closing = false
+    /// Worker threads started (set once, in init).
+    private(set) var threads = 0
+
+    /// Workers run this much nicer than the thread that made them, so that on a machine with few cores
+    /// a join storm slows the handshakes down rather than the game loop.
+    static let niceIncrement: Int32 = 10
+    /// A job whose transport cannot report arrivals is stepped this often.
+    static let unobservedPollMs: UInt64 = 1
+
+    /// Starts `threads` workers; nil when not even one thread could be made.
+    init?(threads: Int) {
+        wakeup = .allocate(capacity: 1)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(wakeup, &attributes)
+        pthread_condattr_destroy(&attributes)
+        for _ in 0..<threads where Self.startThread(for: self) { self.threads += 1 }
+        if self.threads == 0 { return nil }
+    }
+
+    deinit {
+        pthread_cond_destroy(wakeup)
+        wakeup.deallocate()
+    }
+
+    /// Hands `session` (its ClientHello verified) to a worker; nil when the workers are closing.
+    func submit(_ session: DTLSSession) -> HandshakeJob? {
+        let job = HandshakeJob(session: session, workers: self)
+        // Attached before the job is listed, so that no worker can finish it (and detach) first.
+        let attachment = session.transport.attachDTLSPeer(job)
+        guard attachment != .inUse else { return nil }
+        let observed = attachment == .reportsArrivals
+        let accepted = lock.withLock {
+            guard !closing else { return false }
+            job.observed = observed
+            jobs.append(job)
+            pthread_cond_signal(wakeup)
+            return true
+        }
+        guard accepted else {
+            session.transport.detachDTLSPeer(job)
+            return nil
+        }
+        return job
+    }
+
+    /// No new jobs; every worker ends once the jobs already taken are done (their peers get their
+    /// outcome as usual). The workers hold this object until then.
+    func close() {
+        lock.withLock {
+            closing = true
+            pthread_cond_broadcast(wakeup)
+        }
+    }
+
+    /// Signs once with a server's EC key, so that mbedTLS's table of multiples of the curve's generator,
+    /// which it builds on a key's first signature and keeps in the key, exists before threads share
+    /// the key: mbedTLS builds and stores it without a lock. Costs one signature at setup.
+    static func prepareSharedKey(_ key: KeyMaterial) {
+        guard mbedtls_pk_get_type(key.pk) == MBEDTLS_PK_ECKEY || mbedtls_pk_get_type(key.pk) == MBEDTLS_PK_ECDSA
+        else { return }
+        let hash = [UInt8](repeating: 0x5A, count: 32)
+        var signature = [UInt8](repeating: 0, count: Int(MBEDTLS_PK_SIGNATURE_MAX_SIZE))
+        var length = 0
+        _ = mbedtls_pk_sign(key.pk, MBEDTLS_MD_SHA256, hash, hash.count, &signature, &length,
+                            RandomSource.shared.function, RandomSource.shared.context)
+    }
+
+    /// Called (under the workers' lock) when a job has something to do.
+    fileprivate func wake() { pthread_cond_signal(wakeup) }
+
+    // MARK: The worker thread
+
+    private static func startThread(for workers: HandshakeWorkers) -> Bool {
+        let context = Unmanaged.passRetained(workers).toOpaque()
+        var thread = pthread_t()
+        let status = pthread_create(&thread, nil, { context in
+            let workers = Unmanaged<HandshakeWorkers>.fromOpaque(context!).takeRetainedValue()
+            workers.work()
+            return nil
+        }, context)
+        guard status == 0 else {
+            Unmanaged<HandshakeWorkers>.fromOpaque(context).release()
+            return false
+        }
+        pthread_detach(thread)
+        return true
+    }
+
+    private func work() {
+        // On Linux the nice value belongs to the calling thread alone.
+        errno = 0
+        let current = getpriority(PRIORITY_PROCESS, 0)
+        if errno == 0 { _ = setpriority(PRIORITY_PROCESS, 0, min(19, current + Self.niceIncrement)) }
+        lock.withLock {
+            while true {
+                if let job = takeRunnableJob() {
+                    step(job)
+                    continue
+                }
+                if closing && jobs.isEmpty { return }
+                wait()
+            }
+        }
+    }
+
+    /// A job no other worker holds that has something to do, round robin; marks it stepping.
+    private func takeRunnableJob() -> HandshakeJob? {
+        guard !jobs.isEmpty else { return nil }
+        let now = MonotonicClock.milliseconds()
+        for offset in 0..<jobs.count {
+            let index = (nextJob + offset) % jobs.count
+            let job = jobs[index]
+            guard !job.stepping, let session = job.session else { continue }
+            // No transport is asked here: its lock comes before this one (it calls datagramArrived).
+            let due = job.pending || job.cancelled || session.retransmissionDueMs.map { $0 <= now } == true
+                || (!job.observed && now >= job.lastStepMs + Self.unobservedPollMs)
+            if due {
+                nextJob = index + 1
+                job.stepping = true
+                job.pending = false
+                return job
+            }
+        }
+        return nil
+    }
+
+    /// Runs one handshake step of `job` without the lock (entered and left with it held).
+    private func step(_ job: HandshakeJob) {
+        let session = job.session!
+        var outcome: Result<DTLSSession.HandshakeStep, MbedTLSError>?
+        if !job.cancelled {
+            pthread_mutex_unlock(lock.mutex)
+            do {
+                let step = try session.handshake()
+                if step != .inProgress { outcome = .success(step) }
+            } catch {
+                outcome = .failure(error)
+            }
+            pthread_mutex_lock(lock.mutex)
+        }
+        job.lastStepMs = MonotonicClock.milliseconds()
+        guard job.cancelled || outcome != nil else {
+            job.stepping = false
+            return
+        }
+        // Done: off the list, so no worker looks at it again, and detached from the transport before
+        // the peer can take the session back and attach itself. Still "stepping" meanwhile, so that a
+        // cancel leaves the session to this thread.
+        jobs.removeAll { $0 === job }
+        // A closing pool's other workers may sleep without a deadline: the last job gone, they may end.
+        if closing && jobs.isEmpty { pthread_cond_broadcast(wakeup) }
+        job.observed = false
+        pthread_mutex_unlock(lock.mutex)
+        session.transport.detachDTLSPeer(job)
+        pthread_mutex_lock(lock.mutex)
+        job.stepping = false
+        if job.cancelled {
+            job.session = nil
+            pthread_mutex_unlock(lock.mutex)
+            HandshakeJob.discard(session, connected: (try? outcome?.get()) == .complete)
+            pthread_mutex_lock(lock.mutex)
+        } else {
+            job.outcome = outcome
+        }
+    }
+
+    /// Sleeps until a job is submitted or a datagram arrives, or until the next retransmission timer.
+    private func wait() {
+        if jobs.isEmpty || closing && jobs.allSatisfy({ $0.stepping }) {
+            pthread_cond_wait(wakeup, lock.mutex)
+            return
+        }
+        let now = MonotonicClock.milliseconds()
+        var until = now + 100
+        for job in jobs where !job.stepping {
+            if let due = job.session?.retransmissionDueMs { until = min(until, due) }
+            if !job.observed { until = min(until, job.lastStepMs + Self.unobservedPollMs) }
+        }
+        guard until > now else { return }
+        var deadline = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &deadline)
+        let nanoseconds = Int(deadline.tv_nsec) + Int(until - now) * 1_000_000
+        deadline.tv_sec += nanoseconds / 1_000_000_000
+        deadline.tv_nsec = nanoseconds % 1_000_000_000
+        pthread_cond_timedwait(wakeup, lock.mutex, &deadline)
+    }
+}
+
+/// One handshake on the workers, from a verified ClientHello to its outcome.
+final class HandshakeJob: DatagramArrivalObserver, @unchecked Sendable {
+    private let workers: HandshakeWorkers
+    // Under workers.lock:
+    /// nil once the peer took it back, or once the job was cancelled and its session freed.
+    fileprivate var session: DTLSSession?
+    /// How the handshake ended; set once, when the job leaves the workers.
+    fileprivate var outcome: Result<DTLSSession.HandshakeStep, MbedTLSError>?
+    /// A worker is stepping the session now (without the lock): nobody else may touch it.
+    fileprivate var stepping = false
+    /// Something happened (submitted, a datagram arrived) that the next step must see.
+    fileprivate var pending = true
+    fileprivate var cancelled = false
+    /// True when the transport calls datagramArrived for every datagram it queues.
+    fileprivate var observed = false
+    fileprivate var lastStepMs: UInt64 = 0
+
+    fileprivate init(session: DTLSSession, workers: HandshakeWorkers) {
+        self.session = session
+        self.workers = workers
+    }
+
+    func datagramArrived() {
+        workers.lock.withLock {
+            pending = true
+            workers.wake()
+        }
+    }
+
+    /// The session and how its handshake ended, once a worker is done with it; nil while it runs.
+    func takeOutcome() -> (session: DTLSSession, outcome: Result<DTLSSession.HandshakeStep, MbedTLSError>)? {
+        workers.lock.withLock {
+            guard let outcome, let session else { return nil }
+            self.session = nil
+            return (session, outcome)
+        }
+    }
+
+    /// The peer is freed or disconnected: the session ends wherever it is. A worker stepping it now
+    /// frees it after the step.
+    func cancel() {
+        let (discarded, connected) = workers.lock.withLock { () -> (DTLSSession?, Bool) in
+            guard !cancelled else { return (nil, false) }
+            cancelled = true
+            guard !stepping, let session else { return (nil, false) }
+            if outcome != nil {
+                // Done and waiting for the peer's next poll: nobody else holds it.
+                self.session = nil
+                return (session, (try? outcome?.get()) == .complete)
+            }
+            // Still listed: a worker takes it (cancelled jobs are due at once) and frees it off this thread.
+            pending = true
+            workers.wake()
+            return (nil, false)
+        }
+        if let discarded { Self.discard(discarded, connected: connected) }
+    }
+
+    /// Ends a server-side session nobody will poll: goodbye if it connected, and the UDPServer forgets it.
+    fileprivate static func discard(_ session: DTLSSession, connected: Bool) {
+        if connected { session.sendCloseNotify() }
+        session.transport.sessionEnded()
+    }
+}
+
+#if canImport(Glibc)
+private let PRIORITY_PROCESS = __priority_which_t(PRIO_PROCESS.rawValue)
+#else
+private let PRIORITY_PROCESS = PRIO_PROCESS
+#endif

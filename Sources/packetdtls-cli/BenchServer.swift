@@ -1,0 +1,255 @@
+// BenchServer.swift — `packetdtls-cli bench server`: a game server's fixed-rate tick loop under a join storm.
+//
+// This process is the server, written as a Godot game server is: every tick it polls the UDPServer,
+// takes new connections through the DTLSServer, polls every peer, reads every client's input and sends
+// every connected client one state packet. A second process (`bench server-client`, spawned here) runs
+// the playing clients and, once they all play, the join storm; it reports on a pipe when its clients are
+// ready and when the last joiner connected. The plain-C baseline (Tests/bench/baseline.c, mode server)
+// runs the same loop with plain mbedTLS against the same client process.
+
+import ArgumentParser
+import PacketDTLS
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+struct BenchServer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "A game server's tick loop (UDPServer + DTLSServer) with playing clients and a join storm.",
+        discussion: """
+            A second process runs CLIENTS clients that send a 100-byte input every tick; once all of them \
+            play, it starts JOINERS new clients at once. Every tick the server polls, takes connections, \
+            polls every peer, reads the inputs and sends each connected client a 200-byte state. The \
+            measured window starts when all CLIENTS play and lasts --seconds (longer if the storm is not \
+            over). Prints one line:
+              server <clients> <joiners> <tick_hz> <tick_p50_ms> <tick_p99_ms> <tick_max_ms> <join_all_s> \
+            <server_cpu_ms_per_tick>
+            tick_*_ms: the work of one tick (poll to last send, not the sleep until the next), median, 99th \
+            percentile and maximum over the window; join_all_s: seconds from the storm's first ClientHello \
+            until the last joiner is connected, as the client process sees it (0 without joiners); \
+            server_cpu_ms_per_tick: this process's CPU time (user + system, every thread) in the window \
+            divided by the ticks in it.
+            """)
+
+    @Option(help: "Clients playing throughout.") var clients = 200
+    @Option(help: "Clients joining at once after all the others play.") var joiners = 100
+    @Option(help: "Ticks per second of the server and of every client's input.") var hz = 20
+    @Option(help: "Seconds to measure after all clients play.") var seconds: Double = 5
+    @Option(parsing: .unconditional, help: ArgumentHelp(HandshakeThreadsOption.help, valueName: "n"))
+    var handshakeThreads = 0
+    @Option(help: "UDPServer.max_pending_connections (Godot's default unless given).")
+    var maxPending = UDPServer.defaultMaxPendingConnections
+    @OptionGroup var identity: BenchIdentity
+
+    func validate() throws {
+        guard clients >= 0, joiners >= 0, clients + joiners > 0 else {
+            throw ValidationError("--clients and --joiners must be 0 or more, and not both 0")
+        }
+        guard (1...1000).contains(hz) else { throw ValidationError("--hz must be in 1...1000") }
+        guard seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be in (0, 3600]") }
+        guard (-1...DTLSServer.maxHandshakeThreads).contains(handshakeThreads) else {
+            throw ValidationError("--handshake-threads must be in -1...\(DTLSServer.maxHandshakeThreads)")
+        }
+        guard maxPending >= 0 else { throw ValidationError("--max-pending must be 0 or more") }
+    }
+
+    func run() throws {
+        try GameServerLoop(options: identity.serverOptions(), clients: clients, joiners: joiners, hz: hz,
+                           seconds: seconds, handshakeThreads: handshakeThreads, maxPending: maxPending).run()
+    }
+}
+
+struct BenchServerClient: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server-client",
+        abstract: "The client side of `bench server` (started by it, or by the baseline's server mode).",
+        shouldDisplay: false)
+
+    @Option var port: Int
+    @Option var clients: Int
+    @Option var joiners: Int
+    @Option var hz: Int
+
+    func run() throws {
+        try GameClients(port: port, clients: clients, joiners: joiners, hz: hz).run()
+    }
+}
+
+/// The server side of `bench server`.
+struct GameServerLoop {
+    let options: TLSOptions
+    let clients: Int
+    let joiners: Int
+    let hz: Int
+    let seconds: Double
+    let handshakeThreads: Int
+    let maxPending: Int
+
+    static let stateSize = 200
+
+    func run() throws(CLIFailure) {
+        let udp = UDPServer(), dtls = DTLSServer()
+        guard dtls.setup(serverOptions: options) == .ok else { throw .tls("DTLSServer.setup: \(ErrorReport.message)") }
+        try HandshakeThreadsOption.apply(handshakeThreads, to: dtls)
+        guard udp.listen(port: 0, bindAddress: "127.0.0.1") == .ok, udp.setMaxPendingConnections(maxPending) == .ok
+        else { throw .network("UDPServer.listen: \(ErrorReport.message)") }
+        let child = try ClientProcess(arguments: ["bench", "server-client", "--port", "\(udp.getLocalPort())",
+                                                  "--clients", "\(clients)", "--joiners", "\(joiners)", "--hz", "\(hz)"])
+        defer { child.stop() }
+
+        var handshaking: [PacketPeerDTLS] = []
+        var players: [PacketPeerDTLS] = []
+        players.reserveCapacity(clients + joiners)
+        let state = [UInt8](repeating: 0x53, count: Self.stateSize)
+        let input = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 16)
+        defer { input.deallocate() }
+        let period = 1.0 / Double(hz)
+        let giveUp = BenchClock.seconds() + 300 + seconds
+        var window: (start: Double, cpu: Double)?
+        var ticks: [Double] = []
+        var joinSeconds: Double? = joiners == 0 ? 0 : nil
+        var nextTick = BenchClock.seconds()
+        while true {
+            let started = BenchClock.seconds()
+            // Godot's loop: the socket, the new connections, every peer, then this tick's states.
+            _ = udp.poll()
+            while let taken = udp.takeConnection() {
+                if let peer = dtls.takeConnection(taken), peer.getStatus() == .handshaking { handshaking.append(peer) }
+            }
+            var index = 0
+            while index < handshaking.count {
+                let peer = handshaking[index]
+                peer.poll()
+                switch peer.getStatus() {
+                case .handshaking:
+                    index += 1
+                    continue
+                case .connected:
+                    players.append(peer)
+                default:
+                    break  // the client retries, as a game client would; the client process reports failures
+                }
+                handshaking.swapAt(index, handshaking.count - 1)
+                handshaking.removeLast()
+            }
+            for peer in players {
+                peer.poll()
+                while peer.getAvailablePacketCount() > 0 { _ = peer.getPacket(into: input) }
+                _ = state.withUnsafeBytes { peer.putPacket($0) }
+            }
+            let finished = BenchClock.seconds()
+            if window != nil { ticks.append(finished - started) }
+
+            for line in try child.lines() {
+                if line == "ready" {
+                    window = (finished, Self.cpuSeconds())
+                } else if line.hasPrefix("joined "), let value = Double(line.dropFirst(7)) {
+                    joinSeconds = value
+                } else {
+                    throw .network("the client process: \(line)")
+                }
+            }
+            if let window, finished - window.start >= seconds, joinSeconds != nil {
+                let cpu = Self.cpuSeconds() - window.cpu
+                let sorted = ticks.sorted()
+                let ms = { (value: Double) in BenchLine.fixed(value * 1000, 3) }
+                Output.line("server \(clients) \(joiners) \(hz) \(ms(sorted[sorted.count / 2])) "
+                    + "\(ms(sorted[min(sorted.count - 1, sorted.count * 99 / 100)])) \(ms(sorted.last!)) "
+                    + "\(BenchLine.fixed(joinSeconds!, 3)) \(ms(cpu / Double(sorted.count)))")
+                return
+            }
+            if finished > giveUp {
+                throw .network("gave up: \(players.count) of \(clients + joiners) clients connected"
+                    + (window == nil ? ", the clients never all played" : ", the join storm did not finish"))
+            }
+            if !child.isRunning { throw .network("the client process exited early") }
+            nextTick += period
+            let now = BenchClock.seconds()
+            if nextTick > now { Self.sleep(nextTick - now) } else { nextTick = now }
+        }
+    }
+
+    /// User + system CPU seconds of this process, every thread.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF_VALUE, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
+    static func sleep(_ seconds: Double) {
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
+        nanosleep(&request, nil)
+    }
+}
+
+/// `/proc/self/exe ARGUMENTS` with its stdout on a pipe this process reads line by line, without waiting.
+final class ClientProcess {
+    private let pid: pid_t
+    private let output: Int32
+    private var pending: [UInt8] = []
+    private var exited = false
+
+    init(arguments: [String]) throws(CLIFailure) {
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else { throw .network("pipe: \(String(cString: strerror(errno)))") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, ends[1], 1)
+        posix_spawn_file_actions_addclose(&actions, ends[0])
+        posix_spawn_file_actions_addclose(&actions, ends[1])
+        var argv: [UnsafeMutablePointer<CChar>?] = (["packetdtls-cli"] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, "/proc/self/exe", &actions, nil, &argv, environ)
+        close(ends[1])
+        guard status == 0 else {
+            close(ends[0])
+            throw .network("cannot start the client process: \(String(cString: strerror(status)))")
+        }
+        self.pid = pid
+        output = ends[0]
+        _ = fcntl(output, F_SETFL, fcntl(output, F_GETFL) | O_NONBLOCK)
+    }
+
+    /// The complete lines written since the last call.
+    func lines() throws(CLIFailure) -> [String] {
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let got = read(output, &chunk, chunk.count)
+            if got > 0 { pending += chunk[..<got] } else { break }
+        }
+        var lines: [String] = []
+        while let newline = pending.firstIndex(of: 0x0A) {
+            lines.append(String(decoding: pending[..<newline], as: UTF8.self))
+            pending.removeSubrange(...newline)
+        }
+        return lines
+    }
+
+    var isRunning: Bool {
+        if exited { return false }
+        var status: Int32 = 0
+        exited = waitpid(pid, &status, WNOHANG) == pid
+        return !exited
+    }
+
+    func stop() {
+        close(output)
+        guard !exited else { return }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        exited = true
+    }
+}
+
+#if canImport(Glibc)
+private let RUSAGE_SELF_VALUE = __rusage_who_t(RUSAGE_SELF.rawValue)
+#else
+private let RUSAGE_SELF_VALUE = RUSAGE_SELF
+#endif

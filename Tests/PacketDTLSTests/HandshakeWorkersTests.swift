@@ -1,0 +1,272 @@
+// HandshakeWorkersTests.swift — DTLSServer.setHandshakeThreads: every status path of a handshake that
+// runs on the server's worker threads, over real UDP sockets on 127.0.0.1.
+
+import XCTest
+@testable import PacketDTLS
+
+final class HandshakeWorkersTests: XCTestCase {
+    /// A UDPServer + DTLSServer with workers; `take()` returns the server peers that are HANDSHAKING.
+    private final class Server {
+        let udp = UDPServer()
+        var dtls: DTLSServer? = DTLSServer()
+
+        init(options: TLSOptions, threads: Int = 2) {
+            XCTAssertEqual(udp.listen(port: 0, bindAddress: "127.0.0.1"), .ok)
+            XCTAssertEqual(dtls?.setup(serverOptions: options), .ok, ErrorReport.message)
+            XCTAssertEqual(dtls?.setHandshakeThreads(threads), .ok, ErrorReport.message)
+        }
+
+        var port: Int { udp.getLocalPort() }
+
+        func take() -> [PacketPeerDTLS] {
+            udp.poll()
+            var taken: [PacketPeerDTLS] = []
+            while let peer = udp.takeConnection() {
+                guard let dtlsPeer = dtls?.takeConnection(peer) else { continue }
+                // take_connection answers at once: HANDSHAKING, or not kept after the cookie exchange.
+                XCTAssertTrue([.handshaking, .disconnected].contains(dtlsPeer.getStatus()))
+                if dtlsPeer.getStatus() == .handshaking { taken.append(dtlsPeer) }
+            }
+            return taken
+        }
+    }
+
+    private static func client(port: Int, hostname: String = "", options: TLSOptions = .clientUnsafe())
+        -> PacketPeerDTLS {
+        let udp = PacketPeerUDP()
+        XCTAssertEqual(udp.connectToHost("127.0.0.1", port: port), .ok)
+        let client = PacketPeerDTLS()
+        XCTAssertEqual(client.connectToPeer(udp, hostname: hostname, clientOptions: options), .ok)
+        return client
+    }
+
+    private static func serverOptions(_ identity: (key: CryptoKey, certificate: X509Certificate)) -> TLSOptions {
+        TLSOptions.server(key: identity.key, certificate: identity.certificate)
+    }
+
+    /// Steps the client and the server until the client leaves HANDSHAKING; returns the server peers taken.
+    private static func handshake(_ client: PacketPeerDTLS, _ server: Server, pollServerPeers: Bool = true,
+                                  within seconds: Double = 10) -> [PacketPeerDTLS] {
+        var peers: [PacketPeerDTLS] = []
+        _ = DTLSLoopbackTests.run(within: seconds, {
+            peers += server.take()
+            if pollServerPeers { for peer in peers { peer.poll() } }
+            client.poll()
+        }, until: { client.getStatus() != .handshaking })
+        return peers
+    }
+
+    private static func settle(_ peer: PacketPeerDTLS, server: Server, within seconds: Double = 10) {
+        _ = DTLSLoopbackTests.run(within: seconds, { server.udp.poll(); peer.poll() },
+                                  until: { peer.getStatus() != .handshaking })
+    }
+
+    func testThreadCountsAreChecked() throws {
+        let server = DTLSServer()
+        XCTAssertEqual(server.getHandshakeThreads(), 0, "Godot's way by default")
+        XCTAssertEqual(server.setHandshakeThreads(-2), .invalidParameter)
+        XCTAssertTrue(ErrorReport.message.contains("set_handshake_threads"), ErrorReport.message)
+        XCTAssertEqual(server.setHandshakeThreads(DTLSServer.maxHandshakeThreads + 1), .invalidParameter)
+        XCTAssertEqual(server.setHandshakeThreads(-1), .ok)
+        XCTAssertGreaterThanOrEqual(server.getHandshakeThreads(), 1, "one per core")
+        XCTAssertEqual(server.setHandshakeThreads(3), .ok)
+        XCTAssertEqual(server.getHandshakeThreads(), 3)
+        XCTAssertEqual(server.setHandshakeThreads(0), .ok)
+        XCTAssertEqual(server.getHandshakeThreads(), 0)
+    }
+
+    /// The workers finish the server's side with nobody polling the server peer: the client connects
+    /// while the peer stays HANDSHAKING, and the peer's first poll after that makes it CONNECTED.
+    func testWorkerCompletesTheHandshakeWithoutTheCallersPoll() throws {
+        let identity = try TestIdentity.make()
+        let server = Server(options: Self.serverOptions(identity))
+        let client = Self.client(port: server.port)
+        let peers = Self.handshake(client, server, pollServerPeers: false)
+        XCTAssertEqual(client.getStatus(), .connected, client.getErrorMessage())
+        XCTAssertEqual(peers.count, 1)
+        let peer = try XCTUnwrap(peers.first)
+        XCTAssertEqual(peer.getStatus(), .handshaking, "the status changes only in poll()")
+        // The worker hands the session back a moment after its last flight left.
+        Self.settle(peer, server: server)
+        XCTAssertEqual(peer.getStatus(), .connected, peer.getErrorMessage())
+        XCTAssertEqual(peer.getCipherSuite(), client.getCipherSuite())
+        // Connected: data both ways, driven by this thread alone.
+        XCTAssertEqual(client.putPacket(Array("ping".utf8)), .ok)
+        _ = DTLSLoopbackTests.run({ server.udp.poll(); peer.poll() }, until: { peer.getAvailablePacketCount() > 0 })
+        XCTAssertEqual(peer.getPacket(), Array("ping".utf8))
+        XCTAssertEqual(peer.putPacket(Array("pong".utf8)), .ok)
+        _ = DTLSLoopbackTests.run({ client.poll() }, until: { client.getAvailablePacketCount() > 0 })
+        XCTAssertEqual(client.getPacket(), Array("pong".utf8))
+    }
+
+    func testSeedsExampleWithWorkers() throws {
+        let identity = try TestIdentity.make()
+        let server = try EchoServer(key: identity.key, certificate: identity.certificate)
+        XCTAssertEqual(server.dtls.setHandshakeThreads(2), .ok)
+        server.reply = { _ in Array("Hello DTLS client".utf8) }
+        var replies: [String] = []
+        for _ in 0..<3 {
+            let client = server.startClient()
+            var sent = false
+            var reply = ""
+            let done = DTLSLoopbackTests.run({
+                server.step()
+                client.poll()
+                if client.getStatus() == .connected {
+                    if !sent { sent = client.putPacket(Array("The answer is... 42!".utf8)) == .ok }
+                    while client.getAvailablePacketCount() > 0 { reply = String(decoding: client.getPacket(), as: UTF8.self) }
+                }
+            }, until: { !reply.isEmpty })
+            XCTAssertTrue(done, client.getErrorMessage())
+            replies.append(reply)
+        }
+        XCTAssertEqual(replies, Array(repeating: "Hello DTLS client", count: 3))
+        XCTAssertGreaterThanOrEqual(server.cookieRounds, 3, "every client went through the cookie exchange")
+    }
+
+    /// The server requires client certificates from one authority; a client presents another: the
+    /// verification runs on a worker and the server peer ends in ERROR with the reason.
+    func testBadClientCertificateFailsOnTheWorker() throws {
+        let identity = try TestIdentity.make()
+        let authority = try TestIdentity.make(cn: "authority")
+        let stranger = try TestIdentity.make(cn: "stranger")
+        let options = Self.serverOptions(identity)
+        XCTAssertEqual(options.setClientCertificateMode(.require, authorities: authority.certificate), .ok)
+        let server = Server(options: options)
+        let clientOptions = TLSOptions.clientUnsafe()
+        XCTAssertEqual(clientOptions.setClientCertificate(key: stranger.key, certificate: stranger.certificate), .ok)
+        let client = Self.client(port: server.port, options: clientOptions)
+        let peers = Self.handshake(client, server)
+        let peer = try XCTUnwrap(peers.first)
+        Self.settle(peer, server: server)
+        XCTAssertEqual(peer.getStatus(), .error)
+        XCTAssertTrue(peer.getErrorMessage().contains("certificate verification failed"), peer.getErrorMessage())
+        XCTAssertNotEqual(peer.getVerifyFlags(), 0)
+        XCTAssertEqual(client.getStatus(), .error, "the server's alert ends the client too")
+    }
+
+    /// The client refuses the server's certificate (wrong name): the client reports the mismatch and
+    /// the server peer, on its worker, receives the alert.
+    func testHostnameMismatchReachesTheServerPeer() throws {
+        let identity = try TestIdentity.make()
+        let server = Server(options: Self.serverOptions(identity))
+        let client = Self.client(port: server.port, hostname: "wrong.example",
+                                 options: .client(trustedChain: identity.certificate))
+        let peers = Self.handshake(client, server)
+        XCTAssertEqual(client.getStatus(), .errorHostnameMismatch, client.getErrorMessage())
+        let peer = try XCTUnwrap(peers.first)
+        Self.settle(peer, server: server)
+        XCTAssertEqual(peer.getStatus(), .error)
+        XCTAssertTrue(peer.getErrorMessage().contains("fatal alert"), peer.getErrorMessage())
+    }
+
+    /// The client stops answering after its ClientHello with cookie: the worker's retransmission timer
+    /// runs out and the peer ends in ERROR with the handshake timeout.
+    func testVanishedClientTimesOutOnTheWorker() throws {
+        let identity = try TestIdentity.make()
+        let options = Self.serverOptions(identity)
+        XCTAssertEqual(options.setHandshakeTimeout(minMs: 50, maxMs: 400), .ok)
+        let server = Server(options: options)
+        var client: PacketPeerDTLS? = Self.client(port: server.port)
+        var peers: [PacketPeerDTLS] = []
+        // The client stops polling the moment its ClientHello with cookie is taken: it never answers.
+        _ = DTLSLoopbackTests.run({
+            peers += server.take()
+            if peers.isEmpty { client?.poll() }
+        }, until: { !peers.isEmpty })
+        XCTAssertEqual(client?.getStatus(), .handshaking)
+        client = nil  // gone without a word
+        let peer = try XCTUnwrap(peers.first)
+        Self.settle(peer, server: server)
+        XCTAssertEqual(peer.getStatus(), .error)
+        XCTAssertTrue(peer.getErrorMessage().contains("handshake timeout"), peer.getErrorMessage())
+    }
+
+    /// Server peers freed (or disconnected) while their handshake is on a worker: no crash, the
+    /// UDPServer forgets them, and the next client still connects.
+    func testPeerFreedMidHandshake() throws {
+        let identity = try TestIdentity.make()
+        let server = Server(options: Self.serverOptions(identity))
+        for round in 0..<20 {
+            let client = Self.client(port: server.port)
+            var peers: [PacketPeerDTLS] = []
+            _ = DTLSLoopbackTests.run({ peers += server.take(); client.poll() }, until: { !peers.isEmpty })
+            if round % 2 == 0 {
+                peers.first?.disconnectFromPeer()
+                XCTAssertEqual(peers.first?.getStatus(), .disconnected)
+            }
+            peers.removeAll()  // freed, maybe while a worker steps it
+            client.disconnectFromPeer()
+        }
+        let client = Self.client(port: server.port)
+        let peers = Self.handshake(client, server)
+        XCTAssertEqual(client.getStatus(), .connected, client.getErrorMessage())
+        let peer = try XCTUnwrap(peers.last)
+        Self.settle(peer, server: server)
+        XCTAssertEqual(peer.getStatus(), .connected, peer.getErrorMessage())
+    }
+
+    /// The DTLSServer freed while a handshake is on its worker: the handshake finishes there and the
+    /// peer connects; the threads end after it.
+    func testServerFreedMidHandshake() throws {
+        let identity = try TestIdentity.make()
+        let server = Server(options: Self.serverOptions(identity))
+        let client = Self.client(port: server.port)
+        var peers: [PacketPeerDTLS] = []
+        _ = DTLSLoopbackTests.run({ peers += server.take(); client.poll() }, until: { !peers.isEmpty })
+        weak var freed = server.dtls
+        server.dtls = nil
+        XCTAssertNil(freed, "nothing but the caller held the server")
+        let peer = try XCTUnwrap(peers.first)
+        _ = DTLSLoopbackTests.run({ server.udp.poll(); peer.poll(); client.poll() },
+                                  until: { peer.getStatus() != .handshaking && client.getStatus() != .handshaking })
+        XCTAssertEqual(client.getStatus(), .connected, client.getErrorMessage())
+        XCTAssertEqual(peer.getStatus(), .connected, peer.getErrorMessage())
+    }
+
+    /// The workers are threads of their own: once the server is freed and its last handshake is done,
+    /// every one of them ends.
+    func testWorkerThreadsEndAfterTheServerIsFreed() throws {
+        func threads() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0 }
+        let identity = try TestIdentity.make()
+        // Workers of servers freed by earlier tests may still be finishing: start from a steady count.
+        var last = -1, steadySince = MonotonicClock.milliseconds()
+        _ = DTLSLoopbackTests.run({
+            let now = threads()
+            if now != last { (last, steadySince) = (now, MonotonicClock.milliseconds()) }
+        }, until: { MonotonicClock.milliseconds() - steadySince >= 200 })
+        let before = threads()
+        do {
+            let server = Server(options: Self.serverOptions(identity), threads: 4)
+            XCTAssertGreaterThanOrEqual(threads(), before + 4)
+            let clients = (0..<3).map { _ in Self.client(port: server.port) }
+            var peers: [PacketPeerDTLS] = []
+            _ = DTLSLoopbackTests.run({
+                peers += server.take()
+                for client in clients { client.poll() }
+            }, until: { peers.count == clients.count })
+            server.dtls = nil  // freed with handshakes on its workers
+            _ = DTLSLoopbackTests.run({ server.udp.poll(); for end in peers + clients { end.poll() } },
+                                      until: { peers.allSatisfy { $0.getStatus() != .handshaking } })
+        }
+        let ended = DTLSLoopbackTests.run(within: 3, { usleep(1000) }, until: { threads() <= before })
+        XCTAssertTrue(ended, "\(threads() - before) worker threads still run")
+    }
+
+    /// A burst of handshakes: every one connects, and every server peer's poll stays cheap because
+    /// the public-key work is elsewhere.
+    func testManyClientsWithWorkers() throws {
+        let identity = try TestIdentity.make()
+        let server = Server(options: Self.serverOptions(identity))
+        XCTAssertEqual(server.udp.setMaxPendingConnections(64), .ok)
+        let clients = (0..<16).map { _ in Self.client(port: server.port) }
+        var peers: [PacketPeerDTLS] = []
+        let done = DTLSLoopbackTests.run(within: 30, {
+            peers += server.take()
+            for peer in peers { peer.poll() }
+            for client in clients { client.poll() }
+        }, until: { peers.filter { $0.getStatus() == .connected }.count == clients.count })
+        XCTAssertTrue(done, "\(peers.filter { $0.getStatus() == .connected }.count) of \(clients.count) connected")
+        XCTAssertTrue(clients.allSatisfy { $0.getStatus() == .connected })
+    }
+}

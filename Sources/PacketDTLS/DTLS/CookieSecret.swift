@@ -21,6 +21,33 @@ final class CookieSecret: @unchecked Sendable {
         }
     }
 
+    /// A fresh cookie for the client at `clientID` (its transport id: address and port bytes).
+    func makeCookie(for clientID: [UInt8]) -> [UInt8] {
+        var cookie = [UInt8](repeating: 0, count: Self.maxCookieLength)
+        let written = cookie.withUnsafeMutableBufferPointer { space -> Int in
+            guard let start = space.baseAddress else { return 0 }
+            var cursor: UnsafeMutablePointer<UInt8>? = start
+            let rc = clientID.withUnsafeBufferPointer {
+                mbedtls_ssl_cookie_write(UnsafeMutableRawPointer(context), &cursor, start + space.count,
+                                         $0.baseAddress, $0.count)
+            }
+            guard rc == 0, let cursor else { return 0 }
+            return cursor - start
+        }
+        return Array(cookie.prefix(written))
+    }
+
+    /// True when `cookie` was made by this secret for `clientID` and has not expired.
+    func isValid(cookie: UnsafeRawBufferPointer, for clientID: [UInt8]) -> Bool {
+        guard !cookie.isEmpty, let bytes = cookie.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return false }
+        return clientID.withUnsafeBufferPointer {
+            mbedtls_ssl_cookie_check(UnsafeMutableRawPointer(context), bytes, cookie.count, $0.baseAddress, $0.count)
+        } == 0
+    }
+
+    /// Room enough for any cookie mbedTLS writes (a time stamp and a truncated HMAC).
+    static let maxCookieLength = 64
+
     deinit {
         mbedtls_ssl_cookie_free(context)
         context.deallocate()

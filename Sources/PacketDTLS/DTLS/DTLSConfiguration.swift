@@ -22,6 +22,8 @@ final class DTLSConfiguration: @unchecked Sendable {
     let verifiesChain: Bool
     /// Client only: no chain is trusted; a pinned public key alone admits the server.
     let trustsPinsOnly: Bool
+    /// Server only: the stateless cookie check over this configuration's cookie secret.
+    let helloScreen: ClientHelloScreen?
 
     /// Everything mbedTLS points at, kept alive here; never read from Swift.
     private let keepAlive: [AnyObject]
@@ -114,6 +116,7 @@ final class DTLSConfiguration: @unchecked Sendable {
         verifiesName = plan.verifiesName
         verifiesChain = plan.verifiesChain
         trustsPinsOnly = plan.trustsPinsOnly
+        helloScreen = plan.cookies.map { ClientHelloScreen(cookies: $0) }
         var held: [AnyObject] = []
         if let identity = plan.ownIdentity { held += [identity.key, identity.chain] }
         if let trust = plan.trust { held.append(trust) }

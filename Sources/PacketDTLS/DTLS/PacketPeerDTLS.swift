@@ -19,6 +19,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     private let quiet = Atomic<Bool>(false)
     private let quietArrivals = Atomic<UInt64>(0)
     private let quietUntilMs = Atomic<UInt64>(0)
+    /// Set by the transport when this server-side peer's client reconnected (see clientReconnected()).
+    private let reconnectedByClient = Atomic<Bool>(false)
     /// True when the transport reports every arrival (server-taken UDP peers).
     @exclusivity(unchecked) private var arrivalsObserved = false
 
@@ -43,6 +45,10 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     @exclusivity(unchecked) private var lastAlert: UInt8?
     @exclusivity(unchecked) private var handshakeStartMs: UInt64 = 0
     @exclusivity(unchecked) private var counters = Stats()
+    /// Server side: this handshake's place in its server's budget, held until the handshake ends.
+    @exclusivity(unchecked) private var handshakeSlot: HandshakeSlot?
+    /// Server side: the handshake fails when not complete this many ms after it began; 0 = never.
+    @exclusivity(unchecked) private var handshakeDeadlineMs: UInt64 = 0
 
     /// Records decrypted per poll at most, so one poll stays bounded under a flood.
     static let recordsPerPoll = 4096
@@ -110,7 +116,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// Starts the server side over `transport` and takes the first step. A ClientHello without a
     /// valid cookie is answered with HelloVerifyRequest and leaves this peer DISCONNECTED with no
     /// session: the client's next ClientHello arrives as a new connection.
-    func accept(over transport: DatagramTransport, configuration: DTLSConfiguration) -> GodotError {
+    func accept(over transport: DatagramTransport, configuration: DTLSConfiguration, slot: HandshakeSlot?,
+                deadlineMs: Int) -> GodotError {
         lock.withLock {
             do throws(Failure) {
                 session = try DTLSSession(configuration: configuration, transport: transport, expectedName: nil,
@@ -119,6 +126,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
                 return error.report()
             }
             begin(serverSide: true, expectedName: "", tuning: configuration.tuning)
+            handshakeSlot = slot
+            handshakeDeadlineMs = UInt64(max(0, deadlineMs))
             advanceHandshake()
             if status == .handshaking, session?.isAwaitingVerifiedClientHello == true {
                 end(.disconnected, "no ClientHello with a valid cookie arrived in the first datagram")
@@ -127,8 +136,20 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         }
     }
 
+    /// A server-side peer that never starts: the server's handshake budget had no room.
+    func refuse(_ reason: String) {
+        lock.withLock {
+            isServerSide = true
+            status = .error
+            errorMessage = reason
+            ErrorReport.set(reason)
+        }
+    }
+
     private func begin(serverSide: Bool, expectedName: String, tuning: TLSOptions.Tuning) {
         quiet.store(false, ordering: .releasing)
+        reconnectedByClient.store(false, ordering: .relaxed)
+        handshakeDeadlineMs = 0
         arrivalsObserved = session?.transport.observeArrivals(self) ?? false
         isServerSide = serverSide
         self.expectedName = expectedName
@@ -161,6 +182,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             quiet.store(false, ordering: .releasing)
             // Read before the records: a datagram delivered from here on bumps it past what we saw.
             let seenArrivals = arrivals.load(ordering: .acquiring)
+            if status == .handshaking || status == .connected, endIfClientReconnected() { return .ok }
             switch status {
             case .handshaking:
                 advanceHandshake()
@@ -197,8 +219,13 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         guard let session else { return }
         switch session.handshake() {
         case .inProgress:
-            break
+            if endIfClientReconnected() { return }
+            if handshakeDeadlineMs > 0, MonotonicClock.milliseconds() &- handshakeStartMs >= handshakeDeadlineMs {
+                end(.error, "handshake deadline: the client did not complete its handshake within "
+                    + "\(handshakeDeadlineMs) ms (DTLSServer.set_handshake_limits)")
+            }
         case .complete:
+            handshakeSlot = nil
             status = .connected
             cipherSuite = session.cipherSuite
             alpnProtocol = session.alpnProtocol ?? ""
@@ -233,6 +260,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             case .emptyRecord:
                 continue
             case .nothing:
+                endIfClientReconnected()
                 return
             case .closedByPeer:
                 end(.disconnected, "the peer closed the session (close_notify)")
@@ -253,6 +281,20 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     }
 
     // MARK: Ending
+
+    static let reconnectReason = "the client reconnected from the same address and port (a new ClientHello "
+        + "with a valid cookie); its new session is a new connection"
+
+    /// Ends a server-side session whose client started over (RFC 6347 section 4.2.8), as told by the
+    /// UDPServer's front door or found by the session's own screen. DISCONNECTED, not ERROR: nothing
+    /// failed, and the reason says what happened so a game can drop the old player.
+    @discardableResult
+    private func endIfClientReconnected() -> Bool {
+        guard isServerSide, reconnectedByClient.load(ordering: .acquiring) || session?.clientReconnected == true
+        else { return false }
+        end(.disconnected, Self.reconnectReason)
+        return true
+    }
 
     /// Ends the session in ERROR or ERROR_HOSTNAME_MISMATCH with the reason mbedTLS gives.
     private func fail(_ code: Int32) {
@@ -315,6 +357,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         if arrivalsObserved { _ = ended?.transport.observeArrivals(nil) }
         arrivalsObserved = false
         if let ended { counters.absorb(ended) }
+        handshakeSlot = nil
         session = nil
         status = final
         errorMessage = reason
@@ -526,5 +569,10 @@ extension PacketPeerDTLS: DatagramArrivalObserver {
     /// Called by the transport (under its lock) for every datagram it queues for this peer.
     public func datagramArrived() {
         arrivals.add(1, ordering: .releasing)
+    }
+
+    /// Called by a UDPServer's front door when this peer's client reconnected; the next poll ends it.
+    public func clientReconnected() {
+        reconnectedByClient.store(true, ordering: .releasing)
     }
 }

@@ -49,6 +49,10 @@ public protocol DatagramTransport: AnyObject, Sendable {
     /// datagram it queues; a transport that reads a socket on demand returns false. The transport does
     /// not retain the observer: an observer unregisters before it is freed.
     func observeArrivals(_ observer: DatagramArrivalObserver?) -> Bool
+    /// Puts a datagram already received back in front of the others, so the next receive returns it
+    /// again: a server session hands back the ClientHello of a client that reconnected, for the
+    /// session that follows. A transport that cannot simply drops it (the client retransmits).
+    func putBackDatagram(_ bytes: UnsafeRawBufferPointer)
 }
 
 /// Told by a transport each time it queues a datagram for its peer, so an idle DTLS peer can learn
@@ -56,6 +60,9 @@ public protocol DatagramTransport: AnyObject, Sendable {
 public protocol DatagramArrivalObserver: AnyObject, Sendable {
     /// Called with the transport's lock held: it must return quickly and call nothing back.
     func datagramArrived()
+    /// Called (with the transport's lock held, as datagramArrived) when the transport's client has
+    /// reconnected: its datagrams now go to a new connection, and this one is over.
+    func clientReconnected()
 }
 
 extension DatagramTransport {
@@ -65,4 +72,9 @@ extension DatagramTransport {
     }
     public var mayHaveDatagram: Bool { true }
     public func observeArrivals(_ observer: DatagramArrivalObserver?) -> Bool { false }
+    public func putBackDatagram(_ bytes: UnsafeRawBufferPointer) {}
+}
+
+extension DatagramArrivalObserver {
+    public func clientReconnected() {}
 }

@@ -56,11 +56,16 @@ public final class PacketPeerUDP: @unchecked Sendable {
     /// A new peer with no socket.
     public init() {}
 
-    /// A peer of `server` for the client at `remote`, made by the server's poll().
-    init(server: UDPServer, socket: UDPSocket, remote: SocketAddress) {
+    /// A peer of `server` for the client at `remote`, made by the server's poll(). `slot`: the DTLS
+    /// handshake place its ClientHello (with a valid cookie) was given, handed on by take_connection.
+    init(server: UDPServer, socket: UDPSocket, remote: SocketAddress, handshakeSlot: HandshakeSlot? = nil) {
         serverLink = ServerLink(socket: socket, remote: remote)
         linkedServer = server
+        self.handshakeSlot = handshakeSlot
     }
+
+    /// See init(server:socket:remote:handshakeSlot:).
+    @exclusivity(unchecked) private var handshakeSlot: HandshakeSlot?
 
     deinit {
         ownSocket?.close()
@@ -507,6 +512,16 @@ public final class PacketPeerUDP: @unchecked Sendable {
         }
     }
 
+    /// The client of this taken peer reconnected (a new ClientHello with a valid cookie): the server
+    /// routes it to a new peer now. This one leaves the server, and its DTLS peer is told.
+    func supersedeByReconnect() {
+        lock.withLock {
+            arrivalObserver?.clientReconnected()
+            arrivalObserver?.datagramArrived()
+        }
+        detachFromServer()
+    }
+
     /// Cuts this peer from its server (the server stopped, or dropped it while pending): it then
     /// has no socket, reports not connected, and put_packet gives .unconfigured.
     /// - Returns: the client address it stood for, nil when it was detached already.
@@ -606,6 +621,41 @@ extension PacketPeerUDP: DatagramTransport {
     public var remoteIdentity: (transportID: [UInt8], host: String)? {
         guard let remote = lock.withLock({ socketLocked != nil ? remoteLocked : nil }) else { return nil }
         return (remote.addressBytes + [UInt8(remote.port >> 8), UInt8(remote.port & 0xff)], remote.host)
+    }
+
+    /// The client of a peer of a UDPServer, nil once it left the server.
+    var remoteAddress: SocketAddress? {
+        lock.withLock { serverLink?.remote }
+    }
+
+    /// A pending peer's client started over before the peer was taken: its new ClientHello replaces
+    /// what was queued.
+    func replaceQueued(with bytes: [UInt8], from source: SocketAddress) {
+        lock.withLock {
+            queue.removeAll()
+            queue.append(.init(bytes: bytes, source: source))
+        }
+    }
+
+    /// Hands the handshake place of a pending peer to the DTLS peer made from it (once).
+    func takeHandshakeSlot() -> HandshakeSlot? {
+        lock.withLock {
+            defer { handshakeSlot = nil }
+            return handshakeSlot
+        }
+    }
+
+    /// Lets the UDPServer this peer came from answer cookie-less ClientHellos for `dtlsServer`.
+    func registerFrontDoor(_ dtlsServer: DTLSServer) {
+        let server = lock.withLock { serverLink != nil ? linkedServer : nil }
+        server?.adoptFrontDoor(dtlsServer)
+    }
+
+    public func putBackDatagram(_ bytes: UnsafeRawBufferPointer) {
+        lock.withLock {
+            guard let source = serverLink?.remote ?? connectedHost ?? lastSource else { return }
+            queue.prepend(.init(bytes: Array(bytes), source: source))
+        }
     }
 
     /// A peer of a UDPServer leaves it, so the client's next datagram becomes a new pending peer.

@@ -42,6 +42,17 @@ struct PacketQueue {
         packets.append(packet)
     }
 
+    /// Puts a packet taken out back in front (it may exceed the byte limit by that one packet).
+    mutating func prepend(_ packet: Packet) {
+        byteCount += packet.bytes.count + Self.bookkeepingBytes
+        if head > 0 {
+            head -= 1
+            packets[head] = packet
+        } else {
+            packets.insert(packet, at: 0)
+        }
+    }
+
     /// Takes the oldest packet out.
     mutating func removeFirst() -> Packet? {
         guard !isEmpty else { return nil }

@@ -24,6 +24,11 @@ public final class UDPServer: @unchecked Sendable {
     /// A taken or pending peer, held weakly.
     private struct Route {
         weak var peer: PacketPeerUDP?
+        /// The random of the epoch-0 ClientHello that made this peer, if one did: a ClientHello with
+        /// another random and a valid cookie is the client starting over (see routeClientHello).
+        var helloRandom: [UInt8]?
+        /// Handed out by takeConnection().
+        var taken = false
     }
 
     private let lock = Lock()
@@ -40,6 +45,12 @@ public final class UDPServer: @unchecked Sendable {
     @exclusivity(unchecked) private var dropped = 0
     /// poll() sweeps routes of vanished peers out when the map grows past this size.
     @exclusivity(unchecked) private var sweepThreshold = 64
+    /// The DTLS server that takes this server's clients, once one did (see adoptFrontDoor): its
+    /// cookie check then answers new clients' ClientHellos statelessly.
+    @exclusivity(unchecked) private weak var frontDoorOwner: DTLSServer?
+    /// The front door for the poll in progress.
+    @exclusivity(unchecked) private var door: DTLSServer.FrontDoor?
+    @exclusivity(unchecked) private var helloVerifyRequests = 0
     /// Space for recvmmsg, allocated once per server: up to 8 datagrams of any size per system call.
     private let batch = DatagramBatch(capacity: 8, slotSize: 65536)
 
@@ -115,6 +126,8 @@ public final class UDPServer: @unchecked Sendable {
             guard let socket else {
                 return ErrorReport.fail(.unconfigured, "UDPServer.poll: the server is not listening; listen() first")
             }
+            door = frontDoorOwner?.frontDoor
+            defer { door = nil }
             var read = 0
             while read < Self.maxDatagramsPerPoll {
                 switch socket.receive(into: batch) {
@@ -130,7 +143,11 @@ public final class UDPServer: @unchecked Sendable {
                             dropped += 1
                             continue
                         }
-                        route(Array(datagram.bytes), from: datagram.source, socket: socket)
+                        if let door, ClientHelloFields.looksLikeInitialClientHello(datagram.bytes) {
+                            routeClientHello(datagram.bytes, from: datagram.source, socket: socket, door: door)
+                        } else {
+                            route(Array(datagram.bytes), from: datagram.source, socket: socket)
+                        }
                     }
                     read += count
                     // A short batch means the socket was empty behind it: no need to ask again.
@@ -159,11 +176,86 @@ public final class UDPServer: @unchecked Sendable {
             dropped += 1
             return
         }
-        let peer = PacketPeerUDP(server: self, socket: socket, remote: source)
+        let random = bytes.withUnsafeBytes { ClientHelloFields.parse($0).map { hello in Array(bytes[hello.random]) } }
+        addPending(bytes, from: source, socket: socket, helloRandom: random, slot: nil)
+    }
+
+    private func addPending(_ bytes: [UInt8], from source: SocketAddress, socket: UDPSocket, helloRandom: [UInt8]?,
+                            slot: HandshakeSlot?) {
+        let peer = PacketPeerUDP(server: self, socket: socket, remote: source, handshakeSlot: slot)
         _ = peer.deliver(bytes, from: source)
         pending.append(peer)
-        routes[source] = Route(peer: peer)
+        routes[source] = Route(peer: peer, helloRandom: helloRandom)
         if routes.count > sweepThreshold { sweepVanishedRoutes() }
+    }
+
+    // MARK: - The DTLS front door
+
+    /// From the first DTLSServer.takeConnection of one of this server's peers on, epoch-0 ClientHellos
+    /// are judged by that DTLS server's cookie check before they may cost any state.
+    func adoptFrontDoor(_ dtlsServer: DTLSServer) {
+        lock.withLock { if frontDoorOwner !== dtlsServer { frontDoorOwner = dtlsServer } }
+    }
+
+    /// An epoch-0 ClientHello, with a DTLS server behind this one:
+    /// - no valid cookie: a HelloVerifyRequest from here, and nothing kept (no peer, no route), even
+    ///   when the address has a live peer, which never sees it;
+    /// - a valid cookie from a new address: a pending peer, if the handshake budget has room;
+    /// - a valid cookie with the random of the address's current peer: a retransmission, for it;
+    /// - a valid cookie with another random: the client started over on the same address and port
+    ///   (RFC 6347 section 4.2.8). A pending peer not yet taken gets the new hello in place of what it
+    ///   held; a taken one is superseded (its DTLS peer ends DISCONNECTED, "the client reconnected") and
+    ///   the hello becomes a new pending peer.
+    private func routeClientHello(_ datagram: UnsafeRawBufferPointer, from source: SocketAddress, socket: UDPSocket,
+                                  door: DTLSServer.FrontDoor) {
+        let verdict = door.screen.judge(datagram, clientID: source.transportID)
+        let random: [UInt8]
+        switch verdict {
+        case .notClientHello:
+            route(Array(datagram), from: source, socket: socket)
+            return
+        case .malformed, .unverified(reply: nil):
+            dropped += 1
+            return
+        case .unverified(let reply?):
+            // A full send buffer loses this reply as the network might: the client sends again.
+            if case .sent = reply.withUnsafeBytes({ socket.send($0, to: source) }) { helloVerifyRequests += 1 }
+            return
+        case .verified(let verified):
+            random = verified
+        }
+        if let known = routes[source], let peer = known.peer, peer.isConnectedToPeer {
+            if known.helloRandom == random {
+                route(Array(datagram), from: source, socket: socket)
+                return
+            }
+            if !known.taken {
+                peer.replaceQueued(with: Array(datagram), from: source)
+                routes[source]?.helloRandom = random
+                return
+            }
+            routes[source] = nil
+            peer.supersedeByReconnect()
+        }
+        guard maxPending > 0 else {
+            dropped += 1
+            return
+        }
+        guard let slot = door.budget.acquire(address: source.addressBytes) else {
+            dropped += 1
+            return
+        }
+        addPending(Array(datagram), from: source, socket: socket, helloRandom: random, slot: slot)
+    }
+
+    /// HelloVerifyRequests the front door sent (cookie-less or bad-cookie ClientHellos answered statelessly).
+    var helloVerifyRequestsSent: Int {
+        lock.withLock { helloVerifyRequests }
+    }
+
+    /// Addresses this server keeps a route for (pending and taken peers), for tests of what a flood leaves.
+    var routeCount: Int {
+        lock.withLock { routes.values.filter { $0.peer != nil }.count }
     }
 
     /// Drops routes whose peers were freed or closed. Amortized: the threshold doubles past the survivors.
@@ -214,6 +306,7 @@ public final class UDPServer: @unchecked Sendable {
             guard socket != nil, pendingCount > 0 else { return nil }
             let peer = pending[pendingHead]
             pendingHead += 1
+            if let remote = peer.remoteAddress { routes[remote]?.taken = true }
             if pendingHead == pending.count {
                 pending.removeAll(keepingCapacity: true)
                 pendingHead = 0

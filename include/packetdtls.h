@@ -548,6 +548,24 @@ DTLS_API dtls_error dtls_server_setup_with_options(dtls_server *server, dtls_opt
 DTLS_API dtls_peer *dtls_server_take_connection(dtls_server *server, dtls_udp *udp);
 /** Forgets the identity and the cookie secret; take_connection fails until the next setup. */
 DTLS_API dtls_error dtls_server_stop(dtls_server *server);
+/**
+ * Beyond Godot: bounds the handshakes in flight. A handshake holds a place from the moment its
+ * ClientHello with a valid cookie is accepted (pending in a UDPServer, or taken) until it completes,
+ * fails or its peer is freed. `max_in_flight` caps them in all (default 512), `max_per_address` per
+ * client address, any port (default 128); a verified ClientHello beyond a cap is dropped (the client
+ * retransmits), and take_connection on a connected udp peer beyond a cap returns a peer in
+ * DTLS_STATUS_ERROR that says so. `deadline_ms` (default 10000) ends a server-side handshake not
+ * complete that long after it was taken in DTLS_STATUS_ERROR ("handshake deadline: ..."), long before
+ * the idle timeout. 0 = no cap / no deadline. Applies to handshakes that start from now on.
+ * \return DTLS_OK; DTLS_ERR_INVALID_PARAMETER for a bad handle or a negative value (nothing changes).
+ */
+DTLS_API dtls_error dtls_server_set_handshake_limits(dtls_server *server, int32_t max_in_flight,
+                                                     int32_t max_per_address, int32_t deadline_ms);
+/** The limits in force; each out pointer may be NULL. DTLS_ERR_INVALID_PARAMETER for a bad handle. */
+DTLS_API dtls_error dtls_server_get_handshake_limits(dtls_server *server, int32_t *max_in_flight,
+                                                     int32_t *max_per_address, int32_t *deadline_ms);
+/** Handshakes holding a place now (see dtls_server_set_handshake_limits); -1 for a bad handle. */
+DTLS_API int32_t dtls_server_get_handshakes_in_flight(dtls_server *server);
 
 /* MARK: - Beyond Godot: pre-shared keys, ALPN, pinning, client certificates, CRLs, resumption */
 

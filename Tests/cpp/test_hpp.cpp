@@ -1209,6 +1209,18 @@ static void test_udp_server_wait(void) {
     CHECK(pd::UDPServer(nullptr).wait(0) == pd::Error::InvalidParameter);
 }
 
+static void test_handshake_limits(void) {
+    pd::DTLSServer dtls;
+    pd::DTLSServer::HandshakeLimits limits = dtls.get_handshake_limits();
+    CHECK(limits.max_in_flight == 512 && limits.max_per_address == 128 && limits.deadline_ms == 10000);
+    CHECK(dtls.set_handshake_limits(8, -1, 0) == pd::Error::InvalidParameter);
+    CHECK(dtls.set_handshake_limits({8, 2, 500}) == pd::Error::Ok);
+    limits = dtls.get_handshake_limits();
+    CHECK(limits.max_in_flight == 8 && limits.max_per_address == 2 && limits.deadline_ms == 500);
+    CHECK(dtls.get_handshakes_in_flight() == 0);
+    CHECK(pd::DTLSServer(nullptr).get_handshakes_in_flight() == -1);
+}
+
 int main() {
     RUN(test_error_names);
     RUN(test_raii_frees);
@@ -1239,5 +1251,6 @@ int main() {
     RUN(test_idle_timeout);
     RUN(test_mtu);
     RUN(test_udp_server_wait);
+    RUN(test_handshake_limits);
     return check_summary("test_hpp");
 }

@@ -29,7 +29,7 @@ from ._library import (
 from .crypto import Crypto
 from .crypto_key import CryptoKey
 from .dtls import PacketPeerDTLS, PeerStats
-from .dtls_server import DTLSServer
+from .dtls_server import DTLSServer, HandshakeLimits
 from .tls_options import TLSOptions
 from .session import DTLSSession
 from .udp import PacketPeerUDP
@@ -47,6 +47,7 @@ __all__ = [
     "DTLSServer",
     "DTLSSession",
     "Error",
+    "HandshakeLimits",
     "HashType",
     "MissingFunctionError",
     "PacketDTLSLibraryNotFound",

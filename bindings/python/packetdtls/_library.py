@@ -131,6 +131,8 @@ _hash = ctypes.c_int  # dtls_hash_type
 _bool = ctypes.c_bool
 _int = ctypes.c_int
 _u32 = ctypes.c_uint32
+_i32 = ctypes.c_int32
+_i32_p = ctypes.POINTER(ctypes.c_int32)
 _size = ctypes.c_size_t
 _size_p = ctypes.POINTER(ctypes.c_size_t)
 _str = ctypes.c_char_p
@@ -247,6 +249,9 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_server_setup_with_options": (_err, (ServerHandle, OptionsHandle)),
     "dtls_server_take_connection": (PeerHandle, (ServerHandle, UdpHandle)),
     "dtls_server_stop": (_err, (ServerHandle,)),
+    "dtls_server_set_handshake_limits": (_err, (ServerHandle, _i32, _i32, _i32)),
+    "dtls_server_get_handshake_limits": (_err, (ServerHandle, _i32_p, _i32_p, _i32_p)),
+    "dtls_server_get_handshakes_in_flight": (_i32, (ServerHandle,)),
     # Beyond Godot: pre-shared keys, ALPN, pinning, client certificates, CRLs, resumption
     "dtls_options_client_psk": (OptionsHandle, (_str, _data, _size)),
     "dtls_options_server_psk": (OptionsHandle, ()),

@@ -21,7 +21,12 @@
  *   NULL when cap is 0.
  * - Binary results are written into (buf, cap, *out_len): a buffer too small returns
  *   DTLS_ERR_PARAMETER_RANGE_ERROR with *out_len set to the size needed, and nothing is lost.
- * - Every failure leaves a sentence in dtls_last_error_message() for the calling thread.
+ * - A size_t argument (length, cap, count, index) above SSIZE_MAX, which no buffer can be, is
+ *   refused with DTLS_ERR_INVALID_PARAMETER (or the neutral value: 0 and "" for a string, NULL,
+ *   false) and a message; nothing is read or written through it.
+ * - Every failure leaves a sentence in dtls_last_error_message() for the calling thread. It
+ *   describes that thread's last failure only: a later success does not clear it, and a failure
+ *   on another thread never shows there. Read it right after the call that failed.
  * - Functions that are `void` in Godot return dtls_error here, so that a bad handle can be
  *   reported; ignoring that value is fine.
  */
@@ -206,8 +211,10 @@ DTLS_API const char *dtls_status_string(dtls_status status);
 
 /**
  * A sentence on the last failure of the calling thread: the mbedTLS reason, the certificate
- * verification flags, the socket errno. "" when nothing failed yet. The pointer stays valid
- * until the next call into the library from this thread.
+ * verification flags, the socket errno. "" when nothing failed yet on this thread. It describes the
+ * last failure of this thread only: a call that succeeds leaves it as it was (so read it only after
+ * a call that reported a failure), and failures on other threads never appear here. The pointer
+ * stays valid until the next call into the library from this thread.
  */
 DTLS_API const char *dtls_last_error_message(void);
 
@@ -440,7 +447,9 @@ DTLS_API dtls_options *dtls_options_client(dtls_cert *trusted_chain, const char 
 DTLS_API dtls_options *dtls_options_client_unsafe(dtls_cert *trusted_chain);
 /** Server options with a private key and its certificate (chain). NULL for a NULL or empty argument. */
 DTLS_API dtls_options *dtls_options_server(dtls_key *key, dtls_cert *certificate);
+/** True for options made by dtls_options_server() or dtls_options_server_psk(); false for a bad handle. */
 DTLS_API bool dtls_options_is_server(dtls_options *options);
+/** True for options made by dtls_options_client_unsafe(); false for a bad handle. */
 DTLS_API bool dtls_options_is_unsafe_client(dtls_options *options);
 /** Writes the common-name override ("" when none) into buf; returns the length needed. */
 DTLS_API size_t dtls_options_get_common_name_override(dtls_options *options, char *buf, size_t cap);
@@ -472,6 +481,10 @@ DTLS_API dtls_error dtls_options_set_mtu(dtls_options *options, uint32_t mtu);
 
 /** A new, disconnected DTLS peer. Free with dtls_peer_free() (which sends close_notify if connected). */
 DTLS_API dtls_peer *dtls_peer_new(void);
+/**
+ * Drops the caller's reference; a CONNECTED peer sends close_notify as it goes, and its dtls_udp is
+ * released when nothing else holds it. NULL and already-freed handles are ignored.
+ */
 DTLS_API void dtls_peer_free(dtls_peer *peer);
 /**
  * Godot 3.x connect_to_peer: starts a client handshake over `udp`, which must be connected
@@ -498,6 +511,10 @@ DTLS_API dtls_error dtls_peer_connect_to_peer_with_options(dtls_peer *peer, dtls
  *         ended the session in an error (see dtls_peer_get_error_message()).
  */
 DTLS_API dtls_error dtls_peer_poll(dtls_peer *peer);
+/**
+ * DISCONNECTED, HANDSHAKING, CONNECTED, ERROR or ERROR_HOSTNAME_MISMATCH, as of the last poll;
+ * DTLS_STATUS_DISCONNECTED for a bad handle.
+ */
 DTLS_API dtls_status dtls_peer_get_status(dtls_peer *peer);
 /** Sends close_notify (once, without waiting) and becomes DISCONNECTED; queued packets are dropped. */
 DTLS_API dtls_error dtls_peer_disconnect_from_peer(dtls_peer *peer);
@@ -527,6 +544,10 @@ DTLS_API int dtls_peer_get_max_packet_size(dtls_peer *peer);
 
 /** A new DTLS server, not set up. Free with dtls_server_free(). */
 DTLS_API dtls_server *dtls_server_new(void);
+/**
+ * Drops the caller's reference. Peers already taken keep the identity they started with and go on
+ * working. NULL and already-freed handles are ignored.
+ */
 DTLS_API void dtls_server_free(dtls_server *server);
 /**
  * Godot 3.x setup: the private key, its certificate and an optional chain of intermediates (NULL),
@@ -626,6 +647,7 @@ DTLS_API dtls_error dtls_cert_get_public_key_sha256(dtls_cert *cert, uint8_t *bu
 typedef struct dtls_session dtls_session;
 /** An empty session object. Free with dtls_session_free(); the secret is zeroized. */
 DTLS_API dtls_session *dtls_session_new(void);
+/** Drops the caller's reference; the secret is zeroized once no peer holds it. NULL is ignored. */
 DTLS_API void dtls_session_free(dtls_session *session);
 /** The session of a CONNECTED client, as a new handle, or NULL. */
 DTLS_API dtls_session *dtls_peer_get_session(dtls_peer *peer);
@@ -692,8 +714,11 @@ DTLS_API dtls_var *dtls_var_new(void);
  * array, an Object ID of 0. NULL for a number that is not a dtls_var_type.
  */
 DTLS_API dtls_var *dtls_var_new_of_type(dtls_var_type type);
+/** A bool. NULL only when the handle table is full. */
 DTLS_API dtls_var *dtls_var_new_bool(bool value);
+/** An int (Godot's 64-bit int). NULL only when the handle table is full. */
 DTLS_API dtls_var *dtls_var_new_int(int64_t value);
+/** A float (Godot's 64-bit float). NULL only when the handle table is full. */
 DTLS_API dtls_var *dtls_var_new_float(double value);
 /** A String holding a copy of the NUL-terminated UTF-8 `text` (invalid UTF-8 is repaired as U+FFFD); NULL for NULL. */
 DTLS_API dtls_var *dtls_var_new_string(const char *text);

@@ -26,11 +26,24 @@ enum CBuffers {
         return text
     }
 
+    /// A size_t, count or length from C as a Swift Int: the one checked conversion every size that
+    /// crosses the C ABI goes through. Swift sees size_t as Int, so a value above SSIZE_MAX (no buffer
+    /// is that large) arrives negative: nil, with the reason recorded, instead of a trap later.
+    static func size(_ value: Int, _ function: StaticString, _ name: String) -> Int? {
+        guard value >= 0 else {
+            let given = UInt(bitPattern: value)
+            ErrorReport.set("\(function): \(name) \(given) is above SSIZE_MAX, larger than any buffer")
+            return nil
+        }
+        return value
+    }
+
     /// A C array of `count` C strings (at most `limit`), copied; nil (with the reason recorded) for a NULL
     /// array with a count, a NULL entry, or too many.
     static func strings(_ array: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int, _ function: StaticString,
                         limit: Int) -> [String]? {
-        guard count >= 0, count <= limit, array != nil || count == 0 else {
+        guard let count = size(count, function, "count") else { return nil }
+        guard count <= limit, array != nil || count == 0 else {
             ErrorReport.set("\(function): the array is NULL or its count \(count) is outside 0...\(limit)")
             return nil
         }
@@ -45,24 +58,46 @@ enum CBuffers {
         return result
     }
 
-    /// Copies caller bytes; nil when data is NULL with a length (an invalid argument).
-    static func bytes(_ data: UnsafePointer<UInt8>?, _ length: Int) -> [UInt8]? {
-        if length == 0 { return [] }
-        guard let data, length > 0 else { return nil }
-        return Array(UnsafeBufferPointer(start: data, count: length))
+    /// A read-only view of the caller's `length` bytes at `data`; nil (with the reason recorded) for a
+    /// length above SSIZE_MAX or NULL data with a length. `name` is the parameter's name in the header.
+    static func input(_ data: UnsafePointer<UInt8>?, _ length: Int, _ function: StaticString,
+                      _ name: String) -> UnsafeRawBufferPointer? {
+        guard let length = size(length, function, "the length of \(name)") else { return nil }
+        if length == 0 { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        guard let data else {
+            ErrorReport.set("\(function): \(name) is NULL but its length is \(length)")
+            return nil
+        }
+        return UnsafeRawBufferPointer(start: data, count: length)
     }
 
-    /// A read-only view of caller bytes for the duration of `body`; nil when data is NULL with a length.
-    static func withBytes<T>(_ data: UnsafePointer<UInt8>?, _ length: Int,
-                             _ body: (UnsafeRawBufferPointer) -> T) -> T? {
-        if length == 0 { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
-        guard let data, length > 0 else { return nil }
-        return body(UnsafeRawBufferPointer(start: data, count: length))
+    /// Copies the caller's bytes; nil (with the reason recorded) as input(_:_:_:_:).
+    static func bytes(_ data: UnsafePointer<UInt8>?, _ length: Int, _ function: StaticString,
+                      _ name: String) -> [UInt8]? {
+        input(data, length, function, name).map { Array($0.bindMemory(to: UInt8.self)) }
+    }
+
+    /// The caller's (buf, cap) as a buffer to write into; nil (with the reason recorded) for a cap
+    /// above SSIZE_MAX or NULL buf with a cap.
+    static func output(_ buffer: UnsafeMutableRawPointer?, _ capacity: Int,
+                       _ function: StaticString) -> UnsafeMutableRawBufferPointer? {
+        guard let capacity = size(capacity, function, "cap") else { return nil }
+        guard buffer != nil || capacity == 0 else {
+            ErrorReport.set("\(function): buf is NULL but cap is \(capacity)")
+            return nil
+        }
+        return UnsafeMutableRawBufferPointer(start: buffer, count: buffer == nil ? 0 : capacity)
     }
 
     /// snprintf-style: writes as much of `text` as fits (always NUL-terminated when cap > 0) and
-    /// returns the full length needed, excluding the NUL.
-    static func writeString(_ text: String, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int) -> Int {
+    /// returns the full length needed, excluding the NUL. A cap above SSIZE_MAX is refused like a bad
+    /// handle: "" when buf is not NULL, 0, and the reason recorded.
+    static func writeString(_ text: String, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int,
+                            _ function: StaticString) -> Int {
+        guard let capacity = size(capacity, function, "cap") else {
+            buffer?[0] = 0
+            return 0
+        }
         var utf8 = Array(text.utf8)
         let needed = utf8.count
         if let buffer, capacity > 0 {
@@ -75,11 +110,23 @@ enum CBuffers {
         return needed
     }
 
+    /// A string getter's whole export: the object `lookUp` finds behind `handle`, `read` on it, written
+    /// snprintf-style as writeString(_:_:_:_:) does; "" (with the lookup's reason) for a bad handle.
+    static func writeString<T>(of handle: OpaquePointer?, _ lookUp: (OpaquePointer?, StaticString) -> T?,
+                               _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int, _ function: StaticString,
+                               _ read: (T) -> String) -> Int {
+        writeString(lookUp(handle, function).map(read) ?? "", buffer, capacity, function)
+    }
+
     /// (buf, cap, *out_len): copies `bytes` when they fit; otherwise reports the size needed.
     static func writeBytes(_ bytes: [UInt8], _ buffer: UnsafeMutablePointer<UInt8>?, _ capacity: Int,
                            _ outLength: UnsafeMutablePointer<Int>?, function: StaticString) -> GodotError {
         guard let outLength else {
             return ErrorReport.fail(.invalidParameter, "\(function): out_len is NULL")
+        }
+        guard let capacity = size(capacity, function, "cap") else {
+            outLength.pointee = 0
+            return .invalidParameter
         }
         outLength.pointee = bytes.count
         guard bytes.count <= capacity else {

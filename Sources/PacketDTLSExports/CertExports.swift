@@ -2,15 +2,6 @@
 
 import PacketDTLS
 
-/// The certificate behind a live `dtls_cert` handle; nil (with the reason recorded) otherwise.
-func lookUpCert(_ handle: OpaquePointer?, _ function: StaticString) -> X509Certificate? {
-    guard let cert = handles.object(handle, .cert, as: X509Certificate.self) else {
-        _ = invalidHandle(function, "certificate")
-        return nil
-    }
-    return cert
-}
-
 /// A new, empty certificate handle.
 @c @implementation
 public func dtls_cert_new() -> OpaquePointer! {
@@ -50,6 +41,5 @@ public func dtls_cert_load_from_string(_ cert: OpaquePointer!, _ pem: UnsafePoin
 /// Writes the whole chain as PEM into (buf, cap) snprintf-style; 0 when empty or for a bad handle.
 @c @implementation
 public func dtls_cert_save_to_string(_ cert: OpaquePointer!, _ buf: UnsafeMutablePointer<CChar>!, _ cap: Int) -> Int {
-    let text = lookUpCert(cert, "dtls_cert_save_to_string")?.saveToString() ?? ""
-    return CBuffers.writeString(text, buf, cap)
+    CBuffers.writeString(of: cert, lookUpCert, buf, cap, "dtls_cert_save_to_string") { $0.saveToString() }
 }

@@ -18,14 +18,13 @@ private func hashMatches(_ hashType: HashType, _ hashLength: Int, _ function: St
     return true
 }
 
-/// Copies caller bytes, recording the reason when data is NULL with a length.
-private func inputBytes(_ data: UnsafePointer<UInt8>?, _ length: Int, _ function: StaticString,
-                        _ name: String) -> [UInt8]? {
-    guard let bytes = CBuffers.bytes(data, length) else {
-        ErrorReport.fail(.invalidParameter, "\(function): \(name) is NULL with a length of \(length)")
-        return nil
+/// Checks (cap, out_len) before any work is done: out_len present, cap a size (recording the reason).
+private func outputUsable(_ cap: Int, _ outLength: UnsafeMutablePointer<Int>?, _ function: StaticString) -> Bool {
+    guard outLength != nil else {
+        ErrorReport.set("\(function): out_len is NULL")
+        return false
     }
-    return bytes
+    return CBuffers.size(cap, function, "cap") != nil
 }
 
 /// Hands a result out through (buf, cap, *out_len); a failed operation (nil) is DTLS_FAILED with
@@ -39,14 +38,21 @@ private func deliver(_ result: [UInt8]?, _ buf: UnsafeMutablePointer<UInt8>?, _ 
     return CBuffers.writeBytes(result, buf, cap, outLength, function: function)
 }
 
+/// encrypt and decrypt: the key and input checked, `operation` run, its result handed out.
+private func rsa(_ key: OpaquePointer?, _ data: UnsafePointer<UInt8>?, _ length: Int,
+                 _ buf: UnsafeMutablePointer<UInt8>?, _ cap: Int, _ outLength: UnsafeMutablePointer<Int>?,
+                 _ function: StaticString, _ name: String,
+                 _ operation: (CryptoKey, [UInt8]) -> [UInt8]?) -> GodotError {
+    guard let object = lookUpKey(key, function) else { return .invalidParameter }
+    guard let input = CBuffers.bytes(data, length, function, name) else { return .invalidParameter }
+    guard outputUsable(cap, outLength, function) else { return .invalidParameter }
+    return deliver(operation(object, input), buf, cap, outLength, function)
+}
+
 /// Fills buf with `size` random bytes from the library's CTR-DRBG.
 @c @implementation
 public func dtls_crypto_generate_random_bytes(_ buf: UnsafeMutablePointer<UInt8>!, _ size: Int) -> GodotError {
-    // A size_t above SSIZE_MAX arrives negative: refuse it rather than report "filled" for nothing.
-    guard size >= 0 else {
-        return ErrorReport.fail(.invalidParameter, "dtls_crypto_generate_random_bytes: size \(UInt(bitPattern: size)) "
-                                + "is larger than any buffer")
-    }
+    guard let size = CBuffers.size(size, "dtls_crypto_generate_random_bytes", "size") else { return .invalidParameter }
     guard size > 0 else { return .ok }
     guard let buf else {
         return ErrorReport.fail(.invalidParameter, "dtls_crypto_generate_random_bytes: buf is NULL")
@@ -90,9 +96,9 @@ public func dtls_crypto_sign(_ hashType: HashType, _ hash: UnsafePointer<UInt8>!
                              _ outLength: UnsafeMutablePointer<Int>!) -> GodotError {
     let function: StaticString = "dtls_crypto_sign"
     guard let object = lookUpKey(key, function) else { return .invalidParameter }
-    guard let digest = inputBytes(hash, hashLength, function, "hash"),
+    guard let digest = CBuffers.bytes(hash, hashLength, function, "hash"),
           hashMatches(hashType, hashLength, function) else { return .invalidParameter }
-    guard outLength != nil else { return ErrorReport.fail(.invalidParameter, "\(function): out_len is NULL") }
+    guard outputUsable(cap, outLength, function) else { return .invalidParameter }
     return deliver(Crypto.sign(hashType: hashType, hash: digest, key: object), buf, cap, outLength, function)
 }
 
@@ -103,8 +109,8 @@ public func dtls_crypto_verify(_ hashType: HashType, _ hash: UnsafePointer<UInt8
                                _ key: OpaquePointer!) -> Bool {
     let function: StaticString = "dtls_crypto_verify"
     guard let object = lookUpKey(key, function),
-          let digest = inputBytes(hash, hashLength, function, "hash"), hashMatches(hashType, hashLength, function),
-          let signatureBytes = inputBytes(signature, signatureLength, function, "signature") else { return false }
+          let digest = CBuffers.bytes(hash, hashLength, function, "hash"), hashMatches(hashType, hashLength, function),
+          let signatureBytes = CBuffers.bytes(signature, signatureLength, function, "signature") else { return false }
     return Crypto.verify(hashType: hashType, hash: digest, signature: signatureBytes, key: object)
 }
 
@@ -113,11 +119,9 @@ public func dtls_crypto_verify(_ hashType: HashType, _ hash: UnsafePointer<UInt8
 public func dtls_crypto_encrypt(_ key: OpaquePointer!, _ plaintext: UnsafePointer<UInt8>!, _ length: Int,
                                 _ buf: UnsafeMutablePointer<UInt8>!, _ cap: Int,
                                 _ outLength: UnsafeMutablePointer<Int>!) -> GodotError {
-    let function: StaticString = "dtls_crypto_encrypt"
-    guard let object = lookUpKey(key, function) else { return .invalidParameter }
-    guard let input = inputBytes(plaintext, length, function, "plaintext") else { return .invalidParameter }
-    guard outLength != nil else { return ErrorReport.fail(.invalidParameter, "\(function): out_len is NULL") }
-    return deliver(Crypto.encrypt(key: object, plaintext: input), buf, cap, outLength, function)
+    rsa(key, plaintext, length, buf, cap, outLength, "dtls_crypto_encrypt", "plaintext") {
+        Crypto.encrypt(key: $0, plaintext: $1)
+    }
 }
 
 /// RSA decryption with the private key into (buf, cap, *out_len).
@@ -125,11 +129,9 @@ public func dtls_crypto_encrypt(_ key: OpaquePointer!, _ plaintext: UnsafePointe
 public func dtls_crypto_decrypt(_ key: OpaquePointer!, _ ciphertext: UnsafePointer<UInt8>!, _ length: Int,
                                 _ buf: UnsafeMutablePointer<UInt8>!, _ cap: Int,
                                 _ outLength: UnsafeMutablePointer<Int>!) -> GodotError {
-    let function: StaticString = "dtls_crypto_decrypt"
-    guard let object = lookUpKey(key, function) else { return .invalidParameter }
-    guard let input = inputBytes(ciphertext, length, function, "ciphertext") else { return .invalidParameter }
-    guard outLength != nil else { return ErrorReport.fail(.invalidParameter, "\(function): out_len is NULL") }
-    return deliver(Crypto.decrypt(key: object, ciphertext: input), buf, cap, outLength, function)
+    rsa(key, ciphertext, length, buf, cap, outLength, "dtls_crypto_decrypt", "ciphertext") {
+        Crypto.decrypt(key: $0, ciphertext: $1)
+    }
 }
 
 /// HMAC of a message under a key into (buf, cap, *out_len).
@@ -140,10 +142,10 @@ public func dtls_crypto_hmac_digest(_ hashType: HashType, _ key: UnsafePointer<U
                                     _ outLength: UnsafeMutablePointer<Int>!) -> GodotError {
     let function: StaticString = "dtls_crypto_hmac_digest"
     guard hashType.digestLength != nil else { return hashMatches(hashType, 0, function) ? .ok : .invalidParameter }
-    guard let keyBytes = inputBytes(key, keyLength, function, "key"),
-          let message = inputBytes(msg, msgLength, function, "msg") else { return .invalidParameter }
+    guard let keyBytes = CBuffers.bytes(key, keyLength, function, "key"),
+          let message = CBuffers.bytes(msg, msgLength, function, "msg") else { return .invalidParameter }
     guard !keyBytes.isEmpty else { return ErrorReport.fail(.invalidParameter, "\(function): the key is empty") }
-    guard outLength != nil else { return ErrorReport.fail(.invalidParameter, "\(function): out_len is NULL") }
+    guard outputUsable(cap, outLength, function) else { return .invalidParameter }
     let mac = Crypto.hmacDigest(hashType: hashType, key: keyBytes, message: message)
     return deliver(mac, buf, cap, outLength, function)
 }
@@ -153,7 +155,8 @@ public func dtls_crypto_hmac_digest(_ hashType: HashType, _ key: UnsafePointer<U
 public func dtls_crypto_constant_time_compare(_ a: UnsafePointer<UInt8>!, _ aLength: Int,
                                               _ b: UnsafePointer<UInt8>!, _ bLength: Int) -> Bool {
     let function: StaticString = "dtls_crypto_constant_time_compare"
-    guard let first = inputBytes(a, aLength, function, "a"), let second = inputBytes(b, bLength, function, "b") else {
+    guard let first = CBuffers.bytes(a, aLength, function, "a"),
+          let second = CBuffers.bytes(b, bLength, function, "b") else {
         return false
     }
     return Crypto.constantTimeCompare(first, second)

@@ -2,17 +2,6 @@
 
 import PacketDTLS
 
-/// The key behind a live `dtls_key` handle; nil (with the reason recorded) for NULL, freed,
-/// never-issued or other-class handles.
-func lookUpKey(_ handle: OpaquePointer?, _ function: StaticString) -> CryptoKey? {
-    guard let key = handles.object(handle, .key, as: CryptoKey.self) else {
-        _ = invalidHandle(function, "key")
-        return nil
-    }
-    return key
-}
-
-
 /// A new, empty key handle.
 @c @implementation
 public func dtls_key_new() -> OpaquePointer! {
@@ -54,8 +43,9 @@ public func dtls_key_load_from_string(_ key: OpaquePointer!, _ pem: UnsafePointe
 @c @implementation
 public func dtls_key_save_to_string(_ key: OpaquePointer!, _ publicOnly: Bool,
                                     _ buf: UnsafeMutablePointer<CChar>!, _ cap: Int) -> Int {
-    let text = lookUpKey(key, "dtls_key_save_to_string")?.saveToString(publicOnly: publicOnly) ?? ""
-    return CBuffers.writeString(text, buf, cap)
+    CBuffers.writeString(of: key, lookUpKey, buf, cap, "dtls_key_save_to_string") {
+        $0.saveToString(publicOnly: publicOnly)
+    }
 }
 
 /// True when the key holds only a public key; false for an empty key or a bad handle.

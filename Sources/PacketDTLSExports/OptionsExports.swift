@@ -2,15 +2,6 @@
 
 import PacketDTLS
 
-/// The options behind a live `dtls_options` handle; nil (with the reason recorded) otherwise.
-func lookUpOptions(_ handle: OpaquePointer?, _ function: StaticString) -> TLSOptions? {
-    guard let options = handles.object(handle, .options, as: TLSOptions.self) else {
-        _ = invalidHandle(function, "options")
-        return nil
-    }
-    return options
-}
-
 /// The optional trusted chain of the client constructors: .none for NULL (the system CA bundle),
 /// .chain for a live, non-empty certificate, .invalid (reason recorded) for anything else. A bad
 /// handle must never quietly become "trust the system".
@@ -20,8 +11,11 @@ private enum TrustedChainArgument {
     case invalid
 
     init(_ handle: OpaquePointer?, _ function: StaticString) {
-        guard handle != nil else { self = .none; return }
-        guard let certificate = lookUpCert(handle, function) else { self = .invalid; return }
+        guard let given = handles.lookUpNullable(handle, .cert, as: X509Certificate.self, for: function) else {
+            self = .invalid
+            return
+        }
+        guard let certificate = given else { self = .none; return }
         guard !certificate.isEmpty else {
             ErrorReport.fail(.invalidParameter, "\(function): the trusted chain is empty")
             self = .invalid
@@ -93,33 +87,27 @@ public func dtls_options_is_unsafe_client(_ options: OpaquePointer!) -> Bool {
 @c @implementation
 public func dtls_options_get_common_name_override(_ options: OpaquePointer!, _ buf: UnsafeMutablePointer<CChar>!,
                                                   _ cap: Int) -> Int {
-    let text = lookUpOptions(options, "dtls_options_get_common_name_override")?.getCommonNameOverride() ?? ""
-    return CBuffers.writeString(text, buf, cap)
+    CBuffers.writeString(of: options, lookUpOptions, buf, cap, "dtls_options_get_common_name_override") {
+        $0.getCommonNameOverride()
+    }
 }
 
 /// A new handle to the trusted chain the options hold, or NULL when none.
 @c @implementation
 public func dtls_options_get_trusted_ca_chain(_ options: OpaquePointer!) -> OpaquePointer! {
-    guard let chain = lookUpOptions(options, "dtls_options_get_trusted_ca_chain")?.getTrustedCAChain() else {
-        return nil
-    }
-    return handles.issue(chain, as: .cert)
+    handles.issue(ifAny: lookUpOptions(options, "dtls_options_get_trusted_ca_chain")?.getTrustedCAChain(), as: .cert)
 }
 
 /// A new handle to the server's private key, or NULL when none.
 @c @implementation
 public func dtls_options_get_private_key(_ options: OpaquePointer!) -> OpaquePointer! {
-    guard let key = lookUpOptions(options, "dtls_options_get_private_key")?.getPrivateKey() else { return nil }
-    return handles.issue(key, as: .key)
+    handles.issue(ifAny: lookUpOptions(options, "dtls_options_get_private_key")?.getPrivateKey(), as: .key)
 }
 
 /// A new handle to the server's certificate, or NULL when none.
 @c @implementation
 public func dtls_options_get_own_certificate(_ options: OpaquePointer!) -> OpaquePointer! {
-    guard let certificate = lookUpOptions(options, "dtls_options_get_own_certificate")?.getOwnCertificate() else {
-        return nil
-    }
-    return handles.issue(certificate, as: .cert)
+    handles.issue(ifAny: lookUpOptions(options, "dtls_options_get_own_certificate")?.getOwnCertificate(), as: .cert)
 }
 
 /// Sets the handshake retransmission timer bounds for sessions started afterwards.

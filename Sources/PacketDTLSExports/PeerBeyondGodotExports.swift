@@ -6,12 +6,14 @@ import PacketDTLS
 @c @implementation
 public func dtls_peer_get_alpn_protocol(_ handle: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?,
                                        _ capacity: Int) -> Int {
-    CBuffers.writeString(peer(handle, "dtls_peer_get_alpn_protocol")?.getALPNProtocol() ?? "", buffer, capacity)
+    CBuffers.writeString(of: handle, lookUpPeer, buffer, capacity, "dtls_peer_get_alpn_protocol") {
+        $0.getALPNProtocol()
+    }
 }
 
 @c @implementation
 public func dtls_peer_get_peer_certificate(_ handle: OpaquePointer?) -> OpaquePointer? {
-    guard let dtls = peer(handle, "dtls_peer_get_peer_certificate") else { return nil }
+    guard let dtls = lookUpPeer(handle, "dtls_peer_get_peer_certificate") else { return nil }
     guard let certificate = dtls.getPeerCertificate() else {
         ErrorReport.set("dtls_peer_get_peer_certificate: no peer certificate (not connected, or none was sent)")
         return nil
@@ -21,25 +23,26 @@ public func dtls_peer_get_peer_certificate(_ handle: OpaquePointer?) -> OpaquePo
 
 @c @implementation
 public func dtls_peer_get_verify_flags(_ handle: OpaquePointer?) -> UInt32 {
-    peer(handle, "dtls_peer_get_verify_flags")?.getVerifyFlags() ?? 0
+    lookUpPeer(handle, "dtls_peer_get_verify_flags")?.getVerifyFlags() ?? 0
 }
 
 @c @implementation
 public func dtls_peer_get_verify_text(_ handle: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?,
                                      _ capacity: Int) -> Int {
-    CBuffers.writeString(peer(handle, "dtls_peer_get_verify_text")?.getVerifyText() ?? "", buffer, capacity)
+    CBuffers.writeString(of: handle, lookUpPeer, buffer, capacity, "dtls_peer_get_verify_text") { $0.getVerifyText() }
 }
 
 @c @implementation
 public func dtls_peer_get_last_alert(_ handle: OpaquePointer?) -> Int32 {
-    guard let alert = peer(handle, "dtls_peer_get_last_alert")?.getLastAlertReceived() else { return -1 }
+    guard let alert = lookUpPeer(handle, "dtls_peer_get_last_alert")?.getLastAlertReceived() else { return -1 }
     return Int32(alert)
 }
 
 @c @implementation
 public func dtls_peer_get_stats(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<dtls_peer_stats>?,
                                 _ size: Int) -> GodotError {
-    guard let dtls = peer(handle, "dtls_peer_get_stats") else { return .invalidParameter }
+    guard let dtls = lookUpPeer(handle, "dtls_peer_get_stats") else { return .invalidParameter }
+    guard let size = CBuffers.size(size, "dtls_peer_get_stats", "size") else { return .invalidParameter }
     guard let out, size > 0 else {
         return ErrorReport.fail(.invalidParameter, "dtls_peer_get_stats: out is NULL or size is 0")
     }

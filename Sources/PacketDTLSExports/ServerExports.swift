@@ -15,55 +15,32 @@ public func dtls_server_free(_ server: OpaquePointer?) {
 @c @implementation
 public func dtls_server_setup(_ server: OpaquePointer?, _ key: OpaquePointer?, _ certificate: OpaquePointer?,
                               _ chain: OpaquePointer?) -> GodotError {
-    guard let dtls = handles.object(server, .server, as: DTLSServer.self) else {
-        return invalidHandle("dtls_server_setup", "dtls_server")
-    }
-    guard let privateKey = handles.object(key, .key, as: CryptoKey.self) else {
-        return invalidHandle("dtls_server_setup", "dtls_key")
-    }
-    guard let own = handles.object(certificate, .cert, as: X509Certificate.self) else {
-        return invalidHandle("dtls_server_setup", "dtls_cert")
-    }
-    var intermediates: X509Certificate?
-    if chain != nil {
-        guard let given = handles.object(chain, .cert, as: X509Certificate.self) else {
-            return invalidHandle("dtls_server_setup", "dtls_cert")
-        }
-        intermediates = given
-    }
+    guard let dtls = lookUpServer(server, "dtls_server_setup") else { return .invalidParameter }
+    guard let privateKey = lookUpKey(key, "dtls_server_setup") else { return .invalidParameter }
+    guard let own = lookUpCert(certificate, "dtls_server_setup") else { return .invalidParameter }
+    guard let intermediates = handles.lookUpNullable(chain, .cert, as: X509Certificate.self,
+                                                     for: "dtls_server_setup") else { return .invalidParameter }
     return dtls.setup(key: privateKey, certificate: own, chain: intermediates)
 }
 
 @c @implementation
 public func dtls_server_setup_with_options(_ server: OpaquePointer?, _ serverOptions: OpaquePointer?) -> GodotError {
-    guard let dtls = handles.object(server, .server, as: DTLSServer.self) else {
-        return invalidHandle("dtls_server_setup_with_options", "dtls_server")
-    }
-    guard let options = handles.object(serverOptions, .options, as: TLSOptions.self) else {
-        return invalidHandle("dtls_server_setup_with_options", "dtls_options")
-    }
+    guard let dtls = lookUpServer(server, "dtls_server_setup_with_options") else { return .invalidParameter }
+    guard let options = lookUpOptions(serverOptions, "dtls_server_setup_with_options") else { return .invalidParameter }
     return dtls.setup(serverOptions: options)
 }
 
 @c @implementation
 public func dtls_server_take_connection(_ server: OpaquePointer?, _ udp: OpaquePointer?) -> OpaquePointer? {
-    guard let dtls = handles.object(server, .server, as: DTLSServer.self) else {
-        _ = invalidHandle("dtls_server_take_connection", "dtls_server")
-        return nil
-    }
-    guard let transport = handles.transport(udp) else {
-        _ = invalidHandle("dtls_server_take_connection", "dtls_udp")
-        return nil
-    }
+    guard let dtls = lookUpServer(server, "dtls_server_take_connection") else { return nil }
+    guard let transport = lookUpTransport(udp, "dtls_server_take_connection") else { return nil }
     guard let peer = dtls.takeConnection(transport) else { return nil }
     return handles.issue(peer, as: .peer)
 }
 
 @c @implementation
 public func dtls_server_stop(_ server: OpaquePointer?) -> GodotError {
-    guard let dtls = handles.object(server, .server, as: DTLSServer.self) else {
-        return invalidHandle("dtls_server_stop", "dtls_server")
-    }
+    guard let dtls = lookUpServer(server, "dtls_server_stop") else { return .invalidParameter }
     dtls.stop()
     return .ok
 }

@@ -14,10 +14,7 @@ public func dtls_session_free(_ session: OpaquePointer?) {
 
 @c @implementation
 public func dtls_peer_get_session(_ peer: OpaquePointer?) -> OpaquePointer? {
-    guard let dtls = handles.object(peer, .peer, as: PacketPeerDTLS.self) else {
-        _ = invalidHandle("dtls_peer_get_session", "dtls_peer")
-        return nil
-    }
+    guard let dtls = lookUpPeer(peer, "dtls_peer_get_session") else { return nil }
     guard let saved = dtls.getSession() else {
         ErrorReport.set("dtls_peer_get_session: the peer is not connected")
         return nil
@@ -27,25 +24,15 @@ public func dtls_peer_get_session(_ peer: OpaquePointer?) -> OpaquePointer? {
 
 @c @implementation
 public func dtls_peer_set_session(_ peer: OpaquePointer?, _ session: OpaquePointer?) -> GodotError {
-    guard let dtls = handles.object(peer, .peer, as: PacketPeerDTLS.self) else {
-        return invalidHandle("dtls_peer_set_session", "dtls_peer")
-    }
-    if session == nil {
-        dtls.setSession(nil)
-        return .ok
-    }
-    guard let saved = handles.object(session, .session, as: ResumableSession.self) else {
-        return invalidHandle("dtls_peer_set_session", "dtls_session")
-    }
+    guard let dtls = lookUpPeer(peer, "dtls_peer_set_session") else { return .invalidParameter }
+    guard let saved = handles.lookUpNullable(session, .session, as: ResumableSession.self,
+                                             for: "dtls_peer_set_session") else { return .invalidParameter }
     dtls.setSession(saved)
     return .ok
 }
 
 @c @implementation
 public func dtls_peer_is_session_resumed(_ peer: OpaquePointer?) -> Bool {
-    guard let dtls = handles.object(peer, .peer, as: PacketPeerDTLS.self) else {
-        _ = invalidHandle("dtls_peer_is_session_resumed", "dtls_peer")
-        return false
-    }
+    guard let dtls = lookUpPeer(peer, "dtls_peer_is_session_resumed") else { return false }
     return dtls.isSessionResumed()
 }

@@ -1,15 +1,11 @@
 // UDPServerExports.swift — the UDPServer section of include/packetdtls.h (dtls_udp_server_*).
 //
 // Each function finds its server through the handle table (a bad handle gives
-// DTLS_ERR_INVALID_PARAMETER, or the neutral value where no dtls_error is returned) and hands
-// over to UDPServer. take_connection issues a new dtls_udp handle for the peer it hands out.
+// DTLS_ERR_INVALID_PARAMETER, or the neutral value where no dtls_error is returned, with the reason
+// recorded either way) and hands over to UDPServer. take_connection issues a new dtls_udp handle
+// for the peer it hands out.
 
 import PacketDTLS
-
-/// The live server behind `handle`, or nil for a bad handle.
-private func liveServer(_ handle: OpaquePointer?) -> UDPServer? {
-    handles.object(handle, .udpServer, as: UDPServer.self)
-}
 
 /// Creates a UDPServer that is not listening yet (NULL only when the handle table is full).
 @c @implementation
@@ -28,29 +24,28 @@ public func dtls_udp_server_free(_ server: OpaquePointer?) {
 @c @implementation
 public func dtls_udp_server_listen(_ server: OpaquePointer?, _ port: Int32,
                                    _ bindAddress: UnsafePointer<CChar>?) -> GodotError {
-    guard let server = liveServer(server) else { return invalidHandle("dtls_udp_server_listen", "dtls_udp_server") }
+    guard let server = lookUpUDPServer(server, "dtls_udp_server_listen") else { return .invalidParameter }
     return server.listen(port: Int(port), bindAddress: CBuffers.string(bindAddress) ?? "*")
 }
 
 /// Reads every waiting datagram and routes it to its peer (new clients become pending peers).
 @c @implementation
 public func dtls_udp_server_poll(_ server: OpaquePointer?) -> GodotError {
-    guard let server = liveServer(server) else { return invalidHandle("dtls_udp_server_poll", "dtls_udp_server") }
+    guard let server = lookUpUDPServer(server, "dtls_udp_server_poll") else { return .invalidParameter }
     return server.poll()
 }
 
 /// True when a pending peer waits; false for a bad handle.
 @c @implementation
 public func dtls_udp_server_is_connection_available(_ server: OpaquePointer?) -> Bool {
-    liveServer(server)?.isConnectionAvailable() ?? false
+    lookUpUDPServer(server, "dtls_udp_server_is_connection_available")?.isConnectionAvailable() ?? false
 }
 
 /// The oldest pending peer as a new dtls_udp handle the caller frees; NULL when none waits or the
 /// handle is bad.
 @c @implementation
 public func dtls_udp_server_take_connection(_ server: OpaquePointer?) -> OpaquePointer? {
-    guard let server = liveServer(server) else {
-        _ = invalidHandle("dtls_udp_server_take_connection", "dtls_udp_server")
+    guard let server = lookUpUDPServer(server, "dtls_udp_server_take_connection") else {
         return nil
     }
     guard let peer = server.takeConnection() else { return nil }
@@ -66,19 +61,19 @@ public func dtls_udp_server_take_connection(_ server: OpaquePointer?) -> OpaqueP
 /// True while the server has its socket; false for a bad handle.
 @c @implementation
 public func dtls_udp_server_is_listening(_ server: OpaquePointer?) -> Bool {
-    liveServer(server)?.isListening() ?? false
+    lookUpUDPServer(server, "dtls_udp_server_is_listening")?.isListening() ?? false
 }
 
 /// The socket's local port; 0 when not listening and for a bad handle.
 @c @implementation
 public func dtls_udp_server_get_local_port(_ server: OpaquePointer?) -> Int32 {
-    Int32(liveServer(server)?.getLocalPort() ?? 0)
+    Int32(lookUpUDPServer(server, "dtls_udp_server_get_local_port")?.getLocalPort() ?? 0)
 }
 
 /// Closes the socket, drops pending peers, and closes every taken peer.
 @c @implementation
 public func dtls_udp_server_stop(_ server: OpaquePointer?) -> GodotError {
-    guard let server = liveServer(server) else { return invalidHandle("dtls_udp_server_stop", "dtls_udp_server") }
+    guard let server = lookUpUDPServer(server, "dtls_udp_server_stop") else { return .invalidParameter }
     server.stop()
     return .ok
 }
@@ -86,8 +81,8 @@ public func dtls_udp_server_stop(_ server: OpaquePointer?) -> GodotError {
 /// Sets how many pending peers may wait; negative is DTLS_ERR_INVALID_PARAMETER.
 @c @implementation
 public func dtls_udp_server_set_max_pending_connections(_ server: OpaquePointer?, _ maxPending: Int32) -> GodotError {
-    guard let server = liveServer(server) else {
-        return invalidHandle("dtls_udp_server_set_max_pending_connections", "dtls_udp_server")
+    guard let server = lookUpUDPServer(server, "dtls_udp_server_set_max_pending_connections") else {
+        return .invalidParameter
     }
     return server.setMaxPendingConnections(Int(maxPending))
 }
@@ -95,14 +90,12 @@ public func dtls_udp_server_set_max_pending_connections(_ server: OpaquePointer?
 /// The pending limit; 0 for a bad handle.
 @c @implementation
 public func dtls_udp_server_get_max_pending_connections(_ server: OpaquePointer?) -> Int32 {
-    Int32(clamping: liveServer(server)?.maxPendingConnections ?? 0)
+    Int32(clamping: lookUpUDPServer(server, "dtls_udp_server_get_max_pending_connections")?.maxPendingConnections ?? 0)
 }
 
 /// Blocks until a datagram waits on the server's socket or the timeout passes.
 @c @implementation
 public func dtls_udp_server_wait_timeout(_ server: OpaquePointer?, _ timeoutMs: Int32) -> GodotError {
-    guard let udpServer = handles.object(server, .udpServer, as: UDPServer.self) else {
-        return invalidHandle("dtls_udp_server_wait_timeout", "dtls_udp_server")
-    }
+    guard let udpServer = lookUpUDPServer(server, "dtls_udp_server_wait_timeout") else { return .invalidParameter }
     return udpServer.wait(timeoutMs: Int(timeoutMs))
 }

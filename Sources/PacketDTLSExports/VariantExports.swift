@@ -29,10 +29,6 @@ final class VariantBox: @unchecked Sendable {
     }
 }
 
-private func box(_ handle: OpaquePointer?) -> VariantBox? {
-    handles.object(handle, .variant, as: VariantBox.self)
-}
-
 /// A new handle for `value`.
 private func issue(_ value: GodotVariant) -> OpaquePointer? {
     handles.issue(VariantBox(value), as: .variant)
@@ -49,11 +45,7 @@ private func version(_ major: Int32, _ function: StaticString) -> GodotVersion? 
 
 /// The value behind a handle, or nil with the reason recorded.
 private func value(_ handle: OpaquePointer?, _ function: StaticString) -> GodotVariant? {
-    guard let box = box(handle) else {
-        _ = invalidHandle(function, "dtls_var")
-        return nil
-    }
-    return box.value
+    lookUpVariant(handle, function)?.value
 }
 
 // MARK: - Life cycle and constructors
@@ -87,10 +79,7 @@ public func dtls_var_new_string(_ text: UnsafePointer<CChar>?) -> OpaquePointer?
 
 @c @implementation
 public func dtls_var_new_bytes(_ data: UnsafePointer<UInt8>?, _ length: Int) -> OpaquePointer? {
-    guard let bytes = CBuffers.bytes(data, length) else {
-        ErrorReport.set("dtls_var_new_bytes: data is NULL but len is \(length)")
-        return nil
-    }
+    guard let bytes = CBuffers.bytes(data, length, "dtls_var_new_bytes", "data") else { return nil }
     return issue(.packedByteArray(bytes))
 }
 
@@ -103,6 +92,7 @@ public func dtls_var_new_dictionary() -> OpaquePointer? { issue(.dictionary([]))
 @c @implementation
 public func dtls_var_new_components(_ type: GodotVariantType, _ values: UnsafePointer<Double>?,
                                     _ count: Int) -> OpaquePointer? {
+    guard let count = CBuffers.size(count, "dtls_var_new_components", "count") else { return nil }
     guard values != nil || count == 0 else {
         ErrorReport.set("dtls_var_new_components: values is NULL but count is \(count)")
         return nil
@@ -168,12 +158,12 @@ public func dtls_var_get_string(_ variant: OpaquePointer?, _ buffer: UnsafeMutab
                                 _ capacity: Int) -> Int {
     switch value(variant, "dtls_var_get_string") {
     case .string(let s), .stringName(let s), .nodePath(let s), .signal(let s, _):
-        return CBuffers.writeString(s, buffer, capacity)
+        return CBuffers.writeString(s, buffer, capacity, "dtls_var_get_string")
     case let other?:
         ErrorReport.set("dtls_var_get_string: the value is a \(other.type.godotName), not a String")
-        return CBuffers.writeString("", buffer, capacity)
+        return CBuffers.writeString("", buffer, capacity, "dtls_var_get_string")
     case nil:
-        return CBuffers.writeString("", buffer, capacity)
+        return CBuffers.writeString("", buffer, capacity, "dtls_var_get_string")
     }
 }
 
@@ -196,13 +186,14 @@ public func dtls_var_get_bytes(_ variant: OpaquePointer?, _ buffer: UnsafeMutabl
 @c @implementation
 public func dtls_var_get_components(_ variant: OpaquePointer?, _ buffer: UnsafeMutablePointer<Double>?,
                                     _ capacity: Int) -> Int {
-    guard let value = value(variant, "dtls_var_get_components") else { return 0 }
+    guard let value = value(variant, "dtls_var_get_components"),
+          let capacity = CBuffers.size(capacity, "dtls_var_get_components", "cap") else { return 0 }
     guard let components = value.components else {
         ErrorReport.set("dtls_var_get_components: a \(value.type.godotName) has no components")
         return 0
     }
     if let buffer {
-        for (index, number) in components.prefix(max(capacity, 0)).enumerated() { buffer[index] = number }
+        for (index, number) in components.prefix(capacity).enumerated() { buffer[index] = number }
     }
     return components.count
 }
@@ -225,7 +216,8 @@ public func dtls_var_array_size(_ variant: OpaquePointer?) -> Int {
 
 @c @implementation
 public func dtls_var_array_get(_ variant: OpaquePointer?, _ index: Int) -> OpaquePointer? {
-    guard let value = value(variant, "dtls_var_array_get") else { return nil }
+    guard let value = value(variant, "dtls_var_array_get"),
+          let index = CBuffers.size(index, "dtls_var_array_get", "index") else { return nil }
     if case .dictionary = value {
         ErrorReport.set("dtls_var_array_get: the value is a Dictionary (use dtls_var_dict_value_at)")
         return nil
@@ -239,8 +231,8 @@ public func dtls_var_array_get(_ variant: OpaquePointer?, _ index: Int) -> Opaqu
 
 @c @implementation
 public func dtls_var_array_append(_ variant: OpaquePointer?, _ item: OpaquePointer?) -> GodotError {
-    guard let target = box(variant) else { return invalidHandle("dtls_var_array_append", "dtls_var") }
-    guard let element = box(item)?.value else { return invalidHandle("dtls_var_array_append", "dtls_var") }
+    guard let target = lookUpVariant(variant, "dtls_var_array_append") else { return .invalidParameter }
+    guard let element = value(item, "dtls_var_array_append") else { return .invalidParameter }
     do {
         try target.mutate { (value: inout GodotVariant) throws(VariantError) in try value.append(element) }
         return .ok
@@ -266,8 +258,9 @@ public func dtls_var_dict_size(_ variant: OpaquePointer?) -> Int {
 
 @c @implementation
 public func dtls_var_dict_key_at(_ variant: OpaquePointer?, _ index: Int) -> OpaquePointer? {
-    guard let entries = entries(variant, "dtls_var_dict_key_at") else { return nil }
-    guard index >= 0, index < entries.count else {
+    guard let entries = entries(variant, "dtls_var_dict_key_at"),
+          let index = CBuffers.size(index, "dtls_var_dict_key_at", "index") else { return nil }
+    guard index < entries.count else {
         ErrorReport.set("dtls_var_dict_key_at: no entry \(index) in a Dictionary of \(entries.count)")
         return nil
     }
@@ -276,8 +269,9 @@ public func dtls_var_dict_key_at(_ variant: OpaquePointer?, _ index: Int) -> Opa
 
 @c @implementation
 public func dtls_var_dict_value_at(_ variant: OpaquePointer?, _ index: Int) -> OpaquePointer? {
-    guard let entries = entries(variant, "dtls_var_dict_value_at") else { return nil }
-    guard index >= 0, index < entries.count else {
+    guard let entries = entries(variant, "dtls_var_dict_value_at"),
+          let index = CBuffers.size(index, "dtls_var_dict_value_at", "index") else { return nil }
+    guard index < entries.count else {
         ErrorReport.set("dtls_var_dict_value_at: no entry \(index) in a Dictionary of \(entries.count)")
         return nil
     }
@@ -297,9 +291,9 @@ public func dtls_var_dict_get(_ variant: OpaquePointer?, _ key: OpaquePointer?) 
 
 @c @implementation
 public func dtls_var_dict_set(_ variant: OpaquePointer?, _ key: OpaquePointer?, _ item: OpaquePointer?) -> GodotError {
-    guard let target = box(variant) else { return invalidHandle("dtls_var_dict_set", "dtls_var") }
-    guard let key = box(key)?.value, let item = box(item)?.value else {
-        return invalidHandle("dtls_var_dict_set", "dtls_var")
+    guard let target = lookUpVariant(variant, "dtls_var_dict_set") else { return .invalidParameter }
+    guard let key = value(key, "dtls_var_dict_set"), let item = value(item, "dtls_var_dict_set") else {
+        return .invalidParameter
     }
     do {
         try target.mutate { (value: inout GodotVariant) throws(VariantError) in try value.set(key, item) }
@@ -327,10 +321,7 @@ public func dtls_var_encode(_ variant: OpaquePointer?, _ godotMajor: Int32, _ bu
 @c @implementation
 public func dtls_var_decode(_ data: UnsafePointer<UInt8>?, _ length: Int, _ godotMajor: Int32) -> OpaquePointer? {
     guard let version = version(godotMajor, "dtls_var_decode") else { return nil }
-    guard let bytes = CBuffers.bytes(data, length) else {
-        ErrorReport.set("dtls_var_decode: data is NULL but len is \(length)")
-        return nil
-    }
+    guard let bytes = CBuffers.bytes(data, length, "dtls_var_decode", "data") else { return nil }
     do {
         return issue(try VariantDecoder.decode(bytes, version: version))
     } catch {
@@ -348,12 +339,10 @@ private enum PacketPeerHandle {
 
     /// The PacketPeer behind `handle`, or nil with the reason recorded for `function`.
     func peer(_ handle: OpaquePointer?, _ function: StaticString) -> PacketPeer? {
-        let found: PacketPeer? = switch self {
-        case .udp: handles.object(handle, .udp, as: PacketPeerUDP.self)
-        case .dtls: handles.object(handle, .peer, as: PacketPeerDTLS.self)
+        switch self {
+        case .udp: lookUpUDP(handle, function)
+        case .dtls: lookUpPeer(handle, function)
         }
-        if found == nil { _ = invalidHandle(function, self == .udp ? "dtls_udp" : "dtls_peer") }
-        return found
     }
 }
 
@@ -376,7 +365,9 @@ private func getVar(_ kind: PacketPeerHandle, _ handle: OpaquePointer?, _ allowO
     guard let version = version(godotMajor, function) else { return .invalidParameter }
     let (error, value) = peer.getVar(allowObjects: allowObjects, version: version)
     guard error == .ok else { return error }
-    guard let handle = issue(value) else { return ErrorReport.fail(.outOfMemory, "\(function): the handle table is full") }
+    guard let handle = issue(value) else {
+        return ErrorReport.fail(.outOfMemory, "\(function): the handle table is full")
+    }
     outVariant.pointee = handle
     return .ok
 }

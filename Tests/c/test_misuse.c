@@ -392,12 +392,157 @@ static void test_free_order(void) {
     dtls_peer_free(peer);
 }
 
+/* True when the last message names `function` and says its handle is bad. */
+static bool names_bad_handle(const char *function) {
+    const char *message = dtls_last_error_message();
+    return strstr(message, function) == message && strstr(message, "handle is NULL, freed") != NULL;
+}
+
+/*
+ * A bad handle leaves the same sentence whether the function returns a dtls_error or a neutral
+ * value, for dtls_udp_* as for dtls_peer_* and the others: each getter names itself.
+ */
+static void test_bad_handle_messages(void) {
+    dtls_key *key = dtls_key_new(); /* live, but of another class for every call below */
+    CHECK(!dtls_udp_is_bound((dtls_udp *)key));
+    CHECK(names_bad_handle("dtls_udp_is_bound"));
+    CHECK(dtls_udp_get_local_port(NULL) == 0);
+    CHECK(names_bad_handle("dtls_udp_get_local_port"));
+    CHECK(dtls_udp_get_available_packet_count(NULL) == 0);
+    CHECK(names_bad_handle("dtls_udp_get_available_packet_count"));
+    CHECK(!dtls_udp_server_is_listening((dtls_udp_server *)key));
+    CHECK(names_bad_handle("dtls_udp_server_is_listening"));
+    CHECK(dtls_udp_server_get_max_pending_connections(NULL) == 0);
+    CHECK(names_bad_handle("dtls_udp_server_get_max_pending_connections"));
+    CHECK(dtls_peer_get_status((dtls_peer *)key) == DTLS_STATUS_DISCONNECTED);
+    CHECK(names_bad_handle("dtls_peer_get_status"));
+    CHECK(dtls_peer_get_max_packet_size(NULL) == 0);
+    CHECK(names_bad_handle("dtls_peer_get_max_packet_size"));
+    CHECK_ERR(dtls_peer_poll(NULL), INVALID);
+    CHECK(names_bad_handle("dtls_peer_poll"));
+    CHECK_ERR(dtls_udp_close(NULL), INVALID);
+    CHECK(names_bad_handle("dtls_udp_close"));
+    CHECK(!dtls_options_is_server((dtls_options *)key));
+    CHECK(names_bad_handle("dtls_options_is_server"));
+    CHECK(dtls_var_get_type(NULL) == DTLS_VAR_NIL);
+    CHECK(names_bad_handle("dtls_var_get_type"));
+    dtls_key_free(key);
+}
+
+/* Makes the last message one that never mentions SSIZE_MAX, so the next check sees a fresh one. */
+static void forget_message(void) { (void)dtls_var_get_type(NULL); }
+
+/* `refused` holds for a call given a size above SSIZE_MAX, and the call said why. */
+#define CHECK_HUGE(call, refused)                                                                       \
+    do {                                                                                                \
+        forget_message();                                                                               \
+        CHECK(refused(call));                                                                           \
+        CHECK(strstr(dtls_last_error_message(), "SSIZE_MAX") != NULL);                                  \
+    } while (0)
+#define IS_INVALID(result) ((result) == INVALID)
+#define IS_FALSE(result) (!(result))
+#define IS_NULL(result) ((result) == NULL)
+#define IS_ZERO(result) ((result) == 0 && text[0] == '\0')
+
+/*
+ * Every size_t of the header -- lengths, capacities, counts, indices -- with HUGE_LEN (SIZE_MAX, which
+ * Swift sees as -1) and HUGE_POSITIVE's neighbour above SSIZE_MAX: each call refuses it with its
+ * neutral value and a sentence, on live objects, so the size itself is what is refused.
+ */
+static void test_sizes_above_ssize_max(void) {
+    const size_t huge[] = {HUGE_LEN, HUGE_POSITIVE + 1};
+    uint8_t buf[64] = {1, 2, 3};
+    char text[64];
+    size_t out_len = 0;
+    dtls_udp *udp = dtls_udp_new();
+    dtls_peer *peer = dtls_peer_new();
+    dtls_key *key = dtls_crypto_generate_ec_p256();
+    dtls_cert *cert = dtls_crypto_generate_self_signed_certificate(key, NULL, NULL, NULL);
+    dtls_options *options = dtls_options_server_psk();
+    dtls_var *string = dtls_var_new_string("text");
+    dtls_var *bytes = dtls_var_new_bytes(buf, 3);
+    dtls_var *array = dtls_var_new_array();
+    dtls_var *dict = dtls_var_new_dictionary();
+    double xy[2] = {1, 2};
+    dtls_var *vector = dtls_var_new_components(DTLS_VAR_VECTOR2, xy, 2);
+    dtls_peer_stats stats;
+    const char *names[] = {"a"};
+    CHECK(udp && peer && key && cert && options && string && bytes && array && dict && vector);
+    CHECK_ERR(dtls_var_array_append(array, string), DTLS_OK);
+    CHECK_ERR(dtls_var_dict_set(dict, string, bytes), DTLS_OK);
+    CHECK_ERR(dtls_udp_bind(udp, 0, "127.0.0.1", 65536), DTLS_OK);
+    CHECK_ERR(dtls_udp_set_dest_address(udp, "127.0.0.1", dtls_udp_get_local_port(udp)), DTLS_OK);
+
+    for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+        size_t n = huge[i];
+        text[0] = 'x';
+        /* PacketPeerUDP */
+        CHECK_HUGE(dtls_udp_get_packet_ip(udp, text, n), IS_ZERO);
+        CHECK_HUGE(dtls_udp_put_packet(udp, buf, n), IS_INVALID);
+        CHECK_HUGE(dtls_udp_get_packet(udp, buf, n, &out_len), IS_INVALID);
+        /* CryptoKey, X509Certificate */
+        CHECK_HUGE(dtls_key_save_to_string(key, false, text, n), IS_ZERO);
+        CHECK_HUGE(dtls_cert_save_to_string(cert, text, n), IS_ZERO);
+        CHECK_HUGE(dtls_cert_get_public_key_sha256(cert, buf, n, &out_len), IS_INVALID);
+        /* Crypto */
+        CHECK_HUGE(dtls_crypto_generate_random_bytes(buf, n), IS_INVALID);
+        CHECK_HUGE(dtls_crypto_sign(DTLS_HASH_SHA256, buf, n, key, buf, sizeof buf, &out_len), IS_INVALID);
+        CHECK_HUGE(dtls_crypto_sign(DTLS_HASH_SHA256, buf, 32, key, buf, n, &out_len), IS_INVALID);
+        CHECK_HUGE(dtls_crypto_verify(DTLS_HASH_SHA256, buf, n, buf, 64, key), IS_FALSE);
+        CHECK_HUGE(dtls_crypto_verify(DTLS_HASH_SHA256, buf, 32, buf, n, key), IS_FALSE);
+        CHECK_HUGE(dtls_crypto_encrypt(key, buf, n, buf, sizeof buf, &out_len), IS_INVALID);
+        CHECK_HUGE(dtls_crypto_encrypt(key, buf, 8, buf, n, &out_len), IS_INVALID);
+        CHECK_HUGE(dtls_crypto_decrypt(key, buf, n, buf, sizeof buf, &out_len), IS_INVALID);
+        CHECK_HUGE(dtls_crypto_decrypt(key, buf, 8, buf, n, &out_len), IS_INVALID);
+        CHECK_HUGE(dtls_crypto_hmac_digest(DTLS_HASH_SHA256, buf, n, buf, 4, buf, sizeof buf, &out_len), IS_INVALID);
+        CHECK_HUGE(dtls_crypto_hmac_digest(DTLS_HASH_SHA256, buf, 4, buf, n, buf, sizeof buf, &out_len), IS_INVALID);
+        CHECK_HUGE(dtls_crypto_hmac_digest(DTLS_HASH_SHA256, buf, 4, buf, 4, buf, n, &out_len), IS_INVALID);
+        CHECK_HUGE(dtls_crypto_constant_time_compare(buf, n, buf, 4), IS_FALSE);
+        CHECK_HUGE(dtls_crypto_constant_time_compare(buf, 4, buf, n), IS_FALSE);
+        /* TLSOptions */
+        CHECK_HUGE(dtls_options_get_common_name_override(options, text, n), IS_ZERO);
+        CHECK_HUGE(dtls_options_client_psk("id", buf, n), IS_NULL);
+        CHECK_HUGE(dtls_options_add_psk(options, "id", buf, n), IS_INVALID);
+        CHECK_HUGE(dtls_options_set_alpn_protocols(options, names, n), IS_INVALID);
+        CHECK_HUGE(dtls_options_pin_public_key(options, buf, n), IS_INVALID);
+        CHECK_HUGE(dtls_options_set_cipher_suites(options, names, n), IS_INVALID);
+        /* PacketPeerDTLS */
+        CHECK_HUGE(dtls_peer_put_packet(peer, buf, n), IS_INVALID);
+        CHECK_HUGE(dtls_peer_get_packet(peer, buf, n, &out_len), IS_INVALID);
+        CHECK_HUGE(dtls_peer_get_error_message(peer, text, n), IS_ZERO);
+        CHECK_HUGE(dtls_peer_get_ciphersuite(peer, text, n), IS_ZERO);
+        CHECK_HUGE(dtls_peer_get_alpn_protocol(peer, text, n), IS_ZERO);
+        CHECK_HUGE(dtls_peer_get_verify_text(peer, text, n), IS_ZERO);
+        CHECK_HUGE(dtls_peer_get_stats(peer, &stats, n), IS_INVALID);
+        /* Variant */
+        CHECK_HUGE(dtls_var_new_bytes(buf, n), IS_NULL);
+        CHECK_HUGE(dtls_var_new_components(DTLS_VAR_VECTOR2, xy, n), IS_NULL);
+        CHECK_HUGE(dtls_var_get_string(string, text, n), IS_ZERO);
+        CHECK_HUGE(dtls_var_get_bytes(bytes, buf, n, &out_len), IS_INVALID);
+        CHECK_HUGE(dtls_var_get_components(vector, xy, n), IS_FALSE);
+        CHECK_HUGE(dtls_var_array_get(array, n), IS_NULL);
+        CHECK_HUGE(dtls_var_dict_key_at(dict, n), IS_NULL);
+        CHECK_HUGE(dtls_var_dict_value_at(dict, n), IS_NULL);
+        CHECK_HUGE(dtls_var_encode(vector, 4, buf, n, &out_len), IS_INVALID);
+        CHECK_HUGE(dtls_var_decode(buf, n, 4), IS_NULL);
+    }
+    /* The values kept their content: nothing was written through a refused size. */
+    CHECK(xy[0] == 1 && xy[1] == 2 && buf[0] == 1);
+    CHECK(dtls_var_array_size(array) == 1 && dtls_var_dict_size(dict) == 1);
+
+    dtls_var *all[] = {string, bytes, array, dict, vector};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) dtls_var_free(all[i]);
+    free_all(udp, NULL, peer, NULL, key, cert, options);
+}
+
 int main(void) {
     RUN(test_null_handles);
     RUN(test_freed_handles);
     RUN(test_other_class_handles);
     RUN(test_forged_handles);
+    RUN(test_bad_handle_messages);
     RUN(test_buffers_and_lengths);
+    RUN(test_sizes_above_ssize_max);
     RUN(test_ports_and_names);
     RUN(test_free_order);
     return check_summary("test_misuse");

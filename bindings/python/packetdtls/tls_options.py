@@ -20,7 +20,7 @@ from ._common import (
     type_error,
 )
 from ._errors import ClientCertificateMode, Error, to_error
-from ._library import lib
+from ._library import last_error_message, lib
 from .crypto_key import CryptoKey
 from .x509 import X509Certificate
 
@@ -46,28 +46,23 @@ class TLSOptions(HandleOwner):
         bundle) and its name against the hostname, or `common_name_override` when not empty."""
         chain = instance("client", "trusted_chain", trusted_chain, X509Certificate, allow_none=True)
         override = c_str("client", "common_name_override", common_name_override)
-        options = TLSOptions._wrap(lib.dtls_options_client(chain, override))
-        if options is None:
-            raise MemoryError("the library could not create TLSOptions")
-        return options
+        return _made("client", lib.dtls_options_client(chain, override))
 
     @staticmethod
     def client_unsafe(trusted_chain: Optional[X509Certificate] = None) -> "TLSOptions":
         """Client options that do not check the server's name; without `trusted_chain` nothing is
         verified at all (an explicit opt-out, for tests and pinned set-ups)."""
         chain = instance("client_unsafe", "trusted_chain", trusted_chain, X509Certificate, allow_none=True)
-        options = TLSOptions._wrap(lib.dtls_options_client_unsafe(chain))
-        if options is None:
-            raise MemoryError("the library could not create TLSOptions")
-        return options
+        return _made("client_unsafe", lib.dtls_options_client_unsafe(chain))
 
     @staticmethod
-    def server(key: CryptoKey, certificate: X509Certificate) -> Optional["TLSOptions"]:
-        """Server options with a private key and its certificate (chain). None when the library
-        refuses them (an empty key or certificate; see last_error_message())."""
+    def server(key: CryptoKey, certificate: X509Certificate) -> "TLSOptions":
+        """Server options with a private key and its certificate (chain). ValueError with the
+        library's reason when it refuses them (an empty or public-only key, an empty certificate, a
+        key that does not belong to the certificate)."""
         key_h = instance("server", "key", key, CryptoKey)
         cert_h = instance("server", "certificate", certificate, X509Certificate)
-        return TLSOptions._wrap(lib.dtls_options_server(key_h, cert_h))
+        return _made("server", lib.dtls_options_server(key_h, cert_h))
 
     # MARK: Getters
 
@@ -124,21 +119,18 @@ class TLSOptions(HandleOwner):
     # MARK: Beyond Godot: pre-shared keys
 
     @staticmethod
-    def client_psk(identity: str, key: bytes) -> Optional["TLSOptions"]:
+    def client_psk(identity: str, key: bytes) -> "TLSOptions":
         """Client options that authenticate with a pre-shared key instead of certificates (ECDHE-PSK
         and PSK suites, AEAD only). `identity` 1..128 bytes of UTF-8, `key` 1..32 bytes (mbedTLS's
-        limit). None when the library refuses them (see last_error_message())."""
+        limit). ValueError with the library's reason when it refuses them."""
         name = c_str("client_psk", "identity", identity)
         data, size, keep = c_data("client_psk", "key", key)
-        return TLSOptions._wrap(lib.dtls_options_client_psk(name, data, size))
+        return _made("client_psk", lib.dtls_options_client_psk(name, data, size))
 
     @staticmethod
     def server_psk() -> "TLSOptions":
         """Server options for PSK clients only (no certificate); add identities with add_psk()."""
-        options = TLSOptions._wrap(lib.dtls_options_server_psk())
-        if options is None:
-            raise MemoryError("the library could not create TLSOptions")
-        return options
+        return _made("server_psk", lib.dtls_options_server_psk())
 
     def add_psk(self, identity: str, key: bytes) -> Error:
         """Lets a server accept `identity` with `key`; on certificate server options it adds the PSK
@@ -227,3 +219,13 @@ class TLSOptions(HandleOwner):
         h = self._handle()
         encoded = None if path is None else c_path("set_key_log_file", "path", path)
         return to_error(lib.dtls_options_set_key_log_file(h, encoded))
+
+
+def _made(factory: str, handle) -> TLSOptions:
+    """The options a C factory made, or ValueError with the library's reason when it returned NULL:
+    a NULL means the library refused the arguments (TypeError was raised before C for a wrong type),
+    and the caller must learn why at once rather than from a None failing later."""
+    options = TLSOptions._wrap(handle)
+    if options is None:
+        raise ValueError(f"TLSOptions.{factory}: {last_error_message() or 'the library refused the arguments'}")
+    return options

@@ -190,11 +190,14 @@ def test_psk_certificate_server_takes_psk_clients_too(identity: Identity):
 
 
 def test_psk_bad_input():
-    assert TLSOptions.client_psk("id", b"\x00" * 33) is None
+    # Refused arguments raise ValueError with the library's reason (the factory never returns None).
+    with pytest.raises(ValueError, match="32"):
+        TLSOptions.client_psk("id", b"\x00" * 33)
     assert "32" in packetdtls.last_error_message()
-    assert TLSOptions.client_psk("id", b"") is None
-    assert TLSOptions.client_psk("", PSK) is None
-    assert TLSOptions.client_psk("x" * 129, PSK) is None
+    for identity_text, key in (("id", b""), ("", PSK), ("x" * 129, PSK)):
+        with pytest.raises(ValueError, match="client_psk") as refused:
+            TLSOptions.client_psk(identity_text, key)
+        assert packetdtls.last_error_message() in str(refused.value)
     assert TLSOptions.client_psk("x" * 128, PSK) is not None
     assert TLSOptions.client_unsafe().add_psk("id", PSK) == Error.ERR_INVALID_PARAMETER  # client options
     assert TLSOptions.server_psk().add_psk("id", b"\x00" * 33) == Error.ERR_INVALID_PARAMETER

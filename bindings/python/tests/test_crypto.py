@@ -310,8 +310,29 @@ def test_tls_options_server(identity):
     cert.close()
     assert server.get_private_key() is not None
     assert identity.key.save_to_string()
-    assert TLSOptions.server(CryptoKey(), identity.cert) is None  # an empty key
-    assert TLSOptions.server(identity.key, X509Certificate()) is None
+    # Refused arguments raise ValueError with the library's reason, not a None that fails later.
+    with pytest.raises(ValueError, match="empty"):
+        TLSOptions.server(CryptoKey(), identity.cert)  # an empty key
+    with pytest.raises(ValueError, match="TLSOptions.server: .+"):
+        TLSOptions.server(identity.key, X509Certificate())
+
+
+def test_tls_options_factories_raise_value_error_with_the_reason(identity):
+    crypto = Crypto()
+    other_cert = crypto.generate_self_signed_certificate(crypto.generate_ec_p256())
+    with pytest.raises(ValueError, match="does not belong") as refused:
+        TLSOptions.server(identity.key, other_cert)
+    assert packetdtls.last_error_message() in str(refused.value)
+    public_only = CryptoKey()
+    assert public_only.load_from_string(identity.key.save_to_string(public_only=True), public_only=True) == Error.OK
+    with pytest.raises(ValueError, match="TLSOptions.server: "):
+        TLSOptions.server(public_only, identity.cert)
+    with pytest.raises(ValueError, match="TLSOptions.client: .*empty"):
+        TLSOptions.client(X509Certificate())  # an empty trusted chain must not become "trust the system"
+    with pytest.raises(ValueError, match="TLSOptions.client_unsafe: .*empty"):
+        TLSOptions.client_unsafe(X509Certificate())
+    with pytest.raises(TypeError):  # a wrong type stays a TypeError, raised before C is called
+        TLSOptions.server(identity.key, "not a certificate")
 
 
 def test_tls_options_server_outlives_its_inputs():

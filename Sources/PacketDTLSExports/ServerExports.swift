@@ -50,9 +50,7 @@ public func dtls_server_stop(_ server: OpaquePointer?) -> GodotError {
 @c @implementation
 public func dtls_server_set_handshake_limits(_ server: OpaquePointer?, _ maxInFlight: Int32, _ maxPerAddress: Int32,
                                              _ deadlineMs: Int32) -> GodotError {
-    guard let dtls = handles.object(server, .server, as: DTLSServer.self) else {
-        return invalidHandle("dtls_server_set_handshake_limits", "dtls_server")
-    }
+    guard let dtls = lookUpServer(server, "dtls_server_set_handshake_limits") else { return .invalidParameter }
     return dtls.setHandshakeLimits(HandshakeLimits(maxInFlight: Int(maxInFlight), maxPerAddress: Int(maxPerAddress),
                                                    deadlineMs: Int(deadlineMs)))
 }
@@ -61,9 +59,7 @@ public func dtls_server_set_handshake_limits(_ server: OpaquePointer?, _ maxInFl
 public func dtls_server_get_handshake_limits(_ server: OpaquePointer?, _ maxInFlight: UnsafeMutablePointer<Int32>?,
                                              _ maxPerAddress: UnsafeMutablePointer<Int32>?,
                                              _ deadlineMs: UnsafeMutablePointer<Int32>?) -> GodotError {
-    guard let dtls = handles.object(server, .server, as: DTLSServer.self) else {
-        return invalidHandle("dtls_server_get_handshake_limits", "dtls_server")
-    }
+    guard let dtls = lookUpServer(server, "dtls_server_get_handshake_limits") else { return .invalidParameter }
     let limits = dtls.handshakeLimits
     maxInFlight?.pointee = Int32(clamping: limits.maxInFlight)
     maxPerAddress?.pointee = Int32(clamping: limits.maxPerAddress)
@@ -73,9 +69,6 @@ public func dtls_server_get_handshake_limits(_ server: OpaquePointer?, _ maxInFl
 
 @c @implementation
 public func dtls_server_get_handshakes_in_flight(_ server: OpaquePointer?) -> Int32 {
-    guard let dtls = handles.object(server, .server, as: DTLSServer.self) else {
-        _ = invalidHandle("dtls_server_get_handshakes_in_flight", "dtls_server")
-        return -1
-    }
+    guard let dtls = lookUpServer(server, "dtls_server_get_handshakes_in_flight") else { return -1 }
     return Int32(clamping: dtls.handshakesInFlight)
 }

@@ -575,7 +575,7 @@ DTLS_API dtls_error dtls_server_stop(dtls_server *server);
  * fails or its peer is freed. `max_in_flight` caps them in all (default 512), `max_per_address` per
  * client address, any port (default 128); a verified ClientHello beyond a cap is dropped (the client
  * retransmits), and take_connection on a connected udp peer beyond a cap returns a peer in
- * DTLS_STATUS_ERROR that says so. `deadline_ms` (default 10000) ends a server-side handshake not
+ * DTLS_STATUS_ERROR that says so. `deadline_ms` (default 20000) ends a server-side handshake not
  * complete that long after it was taken in DTLS_STATUS_ERROR ("handshake deadline: ..."), long before
  * the idle timeout. 0 = no cap / no deadline. Applies to handshakes that start from now on.
  * \return DTLS_OK; DTLS_ERR_INVALID_PARAMETER for a bad handle or a negative value (nothing changes).

@@ -966,7 +966,7 @@ public:
     struct HandshakeLimits {
         std::int32_t max_in_flight = 512;
         std::int32_t max_per_address = 128;
-        std::int32_t deadline_ms = 10000;
+        std::int32_t deadline_ms = 20000;
     };
     Error set_handshake_limits(std::int32_t max_in_flight, std::int32_t max_per_address, std::int32_t deadline_ms) noexcept {
         return to_error(dtls_server_set_handshake_limits(get(), max_in_flight, max_per_address, deadline_ms));

@@ -619,7 +619,7 @@ static void test_handshake_limits(void) {
     dtls_server *server = dtls_server_new();
     int32_t total = 0, per_address = 0, deadline = 0;
     CHECK_ERR(dtls_server_get_handshake_limits(server, &total, &per_address, &deadline), DTLS_OK);
-    CHECK(total == 512 && per_address == 128 && deadline == 10000);
+    CHECK(total == 512 && per_address == 128 && deadline == 20000);
     CHECK_ERR(dtls_server_set_handshake_limits(server, 4, -1, 100), DTLS_ERR_INVALID_PARAMETER);
     CHECK_ERR(dtls_server_set_handshake_limits(server, 4, 2, 100), DTLS_OK);
     CHECK_ERR(dtls_server_get_handshake_limits(server, &total, NULL, &deadline), DTLS_OK);

@@ -1212,7 +1212,7 @@ static void test_udp_server_wait(void) {
 static void test_handshake_limits(void) {
     pd::DTLSServer dtls;
     pd::DTLSServer::HandshakeLimits limits = dtls.get_handshake_limits();
-    CHECK(limits.max_in_flight == 512 && limits.max_per_address == 128 && limits.deadline_ms == 10000);
+    CHECK(limits.max_in_flight == 512 && limits.max_per_address == 128 && limits.deadline_ms == 20000);
     CHECK(dtls.set_handshake_limits(8, -1, 0) == pd::Error::InvalidParameter);
     CHECK(dtls.set_handshake_limits({8, 2, 500}) == pd::Error::Ok);
     limits = dtls.get_handshake_limits();

@@ -19,7 +19,7 @@ public struct HandshakeLimits: Sendable, Equatable {
 
     public static let defaultMaxInFlight = 512
     public static let defaultMaxPerAddress = 128
-    public static let defaultDeadlineMs = 10_000
+    public static let defaultDeadlineMs = 20_000
 
     public init(maxInFlight: Int = HandshakeLimits.defaultMaxInFlight,
                 maxPerAddress: Int = HandshakeLimits.defaultMaxPerAddress,

@@ -23,7 +23,7 @@ class HandshakeLimits(NamedTuple):
 
     max_in_flight: int = 512
     max_per_address: int = 128
-    deadline_ms: int = 10000
+    deadline_ms: int = 20000
 
 
 class DTLSServer(HandleOwner):
@@ -96,7 +96,7 @@ class DTLSServer(HandleOwner):
         """Beyond Godot: caps the handshakes in flight (those past the cookie exchange, not yet complete)
         in all and per client address (any port), and ends a server-side handshake not complete
         `deadline_ms` after it was taken in STATUS_ERROR. 0 = no cap / no deadline. A negative value is
-        ERR_INVALID_PARAMETER and changes nothing. Defaults: 512, 128, 10000."""
+        ERR_INVALID_PARAMETER and changes nothing. Defaults: 512, 128, 20000."""
         for name, value in (("max_in_flight", max_in_flight), ("max_per_address", max_per_address),
                             ("deadline_ms", deadline_ms)):
             if not isinstance(value, int) or isinstance(value, bool):

@@ -59,7 +59,7 @@ def test_reconnect_from_the_same_address_and_port(identity):
 
 def test_handshake_limits():
     server = DTLSServer()
-    assert server.get_handshake_limits() == HandshakeLimits(512, 128, 10000)
+    assert server.get_handshake_limits() == HandshakeLimits(512, 128, 20000)
     assert server.set_handshake_limits(4, -1, 100) == Error.ERR_INVALID_PARAMETER
     assert server.set_handshake_limits(4, 2, 100) == Error.OK
     assert server.get_handshake_limits() == HandshakeLimits(max_in_flight=4, max_per_address=2, deadline_ms=100)

@@ -172,6 +172,12 @@ public final class UDPServer: @unchecked Sendable {
             // The peer closed or was freed: this client starts afresh.
             routes[source] = nil
         }
+        // Behind a DTLS front door only a ClientHello with a valid cookie starts a client
+        // (routeClientHello): anything else from an unknown source could never become a session.
+        if door != nil {
+            dropped += 1
+            return
+        }
         guard pendingCount < maxPending else {
             dropped += 1
             return
@@ -352,7 +358,8 @@ public final class UDPServer: @unchecked Sendable {
     }
 
     /// Datagrams this server read but could not keep: from new clients while the pending queue was
-    /// full, or for peers whose queues were full.
+    /// full, or for peers whose queues were full; behind a DTLS front door also malformed hellos,
+    /// verified ones beyond the handshake limits, and anything but a ClientHello from a new source.
     public var droppedDatagrams: Int {
         lock.withLock { dropped }
     }

@@ -613,13 +613,18 @@ DTLS_API dtls_error dtls_options_set_alpn_protocols(dtls_options *options, const
 /**
  * Accepts the server only if the SHA-256 of its SubjectPublicKeyInfo (32 bytes) is one of the pins.
  * With a trusted chain both must hold; on dtls_options_client_unsafe(NULL) the pin alone admits it.
+ * Client options only: on server options DTLS_ERR_INVALID_PARAMETER (pins would check nothing there).
  */
 DTLS_API dtls_error dtls_options_pin_public_key(dtls_options *options, const uint8_t *sha256, size_t len);
 /** Pins the public key of the leaf of `certificate`. */
 DTLS_API dtls_error dtls_options_pin_certificate(dtls_options *options, dtls_cert *certificate);
 /** The certificate (chain) and key a client presents when the server asks. Client options only. */
 DTLS_API dtls_error dtls_options_set_client_certificate(dtls_options *options, dtls_key *key, dtls_cert *certificate);
-/** Makes a server request or require client certificates issued by `authorities`. Server options only. */
+/**
+ * Makes a server request or require client certificates issued by `authorities`. Server options only.
+ * REQUIRE together with dtls_options_add_psk() is refused when the server starts (a PSK handshake
+ * carries no certificate).
+ */
 DTLS_API dtls_error dtls_options_set_client_certificate_mode(dtls_options *options, dtls_client_cert_mode mode,
                                                              dtls_cert *authorities);
 /** Checks peer certificates against the CRLs in a PEM or DER file. DTLS_ERR_PARSE_ERROR when none parses. */
@@ -629,14 +634,26 @@ DTLS_API dtls_error dtls_options_load_crl_from_string(dtls_options *options, con
 /**
  * Narrows or reorders the cipher suites, by IANA name ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256").
  * Only PacketDTLS's AEAD suites are accepted (ECDHE-ECDSA/RSA with ChaCha20-Poly1305 or AES-GCM, and the
- * PSK ones); count 0 restores the default order. Copied.
+ * PSK ones); count 0 restores the default order. Copied. A suite the options can't authenticate is refused
+ * when the session or server starts (a PSK suite without a pre-shared key, a certificate suite on a
+ * PSK-only server); certificate suites chosen for a PSK client are verified as dtls_options_client() does.
  */
 DTLS_API dtls_error dtls_options_set_cipher_suites(dtls_options *options, const char *const *names, size_t count);
 /** Whether a server issues session tickets so clients can resume (default on; keys rotate daily). */
 DTLS_API dtls_error dtls_options_set_session_tickets(dtls_options *options, bool enabled);
 /**
+ * Whether handshakes must agree on the extended master secret (RFC 7627). Default true on both
+ * sides: a peer without it is refused with a handshake_failure alert and a sentence saying why.
+ * false admits old peers (EMS is still offered and used when they can), at the cost of the
+ * triple-handshake protection for their sessions.
+ */
+DTLS_API dtls_error dtls_options_set_extended_master_secret_required(dtls_options *options, bool required);
+/**
  * Appends each session's secrets to `path` (NULL or "" = off) in the NSS key log format that
- * SSLKEYLOGFILE names, so Wireshark or tshark can decrypt a capture. The file is created mode 0600.
+ * SSLKEYLOGFILE names, so Wireshark or tshark can decrypt a capture. Opened here, once, without
+ * following a symlink, created mode 0600: DTLS_ERR_FILE_CANT_OPEN when it can't be opened for
+ * appending, DTLS_ERR_FILE_NO_PERMISSION when it exists readable by others or owned by another user
+ * (the log is then off).
  */
 DTLS_API dtls_error dtls_options_set_key_log_file(dtls_options *options, const char *path);
 

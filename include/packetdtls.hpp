@@ -712,8 +712,14 @@ public:
     Error set_session_tickets(bool enabled) noexcept {
         return to_error(dtls_options_set_session_tickets(get(), enabled));
     }
+    /// Whether handshakes must agree on the extended master secret (RFC 7627); default true on both
+    /// sides. false admits old peers without it (weaker: no triple-handshake protection).
+    Error set_extended_master_secret_required(bool required) noexcept {
+        return to_error(dtls_options_set_extended_master_secret_required(get(), required));
+    }
     /// Appends each session's secrets to `path` ("" = off) in the SSLKEYLOGFILE format, so Wireshark can
-    /// decrypt a capture. The file is created mode 0600. For debugging only: it holds the session keys.
+    /// decrypt a capture. Opened once, here: created mode 0600, refused (FileCantOpen / FileNoPermission)
+    /// when unwritable, a symlink, or not 0600 and ours. For debugging only: it holds the session keys.
     Error set_key_log_file(std::string_view path) {
         return to_error(dtls_options_set_key_log_file(get(), detail::c_string(path).c_str()));
     }

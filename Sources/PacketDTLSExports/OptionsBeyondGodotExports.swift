@@ -133,6 +133,14 @@ public func dtls_options_set_session_tickets(_ handle: OpaquePointer?, _ enabled
 }
 
 @c @implementation
+public func dtls_options_set_extended_master_secret_required(_ handle: OpaquePointer?, _ required: Bool) -> GodotError {
+    guard let target = lookUpOptions(handle, "dtls_options_set_extended_master_secret_required") else {
+        return .invalidParameter
+    }
+    return target.setExtendedMasterSecretRequired(required)
+}
+
+@c @implementation
 public func dtls_options_set_key_log_file(_ handle: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> GodotError {
     guard let target = lookUpOptions(handle, "dtls_options_set_key_log_file") else { return .invalidParameter }
     return target.setKeyLogPath(CBuffers.string(path) ?? "")

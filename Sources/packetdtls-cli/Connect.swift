@@ -92,7 +92,7 @@ struct Connect: ParsableCommand {
         let limit = UInt32(min(Clock.milliseconds(timeout), 3_600_000))
         options.setHandshakeTimeout(minMs: min(1000, limit), maxMs: limit)
         options.setIdleTimeout(ms: 0)
-        if let keylog { options.setKeyLogPath(keylog) }
+        if let keylog, options.setKeyLogPath(keylog) != .ok { throw CLIFailure.usage("--keylog: \(ErrorReport.message)") }
         try CipherSuiteOption.apply(ciphers, to: options)
         return options
     }

@@ -69,7 +69,7 @@ struct Serve: ParsableCommand {
         }
         let options = TLSOptions.server(key: identity.key, certificate: identity.certificate)
         options.setIdleTimeout(ms: idleTimeout > 0 ? UInt32(Clock.milliseconds(idleTimeout)) : 0)
-        if let keylog { options.setKeyLogPath(keylog) }
+        if let keylog, options.setKeyLogPath(keylog) != .ok { throw CLIFailure.usage("--keylog: \(ErrorReport.message)") }
         try CipherSuiteOption.apply(ciphers, to: options)
         let server = EchoServer(options: options, log: log)
         try server.listen(port: port, bindAddress: bind, maxPending: maxPending)

@@ -212,6 +212,58 @@ static void test_key_log(void) {
     dtls_options_free(server_options);
 }
 
+/* EMS is required by default on both ends; a server that opts out still uses it with our client. */
+static void test_extended_master_secret(void) {
+    dtls_options *server_options = dtls_options_server(g_key, g_cert);
+    dtls_options *client_options = dtls_options_client(g_cert, NULL);
+    CHECK_ERR(dtls_options_set_extended_master_secret_required(server_options, false), DTLS_OK);
+    CHECK_ERR(dtls_options_set_extended_master_secret_required(client_options, true), DTLS_OK);
+    server_node s;
+    client_node c;
+    CHECK(exchange(&s, &c, server_options, client_options, "localhost", NULL) == DTLS_STATUS_CONNECTED);
+    client_free(&c);
+    server_free(&s);
+    dtls_options_free(client_options);
+    dtls_options_free(server_options);
+}
+
+/* Settings that contradict each other are refused when the server starts, with a sentence. */
+static void test_contradictions_are_refused(void) {
+    static const uint8_t psk[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    dtls_server *server = dtls_server_new();
+    dtls_options *requiring = dtls_options_server(g_key, g_cert);
+    CHECK_ERR(dtls_options_set_client_certificate_mode(requiring, DTLS_CLIENT_CERT_REQUIRE, g_cert), DTLS_OK);
+    CHECK_ERR(dtls_options_add_psk(requiring, "alice", psk, sizeof psk), DTLS_OK);
+    CHECK_ERR(dtls_server_setup_with_options(server, requiring), DTLS_ERR_INVALID_PARAMETER);
+    CHECK(strstr(dtls_last_error_message(), "REQUIRE") != NULL);
+    dtls_options *psk_only = dtls_options_server_psk();
+    const char *certificate_suite[] = {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"};
+    CHECK_ERR(dtls_options_add_psk(psk_only, "alice", psk, sizeof psk), DTLS_OK);
+    CHECK_ERR(dtls_options_set_cipher_suites(psk_only, certificate_suite, 1), DTLS_OK);
+    CHECK_ERR(dtls_server_setup_with_options(server, psk_only), DTLS_ERR_INVALID_PARAMETER);
+    CHECK(strstr(dtls_last_error_message(), "needs a certificate") != NULL);
+    CHECK_ERR(dtls_options_pin_certificate(requiring, g_cert), DTLS_ERR_INVALID_PARAMETER);
+    dtls_options_free(psk_only);
+    dtls_options_free(requiring);
+    dtls_server_free(server);
+}
+
+/* A key log that others may read is refused, and the log stays off. */
+static void test_key_log_refusals(void) {
+    char path[] = "/tmp/packetdtls-keylog-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    CHECK(fchmod(fd, 0644) == 0);
+    close(fd);
+    dtls_options *options = dtls_options_client_unsafe(NULL);
+    CHECK_ERR(dtls_options_set_key_log_file(options, path), DTLS_ERR_FILE_NO_PERMISSION);
+    CHECK_ERR(dtls_options_set_key_log_file(options, "/nonexistent-dir/keys.log"), DTLS_ERR_FILE_CANT_OPEN);
+    CHECK(chmod(path, 0600) == 0);
+    CHECK_ERR(dtls_options_set_key_log_file(options, path), DTLS_OK);
+    unlink(path);
+    dtls_options_free(options);
+}
+
 static void test_bad_handles(void) {
     dtls_options *bogus = (dtls_options *)(uintptr_t)0x1234;
     dtls_peer *freed = dtls_peer_new();
@@ -229,6 +281,7 @@ static void test_bad_handles(void) {
     CHECK_ERR(dtls_options_load_crl_from_string(bogus, "x"), DTLS_ERR_INVALID_PARAMETER);
     CHECK_ERR(dtls_options_set_session_tickets(bogus, true), DTLS_ERR_INVALID_PARAMETER);
     CHECK_ERR(dtls_options_set_key_log_file(bogus, "/tmp/x"), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_options_set_extended_master_secret_required(bogus, false), DTLS_ERR_INVALID_PARAMETER);
     size_t len = 0;
     CHECK_ERR(dtls_cert_get_public_key_sha256((dtls_cert *)g_key, digest, 32, &len), DTLS_ERR_INVALID_PARAMETER);
     CHECK(dtls_peer_get_session(freed) == NULL);
@@ -265,6 +318,9 @@ int main(void) {
     RUN(test_client_certificate);
     RUN(test_session_resumption);
     RUN(test_key_log);
+    RUN(test_extended_master_secret);
+    RUN(test_contradictions_are_refused);
+    RUN(test_key_log_refusals);
     RUN(test_bad_handles);
     free_identities();
     return check_summary("test_beyond");

@@ -827,6 +827,8 @@ static void test_session_tickets_off(void) {
     CHECK(handshake(server, second, options, "localhost", saved) == pd::Status::Connected);
     CHECK(!second.dtls.is_session_resumed());  // no ticket, no cache: a full handshake
     CHECK(pd::TLSOptions(nullptr).set_session_tickets(true) == pd::Error::InvalidParameter);
+    CHECK(options.set_extended_master_secret_required(false) == pd::Error::Ok);
+    CHECK(pd::TLSOptions(nullptr).set_extended_master_secret_required(true) == pd::Error::InvalidParameter);
 }
 
 static void test_pre_shared_key(void) {

@@ -62,8 +62,9 @@ public final class CryptoKey: @unchecked Sendable {
 
     // MARK: Saving
 
-    /// Writes the key as PEM (the private key, or with `publicOnly` the public key). The file is
-    /// created or narrowed to mode 0600 before anything is written to it.
+    /// Writes the key as PEM (the private key, or with `publicOnly` the public key) to a new mode
+    /// 0600 file beside `path`, renamed into place: a symlink at `path` is replaced, not followed,
+    /// and a reader of the old file never sees the new key (FileIO.writeAll).
     @discardableResult
     public func save(path: String, publicOnly: Bool = false) -> GodotError {
         do {

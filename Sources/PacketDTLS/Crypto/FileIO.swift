@@ -41,24 +41,34 @@ enum FileIO {
         return buffer
     }
 
-    /// Writes `bytes` to `path`, creating or replacing it. With `privateFile` the file is mode 0600
-    /// before the first byte is written, even when it existed with wider permissions: the mode is
-    /// set on the open descriptor, and only then is the old content truncated and the new written.
+    /// Writes `bytes` to `path`, creating or replacing it, mode 0600 with `privateFile` (keys) and
+    /// 0644 otherwise. The bytes go to a new file beside `path`, made with O_CREAT | O_EXCL (so
+    /// never through a symlink planted there), flushed, and renamed over `path`: a symlink at
+    /// `path` is replaced, not followed; no reader ever sees a half-written file; and a process
+    /// that still has the old file open keeps reading the old content, never the new secret.
     static func writeAll(_ bytes: UnsafeBufferPointer<UInt8>, to path: String,
                          privateFile: Bool) throws(Failure) {
         guard !path.isEmpty else { throw Failure(.invalidParameter, "the path is empty") }
-        let mode: mode_t = privateFile ? 0o600 : 0o644
-        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, mode)
+        var info = stat()
+        if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+            throw Failure(.invalidParameter, "can't write '\(path)': it is a directory")
+        }
+        // mkstemp: O_CREAT | O_EXCL and mode 0600 from the first instant, whatever the umask.
+        var template = Array((path + ".tmp-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else {
-            throw Failure(.invalidParameter, "can't open '\(path)' for writing: \(lastErrno())")
+            throw Failure(.invalidParameter, "can't create a file beside '\(path)' to write it: \(lastErrno())")
         }
+        let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         var closed = false
-        defer { if !closed { close(fd) } }
-        if privateFile && fchmod(fd, 0o600) != 0 {
-            throw Failure(.fileNoPermission, "can't make '\(path)' private (mode 0600): \(lastErrno())")
+        var renamed = false
+        defer {
+            if !closed { close(fd) }
+            if !renamed { unlink(temporary) }
         }
-        guard ftruncate(fd, 0) == 0 else {
-            throw Failure(.fileCantWrite, "can't truncate '\(path)': \(lastErrno())")
+        if !privateFile && fchmod(fd, 0o644) != 0 {
+            throw Failure(.fileCantWrite, "can't set mode 0644 on '\(temporary)': \(lastErrno())")
         }
         var written = 0
         while written < bytes.count {
@@ -67,10 +77,15 @@ enum FileIO {
             guard put > 0 else { throw Failure(.fileCantWrite, "can't write '\(path)': \(lastErrno())") }
             written += put
         }
+        guard fsync(fd) == 0 else { throw Failure(.fileCantWrite, "can't flush '\(path)': \(lastErrno())") }
         closed = true
         guard close(fd) == 0 else {
             throw Failure(.fileCantWrite, "can't finish writing '\(path)': \(lastErrno())")
         }
+        guard rename(temporary, path) == 0 else {
+            throw Failure(.fileCantWrite, "can't put the new file in place of '\(path)': \(lastErrno())")
+        }
+        renamed = true
     }
 
     private static func lastErrno() -> String {

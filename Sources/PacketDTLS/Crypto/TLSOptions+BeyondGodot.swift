@@ -77,6 +77,10 @@ extension TLSOptions {
     /// With a trusted chain both must hold; with `clientUnsafe()` the pin alone decides.
     @discardableResult
     public func pinPublicKey(sha256 digest: [UInt8]) -> GodotError {
+        guard !isServer() else {
+            return ErrorReport.fail(.invalidParameter, "pin: pins check the server's key and belong on client "
+                + "options; a server checks client certificates with set_client_certificate_mode(REQUIRE, authorities)")
+        }
         guard digest.count == 32 else {
             return ErrorReport.fail(.invalidParameter, "pin: a SHA-256 digest has 32 bytes, got \(digest.count)")
         }
@@ -87,6 +91,7 @@ extension TLSOptions {
     /// Pins the public key of `certificate`'s leaf.
     @discardableResult
     public func pinPublicKey(of certificate: X509Certificate) -> GodotError {
+        guard !isServer() else { return pinPublicKey(sha256: []) }
         guard let leaf = certificate.certificates.first else {
             return ErrorReport.fail(.invalidParameter, "pin: the certificate is empty")
         }
@@ -167,6 +172,21 @@ extension TLSOptions {
         return .ok
     }
 
+    // MARK: Extended master secret
+
+    /// Whether a handshake must agree on the extended master secret (RFC 7627); true by default,
+    /// on both sides. A peer that does not support it is refused with a handshake_failure alert and
+    /// a sentence naming it. `false` admits old peers (EMS is still offered and used when they can):
+    /// their sessions lose the binding of the master secret to the handshake, so a man in the middle
+    /// who can make them connect to him may synchronise two sessions (the triple handshake attack).
+    @discardableResult
+    public func setExtendedMasterSecretRequired(_ required: Bool) -> GodotError {
+        updateTuning { $0.requiresExtendedMasterSecret = required }
+        return .ok
+    }
+
+    public var isExtendedMasterSecretRequired: Bool { currentTuning().requiresExtendedMasterSecret }
+
     // MARK: Session tickets and the key log
 
     /// Whether a server issues session tickets (on by default).
@@ -178,10 +198,21 @@ extension TLSOptions {
 
     /// Appends each session's secrets to `path` in the NSS key log format (what SSLKEYLOGFILE
     /// names for browsers), so Wireshark/tshark can decrypt a capture. Empty turns it off.
-    /// The file is created mode 0600; keep it as secret as a private key.
+    /// The file is opened here, once (see KeyLogFile): created mode 0600, and refused with an error
+    /// when it can't be opened for appending, is a symlink, or exists readable by others or owned
+    /// by another user. Keep it as secret as a private key.
     @discardableResult
     public func setKeyLogPath(_ path: String) -> GodotError {
-        updateTuning { $0.keyLogPath = path.isEmpty ? nil : path }
-        return .ok
+        guard !path.isEmpty else {
+            updateTuning { $0.keyLog = nil }
+            return .ok
+        }
+        do {
+            let file = try KeyLogFile(path: path)
+            updateTuning { $0.keyLog = file }
+            return .ok
+        } catch {
+            return error.report()
+        }
     }
 }

@@ -43,8 +43,8 @@ public final class TLSOptions: @unchecked Sendable {
         var clientCertificateAuthorities: CertificateChain?
         /// Revoked certificates, checked along with the trusted chain.
         var revocationList: RevocationList?
-        /// Where the session secrets go in NSS key log format; nil = nowhere.
-        var keyLogPath: String?
+        /// Where the session secrets go in NSS key log format (opened and checked when set); nil = nowhere.
+        var keyLog: KeyLogFile?
         /// A client's pre-shared key.
         var pskIdentity: String?
         var pskKey: [UInt8] = []
@@ -52,6 +52,8 @@ public final class TLSOptions: @unchecked Sendable {
         var pskTable: [String: [UInt8]] = [:]
         /// Servers issue session tickets (rotating their key daily) so clients can resume.
         var sessionTickets = true
+        /// Handshakes without the extended master secret (RFC 7627) are refused (HandshakePolicy).
+        var requiresExtendedMasterSecret = true
         /// The caller's suite order (a subset of the AEAD suites we allow); nil = our defaults.
         var cipherSuites: [Int32]?
     }

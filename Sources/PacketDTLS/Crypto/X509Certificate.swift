@@ -62,7 +62,8 @@ public final class X509Certificate: @unchecked Sendable {
 
     // MARK: Saving
 
-    /// Writes every certificate of the chain, in order, as PEM (Godot writes the first N times).
+    /// Writes every certificate of the chain, in order, as PEM (Godot writes the first N times), to
+    /// a new mode 0644 file renamed into place, as CryptoKey.save does.
     @discardableResult
     public func save(path: String) -> GodotError {
         do {

@@ -24,6 +24,9 @@ final class DTLSConfiguration: @unchecked Sendable {
     let trustsPinsOnly: Bool
     /// Server only: the stateless cookie check over this configuration's cookie secret.
     let helloScreen: ClientHelloScreen?
+    /// Client only: under what the server is authenticated (a saved session is offered only under
+    /// the same; the hostname is added by each session).
+    let authentication: SessionAuthentication
 
     /// Everything mbedTLS points at, kept alive here; never read from Swift.
     private let keepAlive: [AnyObject]
@@ -108,6 +111,8 @@ final class DTLSConfiguration: @unchecked Sendable {
         var trustsPinsOnly = false
         var cookies: CookieSecret?
         var suites = DTLSConfiguration.certificateSuites
+        /// The caller's suites (setCipherSuites), once checked against what the options authenticate.
+        var chosenSuites: [Int32]?
     }
 
     private init(role: Role, tuning: TLSOptions.Tuning, plan: Plan) throws(Failure) {
@@ -117,6 +122,8 @@ final class DTLSConfiguration: @unchecked Sendable {
         verifiesChain = plan.verifiesChain
         trustsPinsOnly = plan.trustsPinsOnly
         helloScreen = plan.cookies.map { ClientHelloScreen(cookies: $0) }
+        authentication = SessionAuthentication(trust: plan.verifiesChain ? plan.trust : nil, tuning: tuning,
+                                               trustsPinsOnly: plan.trustsPinsOnly)
         var held: [AnyObject] = []
         if let identity = plan.ownIdentity { held += [identity.key, identity.chain] }
         if let trust = plan.trust { held.append(trust) }
@@ -131,7 +138,7 @@ final class DTLSConfiguration: @unchecked Sendable {
         guard rc == 0 else {
             throw Failure(.failed, "mbedTLS configuration failed: \(MbedTLSError.describe(rc))")
         }
-        if let chosen = tuning.cipherSuites {
+        if let chosen = plan.chosenSuites {
             chosenSuites = Self.zeroTerminated(chosen)
         }
         applyStrictDefaults(suites: chosenSuites ?? plan.suites)
@@ -216,7 +223,7 @@ final class DTLSConfiguration: @unchecked Sendable {
             mbedtls_ssl_conf_session_tickets_cb(config, mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse,
                                                 UnsafeMutableRawPointer(keys))
         }
-        if tuning.keyLogPath != nil {
+        if tuning.keyLog != nil {
             mbedtls_ssl_conf_export_keys_ext_cb(config, configurationExportKeys, context)
         }
     }
@@ -235,6 +242,15 @@ final class DTLSConfiguration: @unchecked Sendable {
             throw Failure(.invalidParameter, "connect_to_peer needs client options, not server options")
         case .client where tuning.pskIdentity != nil:
             plan.suites = pskSuites
+            let chosen = tuning.cipherSuites ?? []
+            if chosen.contains(where: certificateSuiteIDs.contains) {
+                // Certificate suites chosen beside the PSK ones: the server may pick either kind, and a
+                // certificate is then verified as `client()` options verify it (system CA bundle, name).
+                plan.trust = try trustedChain(of: options)
+                plan.authMode = MBEDTLS_SSL_VERIFY_REQUIRED
+                plan.verifiesName = true
+                plan.verifiesChain = true
+            }
         case .client:
             plan.trust = try trustedChain(of: options)
             plan.authMode = MBEDTLS_SSL_VERIFY_REQUIRED
@@ -252,7 +268,31 @@ final class DTLSConfiguration: @unchecked Sendable {
                 plan.trustsPinsOnly = true
             }
         }
+        plan.chosenSuites = try checkedChoice(tuning.cipherSuites,
+                                              certificates: tuning.pskIdentity == nil || plan.verifiesChain,
+                                              psk: tuning.pskIdentity != nil, role: .client)
         return try DTLSConfiguration(role: .client, tuning: tuning, plan: plan)
+    }
+
+    /// The caller's suite choice, refused when it holds a suite these options can't authenticate
+    /// (a PSK suite without a pre-shared key, a certificate suite on a PSK-only server): such a
+    /// suite would fail at best, and at worst connect to a peer nobody verified.
+    private static func checkedChoice(_ chosen: [Int32]?, certificates: Bool, psk: Bool,
+                                      role: Role) throws(Failure) -> [Int32]? {
+        guard let chosen else { return nil }
+        let name = { (id: Int32) in
+            mbedtls_ssl_get_ciphersuite_name(id).map { String(cString: $0) } ?? "suite \(id)"
+        }
+        if !psk, let suite = chosen.first(where: pskSuiteIDs.contains) {
+            throw Failure(.invalidParameter, "cipher suites: \(name(suite)) needs a pre-shared key, and these "
+                + (role == .client ? "client options have none (use TLSOptions.client_psk)"
+                                   : "server options have none (add_psk)"))
+        }
+        if !certificates, let suite = chosen.first(where: certificateSuiteIDs.contains) {
+            throw Failure(.invalidParameter, "cipher suites: \(name(suite)) needs a certificate, and these "
+                + "server options have none (a PSK-only server offers PSK suites only)")
+        }
+        return chosen
     }
 
     /// A server configuration presenting `chain` (leaf first) with `key` (both nil for a PSK-only
@@ -276,6 +316,13 @@ final class DTLSConfiguration: @unchecked Sendable {
                 throw Failure(.invalidParameter, "a server needs a key and certificate, or PSK identities")
             }
             plan.suites = pskSuites
+        }
+        plan.chosenSuites = try checkedChoice(tuning.cipherSuites, certificates: plan.ownIdentity != nil,
+                                              psk: !tuning.pskTable.isEmpty, role: .server)
+        if tuning.clientCertificateMode == .require, !tuning.pskTable.isEmpty {
+            throw Failure(.invalidParameter, "client certificate mode REQUIRE insists on a certificate, which "
+                + "a PSK handshake never carries: these options also hold PSK identities (add_psk). Serve "
+                + "PSK clients from other options, or use REQUEST and check get_verify_flags()")
         }
         switch tuning.clientCertificateMode {
         case .none: break
@@ -312,15 +359,12 @@ final class DTLSConfiguration: @unchecked Sendable {
 
     /// Appends "CLIENT_RANDOM <client random> <master secret>" to the key log (NSS format).
     fileprivate func exportKeys(masterSecret: UnsafePointer<UInt8>, clientRandom: UnsafePointer<UInt8>) {
-        guard let path = tuning.keyLogPath else { return }
+        guard let keyLog = tuning.keyLog else { return }
         func hex(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> String {
             UnsafeBufferPointer(start: bytes, count: count).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
         }
         let line = "CLIENT_RANDOM \(hex(clientRandom, 32)) \(hex(masterSecret, 48))\n"
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
-        _ = line.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
-        close(fd)
+        keyLog.append(line)
     }
 }
 

@@ -74,11 +74,16 @@ final class DTLSSession {
     @exclusivity(unchecked) private(set) var clientReconnected = false
     /// Server side: epoch-0 ClientHellos without a valid cookie answered with a HelloVerifyRequest.
     @exclusivity(unchecked) private(set) var helloVerifyRequestsSent = 0
+    /// Why HandshakePolicy ended the handshake, when it did.
+    @exclusivity(unchecked) private(set) var policyFailure: String?
 
     /// `expectedName` is checked against the server's certificate (client, verifying names);
     /// `sniName` is sent as SNI (a DNS name, never an address).
     init(configuration: DTLSConfiguration, transport: DatagramTransport, expectedName: String?,
          sniName: String?) throws(Failure) {
+        if let expectedName, let reason = PeerNameCheck.refusal(of: expectedName) {
+            throw Failure(.invalidParameter, reason)
+        }
         self.configuration = configuration
         self.transport = transport
         clientID = configuration.role == .server ? transport.remoteIdentity?.transportID : nil
@@ -100,7 +105,8 @@ final class DTLSSession {
             // Names and pins are judged by us alone: see verify(_:depth:flags:).
             mbedtls_ssl_set_verify(ssl, sessionVerify, context)
         }
-        if let sniName, !sniName.isEmpty {
+        // SNI carries ASCII names only (RFC 6066); a name that is not goes unsent, not mangled.
+        if let sniName, !sniName.isEmpty, PeerNameCheck.refusal(of: sniName) == nil {
             mbedtls_ssl_set_hostname(ssl, sniName)
         }
         if configuration.role == .server {
@@ -129,6 +135,11 @@ final class DTLSSession {
             rc = mbedtls_ssl_handshake_step(ssl)
             if let handshake = ssl.pointee.handshake { resumedSession = handshake.pointee.resume != 0 }
             if rc != 0 { break }
+            if let reason = HandshakePolicy.violation(in: ssl, role: configuration.role, tuning: configuration.tuning) {
+                policyFailure = reason
+                sendFatalAlert(MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE)
+                return .failed(HandshakePolicy.errorCode(role: configuration.role))
+            }
         }
         switch rc {
         case 0:
@@ -137,7 +148,12 @@ final class DTLSSession {
             return .complete
         case MBEDTLS_ERR_SSL_WANT_READ, MBEDTLS_ERR_SSL_WANT_WRITE: return .inProgress
         case MBEDTLS_ERR_SSL_HELLO_VERIFY_REQUIRED: return .helloVerifyRequired
-        default: return .failed(rc)
+        default:
+            if let omitted = HandshakePolicy.omittedAlert(after: rc, in: ssl, role: configuration.role) {
+                policyFailure = omitted.reason
+                sendFatalAlert(omitted.alert)
+            }
+            return .failed(rc)
         }
     }
 
@@ -274,12 +290,22 @@ final class DTLSSession {
     /// A copy of the negotiated session, to resume it later (client side).
     func savedSession() -> ResumableSession? {
         let saved = ResumableSession()
+        saved.authentication = authentication
         return mbedtls_ssl_get_session(ssl, saved.session) == 0 ? saved : nil
     }
 
-    /// Offers `saved` for resumption in the coming handshake (client side, before the first step).
+    /// Offers `saved` for resumption in the coming handshake (client side, before the first step);
+    /// false when it was authenticated otherwise than this connection would (SessionAuthentication).
     func offer(_ saved: ResumableSession) -> Bool {
-        mbedtls_ssl_set_session(ssl, saved.session) == 0
+        guard let made = saved.authentication, made == authentication else { return false }
+        return mbedtls_ssl_set_session(ssl, saved.session) == 0
+    }
+
+    /// Under what this connection authenticates the server, the name included.
+    private var authentication: SessionAuthentication {
+        var current = configuration.authentication
+        current.checkedName = nameCheck.flatMap { PeerNameCheck.normalized($0.expectedName) ?? $0.expectedName }
+        return current
     }
 
     /// The description byte of the alert that ended the session (after FATAL_ALERT_MESSAGE).

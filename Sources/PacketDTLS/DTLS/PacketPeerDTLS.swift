@@ -304,6 +304,10 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         let flags = session.configuration.verifiesChain ? session.verifyFlags : 0
         verifyFlags = flags == UInt32.max ? 0 : flags
         if code == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE { lastAlert = session.lastAlertReceived }
+        if let reason = session.policyFailure {
+            end(.error, reason)
+            return
+        }
         if code == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE {
             // mbedTLS 2.28 drops a client without the required certificate silently; tell it, or it
             // would retransmit its last flight until its handshake timeout runs out.

@@ -2,7 +2,10 @@
 //
 // mbedTLS 2.28 compares names against dNSName entries and the CN only; it ignores iPAddress
 // entries, so a certificate for 127.0.0.1 could never match. We check names ourselves, the way
-// RFC 6125 asks: subjectAltName DNS and IP entries when the extension is present, else the CN.
+// RFC 6125 asks: subjectAltName DNS and IP entries when the extension is present, else the CN
+// (for DNS names only: an IP address must be in an iPAddress entry). DNS names compare with ASCII
+// case folding only, so no Unicode rule can make two different names equal (the Kelvin sign K
+// lowercases to "k"); internationalised names must be given and certified as A-labels ("xn--").
 
 internal import CMbedTLS
 #if canImport(Glibc)
@@ -17,12 +20,25 @@ struct PeerNameCheck {
     func matches(_ certificate: UnsafePointer<mbedtls_x509_crt>) -> Bool {
         let names = SubjectNames(certificate)
         if let address = Self.ipAddressBytes(expectedName) {
-            if names.hasAltNameExtension { return names.ipAddresses.contains(address) }
-            return names.commonNames.contains { Self.ipAddressBytes($0) == address }
+            return names.ipAddresses.contains(address)
         }
-        let host = Self.normalized(expectedName)
+        guard let host = Self.normalized(expectedName) else { return false }
         let candidates = names.hasAltNameExtension ? names.dnsNames : names.commonNames
-        return candidates.contains { Self.dnsName(pattern: Self.normalized($0), matches: host) }
+        return candidates.contains { candidate in
+            guard let pattern = Self.normalized(candidate) else { return false }
+            return Self.dnsName(pattern: pattern, matches: host)
+        }
+    }
+
+    /// Why `name` can't be checked against a certificate, or nil when it can: an IP literal, or a
+    /// DNS name in ASCII (an internationalised name as its A-labels, "xn--...").
+    static func refusal(of name: String) -> String? {
+        if ipAddressBytes(name) != nil { return nil }
+        guard name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            return "the hostname '\(name)' is not plain ASCII: give an internationalised name as its A-labels "
+                + "(xn--...), as certificates carry it"
+        }
+        return nil
     }
 
     /// The 4 or 16 address bytes of an IP literal, nil for a name.
@@ -34,10 +50,19 @@ struct PeerNameCheck {
         return nil
     }
 
-    private static func normalized(_ name: String) -> String {
-        var lower = name.lowercased()
-        if lower.hasSuffix(".") { lower.removeLast() }
-        return lower
+    /// The name with ASCII letters lowercased and one trailing dot dropped; nil when it holds
+    /// anything but printable ASCII, which no DNS name in a certificate may (RFC 5280 IA5String,
+    /// RFC 6125 A-labels).
+    static func normalized(_ name: String) -> String? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(name.utf8.count)
+        for byte in name.utf8 {
+            guard byte > 0x20, byte < 0x7F else { return nil }
+            bytes.append(byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte)
+        }
+        if bytes.last == 0x2E { bytes.removeLast() }
+        guard !bytes.isEmpty else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Exact match, or a wildcard "*.example.com" standing for exactly one leftmost label.

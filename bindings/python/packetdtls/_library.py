@@ -265,6 +265,7 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_options_load_crl": (_err, (OptionsHandle, _str)),
     "dtls_options_load_crl_from_string": (_err, (OptionsHandle, _str)),
     "dtls_options_set_session_tickets": (_err, (OptionsHandle, _bool)),
+    "dtls_options_set_extended_master_secret_required": (_err, (OptionsHandle, _bool)),
     "dtls_options_set_key_log_file": (_err, (OptionsHandle, _str)),
     "dtls_cert_get_public_key_sha256": (_err, (CertHandle, _data, _size, _size_p)),
     "dtls_session_new": (SessionHandle, ()),

@@ -212,10 +212,18 @@ class TLSOptions(HandleOwner):
         h = self._handle()
         return to_error(lib.dtls_options_set_session_tickets(h, c_bool("set_session_tickets", "enabled", enabled)))
 
+    def set_extended_master_secret_required(self, required: bool) -> Error:
+        """Whether handshakes must agree on the extended master secret (RFC 7627); True by default
+        on both sides. False admits old peers without it (weaker: no triple-handshake protection)."""
+        h = self._handle()
+        flag = c_bool("set_extended_master_secret_required", "required", required)
+        return to_error(lib.dtls_options_set_extended_master_secret_required(h, flag))
+
     def set_key_log_file(self, path: Optional[PathLike]) -> Error:
         """Appends each session's secrets to `path` in the NSS key log format (SSLKEYLOGFILE), so
-        Wireshark or tshark can decrypt a capture; None or "" turns it off. The file is created mode
-        0600: keep it as secret as a private key."""
+        Wireshark or tshark can decrypt a capture; None or "" turns it off. Opened once, here: created
+        mode 0600, and refused (FILE_CANT_OPEN / FILE_NO_PERMISSION, the log stays off) when it can't
+        be appended to, is a symlink, or exists readable by others or owned by another user."""
         h = self._handle()
         encoded = None if path is None else c_path("set_key_log_file", "path", path)
         return to_error(lib.dtls_options_set_key_log_file(h, encoded))

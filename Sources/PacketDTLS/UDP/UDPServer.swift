@@ -312,7 +312,7 @@ public final class UDPServer: @unchecked Sendable {
             guard socket != nil, pendingCount > 0 else { return nil }
             let peer = pending[pendingHead]
             pendingHead += 1
-            if let remote = peer.remoteAddress { routes[remote]?.taken = true }
+            if let remote = peer.remoteAddress, routes[remote]?.peer === peer { routes[remote]?.taken = true }
             if pendingHead == pending.count {
                 pending.removeAll(keepingCapacity: true)
                 pendingHead = 0

@@ -376,6 +376,40 @@ final class FrontDoorTests: XCTestCase {
 
     // MARK: Handshakes in flight (issue 20)
 
+    /// take_connection on a connected socket beyond the cap: a peer in ERROR that says which cap,
+    /// and the place is free again once the held handshake ends.
+    func testTakeConnectionOnASocketBeyondTheCapIsRefused() throws {
+        let identity = try Reliability.identity()
+        let dtls = DTLSServer()
+        XCTAssertEqual(dtls.setup(key: identity.key, certificate: identity.certificate), .ok)
+        XCTAssertEqual(dtls.setHandshakeLimits(HandshakeLimits(maxInFlight: 1, maxPerAddress: 0, deadlineMs: 0)), .ok)
+        func serverSocket(for client: PortClient, _ socket: PacketPeerUDP) {
+            XCTAssertEqual(socket.connectToHost("127.0.0.1", port: client.localPort), .ok)
+        }
+        let sockets = [PacketPeerUDP(), PacketPeerUDP()]
+        for socket in sockets { XCTAssertEqual(socket.bind(port: 0, bindAddress: "127.0.0.1"), .ok) }
+        let first = PortClient(serverPort: sockets[0].getLocalPort())
+        serverSocket(for: first, sockets[0])
+        var held: PacketPeerDTLS?
+        XCTAssertTrue(run(within: 5, {
+            if sockets[0].getAvailablePacketCount() > 0, held?.getStatus() != .handshaking {
+                held = dtls.takeConnection(sockets[0])
+            }
+            if held?.getStatus() != .handshaking { first.poll() }
+        }, until: { held?.getStatus() == .handshaking }))
+        XCTAssertEqual(dtls.handshakesInFlight, 1)
+        let second = PortClient(serverPort: sockets[1].getLocalPort())
+        serverSocket(for: second, sockets[1])
+        XCTAssertTrue(run(within: 2, {}, until: { sockets[1].getAvailablePacketCount() > 0 }))
+        let refused = try XCTUnwrap(dtls.takeConnection(sockets[1]))
+        XCTAssertEqual(refused.getStatus(), .error)
+        XCTAssertTrue(refused.getErrorMessage().contains("in flight"), refused.getErrorMessage())
+        held?.disconnectFromPeer()
+        XCTAssertEqual(dtls.handshakesInFlight, 0, "the ended handshake gave its place back")
+        let taken = try XCTUnwrap(dtls.takeConnection(sockets[1]))
+        XCTAssertNotEqual(taken.getStatus(), .error, taken.getErrorMessage())
+    }
+
     func testHandshakeLimitsAreValidated() {
         let dtls = DTLSServer()
         XCTAssertEqual(dtls.handshakeLimits, HandshakeLimits())

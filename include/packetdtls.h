@@ -564,6 +564,14 @@ DTLS_API dtls_error dtls_server_setup_with_options(dtls_server *server, dtls_opt
  * new DTLS peer (free with dtls_peer_free()). Keep it only if its status is HANDSHAKING: a first
  * ClientHello without a valid cookie is answered with a HelloVerifyRequest and the returned peer is
  * DISCONNECTED, holding no state (and `udp` is closed so the client's next datagram is new).
+ * Beyond Godot: from this call on, the UDPServer `udp` came from answers cookie-less ClientHellos
+ * itself, statelessly, so its later connections arrive with a valid cookie and are HANDSHAKING at
+ * once. A client that comes back on the address and port of a live peer (it restarted) becomes a new
+ * connection, and the live peer ends DISCONNECTED with a reason saying the client reconnected. On a
+ * `udp` connected with dtls_udp_connect_to_host (no UDPServer) the peer ends the same way and the new
+ * ClientHello stays queued in `udp`: call dtls_server_take_connection(server, udp) again for the new
+ * session. A peer beyond the handshake limits (dtls_server_set_handshake_limits) is returned in
+ * DTLS_STATUS_ERROR. See docs/BEYOND_GODOT.md, "The front door".
  * NULL for a bad handle, a server that is not set up or stopped, or a udp peer that is not connected.
  */
 DTLS_API dtls_peer *dtls_server_take_connection(dtls_server *server, dtls_udp *udp);

@@ -59,7 +59,9 @@ public final class DTLSServer: @unchecked Sendable {
 
     /// Starts the server side of a handshake on `udpPeer`. Keep the result only if its status is
     /// HANDSHAKING (a first ClientHello without cookie leaves it DISCONNECTED). nil when the server
-    /// is not set up or stopped, or the UDP peer is not connected.
+    /// is not set up or stopped, or the UDP peer is not connected. Beyond Godot: the UDPServer of a
+    /// server-taken peer becomes this server's stateless front door, and reconnects and the handshake
+    /// limits apply (docs/BEYOND_GODOT.md, "The front door").
     public func takeConnection(_ udpPeer: DatagramTransport) -> PacketPeerDTLS? {
         guard let configuration = lock.withLock({ configuration }) else {
             ErrorReport.set("take_connection: the DTLS server is not set up (or was stopped)")

@@ -26,8 +26,18 @@ let package = Package(
             name: "PacketDTLSExports",
             dependencies: ["PacketDTLS", "CPacketDTLS"],
             exclude: ["exports.map"],
-            // lld: gold leaves two local Swift symbols in the dynamic table of optimized builds.
-            linkerSettings: [.unsafeFlags(["-use-ld=lld", "-Xlinker", "--version-script=\(exportsMap)"])]
+            linkerSettings: [
+                // lld: gold leaves two local Swift symbols in the dynamic table of optimized builds.
+                // -static-stdlib: the Swift runtime goes inside, so the library runs where no Swift
+                // toolchain is installed (ldd: libc, libm, libstdc++, libgcc_s and mbedTLS only).
+                .unsafeFlags([
+                    "-use-ld=lld", "-static-stdlib",
+                    "-Xlinker", "--version-script=\(exportsMap)",
+                    "-Xlinker", "-soname=libpacketdtls.so.0",
+                ]),
+                // Release: drop what nothing references, and the symbol table (the dynamic one stays).
+                .unsafeFlags(["-Xlinker", "--gc-sections", "-Xlinker", "--strip-all"], .when(configuration: .release)),
+            ]
         ),
         .executableTarget(
             name: "packetdtls-cli",

@@ -67,7 +67,7 @@ extern "C" {
 /* MARK: - Errors and status */
 
 /**
- * Godot's @GlobalScope Error, with Godot's numbers. Append-only: a number never changes
+ * Godot's \@GlobalScope Error, with Godot's numbers. Append-only: a number never changes
  * meaning.
  */
 typedef enum DTLS_CLOSED_ENUM DTLS_SWIFT_NAME(GodotError) dtls_error {
@@ -281,6 +281,20 @@ DTLS_API int dtls_udp_get_packet_port(dtls_udp *udp);
 DTLS_API int dtls_udp_get_local_port(dtls_udp *udp);
 
 /**
+ * Beyond Godot: the socket's file descriptor, for an event loop (select, poll, epoll, libuv, asyncio)
+ * to wait on instead of calling dtls_udp_wait(). When it is readable, read with dtls_udp_get_packet()
+ * (or, for a DTLS peer over this UDP peer, call dtls_peer_poll()). A peer taken from a UDPServer
+ * shares the server's socket, so this is the server's descriptor, and readable means
+ * dtls_udp_server_poll() has datagrams to route. Watch the descriptor only: the library owns it,
+ * so never read, write or close it, and stop watching before dtls_udp_close() or dtls_udp_free(),
+ * after which the number may name another file. A DTLS handshake also needs dtls_peer_poll() when
+ * no datagram comes (retransmission): wake at least every 100 ms while handshaking.
+ * \return the descriptor (>= 0); -1 for a bad handle or a peer with no socket yet (see
+ *         dtls_last_error_message()).
+ */
+DTLS_API int dtls_udp_get_fd(dtls_udp *udp);
+
+/**
  * Allows sending to broadcast addresses (SO_BROADCAST). As in Godot, the setting is kept and applied
  * to any socket the peer opens later, so it may come before bind or put_packet.
  * \return DTLS_OK; DTLS_ERR_LOCKED for a peer taken from a UDPServer (its socket is the server's).
@@ -344,6 +358,15 @@ DTLS_API dtls_udp *dtls_udp_server_take_connection(dtls_udp_server *server);
 DTLS_API bool dtls_udp_server_is_listening(dtls_udp_server *server);
 /** The local port of the socket, 0 when not listening. */
 DTLS_API int dtls_udp_server_get_local_port(dtls_udp_server *server);
+/**
+ * Beyond Godot: the server socket's file descriptor, for an event loop (select, poll, epoll) to wait
+ * on instead of dtls_udp_server_wait(). When it is readable, call dtls_udp_server_poll(), then take
+ * new connections and poll the peers. The library owns the descriptor: watch it only, and stop
+ * watching before dtls_udp_server_stop() or dtls_udp_server_free().
+ * \return the descriptor (>= 0); -1 for a bad handle or a server that is not listening (see
+ *         dtls_last_error_message()).
+ */
+DTLS_API int dtls_udp_server_get_fd(dtls_udp_server *server);
 /** Closes the socket, drops pending peers, and closes every taken peer. */
 DTLS_API dtls_error dtls_udp_server_stop(dtls_udp_server *server);
 /**

@@ -36,7 +36,7 @@ namespace packetdtls {
 
 // MARK: - Errors and status
 
-/// Godot's @GlobalScope Error, with Godot's numbers (the values of the C enum dtls_error).
+/// Godot's \@GlobalScope Error, with Godot's numbers (the values of the C enum dtls_error).
 enum class Error : int {
     Ok = DTLS_OK,
     Failed = DTLS_FAILED,
@@ -455,6 +455,8 @@ public:
     }
     int get_packet_port() const noexcept { return dtls_udp_get_packet_port(get()); }
     int get_local_port() const noexcept { return dtls_udp_get_local_port(get()); }
+    /// Beyond Godot: the socket's descriptor for select/poll/epoll, -1 with no socket (dtls_udp_get_fd).
+    int get_fd() const noexcept { return dtls_udp_get_fd(get()); }
     Error set_broadcast_enabled(bool enabled) noexcept {
         return to_error(dtls_udp_set_broadcast_enabled(get(), enabled));
     }
@@ -535,6 +537,8 @@ public:
     PacketPeerUDP take_connection() noexcept { return PacketPeerUDP(dtls_udp_server_take_connection(get())); }
     bool is_listening() const noexcept { return dtls_udp_server_is_listening(get()); }
     int get_local_port() const noexcept { return dtls_udp_server_get_local_port(get()); }
+    /// Beyond Godot: the socket's descriptor for select/poll/epoll, -1 when not listening (dtls_udp_server_get_fd).
+    int get_fd() const noexcept { return dtls_udp_server_get_fd(get()); }
     Error stop() noexcept { return to_error(dtls_udp_server_stop(get())); }
     Error set_max_pending_connections(int max_pending) noexcept {
         return to_error(dtls_udp_server_set_max_pending_connections(get(), max_pending));

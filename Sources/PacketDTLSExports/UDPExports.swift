@@ -133,6 +133,17 @@ public func dtls_udp_get_local_port(_ udp: OpaquePointer?) -> Int32 {
     Int32(lookUpUDP(udp, "dtls_udp_get_local_port")?.getLocalPort() ?? 0)
 }
 
+/// The socket's descriptor for an event loop; -1 (with the reason) for a bad handle or no socket.
+@c @implementation
+public func dtls_udp_get_fd(_ udp: OpaquePointer?) -> Int32 {
+    guard let peer = lookUpUDP(udp, "dtls_udp_get_fd") else { return -1 }
+    guard let descriptor = peer.fileDescriptor() else {
+        _ = ErrorReport.fail(.unconfigured, "dtls_udp_get_fd: the peer has no socket; bind, connect_to_host or put_packet first")
+        return -1
+    }
+    return descriptor
+}
+
 /// SO_BROADCAST, now and on any socket the peer opens later.
 @c @implementation
 public func dtls_udp_set_broadcast_enabled(_ udp: OpaquePointer?, _ enabled: Bool) -> GodotError {

@@ -70,6 +70,17 @@ public func dtls_udp_server_get_local_port(_ server: OpaquePointer?) -> Int32 {
     Int32(lookUpUDPServer(server, "dtls_udp_server_get_local_port")?.getLocalPort() ?? 0)
 }
 
+/// The socket's descriptor for an event loop; -1 (with the reason) for a bad handle or when not listening.
+@c @implementation
+public func dtls_udp_server_get_fd(_ server: OpaquePointer?) -> Int32 {
+    guard let udpServer = lookUpUDPServer(server, "dtls_udp_server_get_fd") else { return -1 }
+    guard let descriptor = udpServer.fileDescriptor() else {
+        _ = ErrorReport.fail(.unconfigured, "dtls_udp_server_get_fd: the server is not listening; listen() first")
+        return -1
+    }
+    return descriptor
+}
+
 /// Closes the socket, drops pending peers, and closes every taken peer.
 @c @implementation
 public func dtls_udp_server_stop(_ server: OpaquePointer?) -> GodotError {

@@ -11,9 +11,17 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure PacketDTLS on loopback: handshakes, echo round trips, plain UDP, many sessions.",
         discussion: """
-            Each workload prints one line: <mode> <count> <seconds> <per_second> <ciphersuite>. \
+            Each workload prints one line on stdout:
+              <mode> <count> <seconds> <per_second> <ciphersuite>
+            - mode: the workload (handshake, handshake-resumed, echo, udp or sessions).
+            - count: how many were done (--count): handshakes, round trips or sessions.
+            - seconds: their wall-clock time, on the monotonic clock.
+            - per_second: count / seconds.
+            - ciphersuite: the suite the sessions agreed on (plain_udp for udp); `bench sessions` \
+            prints memory and poll time in its place (see `bench sessions --help`).
             The library's default configuration is used throughout. scripts/bench runs these against \
-            the plain-mbedTLS baseline (Tests/bench/baseline.c) and prints the ratios.
+            the plain-mbedTLS baseline (Tests/bench/baseline.c) and prints the ratios. While a handshake \
+            or sessions bench runs, a progress line is drawn on stderr when stderr is a terminal.
             """,
         subcommands: [BenchHandshake.self, BenchEcho.self, BenchUDP.self, BenchSessions.self,
                       BenchSessionsClient.self]
@@ -68,13 +76,16 @@ struct BenchHandshake: ParsableCommand {
         let saved = resume ? try savedSession(pair) : nil
         let started = BenchClock.seconds()
         var suite = ""
-        for _ in 0..<count {
+        var progress = Progress("bench handshake", total: count)
+        for done in 0..<count {
             let ends = try pair.handshake(resuming: saved)
             if resume, !ends.client.isSessionResumed() {
                 throw CLIFailure.tls("the server did not resume the saved session")
             }
             suite = ends.suite
+            progress.update(done + 1)
         }
+        progress.finish()
         BenchLine.print(resume ? "handshake-resumed" : "handshake", count, BenchClock.seconds() - started, suite)
     }
 
@@ -139,10 +150,18 @@ struct BenchSessions: ParsableCommand {
         commandName: "sessions",
         abstract: "N sessions to one UDPServer + DTLSServer socket; the clients run in a second process.",
         discussion: """
-            Prints: sessions <count> <seconds> <per_second> <KiB per session> KiB <poll ms> ms. The memory is \
-            this (server) process's resident-set growth (VmRSS) from just before the first client to all \
-            sessions established, per session; the poll time is the median of 21 passes (50 ms apart) of \
-            UDPServer.poll() and PacketPeerDTLS.poll() on every peer, all idle.
+            Prints one line on stdout:
+              sessions <count> <seconds> <per_second> <kib> KiB <poll_ms> ms
+            - count: sessions established (--count); the clients run in a second process.
+            - seconds: wall-clock time from starting the clients to the last session established.
+            - per_second: count / seconds, the handshakes this one server thread completed per second.
+            - kib: memory per session, the server process's resident-set growth (VmRSS) from just \
+            before the first client to all sessions established, divided by count.
+            - poll_ms: one idle pass in milliseconds, UDPServer.poll() and then PacketPeerDTLS.poll() \
+            on every session with nothing arriving (the median of 21 passes, 50 ms apart): what one \
+            frame of a game loop spends on this many quiet clients.
+            stderr gets the fastest and slowest pass too and, when it is a terminal, a progress line \
+            (sessions established so far) while the sessions are set up.
             """)
 
     @Option(help: "Sessions to establish.") var count = 1000

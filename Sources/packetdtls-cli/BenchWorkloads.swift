@@ -218,7 +218,10 @@ struct BenchSessionsServer {
         let started = BenchClock.seconds()
         let deadline = Clock.nowMs() + timeoutMs
         var failures = 0
+        var progress = Progress("bench sessions: established", total: count)
+        defer { progress.finish() }
         while established.count < count {
+            progress.update(established.count)
             _ = udp.poll()
             while let taken = udp.takeConnection() {
                 if let peer = dtls.takeConnection(taken), peer.getStatus() == .handshaking { handshaking.append(peer) }

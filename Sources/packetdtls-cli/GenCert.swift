@@ -50,6 +50,28 @@ struct GenCert: ParsableCommand {
         }
         guard !cn.isEmpty else { throw ValidationError("--cn must not be empty") }
         guard keyOut != certOut else { throw ValidationError("--key-out and --cert-out must be different files") }
+        for entry in givenSubjectAltNames where !Self.isSubjectAltName(entry) {
+            throw ValidationError("--san entry '\(entry)' is not DNS:name or IP:address (a name of letters, "
+                + "digits, '-', '.', '_' and '*'; an IPv4 or IPv6 address)")
+        }
+    }
+
+    /// True for "DNS:name", "IP:address", or a bare name or address, as the library accepts them.
+    static func isSubjectAltName(_ entry: String) -> Bool {
+        let lowered = entry.lowercased()
+        if lowered.hasPrefix("ip:") { return isAddress(String(entry.dropFirst(3))) }
+        let name = lowered.hasPrefix("dns:") ? String(entry.dropFirst(4)) : entry
+        if !lowered.hasPrefix("dns:"), isAddress(name) { return true }
+        return !name.isEmpty && name.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A)
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_")
+                || byte == UInt8(ascii: "*")
+        }
+    }
+
+    private static func isAddress(_ text: String) -> Bool {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        return inet_pton(AF_INET, text, &bytes) == 1 || inet_pton(AF_INET6, text, &bytes) == 1
     }
 
     func run() throws {
@@ -74,18 +96,19 @@ struct GenCert: ParsableCommand {
         Output.line("wrote \(certOut) (self-signed\(sans): \(reloaded.summary))")
     }
 
-    /// The --san entries split at commas, or the common name when it can serve as one.
-    private var subjectAltNames: [String] {
-        let given = san.flatMap { $0.split(separator: ",") }
+    /// The --san entries split at commas.
+    private var givenSubjectAltNames: [String] {
+        san.flatMap { $0.split(separator: ",") }
             .map { $0.trimmingCharacters() }
             .filter { !$0.isEmpty }
+    }
+
+    /// The --san entries, or the common name when it can serve as one (a host name or address).
+    private var subjectAltNames: [String] {
+        let given = givenSubjectAltNames
         if !given.isEmpty { return given }
-        let hostLike = cn.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A)
-                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: ":")
-                || byte == UInt8(ascii: "*")
-        }
-        return hostLike ? [cn] : []
+        return Self.isSubjectAltName(cn) && !cn.lowercased().hasPrefix("dns:") && !cn.lowercased().hasPrefix("ip:")
+            ? [cn] : []
     }
 }
 

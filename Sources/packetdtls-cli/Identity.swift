@@ -65,7 +65,15 @@ struct Identity {
         let fingerprint = leaf.publicKeySHA256.prefix(8).map { byte in
             (byte < 16 ? "0" : "") + String(byte, radix: 16)
         }.joined(separator: ":")
-        return "\(leaf.subject)\(names), valid until \(leaf.notAfter) UTC, public key SHA-256 \(fingerprint)..."
+        return "\(leaf.subject)\(names), valid until \(Self.iso8601(leaf.notAfter)), public key SHA-256 \(fingerprint)..."
+    }
+
+    /// Godot's "YYYYMMDDhhmmss" (UTC) as ISO 8601, "YYYY-MM-DDThh:mm:ssZ"; other text as it is.
+    static func iso8601(_ godot: String) -> String {
+        let digits = Array(godot.utf8)
+        guard digits.count == 14, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return godot }
+        func part(_ from: Int, _ to: Int) -> String { String(decoding: digits[from..<to], as: UTF8.self) }
+        return "\(part(0, 4))-\(part(4, 6))-\(part(6, 8))T\(part(8, 10)):\(part(10, 12)):\(part(12, 14))Z"
     }
 
     /// Seconds since the epoch as Godot's "YYYYMMDDhhmmss" in UTC.

@@ -6,6 +6,7 @@
  * strings and buffers, negative ports. Ports come from binding port 0; loops poll with a deadline.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include "check.h"
@@ -222,6 +223,59 @@ static void test_wait(void) {
     dtls_udp_free(client);
 }
 
+/* True when `fd` becomes readable within DEADLINE_MS, as an event loop would see it. */
+static int fd_readable(int fd) {
+    struct pollfd entry = {.fd = fd, .events = POLLIN, .revents = 0};
+    return poll(&entry, 1, DEADLINE_MS) == 1 && (entry.revents & POLLIN);
+}
+
+static void test_event_loop_descriptors(void) {
+    CHECK(dtls_udp_get_fd(NULL) == -1);
+    CHECK(strstr(dtls_last_error_message(), "dtls_udp_get_fd") != NULL);
+    CHECK(dtls_udp_get_fd(FORGED_UDP) == -1);
+    CHECK(dtls_udp_server_get_fd(NULL) == -1);
+    CHECK(dtls_udp_server_get_fd(FORGED_SERVER) == -1);
+
+    dtls_udp *unbound = dtls_udp_new();
+    CHECK(dtls_udp_get_fd(unbound) == -1);
+    CHECK(strstr(dtls_last_error_message(), "no socket") != NULL);
+    dtls_udp_server *server = dtls_udp_server_new();
+    CHECK(dtls_udp_server_get_fd(server) == -1);
+    CHECK(strstr(dtls_last_error_message(), "not listening") != NULL);
+    CHECK_ERR(dtls_udp_server_listen(server, 0, "127.0.0.1"), DTLS_OK);
+    int server_fd = dtls_udp_server_get_fd(server);
+    CHECK(server_fd >= 0);
+
+    /* A datagram to the server makes its descriptor readable; poll routes it to a new peer, whose
+       descriptor is the server's (it shares the socket). */
+    CHECK_ERR(dtls_udp_connect_to_host(unbound, "127.0.0.1", dtls_udp_server_get_local_port(server)), DTLS_OK);
+    int client_fd = dtls_udp_get_fd(unbound);
+    CHECK(client_fd >= 0 && client_fd != server_fd);
+    CHECK_ERR(dtls_udp_put_packet(unbound, (const uint8_t *)"ping", 4), DTLS_OK);
+    CHECK(fd_readable(server_fd));
+    CHECK_ERR(dtls_udp_server_poll(server), DTLS_OK);
+    CHECK(dtls_udp_server_is_connection_available(server));
+    dtls_udp *taken = dtls_udp_server_take_connection(server);
+    CHECK(taken != NULL);
+    CHECK(dtls_udp_get_fd(taken) == server_fd);
+
+    /* The reply makes the client's own descriptor readable. */
+    CHECK_ERR(dtls_udp_put_packet(taken, (const uint8_t *)"pong", 4), DTLS_OK);
+    CHECK(fd_readable(client_fd));
+    uint8_t buf[8];
+    size_t len = 0;
+    CHECK_ERR(dtls_udp_get_packet(unbound, buf, sizeof buf, &len), DTLS_OK);
+    CHECK(len == 4 && memcmp(buf, "pong", 4) == 0);
+
+    dtls_udp_close(unbound);
+    CHECK(dtls_udp_get_fd(unbound) == -1);
+    dtls_udp_server_stop(server);
+    CHECK(dtls_udp_server_get_fd(server) == -1);
+    dtls_udp_free(taken);
+    dtls_udp_free(unbound);
+    dtls_udp_server_free(server);
+}
+
 static void test_broadcast_and_multicast(void) {
     dtls_udp *udp = dtls_udp_new();
     CHECK_ERR(dtls_udp_set_broadcast_enabled(udp, true), DTLS_OK); /* stored until a socket exists */
@@ -409,6 +463,7 @@ int main(void) {
     RUN(test_connect_to_host);
     RUN(test_set_dest_address);
     RUN(test_wait);
+    RUN(test_event_loop_descriptors);
     RUN(test_broadcast_and_multicast);
     RUN(test_bad_udp_handles);
     RUN(test_bad_server_handles);

@@ -291,6 +291,10 @@ static void test_udp_echo(void) {
     CHECK(static_cast<bool>(peer));
     if (!peer) return;
     CHECK(peer.get_available_packet_count() == 1);
+    // Event-loop descriptors: the server's, shared by its peer; the client's own.
+    CHECK(server.get_fd() >= 0);
+    CHECK(peer.get_fd() == server.get_fd());
+    CHECK(client.get_fd() >= 0 && client.get_fd() != server.get_fd());
 
     // Too small a buffer keeps the packet and says how big it is.
     uint8_t small[2];

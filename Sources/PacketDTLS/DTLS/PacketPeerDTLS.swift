@@ -25,6 +25,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     @exclusivity(unchecked) private var arrivalsObserved = false
 
     let lock = Lock()
+    /// PacketPeer's encode_buffer_max_size (read and set through PacketPeer, no lock needed).
+    let encodeBufferMaxSizeSetting = Atomic<Int>(EncodeBufferSize.godotDefault)
     // Every stored `var` below is touched under `lock` only: @exclusivity(unchecked), see Lock.
     @exclusivity(unchecked) private var status: DTLSStatus = .disconnected
     @exclusivity(unchecked) private var session: DTLSSession?

@@ -14,6 +14,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Synchronization
 
 public final class PacketPeerUDP: @unchecked Sendable {
     /// Godot's default recv_buf_size.
@@ -31,6 +32,8 @@ public final class PacketPeerUDP: @unchecked Sendable {
     }
 
     let lock = Lock()
+    /// PacketPeer's encode_buffer_max_size (read and set through PacketPeer, no lock needed).
+    let encodeBufferMaxSizeSetting = Atomic<Int>(EncodeBufferSize.godotDefault)
     // The state below is internal rather than private only so that the PacketPeerUDP+*.swift files
     // reach it. Every stored `var` is touched under `lock` only: @exclusivity(unchecked), see Lock.
     /// This peer's own socket; nil when unbound or when it belongs to a server.
@@ -150,6 +153,13 @@ public final class PacketPeerUDP: @unchecked Sendable {
     /// The local port of the socket (the server's for a peer of a UDPServer); 0 without one.
     public func getLocalPort() -> Int {
         lock.withLock { socketLocked?.localPort ?? 0 }
+    }
+
+    /// The socket's file descriptor for select/poll/epoll, nil with no socket (beyond Godot). Readable
+    /// means get_packet (or, for a UDPServer's peer, whose descriptor is the server's, the server's
+    /// poll) has something. The peer owns it: watch it, never read or close it; it is gone after close().
+    public func fileDescriptor() -> Int32? {
+        lock.withLock { socketLocked?.fileDescriptor }
     }
 
     // MARK: - Peers and destinations

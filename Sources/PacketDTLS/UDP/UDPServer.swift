@@ -93,6 +93,13 @@ public final class UDPServer: @unchecked Sendable {
         lock.withLock { socket?.localPort ?? 0 }
     }
 
+    /// The socket's file descriptor for select/poll/epoll, nil when not listening (beyond Godot).
+    /// Readable means poll() has datagrams to route. The server owns it: watch it, never read or
+    /// close it; it is gone after stop().
+    public func fileDescriptor() -> Int32? {
+        lock.withLock { socket?.fileDescriptor }
+    }
+
     /// Closes the socket, drops the pending peers, and closes every taken peer: they report not
     /// connected afterwards, and their put_packet gives .unconfigured.
     public func stop() {

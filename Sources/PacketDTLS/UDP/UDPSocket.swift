@@ -155,6 +155,9 @@ final class UDPSocket: @unchecked Sendable {
     }
 
     /// The bound local port, 0 when unbound or unknown.
+    /// The descriptor, for an event loop to watch (never to read, close or poll after close()).
+    var fileDescriptor: Int32 { descriptor }
+
     var localPort: Int {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)

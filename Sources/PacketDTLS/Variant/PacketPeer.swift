@@ -1,7 +1,7 @@
 // PacketPeer.swift — what Godot's PacketPeer base class gives PacketPeerUDP and PacketPeerDTLS:
 // put_var, get_var and encode_buffer_max_size, written once over put_packet/get_packet.
 
-import Foundation
+import Synchronization
 
 /// Godot's PacketPeer: a peer that sends and receives whole packets. PacketPeerUDP and
 /// PacketPeerDTLS adopt it, and get put_var / get_var / encode_buffer_max_size from it.
@@ -10,22 +10,42 @@ public protocol PacketPeer: AnyObject {
     func getPacket() -> [UInt8]
     func getPacketError() -> GodotError
     func getAvailablePacketCount() -> Int
-}
-
-extension PacketPeerUDP: PacketPeer {}
-extension PacketPeerDTLS: PacketPeer {}
-
-extension PacketPeer {
-    /// Godot's default encode_buffer_max_size (8 MiB).
-    public static var defaultEncodeBufferMaxSize: Int { 8 * 1024 * 1024 }
-
     /// The largest encoding put_var accepts (Godot's encode_buffer_max_size).
-    public var encodeBufferMaxSize: Int { EncodeLimits.shared.limit(for: self) ?? Self.defaultEncodeBufferMaxSize }
-
+    var encodeBufferMaxSize: Int { get }
     /// Godot's set_encode_buffer_max_size: at least 1024 bytes, at most 256 MiB, rounded up to a
     /// power of two. ERR_INVALID_PARAMETER (and no change) outside that range.
     @discardableResult
+    func setEncodeBufferMaxSize(_ size: Int) -> GodotError
+}
+
+// Each peer keeps its setting in its own field (`encodeBufferMaxSizeSetting`), atomic because
+// put_var reads it without taking the peer's lock.
+extension PacketPeerUDP: PacketPeer {
+    public var encodeBufferMaxSize: Int { encodeBufferMaxSizeSetting.load(ordering: .relaxed) }
+
+    @discardableResult
     public func setEncodeBufferMaxSize(_ size: Int) -> GodotError {
+        EncodeBufferSize.store(size) { encodeBufferMaxSizeSetting.store($0, ordering: .relaxed) }
+    }
+}
+
+extension PacketPeerDTLS: PacketPeer {
+    public var encodeBufferMaxSize: Int { encodeBufferMaxSizeSetting.load(ordering: .relaxed) }
+
+    @discardableResult
+    public func setEncodeBufferMaxSize(_ size: Int) -> GodotError {
+        EncodeBufferSize.store(size) { encodeBufferMaxSizeSetting.store($0, ordering: .relaxed) }
+    }
+}
+
+/// The rules of Godot's encode_buffer_max_size, shared by every PacketPeer.
+enum EncodeBufferSize {
+    /// Godot's default (8 MiB).
+    static let godotDefault = 8 * 1024 * 1024
+
+    /// Checks `size`, rounds it up to a power of two and hands it to `store`; ERR_INVALID_PARAMETER
+    /// (and no call) outside 1024 bytes ... 256 MiB.
+    static func store(_ size: Int, _ store: (Int) -> Void) -> GodotError {
         guard size >= 1024 else {
             return ErrorReport.fail(.invalidParameter, "encode_buffer_max_size must be at least 1024 bytes, not \(size)")
         }
@@ -34,9 +54,14 @@ extension PacketPeer {
         }
         var rounded = 1024
         while rounded < size { rounded <<= 1 }
-        EncodeLimits.shared.setLimit(rounded, for: self)
+        store(rounded)
         return .ok
     }
+}
+
+extension PacketPeer {
+    /// Godot's default encode_buffer_max_size (8 MiB).
+    public static var defaultEncodeBufferMaxSize: Int { EncodeBufferSize.godotDefault }
 
     public func getEncodeBufferMaxSize() -> Int { encodeBufferMaxSize }
 
@@ -67,33 +92,5 @@ extension PacketPeer {
         } catch {
             return (ErrorReport.fail(error.code, "get_var: \(error.message)"), .null)
         }
-    }
-}
-
-/// encode_buffer_max_size per peer, kept beside the peers so their classes need no new field.
-/// An entry holds its peer weakly and counts only while that very peer lives, so a new peer at a
-/// reused address never inherits an old setting.
-final class EncodeLimits: @unchecked Sendable {
-    private struct Entry {
-        weak var peer: AnyObject?
-        var limit: Int
-    }
-
-    static let shared = EncodeLimits()
-    private let lock = NSLock()
-    private var entries: [ObjectIdentifier: Entry] = [:]
-
-    func limit(for peer: AnyObject) -> Int? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let entry = entries[ObjectIdentifier(peer)], entry.peer === peer else { return nil }
-        return entry.limit
-    }
-
-    func setLimit(_ limit: Int, for peer: AnyObject) {
-        lock.lock()
-        defer { lock.unlock() }
-        if entries.count >= 64 { entries = entries.filter { $0.value.peer != nil } }
-        entries[ObjectIdentifier(peer)] = Entry(peer: peer, limit: limit)
     }
 }

@@ -15,8 +15,11 @@ public enum VariantDecoder {
 
     /// The value at the start of `bytes`, read with `version`'s type numbers. Bytes after the value
     /// are ignored, as Godot's get_var ignores them.
-    /// - Parameter allowObjects: Godot's allow_objects; full objects cannot be built here either way
-    ///   (ERR_UNAUTHORIZED without it, ERR_UNAVAILABLE with it).
+    /// - Parameters:
+    ///   - bytes: the encoded value (a packet from get_packet, or var_to_bytes' result).
+    ///   - version: whose type numbers to read, Godot 3's or Godot 4's.
+    ///   - allowObjects: Godot's allow_objects; full objects cannot be built here either way
+    ///     (ERR_UNAUTHORIZED without it, ERR_UNAVAILABLE with it).
     public static func decode(_ bytes: [UInt8], version: GodotVersion = .godot4,
                               allowObjects: Bool = false) throws(VariantError) -> GodotVariant {
         try decodeWithLength(bytes, version: version, allowObjects: allowObjects).value

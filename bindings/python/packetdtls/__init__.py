@@ -35,7 +35,7 @@ from .session import DTLSSession
 from .udp import PacketPeerUDP
 from .udp_server import UDPServer
 from .x509 import X509Certificate
-from . import variant
+from . import aio, variant
 from .variant import bytes_to_var, var_to_bytes
 
 __version__ = "0.1.0"
@@ -58,6 +58,7 @@ __all__ = [
     "TLSOptions",
     "UDPServer",
     "X509Certificate",
+    "aio",
     "bytes_to_var",
     "var_to_bytes",
     "variant",

@@ -6,14 +6,17 @@
 from __future__ import annotations
 
 import ctypes
+import io
+import math
 import operator
 import os
 import threading
+import time
 import weakref
 from typing import Any, Callable, Optional, Tuple, Type, TypeVar, Union
 
 from ._errors import Error
-from ._library import lib, set_binding_error
+from ._library import last_error_message, lib, set_binding_error
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 _U32_MAX = 2**32 - 1
@@ -23,6 +26,7 @@ CData = Tuple[Any, int, Any]
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 T = TypeVar("T", bound="HandleOwner")
+_ERR_TIMEOUT = int(Error.ERR_TIMEOUT)
 
 
 class HandleOwner:
@@ -267,3 +271,34 @@ def get_packet(function: Callable[..., int], handle: Any, packets: PacketBuffer)
         return b""
     finally:
         packets.lock.release()
+
+
+# MARK: - Blocking waits that a signal interrupts
+
+#: The longest one blocking C call lasts inside wait(): Python runs its signal handlers (Ctrl-C's
+#: KeyboardInterrupt) only between calls, so a wait is made of slices this long.
+WAIT_SLICE_MS = 100
+
+
+def wait_in_slices(wait_timeout: Callable[[Any, int], int], handle: Any, milliseconds: Optional[int]) -> int:
+    """Calls ``wait_timeout(handle, ms)`` in slices of at most WAIT_SLICE_MS until it returns anything
+    but ERR_TIMEOUT or `milliseconds` (None = for ever) have passed; returns the last dtls_error.
+    Between slices Python handles signals, so Ctrl-C raises KeyboardInterrupt at once."""
+    deadline = None if milliseconds is None else time.monotonic() + milliseconds / 1000
+    while True:
+        if deadline is None:
+            slice_ms = WAIT_SLICE_MS
+        else:
+            slice_ms = max(0, min(WAIT_SLICE_MS, math.ceil((deadline - time.monotonic()) * 1000)))
+        code = int(wait_timeout(handle, slice_ms))
+        if code != _ERR_TIMEOUT or (deadline is not None and time.monotonic() >= deadline):
+            return code
+
+
+def descriptor(get_fd: Callable[[Any], int], handle: Any) -> int:
+    """The socket descriptor from ``dtls_udp_get_fd``/``dtls_udp_server_get_fd``; with no socket,
+    io.UnsupportedOperation (an OSError and a ValueError, as io's fileno() raises) with the reason."""
+    fd = int(get_fd(handle))
+    if fd < 0:
+        raise io.UnsupportedOperation(last_error_message() or "no socket")
+    return fd

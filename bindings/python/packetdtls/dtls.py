@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ctypes
+import io
 from typing import Any, NamedTuple, Optional, overload
 
 from ._common import (
@@ -133,6 +134,18 @@ class PacketPeerDTLS(VarPeer, HandleOwner):
         if h is None:
             raise closed_error(self)
         return to_error(lib.dtls_peer_poll(h))
+
+    def fileno(self) -> int:
+        """Beyond Godot: the descriptor of the UDP peer this session runs over (its ``fileno()``), for
+        ``selectors`` or asyncio: when it is readable, call poll(). A handshake also needs poll() when
+        nothing arrives (retransmission), so wake at least every 100 ms while handshaking.
+        io.UnsupportedOperation (an OSError and a ValueError) before connect_to_peer / take_connection,
+        or once the transport is gone."""
+        self._handle()
+        udp = self._udp
+        if udp is None or udp.closed:
+            raise io.UnsupportedOperation("PacketPeerDTLS.fileno: no UDP peer under this session yet")
+        return udp.fileno()
 
     def get_status(self) -> Status:
         h = self._h

@@ -14,9 +14,11 @@ from ._common import (
     c_int,
     c_str,
     closed_error,
+    descriptor,
     get_packet,
     read_string,
     type_error,
+    wait_in_slices,
 )
 from ._errors import Error, to_error
 from ._library import lib
@@ -116,16 +118,28 @@ class PacketPeerUDP(VarPeer, HandleOwner):
 
     def wait(self, timeout: Optional[float] = None) -> Error:
         """Blocks until a datagram can be read (Godot's wait()). Beyond Godot: with `timeout` in
-        seconds it gives up after that long with ERR_TIMEOUT. Other threads run meanwhile."""
+        seconds it gives up after that long with ERR_TIMEOUT. Other threads run meanwhile, and a
+        signal handler runs at once (Ctrl-C raises KeyboardInterrupt): the wait is made of short
+        slices."""
         h = self._handle()
         if timeout is None:
-            return to_error(lib.dtls_udp_wait(h))
+            return to_error(wait_in_slices(lib.dtls_udp_wait_timeout, h, None))
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
             raise type_error("wait", "timeout", "a number of seconds or None", timeout)
         if math.isnan(timeout):
             raise ValueError("wait() timeout must not be NaN")
         milliseconds = math.ceil(timeout * 1000) if timeout > 0 else (0 if timeout == 0 else -1)
-        return to_error(lib.dtls_udp_wait_timeout(h, min(milliseconds, 2**31 - 1)))
+        if milliseconds < 0:
+            return to_error(lib.dtls_udp_wait_timeout(h, milliseconds))  # the library's own error
+        return to_error(wait_in_slices(lib.dtls_udp_wait_timeout, h, min(milliseconds, 2**31 - 1)))
+
+    def fileno(self) -> int:
+        """Beyond Godot: the socket's file descriptor, for ``selectors``, ``select`` or asyncio to
+        watch (see ``packetdtls.aio``). Readable means get_packet has something; for a peer taken from
+        a UDPServer it is the server's socket, and the server's poll() routes what came. Watch it only:
+        the peer owns it. io.UnsupportedOperation (an OSError and a ValueError) when the peer has no
+        socket yet."""
+        return descriptor(lib.dtls_udp_get_fd, self._handle())
 
     def get_packet_ip(self) -> str:
         """The source address of the last packet read ("" before any)."""

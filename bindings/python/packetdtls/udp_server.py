@@ -7,7 +7,7 @@ import math
 
 from typing import Optional
 
-from ._common import HandleOwner, c_int, c_str, closed_error, type_error
+from ._common import HandleOwner, c_int, c_str, closed_error, descriptor, type_error, wait_in_slices
 from ._errors import Error, to_error
 from ._library import lib
 from .udp import PacketPeerUDP
@@ -40,12 +40,19 @@ class UDPServer(HandleOwner):
 
     def wait(self, timeout: float) -> Error:
         """Beyond Godot: blocks until a datagram waits on the socket or `timeout` seconds pass
-        (ERR_TIMEOUT), so a server loop can sleep instead of spinning; call poll() afterwards."""
+        (ERR_TIMEOUT), so a server loop can sleep instead of spinning; call poll() afterwards. A signal
+        handler runs at once (Ctrl-C raises KeyboardInterrupt): the wait is made of short slices."""
         h = self._handle()
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or math.isnan(timeout):
             raise type_error("wait", "timeout", "a number of seconds", timeout)
         milliseconds = max(0, math.ceil(timeout * 1000))
-        return to_error(lib.dtls_udp_server_wait_timeout(h, min(milliseconds, 2**31 - 1)))
+        return to_error(wait_in_slices(lib.dtls_udp_server_wait_timeout, h, min(milliseconds, 2**31 - 1)))
+
+    def fileno(self) -> int:
+        """Beyond Godot: the socket's file descriptor, for ``selectors``, ``select`` or asyncio to
+        watch (see ``packetdtls.aio``). Readable means poll() has datagrams to route. Watch it only: the
+        server owns it. io.UnsupportedOperation (an OSError and a ValueError) when not listening."""
+        return descriptor(lib.dtls_udp_server_get_fd, self._handle())
 
     def is_connection_available(self) -> bool:
         h = self._h

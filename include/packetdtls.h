@@ -491,9 +491,23 @@ DTLS_API dtls_cert *dtls_options_get_own_certificate(dtls_options *options);
 DTLS_API dtls_error dtls_options_set_handshake_timeout(dtls_options *options, uint32_t min_ms, uint32_t max_ms);
 /**
  * A connected peer that receives nothing for `timeout_ms` ends in DTLS_STATUS_ERROR with "idle timeout"
- * as its reason, so servers reclaim vanished clients. 0 turns it off. Default 120000 (two minutes).
+ * as its reason, so servers reclaim vanished clients. It tells the other end first (close_notify, once,
+ * best effort, with an empty record behind it in the same datagram as the mark of an idle timeout): a
+ * PacketDTLS peer there becomes DTLS_STATUS_DISCONNECTED with a reason saying the peer closed the
+ * session for inactivity; Godot, OpenSSL and GnuTLS peers see a plain close_notify. 0 turns it off. Default 300000 (five minutes; docs/BEYOND_GODOT.md
+ * says why). Beyond Godot (Godot has no idle timeout).
  */
 DTLS_API dtls_error dtls_options_set_idle_timeout(dtls_options *options, uint32_t timeout_ms);
+/**
+ * Peers set up afterwards with these options (a client's own, or every peer a DTLS server makes) send a
+ * keepalive whenever they have sent nothing for `interval_ms`: an empty application-data record, which
+ * the other end (PacketDTLS, Godot, mbedTLS, OpenSSL, GnuTLS) accepts as proof of life and never
+ * surfaces as a packet. It restarts the other end's idle timer, and a PacketDTLS peer without a keepalive
+ * of its own answers it (at most once a second), restarting this end's. 0 turns it off (the default, as
+ * in Godot). Keep it well below the other end's idle timeout. OpenSSL's SSL_read() returns 0 for the
+ * record, which s_client and s_server take for the end: see docs/BEYOND_GODOT.md. Beyond Godot.
+ */
+DTLS_API dtls_error dtls_options_set_keepalive_ms(dtls_options *options, uint32_t interval_ms);
 /**
  * The largest datagram the handshake may send (default 1400; 0 = no limit); bigger handshake messages
  * are fragmented. Application packets are not limited by it. Range 0 or 256..16384.
@@ -575,7 +589,8 @@ DTLS_API void dtls_server_free(dtls_server *server);
 /**
  * Godot 3.x setup: the private key, its certificate and an optional chain of intermediates (NULL),
  * which is sent to clients after the certificate. May be called again to replace the identity;
- * peers already taken keep the one they started with. A fresh cookie secret is made each time.
+ * peers already taken keep the one they started with. The cookie and ticket keys belong to the
+ * server and outlive setup and stop (dtls_server_load_keys).
  * \return DTLS_OK; DTLS_ERR_INVALID_PARAMETER for a missing, public-only or mismatched key;
  *         DTLS_FAILED (see the message).
  */
@@ -598,7 +613,7 @@ DTLS_API dtls_error dtls_server_setup_with_options(dtls_server *server, dtls_opt
  * NULL for a bad handle, a server that is not set up or stopped, or a udp peer that is not connected.
  */
 DTLS_API dtls_peer *dtls_server_take_connection(dtls_server *server, dtls_udp *udp);
-/** Forgets the identity and the cookie secret; take_connection fails until the next setup. */
+/** Forgets the identity (not the keys); take_connection fails until the next setup. */
 DTLS_API dtls_error dtls_server_stop(dtls_server *server);
 /**
  * Beyond Godot: bounds the handshakes in flight. A handshake holds a place from the moment its
@@ -715,6 +730,12 @@ DTLS_API size_t dtls_peer_get_verify_text(dtls_peer *peer, char *buf, size_t cap
 /** The description of the last fatal alert the peer sent (RFC 5246 numbers), -1 when none. */
 DTLS_API int dtls_peer_get_last_alert(dtls_peer *peer);
 
+/**
+ * Sends a keepalive whenever this peer has sent nothing for `interval_ms` (0 = off), in the running
+ * session and the ones after it, whatever its options say (see dtls_options_set_keepalive_ms). Beyond Godot.
+ */
+DTLS_API dtls_error dtls_peer_set_keepalive_ms(dtls_peer *peer, uint32_t interval_ms);
+
 /** Traffic and handshake figures of a peer's current (or last) session. Append-only. */
 typedef struct dtls_peer_stats {
     uint64_t packets_sent;              /**< application packets put */
@@ -727,6 +748,8 @@ typedef struct dtls_peer_stats {
     uint64_t datagrams_oversized;       /**< datagrams too large for a record, discarded */
     uint64_t handshake_retransmissions; /**< flights sent again after their timer ran out */
     uint64_t handshake_duration_ms;     /**< connect (or accept) to CONNECTED; 0 until then */
+    uint64_t keepalives_sent;           /**< keepalive records sent (answers and refusal probes included) */
+    uint64_t keepalives_received;       /**< keepalive records (empty application data) received */
 } dtls_peer_stats;
 
 /**
@@ -734,6 +757,37 @@ typedef struct dtls_peer_stats {
  * an older caller gets the fields it knows. DTLS_ERR_INVALID_PARAMETER for NULL out or a size too small.
  */
 DTLS_API dtls_error dtls_peer_get_stats(dtls_peer *peer, dtls_peer_stats *out, size_t size);
+/* MARK: - Beyond Godot: fleets and restarts (shared server keys, port reuse; docs/BEYOND_GODOT.md) */
+
+/**
+ * Makes the cookie and session-ticket keys in the key file at `path` (written by
+ * dtls_server_save_keys() or `packetdtls-cli gen-keys`) this server's, at once, also when it is
+ * already set up. Servers that load one file accept each other's cookies and resume each other's
+ * sessions; a restarted server resumes the sessions it made before.
+ * \return DTLS_OK; DTLS_ERR_INVALID_PARAMETER for NULL or a file that cannot be opened;
+ *         DTLS_ERR_FILE_UNRECOGNIZED for a file that is not a key file (or of a newer version);
+ *         DTLS_ERR_FILE_CORRUPT for a short, long or corrupt one. The keys are then unchanged.
+ */
+DTLS_API dtls_error dtls_server_load_keys(dtls_server *server, const char *path);
+/**
+ * Writes the server's current and previous keys to `path`, mode 0600, replacing it whole (a new
+ * file renamed over it). From then on the server rotates its keys only when told to.
+ * \return DTLS_OK; DTLS_ERR_INVALID_PARAMETER for NULL, a directory, or a folder where no file can be
+ *         made; DTLS_ERR_FILE_CANT_WRITE when writing fails (see the message).
+ */
+DTLS_API dtls_error dtls_server_save_keys(dtls_server *server, const char *path);
+/**
+ * New random keys become current; the current ones stay accepted as the previous (their tickets
+ * still resume), and the previous ones are forgotten (their tickets get a full handshake).
+ */
+DTLS_API dtls_error dtls_server_rotate_keys(dtls_server *server);
+/**
+ * Off by default. When on, the next dtls_udp_server_listen() sets SO_REUSEPORT, so several servers
+ * of one user can listen on one port and the kernel spreads clients over them; they should share
+ * one key file. DTLS_ERR_ALREADY_IN_USE while listening.
+ */
+DTLS_API dtls_error dtls_udp_server_set_reuse_port(dtls_udp_server *server, bool enabled);
+
 /* MARK: - Variant values: put_var / get_var (dtls_var) */
 
 /*

@@ -544,6 +544,8 @@ public:
         return to_error(dtls_udp_server_set_max_pending_connections(get(), max_pending));
     }
     int get_max_pending_connections() const noexcept { return dtls_udp_server_get_max_pending_connections(get()); }
+    /// Beyond Godot: SO_REUSEPORT on the next listen(), so several servers share the port (before listen).
+    Error set_reuse_port(bool enabled) noexcept { return to_error(dtls_udp_server_set_reuse_port(get(), enabled)); }
 };
 
 // MARK: - CryptoKey
@@ -656,6 +658,10 @@ public:
     /// A connected peer silent for timeout_ms ends in Status::Error (0 = never).
     Error set_idle_timeout(std::uint32_t timeout_ms) noexcept {
         return to_error(dtls_options_set_idle_timeout(get(), timeout_ms));
+    }
+    /// Peers set up with these options send a keepalive after `interval_ms` with nothing sent (0 = off).
+    Error set_keepalive_ms(std::uint32_t interval_ms) noexcept {
+        return to_error(dtls_options_set_keepalive_ms(get(), interval_ms));
     }
     /// The largest handshake datagram (0 = no limit, else 256..16384).
     Error set_mtu(std::uint32_t mtu) noexcept { return to_error(dtls_options_set_mtu(get(), mtu)); }
@@ -932,6 +938,10 @@ public:
     }
     /// The description number (RFC 5246) of the last fatal alert the other end sent, -1 when none.
     int get_last_alert() const noexcept { return dtls_peer_get_last_alert(get()); }
+    /// Sends a keepalive after `interval_ms` with nothing sent (0 = off), whatever the options say.
+    Error set_keepalive_ms(std::uint32_t interval_ms) noexcept {
+        return to_error(dtls_peer_set_keepalive_ms(get(), interval_ms));
+    }
     /// The figures of the current (or last) session; all zero on failure, with the code in *error.
     PeerStats get_stats(Error *error = nullptr) const noexcept {
         PeerStats stats{};
@@ -968,7 +978,7 @@ public:
     PacketPeerDTLS take_connection(const PacketPeerUDP &udp_peer) noexcept {
         return PacketPeerDTLS(dtls_server_take_connection(get(), udp_peer.get()));
     }
-    /// Forgets the identity and the cookie secret.
+    /// Forgets the identity (not the keys).
     Error stop() noexcept { return to_error(dtls_server_stop(get())); }
 
     /// Beyond Godot: caps on handshakes in flight, in all and per client address, and the server-side
@@ -992,6 +1002,17 @@ public:
     }
     /// Handshakes holding a place now; -1 for an empty handle.
     std::int32_t get_handshakes_in_flight() const noexcept { return dtls_server_get_handshakes_in_flight(get()); }
+    /// Beyond Godot: makes the cookie and session-ticket keys in the key file at `path` this server's,
+    /// so servers sharing one file resume each other's sessions (and a restarted server its own).
+    Error load_keys(std::string_view path) {
+        return to_error(dtls_server_load_keys(get(), detail::c_string(path).c_str()));
+    }
+    /// Beyond Godot: writes the current and previous keys to `path` (mode 0600, replaced whole).
+    Error save_keys(std::string_view path) {
+        return to_error(dtls_server_save_keys(get(), detail::c_string(path).c_str()));
+    }
+    /// Beyond Godot: new current keys; the current ones stay accepted as the previous.
+    Error rotate_keys() noexcept { return to_error(dtls_server_rotate_keys(get())); }
 };
 
 /// Shorter names.

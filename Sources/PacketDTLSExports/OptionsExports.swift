@@ -125,6 +125,13 @@ public func dtls_options_set_idle_timeout(_ options: OpaquePointer!, _ timeoutMs
     return object.setIdleTimeout(ms: timeoutMs)
 }
 
+/// Sets the keepalive interval of peers started afterwards (0 = off).
+@c @implementation
+public func dtls_options_set_keepalive_ms(_ options: OpaquePointer!, _ intervalMs: UInt32) -> GodotError {
+    guard let object = lookUpOptions(options, "dtls_options_set_keepalive_ms") else { return .invalidParameter }
+    return object.setKeepalive(ms: intervalMs)
+}
+
 /// Sets the largest handshake datagram (0 = no limit, else 256...16384).
 @c @implementation
 public func dtls_options_set_mtu(_ options: OpaquePointer!, _ mtu: UInt32) -> GodotError {

@@ -1,5 +1,5 @@
 // PeerBeyondGodotExports.swift — what a PacketPeerDTLS tells beyond Godot: ALPN, the peer's
-// certificate, verification flags, the last alert, and traffic figures.
+// certificate, verification flags, the last alert, traffic figures, and the keepalive.
 
 import PacketDTLS
 
@@ -39,6 +39,12 @@ public func dtls_peer_get_last_alert(_ handle: OpaquePointer?) -> Int32 {
 }
 
 @c @implementation
+public func dtls_peer_set_keepalive_ms(_ handle: OpaquePointer?, _ intervalMs: UInt32) -> GodotError {
+    guard let dtls = lookUpPeer(handle, "dtls_peer_set_keepalive_ms") else { return .invalidParameter }
+    return dtls.setKeepalive(ms: intervalMs)
+}
+
+@c @implementation
 public func dtls_peer_get_stats(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<dtls_peer_stats>?,
                                 _ size: Int) -> GodotError {
     guard let dtls = lookUpPeer(handle, "dtls_peer_get_stats") else { return .invalidParameter }
@@ -52,7 +58,8 @@ public func dtls_peer_get_stats(_ handle: OpaquePointer?, _ out: UnsafeMutablePo
         bytes_sent: stats.bytesSent, bytes_received: stats.bytesReceived,
         datagrams_sent: stats.datagramsSent, datagrams_received: stats.datagramsReceived,
         records_dropped_bad_mac: stats.recordsDroppedBadMAC, datagrams_oversized: stats.datagramsOversized,
-        handshake_retransmissions: stats.handshakeRetransmissions, handshake_duration_ms: stats.handshakeDurationMs)
+        handshake_retransmissions: stats.handshakeRetransmissions, handshake_duration_ms: stats.handshakeDurationMs,
+        keepalives_sent: stats.keepalivesSent, keepalives_received: stats.keepalivesReceived)
     // An older caller's struct is a prefix of ours (append-only): copy only what it has room for.
     let count = min(size, MemoryLayout<dtls_peer_stats>.size)
     withUnsafeBytes(of: &filled) { UnsafeMutableRawPointer(out).copyMemory(from: $0.baseAddress!, byteCount: count) }

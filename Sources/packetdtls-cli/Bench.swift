@@ -24,7 +24,7 @@ struct Bench: ParsableCommand {
             or sessions bench runs, a progress line is drawn on stderr when stderr is a terminal.
             """,
         subcommands: [BenchHandshake.self, BenchEcho.self, BenchUDP.self, BenchSessions.self,
-                      BenchSessionsClient.self]
+                      BenchSessionsClient.self, BenchRestartStorm.self, BenchFleet.self]
     )
 }
 

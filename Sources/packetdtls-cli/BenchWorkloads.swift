@@ -197,7 +197,7 @@ struct BenchSessionsServer {
 
     func run() throws(CLIFailure) {
         let udp = UDPServer(), dtls = DTLSServer()
-        // Setting up 10,000 sessions takes longer than the default idle timeout (120 s), and the first
+        // Setting up 10,000 sessions takes longer than the default idle timeout (300 s), and the first
         // sessions stay idle throughout: keep the check running, but past the end of the run.
         options.setIdleTimeout(ms: UInt32(clamping: timeoutMs + 60_000))
         guard dtls.setup(serverOptions: options) == .ok else { throw .tls("DTLSServer.setup: \(ErrorReport.message)") }

@@ -50,6 +50,10 @@ struct Connect: ParsableCommand {
     @Option(help: ArgumentHelp(CipherSuiteOption.help, valueName: "list"))
     var ciphers: String?
 
+    @Option(help: ArgumentHelp("Send a keepalive (an empty record) after this long with nothing sent; 0 = never.",
+                               valueName: "seconds"))
+    var keepalive: Double = 0
+
     func validate() throws {
         if let count {
             guard message != nil else { throw ValidationError("--count needs --message TEXT") }
@@ -59,6 +63,7 @@ struct Connect: ParsableCommand {
         guard linger >= 0, linger <= 86400 else { throw ValidationError("--linger must be in 0...86400 seconds") }
         if let hostname, hostname.isEmpty { throw ValidationError("--hostname must not be empty") }
         if let keylog, keylog.isEmpty { throw ValidationError("--keylog must not be empty") }
+        guard keepalive >= 0, keepalive <= 86400 else { throw ValidationError("--keepalive must be in 0...86400 seconds") }
     }
 
     func run() throws {
@@ -92,6 +97,7 @@ struct Connect: ParsableCommand {
         let limit = UInt32(min(Clock.milliseconds(timeout), 3_600_000))
         options.setHandshakeTimeout(minMs: min(1000, limit), maxMs: limit)
         options.setIdleTimeout(ms: 0)
+        options.setKeepalive(ms: keepalive > 0 ? UInt32(Clock.milliseconds(keepalive)) : 0)
         if let keylog, options.setKeyLogPath(keylog) != .ok { throw CLIFailure.usage("--keylog: \(ErrorReport.message)") }
         try CipherSuiteOption.apply(ciphers, to: options)
         return options

@@ -41,9 +41,18 @@ final class EchoServer {
     // MARK: Starting
 
     /// Sets up the DTLS identity and binds the socket; every failure is a sentence for the user.
-    func listen(port: Int, bindAddress: String, maxPending: Int) throws(CLIFailure) {
+    /// With `keyFile` the cookie and ticket keys come from it; with `reusePort` the port may be
+    /// shared with other servers (SO_REUSEPORT).
+    func listen(port: Int, bindAddress: String, maxPending: Int, keyFile: String? = nil,
+                reusePort: Bool = false) throws(CLIFailure) {
+        if let keyFile, dtls.loadKeys(path: keyFile) != .ok {
+            throw .tls("cannot use the key file: \(ErrorReport.message)")
+        }
         guard dtls.setup(serverOptions: options) == .ok else {
             throw .tls("cannot set up the DTLS server: \(ErrorReport.message)")
+        }
+        if reusePort, udp.setReusePort(true) != .ok {
+            throw .network("cannot share the port: \(ErrorReport.message)")
         }
         let where_ = bindAddress == "*" ? "*:\(port)" : Endpoint.label(host: bindAddress, port: port)
         switch udp.listen(port: port, bindAddress: bindAddress) {
@@ -68,10 +77,19 @@ final class EchoServer {
 
     // MARK: The loop
 
-    /// Runs until SIGINT or SIGTERM, then closes every session with close_notify.
-    func run() {
+    /// Runs until SIGINT or SIGTERM, then closes every session with close_notify. With `keyFile`,
+    /// SIGHUP loads it again (a rotated file: sessions of the previous keys still resume).
+    func run(keyFile: String? = nil) {
         var idleSinceMs = Clock.nowMs()
+        if keyFile != nil { ReloadSignal.install() }
         while !StopSignal.isRequested {
+            if let keyFile, ReloadSignal.take() {
+                if dtls.loadKeys(path: keyFile) == .ok {
+                    log.always("SIGHUP: loaded the keys in \(keyFile)")
+                } else {
+                    log.always("error: SIGHUP: kept the keys: \(ErrorReport.message)")
+                }
+            }
             if step() {
                 idleSinceMs = Clock.nowMs()
             } else {
@@ -148,7 +166,8 @@ final class EchoServer {
         let elapsed = Clock.nowMs() - session.startedMs
         switch new {
         case .connected:
-            log.info("\(label) handshake ok in \(elapsed) ms: \(session.peer.getCipherSuite())")
+            let resumed = session.peer.isSessionResumed() ? " (resumed)" : ""
+            log.info("\(label) handshake ok in \(elapsed) ms: \(session.peer.getCipherSuite())\(resumed)")
         case .disconnected:
             let why = session.peer.getErrorMessage()
             log.info("\(label) disconnect: \(why.isEmpty ? "session closed" : why); \(counts(session))")

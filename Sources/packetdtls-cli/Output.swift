@@ -46,13 +46,15 @@ enum Output {
 struct Log {
     /// With quiet set, only errors and the lines that say where the server listens are written.
     let quiet: Bool
+    /// Written after the time on every line ("[2/4]" for one of several server processes).
+    var label = ""
 
     func info(_ message: String) {
-        if !quiet { Output.error("\(Self.timestamp()) \(message)") }
+        if !quiet { always(message) }
     }
 
     func always(_ message: String) {
-        Output.error("\(Self.timestamp()) \(message)")
+        Output.error("\(Self.timestamp())\(label.isEmpty ? "" : " " + label) \(message)")
     }
 
     /// Local wall-clock time with milliseconds.

@@ -22,7 +22,7 @@ struct PacketDTLSCLI: ParsableCommand {
             time-out), 130 interrupted.
             """,
         version: LibraryInfo.version,
-        subcommands: [Serve.self, Connect.self, GenCert.self, Bench.self]
+        subcommands: [Serve.self, Connect.self, GenCert.self, GenKeys.self, Bench.self]
     )
 
     /// Parses and runs the subcommand, mapping failures to the documented exit statuses: a usage

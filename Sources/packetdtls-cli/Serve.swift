@@ -12,6 +12,14 @@ struct Serve: ParsableCommand {
             Each client's connect, handshake result (with the cipher suite), disconnect and error is \
             logged on stderr with its address. SIGINT or SIGTERM ends every session with close_notify \
             and exits 0.
+
+            Fleets: --keys FILE (from `gen-keys`) loads the cookie and session-ticket keys, so servers \
+            sharing the file resume each other's sessions, and a restarted server resumes its own. \
+            --reuse-port lets several servers listen on one port (SO_REUSEPORT: the kernel spreads \
+            clients over them). --processes N does both for you: N server processes on one port \
+            sharing one key file (--keys, or a throwaway one) and one certificate; each log line \
+            names its process as [k/N]. SIGHUP loads the --keys file again (`gen-keys --rotate FILE` \
+            rotates it; sessions of the previous keys still resume), in every process.
             """
     )
 
@@ -32,7 +40,7 @@ struct Serve: ParsableCommand {
 
     @Option(help: ArgumentHelp("Close a session after this many seconds without a datagram (0 = never).",
                                valueName: "seconds"))
-    var idleTimeout: Double = 120
+    var idleTimeout: Double = 300
 
     @Option(help: ArgumentHelp("Append every session's secrets to this file (NSS key log format, as SSLKEYLOGFILE) "
                                + "so Wireshark or tshark can decrypt a capture. Keep it secret.", valueName: "file"))
@@ -41,8 +49,26 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp(CipherSuiteOption.help, valueName: "list"))
     var ciphers: String?
 
+    @Option(help: ArgumentHelp("Send each client a keepalive (an empty record) after this long with nothing sent "
+                               + "(0 = never).", valueName: "seconds"))
+    var keepalive: Double = 0
+
     @Flag(help: "Log only errors and where the server listens.")
     var quiet = false
+
+    @Option(help: ArgumentHelp("Load the cookie and session-ticket keys from this key file (see gen-keys).",
+                               valueName: "file"))
+    var keys: String?
+
+    @Flag(help: "Listen with SO_REUSEPORT, so other servers of this user may share the port.")
+    var reusePort = false
+
+    @Option(help: ArgumentHelp("Run this many server processes on one port, sharing keys and certificate.",
+                               valueName: "n"))
+    var processes = 1
+
+    @Option(help: .hidden)
+    var processLabel = ""
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
@@ -54,10 +80,19 @@ struct Serve: ParsableCommand {
             throw ValidationError("--idle-timeout must be in 0...86400 seconds")
         }
         if let keylog, keylog.isEmpty { throw ValidationError("--keylog must not be empty") }
+        guard keepalive >= 0, keepalive <= 86400 else { throw ValidationError("--keepalive must be in 0...86400 seconds") }
+        guard (1...ServeProcesses.maximum).contains(processes) else {
+            throw ValidationError("--processes must be in 1...\(ServeProcesses.maximum)")
+        }
+        if let keys, keys.isEmpty { throw ValidationError("--keys must not be empty") }
     }
 
     func run() throws {
-        let log = Log(quiet: quiet)
+        if processes > 1 {
+            try ServeProcesses(serve: self).run()
+            return
+        }
+        let log = Log(quiet: quiet, label: processLabel)
         let identity: Identity
         if let cert, let key {
             identity = try Identity.load(keyPath: key, certificatePath: cert)
@@ -70,10 +105,11 @@ struct Serve: ParsableCommand {
         let options = TLSOptions.server(key: identity.key, certificate: identity.certificate)
         options.setIdleTimeout(ms: idleTimeout > 0 ? UInt32(Clock.milliseconds(idleTimeout)) : 0)
         if let keylog, options.setKeyLogPath(keylog) != .ok { throw CLIFailure.usage("--keylog: \(ErrorReport.message)") }
+        options.setKeepalive(ms: keepalive > 0 ? UInt32(Clock.milliseconds(keepalive)) : 0)
         try CipherSuiteOption.apply(ciphers, to: options)
         let server = EchoServer(options: options, log: log)
-        try server.listen(port: port, bindAddress: bind, maxPending: maxPending)
+        try server.listen(port: port, bindAddress: bind, maxPending: maxPending, keyFile: keys, reusePort: reusePort)
         StopSignal.install()
-        server.run()
+        server.run(keyFile: keys)
     }
 }

@@ -11,8 +11,8 @@ final class EchoServer {
     private(set) var cookieRounds = 0
     var reply: ([UInt8]) -> [UInt8] = { $0 }
 
-    init(key: CryptoKey, certificate: X509Certificate, options: TLSOptions? = nil) throws {
-        XCTAssertEqual(udp.listen(port: 0, bindAddress: "127.0.0.1"), .ok)
+    init(key: CryptoKey, certificate: X509Certificate, options: TLSOptions? = nil, port: Int = 0) throws {
+        XCTAssertEqual(udp.listen(port: port, bindAddress: "127.0.0.1"), .ok)
         let setup = options.map { dtls.setup(serverOptions: $0) } ?? dtls.setup(key: key, certificate: certificate)
         XCTAssertEqual(setup, .ok, ErrorReport.message)
     }

@@ -40,9 +40,14 @@ final class ExternalPeer: @unchecked Sendable {
 
     func send(_ line: String) { input.fileHandleForWriting.write(Data((line + "\n").utf8)) }
 
+    /// Ends the tool: SIGTERM, then SIGKILL if it is still there after a bounded wait (a tool that
+    /// ignores SIGTERM must not hang the test run).
     func stop() {
         output.fileHandleForReading.readabilityHandler = nil
         if process.isRunning { process.terminate() }
+        let deadline = Date().addingTimeInterval(3)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 }

@@ -109,6 +109,52 @@ final class MbedTLSInternalsTests: XCTestCase {
                        pair.client.getErrorMessage())
     }
 
+    func testEmptyRecordCountAndTheRecordBehindACloseNotify() throws {
+        let pair = MemoryPair(server: MemoryPair.server(for: try TestIdentity.make()))
+        let server = try pair.handshake()
+        XCTAssertEqual(pair.client.getStatus(), .connected, pair.client.getErrorMessage())
+        var captured: [[UInt8]] = []
+        pair.link.server.outboundFilter = { captured.append($0); return nil }
+        // Two keepalives in one datagram: mbedTLS reads both in one mbedtls_ssl_read and counts them (nb_zero).
+        XCTAssertEqual(server.withSession { ($0?.sendKeepalive() ?? false) && ($0?.sendKeepalive() ?? false) }, true)
+        XCTAssertEqual(captured.count, 2)
+        pair.link.client.inject(captured.flatMap { $0 })
+        pair.client.withSession { session in
+            guard let session = failIfNil(session) else { return }
+            session.expectInput()
+            XCTAssertEqual(try? session.decryptNext(), .emptyRecord)
+            XCTAssertEqual(session.keepalivesReceived, 2, "ssl->nb_zero")
+            XCTAssertEqual(session.internals.takeEmptyRecordCount(), 0, "taken, and started again")
+        }
+        // The idle goodbye: close_notify with an application-data record behind it, in one datagram.
+        captured = []
+        server.withSession { $0?.sendInactivityClose() }
+        XCTAssertEqual(captured.count, 1)
+        pair.link.client.inject(captured[0])
+        pair.client.withSession { session in
+            guard let session = failIfNil(session) else { return }
+            XCTAssertEqual(try? session.decryptNext(), .closedByPeer)
+            XCTAssertEqual(session.internals.nextRecordTypeInDatagram, UInt8(MBEDTLS_SSL_MSG_APPLICATION_DATA),
+                           "in_hdr + next_record_offset, within in_left")
+        }
+    }
+
+    func testNoRecordBehindAPlainCloseNotify() throws {
+        let pair = MemoryPair(server: MemoryPair.server(for: try TestIdentity.make()))
+        let server = try pair.handshake()
+        var captured: [[UInt8]] = []
+        pair.link.server.outboundFilter = { captured.append($0); return nil }
+        server.withSession { $0?.sendCloseNotify() }
+        XCTAssertEqual(captured.count, 1)
+        pair.link.client.inject(captured[0])
+        pair.client.withSession { session in
+            guard let session = failIfNil(session) else { return }
+            session.expectInput()
+            XCTAssertEqual(try? session.decryptNext(), .closedByPeer)
+            XCTAssertNil(session.internals.nextRecordTypeInDatagram)
+        }
+    }
+
     private func failIfNil(_ session: DTLSSession?, file: StaticString = #filePath,
                            line: UInt = #line) -> DTLSSession? {
         if session == nil { XCTFail("the peer has no live session", file: file, line: line) }

@@ -69,7 +69,7 @@ final class TLSOptionsTests: XCTestCase {
         let options = TLSOptions.client()
         XCTAssertEqual(options.handshakeTimeout.minMs, 1000)
         XCTAssertEqual(options.handshakeTimeout.maxMs, 60000)
-        XCTAssertEqual(options.idleTimeout, 120_000)
+        XCTAssertEqual(options.idleTimeout, 300_000)
         XCTAssertEqual(options.mtu, 1400)
         XCTAssertEqual(options.setHandshakeTimeout(minMs: 0, maxMs: 10), .invalidParameter)
         XCTAssertEqual(options.setHandshakeTimeout(minMs: 20, maxMs: 10), .invalidParameter)

@@ -1,7 +1,7 @@
 /*
  * test_beyond.c — what PacketDTLS does beyond Godot, through the C header, over loopback UDP:
  * pre-shared keys, ALPN, public-key pinning, client certificates, session resumption, per-peer
- * figures, the key log, and bad handles to every function of that section.
+ * figures, the key log, shared server keys and port reuse, and bad handles to every function of that section.
  *
  * Build (from the repository root, after `swift build --product packetdtls`):
  *   gcc -std=c99 -Wall -Wextra -Werror -I include -I Tests/c Tests/c/test_beyond.c -L .build/debug \
@@ -307,6 +307,74 @@ static void test_bad_handles(void) {
     dtls_options_free(options);
 }
 
+/* Two servers sharing one key file: a session made on one resumes on the other; after two
+ * rotations it gets a full handshake; a damaged file is refused; two UDP servers share a port. */
+static void test_shared_keys_and_reuse_port(void) {
+    char path[] = "/tmp/packetdtls-keys-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    dtls_options *server_options = dtls_options_server(g_key, g_cert);
+    dtls_options *client_options = dtls_options_client(g_cert, NULL);
+    server_node first, second;
+    client_node c;
+    CHECK(exchange(&first, &c, server_options, client_options, "localhost", NULL) == DTLS_STATUS_CONNECTED);
+    dtls_session *session = dtls_peer_get_session(c.dtls);
+    CHECK(session != NULL);
+    client_free(&c);
+    CHECK_ERR(dtls_server_save_keys(first.dtls, path), DTLS_OK);
+    struct stat info;
+    CHECK(stat(path, &info) == 0 && (info.st_mode & 0777) == 0600 && info.st_size == 180);
+
+    CHECK(server_ready(&second, NULL, NULL, server_options));
+    CHECK_ERR(dtls_server_load_keys(second.dtls, path), DTLS_OK);
+    client_ready_udp(&c, server_port(&second));
+    CHECK_ERR(dtls_peer_set_session(c.dtls, session), DTLS_OK);
+    CHECK_ERR(dtls_peer_connect_to_peer_with_options(c.dtls, c.udp, "localhost", client_options), DTLS_OK);
+    run_pair(&second, &c, 5000);
+    CHECK(dtls_peer_get_status(c.dtls) == DTLS_STATUS_CONNECTED);
+    CHECK(dtls_peer_is_session_resumed(c.dtls));
+    client_free(&c);
+
+    CHECK_ERR(dtls_server_rotate_keys(second.dtls), DTLS_OK);
+    CHECK_ERR(dtls_server_rotate_keys(second.dtls), DTLS_OK);
+    client_ready_udp(&c, server_port(&second));
+    CHECK_ERR(dtls_peer_set_session(c.dtls, session), DTLS_OK);
+    CHECK_ERR(dtls_peer_connect_to_peer_with_options(c.dtls, c.udp, "localhost", client_options), DTLS_OK);
+    run_pair(&second, &c, 5000);
+    CHECK(dtls_peer_get_status(c.dtls) == DTLS_STATUS_CONNECTED);
+    CHECK(!dtls_peer_is_session_resumed(c.dtls));
+    client_free(&c);
+
+    CHECK(truncate(path, 100) == 0);
+    CHECK_ERR(dtls_server_load_keys(second.dtls, path), DTLS_ERR_FILE_CORRUPT);
+    CHECK(strstr(dtls_last_error_message(), "100 bytes") != NULL);
+    CHECK_ERR(dtls_server_load_keys(second.dtls, NULL), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_server_save_keys(second.dtls, NULL), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_server_load_keys(NULL, path), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_server_save_keys((dtls_server *)g_key, path), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_server_rotate_keys(NULL), DTLS_ERR_INVALID_PARAMETER);
+    unlink(path);
+    server_free(&first);
+    server_free(&second);
+    dtls_session_free(session);
+
+    dtls_udp_server *a = dtls_udp_server_new(), *b = dtls_udp_server_new(), *plain = dtls_udp_server_new();
+    CHECK_ERR(dtls_udp_server_set_reuse_port(a, true), DTLS_OK);
+    CHECK_ERR(dtls_udp_server_listen(a, 0, "127.0.0.1"), DTLS_OK);
+    int port = dtls_udp_server_get_local_port(a);
+    CHECK_ERR(dtls_udp_server_listen(plain, port, "127.0.0.1"), DTLS_ERR_UNAVAILABLE);
+    CHECK_ERR(dtls_udp_server_set_reuse_port(b, true), DTLS_OK);
+    CHECK_ERR(dtls_udp_server_listen(b, port, "127.0.0.1"), DTLS_OK);
+    CHECK_ERR(dtls_udp_server_set_reuse_port(b, false), DTLS_ERR_ALREADY_IN_USE);
+    CHECK_ERR(dtls_udp_server_set_reuse_port(NULL, true), DTLS_ERR_INVALID_PARAMETER);
+    dtls_udp_server_free(a);
+    dtls_udp_server_free(b);
+    dtls_udp_server_free(plain);
+    dtls_options_free(client_options);
+    dtls_options_free(server_options);
+}
+
 int main(void) {
     if (!make_identities()) {
         fprintf(stderr, "could not make test identities: %s\n", dtls_last_error_message());
@@ -321,6 +389,7 @@ int main(void) {
     RUN(test_extended_master_secret);
     RUN(test_contradictions_are_refused);
     RUN(test_key_log_refusals);
+    RUN(test_shared_keys_and_reuse_port);
     RUN(test_bad_handles);
     free_identities();
     return check_summary("test_beyond");

@@ -77,6 +77,7 @@ static void refuse_everything(dtls_udp *udp, dtls_udp_server *userver, dtls_peer
     CHECK_ERR(dtls_udp_server_stop(userver), INVALID);
     CHECK_ERR(dtls_udp_server_set_max_pending_connections(userver, 4), INVALID);
     CHECK(dtls_udp_server_get_max_pending_connections(userver) == 0);
+    CHECK_ERR(dtls_udp_server_set_reuse_port(userver, true), INVALID);
 
     /* CryptoKey */
     CHECK_ERR(dtls_key_load(key, "/nonexistent.key", false), INVALID);
@@ -140,6 +141,9 @@ static void refuse_everything(dtls_udp *udp, dtls_udp_server *userver, dtls_peer
     CHECK_ERR(dtls_server_get_handshake_limits(server, &limit, &limit, &limit), INVALID);
     CHECK(limit == 7);
     CHECK(dtls_server_get_handshakes_in_flight(server) == -1);
+    CHECK_ERR(dtls_server_load_keys(server, "/nonexistent.keys"), INVALID);
+    CHECK_ERR(dtls_server_save_keys(server, "/tmp/packetdtls-misuse-never-written.keys"), INVALID);
+    CHECK_ERR(dtls_server_rotate_keys(server), INVALID);
 
     /* Freeing what is not live is harmless. */
     free_all(udp, userver, peer, server, key, cert, options);

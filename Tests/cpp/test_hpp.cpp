@@ -1174,6 +1174,24 @@ static void test_idle_timeout(void) {
     CHECK(patient.dtls.get_status() == pd::Status::Connected);
 }
 
+static void test_keepalive(void) {
+    // Options for the session, then the peer's own setter over them: keepalives go while nothing else does.
+    pd::TLSOptions options = pd::TLSOptions::client(identity().cert);
+    CHECK(options.set_keepalive_ms(50) == pd::Error::Ok);
+    DtlsServerSide server;
+    CHECK(server.start(pd::TLSOptions::server(identity().key, identity().cert)));
+    DtlsClientSide client;
+    CHECK(handshake(server, client, options) == pd::Status::Connected);
+    POLL_UNTIL(client.dtls.get_stats().keepalives_sent >= 3, (client.dtls.poll(), client.udp.wait(10)), 3000);
+    CHECK(client.dtls.get_stats().keepalives_sent >= 3);
+    CHECK(client.dtls.set_keepalive_ms(0) == pd::Error::Ok);
+    std::uint64_t sent = client.dtls.get_stats().keepalives_sent;
+    POLL_UNTIL(false, (client.dtls.poll(), client.udp.wait(10)), 200);
+    CHECK(client.dtls.get_stats().keepalives_sent == sent);
+    CHECK(client.dtls.get_status() == pd::Status::Connected);
+    CHECK(pd::TLSOptions(nullptr).set_keepalive_ms(50) == pd::Error::InvalidParameter);
+}
+
 static void test_mtu(void) {
     // The server's flight carries its certificate (over 300 bytes): with an MTU of 256 it needs more
     // datagrams than with the default 1400.
@@ -1227,6 +1245,39 @@ static void test_handshake_limits(void) {
     CHECK(pd::DTLSServer(nullptr).get_handshakes_in_flight() == -1);
 }
 
+static void test_shared_keys_and_reuse_port(void) {
+    char path[] = "/tmp/packetdtls-hpp-keys-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd >= 0) close(fd);
+    pd::TLSOptions server_options = pd::TLSOptions::server(identity().key, identity().cert);
+    pd::TLSOptions options = pd::TLSOptions::client(identity().cert);
+    DtlsServerSide first, second;
+    CHECK(first.start(server_options) && second.start(server_options));
+    CHECK(first.dtls.save_keys(path) == pd::Error::Ok);
+    CHECK(second.dtls.load_keys(path) == pd::Error::Ok);
+
+    DtlsClientSide made;
+    CHECK(handshake(first, made, options) == pd::Status::Connected);
+    pd::DTLSSession saved = made.dtls.get_session();
+    DtlsClientSide resumed;
+    CHECK(handshake(second, resumed, options, "localhost", saved) == pd::Status::Connected);
+    CHECK(resumed.dtls.is_session_resumed());
+    CHECK(second.dtls.rotate_keys() == pd::Error::Ok);
+    CHECK(second.dtls.rotate_keys() == pd::Error::Ok);
+    DtlsClientSide full;
+    CHECK(handshake(second, full, options, "localhost", saved) == pd::Status::Connected);
+    CHECK(!full.dtls.is_session_resumed());
+    CHECK(second.dtls.load_keys("/nonexistent/packetdtls.keys") == pd::Error::InvalidParameter);
+    unlink(path);
+
+    pd::UDPServer a, b;
+    CHECK(a.set_reuse_port(true) == pd::Error::Ok && b.set_reuse_port(true) == pd::Error::Ok);
+    CHECK(a.listen(0, "127.0.0.1") == pd::Error::Ok);
+    CHECK(b.listen(a.get_local_port(), "127.0.0.1") == pd::Error::Ok);
+    CHECK(b.set_reuse_port(false) == pd::Error::AlreadyInUse);
+}
+
 int main() {
     RUN(test_error_names);
     RUN(test_raii_frees);
@@ -1255,8 +1306,10 @@ int main() {
     RUN(test_key_log);
     RUN(test_handshake_timeout_and_retransmissions);
     RUN(test_idle_timeout);
+    RUN(test_keepalive);
     RUN(test_mtu);
     RUN(test_udp_server_wait);
     RUN(test_handshake_limits);
+    RUN(test_shared_keys_and_reuse_port);
     return check_summary("test_hpp");
 }

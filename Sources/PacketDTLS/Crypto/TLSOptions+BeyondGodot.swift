@@ -215,3 +215,18 @@ extension TLSOptions {
         }
     }
 }
+
+extension TLSOptions {
+    // MARK: Keepalive
+
+    /// Peers started with these options send a keepalive (an empty application-data record, which the
+    /// other side takes as proof of life and never surfaces as a packet) whenever nothing was sent for
+    /// `ms`; 0 turns it off (the default, as in Godot). A server's peers take it from the server's options.
+    @discardableResult
+    public func setKeepalive(ms: UInt32) -> GodotError {
+        updateTuning { $0.keepalive = ms }
+        return .ok
+    }
+
+    public var keepalive: UInt32 { currentTuning().keepalive }
+}

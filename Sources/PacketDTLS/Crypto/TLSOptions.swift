@@ -28,8 +28,10 @@ public final class TLSOptions: @unchecked Sendable {
     struct Tuning: Sendable {
         var handshakeTimeoutMin: UInt32 = 1000
         var handshakeTimeoutMax: UInt32 = 60000
-        /// 0 = off.
-        var idleTimeout: UInt32 = 120_000
+        /// 0 = off. Why this long: docs/BEYOND_GODOT.md ("Both ends agree whether a session is alive").
+        var idleTimeout: UInt32 = 300_000
+        /// Send a keepalive after this long with nothing sent; 0 = off (Godot's way).
+        var keepalive: UInt32 = 0
         /// 0 = no limit on handshake datagrams.
         var mtu: UInt32 = 1400
         /// ALPN protocols offered (client) or accepted (server), in preference order.
@@ -124,7 +126,8 @@ public final class TLSOptions: @unchecked Sendable {
         return .ok
     }
 
-    /// A connected peer that hears nothing for `ms` ends in ERROR ("idle timeout"); 0 turns it off.
+    /// A connected peer that hears nothing for `ms` ends in ERROR ("idle timeout") and tells its
+    /// peer so (close_notify, marked as an idle timeout); 0 turns it off.
     @discardableResult
     public func setIdleTimeout(ms: UInt32) -> GodotError {
         lock.withLock { tuning.idleTimeout = ms }

@@ -22,6 +22,8 @@ final class DTLSConfiguration: @unchecked Sendable {
     let verifiesChain: Bool
     /// Client only: no chain is trusted; a pinned public key alone admits the server.
     let trustsPinsOnly: Bool
+    /// Server only: the cookies mbedTLS asks for (and a stateless HelloVerifyRequest may make).
+    let cookies: CookieSecret?
     /// Server only: the stateless cookie check over this configuration's cookie secret.
     let helloScreen: ClientHelloScreen?
     /// Client only: under what the server is authenticated (a saved session is offered only under
@@ -32,7 +34,6 @@ final class DTLSConfiguration: @unchecked Sendable {
     private let keepAlive: [AnyObject]
     /// The NULL-terminated ALPN list handed to mbedTLS (freed in deinit).
     private var alpnList: UnsafeMutablePointer<UnsafePointer<CChar>?>?
-    private var tickets: UnsafeMutablePointer<mbedtls_ssl_ticket_context>?
     /// The caller's own suite list (TLSOptions.setCipherSuites), zero-terminated; freed in deinit.
     private var chosenSuites: UnsafeMutablePointer<Int32>?
 
@@ -109,6 +110,7 @@ final class DTLSConfiguration: @unchecked Sendable {
         var verifiesChain = false
         var trustsPinsOnly = false
         var cookies: CookieSecret?
+        var tickets: SessionTicketSealer?
         var suites = DTLSConfiguration.certificateSuites
         /// The caller's suites (setCipherSuites), once checked against what the options authenticate.
         var chosenSuites: [Int32]?
@@ -120,6 +122,7 @@ final class DTLSConfiguration: @unchecked Sendable {
         verifiesName = plan.verifiesName
         verifiesChain = plan.verifiesChain
         trustsPinsOnly = plan.trustsPinsOnly
+        cookies = plan.cookies
         helloScreen = plan.cookies.map { ClientHelloScreen(cookies: $0) }
         authentication = SessionAuthentication(trust: plan.verifiesChain ? plan.trust : nil, tuning: tuning,
                                                trustsPinsOnly: plan.trustsPinsOnly)
@@ -127,6 +130,7 @@ final class DTLSConfiguration: @unchecked Sendable {
         if let identity = plan.ownIdentity { held += [identity.key, identity.chain] }
         if let trust = plan.trust { held.append(trust) }
         if let cookies = plan.cookies { held.append(cookies) }
+        if let tickets = plan.tickets { held.append(tickets) }
         if let crl = tuning.revocationList { held.append(crl) }
         keepAlive = held
 
@@ -148,8 +152,12 @@ final class DTLSConfiguration: @unchecked Sendable {
             }
         }
         if let cookies = plan.cookies {
-            mbedtls_ssl_conf_dtls_cookies(config, mbedtls_ssl_cookie_write, mbedtls_ssl_cookie_check,
-                                          UnsafeMutableRawPointer(cookies.context))
+            mbedtls_ssl_conf_dtls_cookies(config, CookieSecret.writeCallback, CookieSecret.checkCallback,
+                                          cookies.callbackContext)
+        }
+        if let tickets = plan.tickets {
+            mbedtls_ssl_conf_session_tickets_cb(config, SessionTicketSealer.writeCallback,
+                                                SessionTicketSealer.parseCallback, tickets.callbackContext)
         }
         if let trust = plan.trust {
             mbedtls_ssl_conf_ca_chain(config, trust.crt, tuning.revocationList?.crl)
@@ -169,10 +177,6 @@ final class DTLSConfiguration: @unchecked Sendable {
             }
             alpnList.deallocate()
         }
-        if let tickets {
-            mbedtls_ssl_ticket_free(tickets)
-            tickets.deallocate()
-        }
         chosenSuites?.deallocate()
     }
 
@@ -191,7 +195,7 @@ final class DTLSConfiguration: @unchecked Sendable {
         mbedtls_ssl_conf_handshake_timeout(config, tuning.handshakeTimeoutMin, tuning.handshakeTimeoutMax)
     }
 
-    /// ALPN, pre-shared keys, session tickets and the key log.
+    /// ALPN, pre-shared keys and the key log.
     private func applyBeyondGodot() throws(Failure) {
         let context = Unmanaged.passUnretained(self).toOpaque()
         if !tuning.alpnProtocols.isEmpty {
@@ -208,17 +212,6 @@ final class DTLSConfiguration: @unchecked Sendable {
         }
         if role == .server, !tuning.pskTable.isEmpty {
             mbedtls_ssl_conf_psk_cb(config, configurationLookUpPSK, context)
-        }
-        if role == .server, tuning.sessionTickets {
-            let keys = UnsafeMutablePointer<mbedtls_ssl_ticket_context>.allocate(capacity: 1)
-            mbedtls_ssl_ticket_init(keys)
-            let random = RandomSource.shared
-            let rc = mbedtls_ssl_ticket_setup(keys, random.function, random.context, MBEDTLS_CIPHER_AES_256_GCM,
-                                              Self.ticketLifetimeSeconds)
-            tickets = keys
-            guard rc == 0 else { throw Failure(.failed, "session tickets: \(MbedTLSError.describe(rc))") }
-            mbedtls_ssl_conf_session_tickets_cb(config, mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse,
-                                                UnsafeMutableRawPointer(keys))
         }
         if tuning.keyLog != nil {
             mbedtls_ssl_conf_export_keys_ext_cb(config, configurationExportKeys, context)
@@ -293,9 +286,9 @@ final class DTLSConfiguration: @unchecked Sendable {
     }
 
     /// A server configuration presenting `chain` (leaf first) with `key` (both nil for a PSK-only
-    /// server), with a fresh cookie secret and, unless turned off, session tickets.
-    static func server(key: KeyMaterial?, chain: CertificateChain?, tuning: TLSOptions.Tuning)
-        throws(Failure) -> DTLSConfiguration {
+    /// server), with cookies and, unless turned off, session tickets made with `keys`.
+    static func server(key: KeyMaterial?, chain: CertificateChain?, tuning: TLSOptions.Tuning,
+                       keys: ServerKeyRing) throws(Failure) -> DTLSConfiguration {
         var plan = Plan()
         if let key, let chain {
             guard !key.isPublicOnly else {
@@ -330,8 +323,10 @@ final class DTLSConfiguration: @unchecked Sendable {
             plan.trust = tuning.clientCertificateAuthorities
             plan.verifiesChain = true
         }
-        guard let cookies = CookieSecret() else { throw Failure(.failed, ErrorReport.message) }
-        plan.cookies = cookies
+        plan.cookies = CookieSecret(ring: keys)
+        if tuning.sessionTickets {
+            plan.tickets = SessionTicketSealer(ring: keys, lifetimeSeconds: ticketLifetimeSeconds)
+        }
         return try DTLSConfiguration(role: .server, tuning: tuning, plan: plan)
     }
 

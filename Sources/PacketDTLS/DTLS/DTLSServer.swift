@@ -1,13 +1,16 @@
 // DTLSServer.swift — Godot's DTLSServer: the identity and cookie secret shared by every client.
 
 /// Turns connected UDP peers (normally taken from a UDPServer) into server-side PacketPeerDTLS.
-/// Unlike Godot, setup() may be called again (new identity, new cookie secret; sessions already
-/// started keep theirs), the 3.x `chain` is really sent, and takeConnection after stop() fails
-/// cleanly instead of touching freed cookie state.
+/// Unlike Godot, setup() may be called again (new identity; sessions already started keep
+/// theirs), the 3.x `chain` is really sent, and takeConnection after stop() fails cleanly
+/// instead of touching freed cookie state. The cookie and ticket keys belong to the server
+/// object, not to one setup: drawn at random when first needed, they survive setup() and stop(),
+/// and loadKeys/saveKeys/rotateKeys (DTLSServer+Keys.swift) share and rotate them.
 public final class DTLSServer: @unchecked Sendable {
     private let lock = Lock()
     private var configuration: DTLSConfiguration?
     private var peers = PeerBatch()
+    private var keyRing: ServerKeyRing?
     /// Handshakes in flight, across setups: a new identity does not reset what is running.
     let budget = HandshakeBudget()
 
@@ -26,7 +29,8 @@ public final class DTLSServer: @unchecked Sendable {
         guard let key = serverOptions.privateKey, let certificate = serverOptions.ownCertificate else {
             // A PSK-only server (TLSOptions.serverPSK()) has no certificate to present.
             do throws(Failure) {
-                let made = try DTLSConfiguration.server(key: nil, chain: nil, tuning: serverOptions.currentTuning())
+                let made = try DTLSConfiguration.server(key: nil, chain: nil, tuning: serverOptions.currentTuning(),
+                                                             keys: currentKeyRing())
                 lock.withLock { configuration = made }
                 return .ok
             } catch {
@@ -49,7 +53,8 @@ public final class DTLSServer: @unchecked Sendable {
         }
         guard let presented = CertificateChain.joining(leaf, chain?.currentChain()) else { return .failed }
         do {
-            let made = try DTLSConfiguration.server(key: material, chain: presented, tuning: tuning)
+            let made = try DTLSConfiguration.server(key: material, chain: presented, tuning: tuning,
+                                                    keys: currentKeyRing())
             lock.withLock { configuration = made }
             return .ok
         } catch {
@@ -121,7 +126,18 @@ public final class DTLSServer: @unchecked Sendable {
     /// Handshakes holding a place in the budget now (pending in a UDPServer or taken, not yet complete).
     public var handshakesInFlight: Int { budget.count }
 
-    /// Forgets the identity and cookie secret; running sessions keep what they hold.
+    /// The server's key ring, made with fresh random keys on first use.
+    func currentKeyRing() throws(Failure) -> ServerKeyRing {
+        if let ring = lock.withLock({ keyRing }) { return ring }
+        let fresh = try ServerKeyRing()
+        return lock.withLock {
+            if let ring = keyRing { return ring }
+            keyRing = fresh
+            return fresh
+        }
+    }
+
+    /// Forgets the identity; running sessions keep what they hold, the server keeps its keys.
     public func stop() {
         lock.withLock {
             configuration = nil

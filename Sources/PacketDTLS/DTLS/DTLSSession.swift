@@ -46,17 +46,23 @@ final class DTLSSession {
     // The session is used only under its PacketPeerDTLS's lock (mbedTLS calls back on that thread),
     // so its stored `var`s skip Swift's dynamic exclusivity checks, as the peer's do.
     /// mbedTLS's retransmission timer, at a fixed address of its own (see RetransmissionTimer).
-    private let timer: UnsafeMutablePointer<RetransmissionTimer>
+    let timer: UnsafeMutablePointer<RetransmissionTimer>
 
     /// When the last datagram arrived (coarse monotonic ms), for the idle timeout.
     @exclusivity(unchecked) private(set) var lastReceiveMs: UInt64
+    /// When the last datagram left (coarse monotonic ms), for the keepalive.
+    @exclusivity(unchecked) private(set) var lastSendMs: UInt64
+    /// While set, datagrams mbedTLS sends are gathered here to leave as one (see sendInactivityClose()).
+    @exclusivity(unchecked) var gatheredOutput: [UInt8]?
+    /// Empty application-data records (keepalives) received; see countEmptyRecords().
+    @exclusivity(unchecked) var keepalivesReceived = 0
     /// Why the transport failed, when an I/O callback reported a failure.
     @exclusivity(unchecked) private(set) var transportFailure: String?
     /// Datagrams too large for mbedTLS's input buffer, discarded unread.
     @exclusivity(unchecked) private(set) var oversizedDatagrams = 0
     /// Datagrams taken in and sent out through the transport (handshake and records alike).
     @exclusivity(unchecked) private(set) var datagramsReceived = 0
-    @exclusivity(unchecked) private(set) var datagramsSent = 0
+    @exclusivity(unchecked) var datagramsSent = 0
     /// Times the retransmission timer ran out and a flight was sent again.
     var retransmissions: Int { timer.pointee.retransmissions }
     /// Set when the peer's public key matched none of the pinned ones.
@@ -89,6 +95,7 @@ final class DTLSSession {
         clientID = configuration.role == .server ? transport.remoteIdentity?.transportID : nil
         nameCheck = expectedName.map { PeerNameCheck(expectedName: $0) }
         lastReceiveMs = MonotonicClock.coarseMilliseconds()
+        lastSendMs = lastReceiveMs
         ssl = .allocate(capacity: 1)
         mbedtls_ssl_init(ssl)
         let rc = mbedtls_ssl_setup(ssl, configuration.config)
@@ -169,6 +176,7 @@ final class DTLSSession {
     func decryptNext() throws(MbedTLSError) -> ReadResult {
         var none: UInt8 = 0
         let rc = mbedtls_ssl_read(ssl, &none, 0)
+        countEmptyRecords()
         if rc >= 0 {
             let held = heldRecordLength
             return held > 0 ? .packet(held) : .emptyRecord
@@ -301,9 +309,14 @@ final class DTLSSession {
     // MARK: Callbacks (forwarded from the C trampolines below)
 
     fileprivate func send(_ buffer: UnsafePointer<UInt8>, _ length: Int) -> Int32 {
+        if gatheredOutput != nil {
+            gatheredOutput!.append(contentsOf: UnsafeBufferPointer(start: buffer, count: length))
+            return Int32(length)
+        }
         switch transport.sendDatagram(UnsafeRawBufferPointer(start: buffer, count: length)) {
         case .sent:
             datagramsSent += 1
+            lastSendMs = MonotonicClock.coarseMilliseconds()
             return Int32(length)
         case .wouldBlock: return MBEDTLS_ERR_SSL_WANT_WRITE
         case .failed(let reason):
@@ -316,6 +329,7 @@ final class DTLSSession {
         // A client that started over gets a new session; this one reads nothing more.
         if clientReconnected { return MBEDTLS_ERR_SSL_WANT_READ }
         let space = UnsafeMutableRawBufferPointer(start: buffer, count: length)
+        countEmptyRecords()
         // Oversized datagrams are skipped: mbedTLS must never see a truncated one.
         while true {
             let (received, moreWaiting) = transport.receiveDatagramReportingMore(into: space)

@@ -105,8 +105,35 @@ struct MbedTLSInternals {
     /// Records that failed their MAC check and were dropped.
     var badMACRecords: Int { Int(ssl.pointee.badmac_seen) }
 
+    /// Empty records read since the last non-empty one (ssl->nb_zero: mbedTLS counts them after
+    /// authenticating them, skips them silently, and takes a fourth in a row for a forgery).
+    /// Reading takes the count and starts it again.
+    func takeEmptyRecordCount() -> Int {
+        let count = Int(ssl.pointee.nb_zero)
+        if count > 0 { ssl.pointee.nb_zero = 0 }
+        return count
+    }
+
+    /// The content type of the record that follows the current one in the same datagram, nil when
+    /// none does. mbedTLS leaves the datagram in its buffer (in_left bytes from in_hdr) and the next
+    /// record's header `next_record_offset` bytes after the current one's.
+    var nextRecordTypeInDatagram: UInt8? {
+        let offset = ssl.pointee.next_record_offset
+        guard ssl.pointee.in_left > offset, let header = ssl.pointee.in_hdr else { return nil }
+        return header[offset]
+    }
+
     // MARK: Output (out_left)
 
     /// True when a record built earlier still waits for the socket.
     var hasQueuedOutput: Bool { ssl.pointee.out_left > 0 }
+}
+
+/// The one field of a saved session (mbedtls_ssl_session) that the ticket code reads; 2.28 has no
+/// accessor for it and 3.x makes it private.
+enum MbedTLSSessionInternals {
+    /// When the session's full handshake happened (mbedtls_ssl_session_load restores it from a ticket).
+    static func start(of session: UnsafePointer<mbedtls_ssl_session>) -> Int64 {
+        Int64(session.pointee.start)
+    }
 }

@@ -17,6 +17,9 @@ extension PacketPeerDTLS {
         public var handshakeRetransmissions: UInt64 = 0
         /// Milliseconds from connect (or accept) to CONNECTED; 0 until then.
         public var handshakeDurationMs: UInt64 = 0
+        /// Keepalive records (empty application data) sent (answers and refusal probes included), and received.
+        public var keepalivesSent: UInt64 = 0
+        public var keepalivesReceived: UInt64 = 0
 
         /// Session-level counts, which live in the session until it ends.
         var sessionPart = SessionPart()

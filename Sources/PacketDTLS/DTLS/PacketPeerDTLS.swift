@@ -49,6 +49,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     @exclusivity(unchecked) private var handshakeSlot: HandshakeSlot?
     /// Server side: the handshake fails when not complete this many ms after it began; 0 = never.
     @exclusivity(unchecked) private var handshakeDeadlineMs: UInt64 = 0
+    /// Keepalives, and whether ICMP refusals mean the other end is gone.
+    @exclusivity(unchecked) private var liveness = SessionLiveness()
 
     /// Records decrypted per poll at most, so one poll stays bounded under a flood.
     static let recordsPerPoll = 4096
@@ -166,6 +168,10 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         isServerSide = serverSide
         self.expectedName = expectedName
         idleTimeoutMs = tuning.idleTimeout
+        if let session {
+            liveness.begin(optionsKeepaliveMs: tuning.keepalive, transport: session.transport,
+                           watchRefusals: !serverSide && !arrivalsObserved)
+        }
         inbox.removeAll()
         errorMessage = ""
         cipherSuite = ""
@@ -214,14 +220,22 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     private func pollConnected(_ session: DTLSSession, _ seenArrivals: UInt64) {
         guard session.flushQueuedOutput() else { return }
         if session.mayHaveInput { readRecords(session) }
+        liveness.observeKeepalives(session)
         checkIdleTimeout(session)
+        guard status == .connected else { return }
+        if let reason = liveness.checkConnected(session) {
+            end(.error, reason)
+            return
+        }
         settleIfQuiet(session, seenArrivals)
     }
 
     /// Lets the next polls return at once while nothing arrives, if nothing else needs doing.
     private func settleIfQuiet(_ session: DTLSSession, _ seenArrivals: UInt64) {
-        guard arrivalsObserved, status == .connected, !session.hasQueuedOutput, !session.mayHaveInput else { return }
-        let deadline = idleTimeoutMs > 0 ? session.lastReceiveMs &+ UInt64(idleTimeoutMs) : UInt64.max
+        guard arrivalsObserved, status == .connected, !session.hasQueuedOutput, !session.mayHaveInput,
+              !liveness.isProbing else { return }
+        let idleDeadline = idleTimeoutMs > 0 ? session.lastReceiveMs &+ UInt64(idleTimeoutMs) : UInt64.max
+        let deadline = min(idleDeadline, liveness.keepaliveDueMs(session))
         quietArrivals.store(seenArrivals, ordering: .relaxed)
         quietUntilMs.store(deadline, ordering: .relaxed)
         quiet.store(true, ordering: .releasing)
@@ -239,11 +253,15 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     }
 
     private func advanceHandshake() {
-        guard let session, let step = attempt({ () throws(MbedTLSError) in try session.handshake() }) else { return }
+        guard let session else { return }
+        liveness.beforeHandshakeStep(session)
+        guard let step = attempt({ () throws(MbedTLSError) in try session.handshake() }) else { return }
         switch step {
         case .inProgress:
             if endIfClientReconnected() { return }
-            if handshakeDeadlineMs > 0, MonotonicClock.milliseconds() &- handshakeStartMs >= handshakeDeadlineMs {
+            if let reason = liveness.handshakeRefusal(session) {
+                end(.error, reason)
+            } else if handshakeDeadlineMs > 0, MonotonicClock.milliseconds() &- handshakeStartMs >= handshakeDeadlineMs {
                 end(.error, "handshake deadline: the client did not complete its handshake within "
                     + "\(handshakeDeadlineMs) ms (DTLSServer.set_handshake_limits)")
             }
@@ -279,13 +297,17 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             case .packet(let length):
                 counters.packetsReceived += 1
                 counters.bytesReceived += UInt64(length)
+                liveness.authenticRecordArrived()
             case .emptyRecord:
+                // A keepalive (counted by the session): proof of life, never a packet.
                 continue
             case .nothing:
                 endIfClientReconnected()
                 return
             case .closedByPeer:
-                end(.disconnected, "the peer closed the session (close_notify)")
+                end(.disconnected, session.closeNotifyCarriesInactivityMark
+                    ? "the peer closed the session for inactivity: its idle timeout ran out (close_notify)"
+                    : "the peer closed the session (close_notify)")
                 return
             }
         }
@@ -295,7 +317,10 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         guard status == .connected, idleTimeoutMs > 0 else { return }
         let silent = MonotonicClock.coarseMilliseconds() &- session.lastReceiveMs
         if silent >= UInt64(idleTimeoutMs) {
-            end(.error, "idle timeout: nothing received from the peer for \(silent) ms (limit \(idleTimeoutMs) ms)")
+            // Tell the peer, so it ends too instead of talking into the void until its own timeout.
+            session.sendInactivityClose()
+            end(.error, "idle timeout: nothing received from the peer for \(silent) ms (limit \(idleTimeoutMs) ms); "
+                + "the peer was told (close_notify)")
         }
     }
 
@@ -504,6 +529,18 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         return flags == 0 ? "" : SessionFailure.verificationText(flags)
     }
 
+    /// Sends a keepalive whenever nothing was sent for `ms` (0 = off), for this session and the next,
+    /// whatever the options say (TLSOptions.setKeepalive sets it for every peer made with them).
+    @discardableResult
+    public func setKeepalive(ms: UInt32) -> GodotError {
+        lock.withLock {
+            liveness.setKeepalive(ms: ms)
+            // A quiet server-side peer must wake for the new deadline.
+            quiet.store(false, ordering: .releasing)
+        }
+        return .ok
+    }
+
     /// The description of the last fatal alert the peer sent (RFC 5246 numbers), nil when none.
     public func getLastAlertReceived() -> UInt8? { lock.withLock { lastAlert } }
 
@@ -518,6 +555,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         lock.withLock {
             var snapshot = counters
             if let session { snapshot.absorb(session) }
+            snapshot.keepalivesSent = liveness.keepalivesSent
+            snapshot.keepalivesReceived = liveness.keepalivesReceived
             return snapshot
         }
     }

@@ -45,6 +45,12 @@ struct RetransmissionTimer {
         start = finalMs == 0 ? 0 : MonotonicClock.milliseconds()
     }
 
+    /// Lets a running timer's final delay pass now (nothing happens when it is not running).
+    mutating func expireNow() {
+        guard finalMs != 0 else { return }
+        start = MonotonicClock.milliseconds() &- UInt64(finalMs)
+    }
+
     /// mbedtls_ssl_get_timer_t: -1 cancelled, 0 none passed, 1 intermediate passed, 2 final passed.
     /// mbedTLS resends the flight when it first sees the final delay pass, unless the delay has reached
     /// the handshake's longest: then it gives up (handshake timeout) and sends nothing.

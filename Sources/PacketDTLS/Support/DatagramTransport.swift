@@ -55,6 +55,9 @@ public protocol DatagramTransport: AnyObject, Sendable {
     /// again: a server session hands back the ClientHello of a client that reconnected, for the
     /// session that follows. A transport that cannot simply drops it (the client retransmits).
     func putBackDatagram(_ bytes: UnsafeRawBufferPointer)
+    /// How many ICMP "connection refused" notices (port unreachable) the transport's connected socket
+    /// has reported so far; 0 for a transport that cannot tell (the default).
+    var refusalsReported: UInt64 { get }
 }
 
 /// What attachDTLSPeer(_:) made of a DTLS peer.
@@ -87,6 +90,7 @@ extension DatagramTransport {
     public func attachDTLSPeer(_ peer: DatagramArrivalObserver) -> DTLSAttachment { .silent }
     public func detachDTLSPeer(_ peer: DatagramArrivalObserver) {}
     public func putBackDatagram(_ bytes: UnsafeRawBufferPointer) {}
+    public var refusalsReported: UInt64 { 0 }
 }
 
 extension DatagramArrivalObserver {

@@ -99,6 +99,11 @@ extension PacketPeerUDP: DatagramTransport {
 
     var mayHaveDatagramLocked: Bool { !queue.isEmpty || ownSocket != nil }
 
+    /// Only a peer's own connected socket hears ICMP refusals; a UDPServer's peers share an unconnected one.
+    public var refusalsReported: UInt64 {
+        lock.withLock { ownSocket?.refusalsSeen ?? 0 }
+    }
+
     public var isConnectedToPeer: Bool {
         lock.withLock { socketLocked != nil && remoteLocked != nil }
     }

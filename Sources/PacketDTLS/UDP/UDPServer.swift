@@ -40,6 +40,7 @@ public final class UDPServer: @unchecked Sendable {
     @exclusivity(unchecked) private var pending = FIFOQueue<PacketPeerUDP>()
     @exclusivity(unchecked) private var maxPending = UDPServer.defaultMaxPendingConnections
     @exclusivity(unchecked) private var dropped = 0
+    @exclusivity(unchecked) private var reusesPort = false
     /// poll() sweeps routes of vanished peers out when the map grows past this size.
     @exclusivity(unchecked) private var sweepThreshold = 64
     /// The DTLS server that takes this server's clients, once one did (see adoptFrontDoor): its
@@ -74,10 +75,28 @@ public final class UDPServer: @unchecked Sendable {
                 if let socket {
                     throw Failure(.alreadyInUse, "\(function): already listening on port \(socket.localPort)")
             }
-                let opened = try UDPSocket.openBound(target, port: port, bindAddress: bindAddress, for: function)
+                let opened = try UDPSocket.openBound(target, port: port, bindAddress: bindAddress, for: function,
+                                                     reusePort: reusesPort)
                 // Many clients share this buffer; the kernel caps the request at its rmem_max.
                 opened.growReceiveBuffer(to: 1 << 20)
                 socket = opened
+                return .ok
+            }
+        }
+    }
+
+    /// Beyond Godot, off by default: with `enabled`, the next listen() sets SO_REUSEPORT, so
+    /// several servers (processes of one user) can listen on one port and the kernel spreads
+    /// clients over them by their address and port. Every such server must share its DTLS keys
+    /// (DTLSServer.loadKeys) so a client that lands on another keeps its cookie and session.
+    /// .alreadyInUse while listening: the option is set before binding.
+    public func setReusePort(_ enabled: Bool) -> GodotError {
+        Failure.reported { () throws(Failure) in
+            try lock.withLock { () throws(Failure) in
+                guard socket == nil else {
+                    throw Failure(.alreadyInUse, "UDPServer.set_reuse_port: already listening; call it before listen()")
+                }
+                reusesPort = enabled
                 return .ok
             }
         }

@@ -7,6 +7,7 @@
 // because it blocks: close() wakes such waiters and leaves the descriptor to the last of them,
 // so a closed number is never polled again (it might already name someone else's file).
 
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -87,6 +88,8 @@ final class UDPSocket: @unchecked Sendable {
     private let waitLock = Lock()
     private var isClosed = false
     private var waiters = 0
+    /// ICMP refusals the kernel reported on this socket (see retryingRefusal).
+    private let refusals = Atomic<UInt64>(0)
 
     private init(descriptor: Int32, family: Int32, reach: AddressReach) {
         self.descriptor = descriptor
@@ -129,10 +132,18 @@ final class UDPSocket: @unchecked Sendable {
     }
 
     /// Opens a socket for `target` and binds it to `port` there, as bind() and UDPServer.listen() both
-    /// need; a failure names `function` and `bindAddress`.
+    /// need; a failure names `function` and `bindAddress`. With `reusePort`, SO_REUSEPORT is set
+    /// before binding (see UDPServer.setReusePort).
     static func openBound(_ target: HostResolver.BindTarget, port: UInt16, bindAddress: String,
-                          for function: String) throws(Failure) -> UDPSocket {
+                          for function: String, reusePort: Bool = false) throws(Failure) -> UDPSocket {
         let socket = try open(reaching: target.reach, for: function)
+        if reusePort {
+            let status = setOption(socket.descriptor, SOL_SOCKET, SO_REUSEPORT, Int32(1))
+            guard status == 0 else {
+                socket.close()
+                throw Failure(.cantCreate, "\(function): cannot set SO_REUSEPORT: \(errnoText(status))")
+            }
+        }
         let address = target.address ?? SocketAddress.wildcard(family: socket.family, port: port)
         let status = socket.bind(to: address)
         guard status == 0 else {
@@ -207,11 +218,17 @@ final class UDPSocket: @unchecked Sendable {
 
     /// A connected UDP socket reports an ICMP "port unreachable" for an earlier datagram once, on
     /// whichever call comes next. It says nothing about this call (UDP keeps no connection, and
-    /// DTLS retransmits), so the call is made again once; the notice is consumed by then.
+    /// DTLS retransmits), so the call is made again once; the notice is consumed by then, and counted
+    /// for whoever judges whether the peer is gone (refusalsSeen).
     private func retryingRefusal<Outcome: SocketOutcome>(_ attempt: () -> Outcome) -> Outcome {
         let first = attempt()
-        return first.failure == ECONNREFUSED ? attempt() : first
+        guard first.failure == ECONNREFUSED else { return first }
+        refusals.add(1, ordering: .relaxed)
+        return attempt()
     }
+
+    /// How many ICMP "connection refused" notices this socket has reported.
+    var refusalsSeen: UInt64 { refusals.load(ordering: .relaxed) }
 
     private func sendOnce(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress?) -> SocketSend {
         let sent: Int

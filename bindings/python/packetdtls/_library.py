@@ -102,6 +102,8 @@ class dtls_peer_stats(ctypes.Structure):
         ("datagrams_oversized", ctypes.c_uint64),
         ("handshake_retransmissions", ctypes.c_uint64),
         ("handshake_duration_ms", ctypes.c_uint64),
+        ("keepalives_sent", ctypes.c_uint64),
+        ("keepalives_received", ctypes.c_uint64),
     ]
 
 
@@ -187,6 +189,7 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_udp_server_get_fd": (_int, (UdpServerHandle,)),
     "dtls_udp_server_stop": (_err, (UdpServerHandle,)),
     "dtls_udp_server_set_max_pending_connections": (_err, (UdpServerHandle, _int)),
+    "dtls_udp_server_set_reuse_port": (_err, (UdpServerHandle, _bool)),
     "dtls_udp_server_get_max_pending_connections": (_int, (UdpServerHandle,)),
     # CryptoKey
     "dtls_key_new": (KeyHandle, ()),
@@ -228,6 +231,7 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_options_get_own_certificate": (CertHandle, (OptionsHandle,)),
     "dtls_options_set_handshake_timeout": (_err, (OptionsHandle, _u32, _u32)),
     "dtls_options_set_idle_timeout": (_err, (OptionsHandle, _u32)),
+    "dtls_options_set_keepalive_ms": (_err, (OptionsHandle, _u32)),
     "dtls_options_set_mtu": (_err, (OptionsHandle, _u32)),
     # PacketPeerDTLS
     "dtls_peer_new": (PeerHandle, ()),
@@ -254,6 +258,9 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_server_set_handshake_limits": (_err, (ServerHandle, _i32, _i32, _i32)),
     "dtls_server_get_handshake_limits": (_err, (ServerHandle, _i32_p, _i32_p, _i32_p)),
     "dtls_server_get_handshakes_in_flight": (_i32, (ServerHandle,)),
+    "dtls_server_load_keys": (_err, (ServerHandle, _str)),
+    "dtls_server_save_keys": (_err, (ServerHandle, _str)),
+    "dtls_server_rotate_keys": (_err, (ServerHandle,)),
     # Beyond Godot: pre-shared keys, ALPN, pinning, client certificates, CRLs, resumption
     "dtls_options_client_psk": (OptionsHandle, (_str, _data, _size)),
     "dtls_options_server_psk": (OptionsHandle, ()),
@@ -281,6 +288,7 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_peer_get_verify_text": (_size, (PeerHandle, _data, _size)),
     "dtls_peer_get_last_alert": (_int, (PeerHandle,)),
     "dtls_peer_get_stats": (_err, (PeerHandle, _stats_p, _size)),
+    "dtls_peer_set_keepalive_ms": (_err, (PeerHandle, _u32)),
     # Variant values (dtls_var) and put_var / get_var
     "dtls_var_new": (VarHandle, ()),
     "dtls_var_new_of_type": (VarHandle, (_int,)),

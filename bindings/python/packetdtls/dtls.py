@@ -13,6 +13,7 @@ from ._common import (
     c_bool,
     c_data,
     c_str,
+    c_u32,
     closed_error,
     get_packet,
     instance,
@@ -43,6 +44,8 @@ class PeerStats(NamedTuple):
     datagrams_oversized: int  #: datagrams too large for a record, discarded
     handshake_retransmissions: int  #: flights sent again after their timer ran out
     handshake_duration_ms: int  #: connect (or accept) to CONNECTED; 0 until then
+    keepalives_sent: int  #: keepalive records sent (answers and refusal probes included)
+    keepalives_received: int  #: keepalive records (empty application data) received
 
 _NAMES_3X = ("validate_certs", "for_hostname", "valid_certificate")
 _NAMES_4X = ("hostname", "client_options")
@@ -235,6 +238,16 @@ class PacketPeerDTLS(VarPeer, HandleOwner):
     def get_last_alert(self) -> int:
         """The description number (RFC 5246) of the last fatal alert the peer sent; -1 when none."""
         return int(lib.dtls_peer_get_last_alert(self._handle()))
+
+    def set_keepalive_ms(self, interval_ms: int) -> Error:
+        """Beyond Godot: sends a keepalive (an empty record the other end takes as proof of life and never
+        surfaces as a packet) whenever nothing was sent for `interval_ms`; 0 turns it off. Applies to the
+        running session and later ones, whatever the options say (``TLSOptions.set_keepalive_ms``)."""
+        h = self._handle()
+        value = c_u32("set_keepalive_ms", "interval_ms", interval_ms)
+        if value is None:
+            return Error.ERR_INVALID_PARAMETER
+        return to_error(lib.dtls_peer_set_keepalive_ms(h, value))
 
     def get_stats(self) -> PeerStats:
         """Traffic and handshake figures of the current (or last) session."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ctypes
 from typing import Any, NamedTuple, Optional, overload
 
-from ._common import HandleOwner, instance, type_error
+from ._common import HandleOwner, PathLike, c_path, instance, type_error
 from ._errors import Error, to_error
 from ._library import lib
 from .crypto_key import CryptoKey
@@ -123,5 +123,25 @@ class DTLSServer(HandleOwner):
         return int(lib.dtls_server_get_handshakes_in_flight(self._handle()))
 
     def stop(self) -> Error:
-        """Forgets the identity and cookie secret; take_connection fails until the next setup."""
+        """Forgets the identity (not the keys); take_connection fails until the next setup."""
         return to_error(lib.dtls_server_stop(self._handle()))
+
+    # Beyond Godot: fleets and restarts (docs/BEYOND_GODOT.md)
+
+    def load_keys(self, path: PathLike) -> Error:
+        """Makes the cookie and session-ticket keys in the key file at `path` (from save_keys or
+        ``packetdtls-cli gen-keys``) this server's, at once. Servers that load one file accept each
+        other's cookies and resume each other's sessions; a restarted server resumes its old ones.
+        ERR_INVALID_PARAMETER when the file can't be opened, ERR_FILE_UNRECOGNIZED when it is not a
+        key file, ERR_FILE_CORRUPT when it is short or damaged; the keys are then unchanged."""
+        return to_error(lib.dtls_server_load_keys(self._handle(), c_path("load_keys", "path", path)))
+
+    def save_keys(self, path: PathLike) -> Error:
+        """Writes the current and previous keys to `path` (mode 0600, replaced whole). From then on
+        the keys change only by rotate_keys() or load_keys()."""
+        return to_error(lib.dtls_server_save_keys(self._handle(), c_path("save_keys", "path", path)))
+
+    def rotate_keys(self) -> Error:
+        """New random keys become current; the current ones stay accepted as the previous, the
+        previous ones are forgotten (their tickets then get a full handshake)."""
+        return to_error(lib.dtls_server_rotate_keys(self._handle()))

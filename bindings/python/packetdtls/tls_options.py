@@ -100,13 +100,22 @@ class TLSOptions(HandleOwner):
         return to_error(lib.dtls_options_set_handshake_timeout(h, low, high))
 
     def set_idle_timeout(self, timeout_ms: int) -> Error:
-        """A connected peer that receives nothing for `timeout_ms` ends in STATUS_ERROR (0 = never;
-        default 120000)."""
+        """A connected peer that receives nothing for `timeout_ms` ends in STATUS_ERROR, telling the other
+        end, which becomes STATUS_DISCONNECTED ("closed for inactivity"). 0 = never; default 300000."""
         h = self._handle()
         value = c_u32("set_idle_timeout", "timeout_ms", timeout_ms)
         if value is None:
             return Error.ERR_INVALID_PARAMETER
         return to_error(lib.dtls_options_set_idle_timeout(h, value))
+
+    def set_keepalive_ms(self, interval_ms: int) -> Error:
+        """Beyond Godot: peers set up with these options (a client, or every peer a DTLSServer makes) send a
+        keepalive whenever nothing was sent for `interval_ms` (0 = off, the default)."""
+        h = self._handle()
+        value = c_u32("set_keepalive_ms", "interval_ms", interval_ms)
+        if value is None:
+            return Error.ERR_INVALID_PARAMETER
+        return to_error(lib.dtls_options_set_keepalive_ms(h, value))
 
     def set_mtu(self, mtu: int) -> Error:
         """The largest datagram the handshake sends (default 1400; 0 = no limit; else 256..16384)."""

@@ -7,7 +7,7 @@ import math
 
 from typing import Optional
 
-from ._common import HandleOwner, c_int, c_str, closed_error, descriptor, type_error, wait_in_slices
+from ._common import HandleOwner, c_bool, c_int, c_str, closed_error, descriptor, type_error, wait_in_slices
 from ._errors import Error, to_error
 from ._library import lib
 from .udp import PacketPeerUDP
@@ -30,6 +30,12 @@ class UDPServer(HandleOwner):
                 self._handle(), c_int("listen", "port", port), c_str("listen", "bind_address", bind_address)
             )
         )
+
+    def set_reuse_port(self, enabled: bool) -> Error:
+        """Beyond Godot, off by default: the next listen() sets SO_REUSEPORT, so several servers can
+        listen on one port and the kernel spreads clients over them (they should share a key file,
+        DTLSServer.load_keys). ERR_ALREADY_IN_USE while listening."""
+        return to_error(lib.dtls_udp_server_set_reuse_port(self._handle(), c_bool("set_reuse_port", "enabled", enabled)))
 
     def poll(self) -> Error:
         """Reads every waiting datagram and routes it to its peer (ERR_UNCONFIGURED when not listening)."""

@@ -1,0 +1,54 @@
+// DTLSSession+Liveness.swift — the records that tell the other end this one is alive, or why it goes.
+//
+// A keepalive is an empty application-data record (RFC 5246 6.2.1 allows them): authenticated like any
+// record, skipped by mbedTLS (so Godot) and GnuTLS, never a packet. An idle timeout says goodbye with
+// close_notify and, in the same datagram behind it, an empty application-data record: every receiver
+// stops reading at the close_notify (RFC 5246 7.2.1: data after it is ignored), so it ends cleanly
+// everywhere, and ours reads the record behind it as "closed for inactivity". Why this and not a
+// warning alert: docs/BEYOND_GODOT.md.
+
+internal import CMbedTLS
+
+extension DTLSSession {
+    /// Sends one empty application-data record. False when the socket refused it (it then waits
+    /// inside mbedTLS and leaves with the next flush) or the session failed.
+    func sendKeepalive() -> Bool {
+        guard !hasQueuedOutput else { return false }
+        var none: UInt8 = 0
+        return mbedtls_ssl_write(ssl, &none, 0) == 0
+    }
+
+    /// One attempt at close_notify followed, in the same datagram, by an empty application-data
+    /// record (the inactivity mark); a socket that would block is not waited for.
+    func sendInactivityClose() {
+        gatheredOutput = []
+        // A record the socket refused earlier goes first (mbedTLS would send only it, not the alert).
+        _ = flushQueuedOutput()
+        _ = mbedtls_ssl_close_notify(ssl)
+        var none: UInt8 = 0
+        _ = mbedtls_ssl_write(ssl, &none, 0)
+        let datagram = gatheredOutput ?? []
+        gatheredOutput = nil
+        guard !datagram.isEmpty else { return }
+        if datagram.withUnsafeBytes({ transport.sendDatagram($0) }) == .sent { datagramsSent += 1 }
+    }
+
+    /// Right after the peer's close_notify: whether an application-data record follows it in the same
+    /// datagram, the inactivity mark of sendInactivityClose().
+    var closeNotifyCarriesInactivityMark: Bool {
+        internals.nextRecordTypeInDatagram == UInt8(MBEDTLS_SSL_MSG_APPLICATION_DATA)
+    }
+
+    /// mbedTLS reads past an empty record without a word to its caller, but counts it (after it
+    /// authenticated it) and takes a fourth in a row for a forgery. Called before every datagram and
+    /// after every read: moves the count to keepalivesReceived and starts it again, so keepalives may
+    /// follow each other without limit (only the peer, holding the keys, can send them).
+    func countEmptyRecords() {
+        keepalivesReceived += internals.takeEmptyRecordCount()
+    }
+
+    /// Makes the running retransmission timer expire now, so the next handshake step resends the flight.
+    func retransmitNow() {
+        timer.pointee.expireNow()
+    }
+}

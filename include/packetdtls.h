@@ -680,7 +680,9 @@ DTLS_API dtls_error dtls_options_load_crl_from_string(dtls_options *options, con
 /**
  * Narrows or reorders the cipher suites, by IANA name ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256").
  * Only PacketDTLS's AEAD suites are accepted (ECDHE-ECDSA/RSA with ChaCha20-Poly1305 or AES-GCM, and the
- * PSK ones); count 0 restores the default order. Copied. A suite the options can't authenticate is refused
+ * PSK ones), and the opt-in AES-CCM suites of constrained devices and CoAP, offered only when named here:
+ * TLS_PSK_WITH_AES_{128,256}_CCM[_8] and TLS_ECDHE_ECDSA_WITH_AES_{128,256}_CCM[_8] (CCM_8: 8-byte tag).
+ * count 0 restores the default order. Copied. A suite the options can't authenticate is refused
  * when the session or server starts (a PSK suite without a pre-shared key, a certificate suite on a
  * PSK-only server); certificate suites chosen for a PSK client are verified as dtls_options_client() does.
  */

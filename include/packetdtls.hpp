@@ -713,7 +713,8 @@ public:
         return to_error(dtls_options_load_crl_from_string(get(), detail::c_string(pem).c_str()));
     }
     /// Narrows or reorders the cipher suites by IANA name ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256");
-    /// only PacketDTLS's AEAD suites are accepted. An empty list restores the default order.
+    /// only PacketDTLS's AEAD suites are accepted, the opt-in AES-CCM ones of constrained devices
+    /// ("TLS_PSK_WITH_AES_128_CCM_8", ...) included. An empty list restores the default order.
     Error set_cipher_suites(const std::vector<std::string> &names) {
         detail::CStringArray c_names(names);
         return to_error(dtls_options_set_cipher_suites(get(), c_names.data(), c_names.size()));

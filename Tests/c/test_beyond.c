@@ -1,7 +1,8 @@
 /*
  * test_beyond.c — what PacketDTLS does beyond Godot, through the C header, over loopback UDP:
- * pre-shared keys, ALPN, public-key pinning, client certificates, session resumption, per-peer
- * figures, the key log, shared server keys and port reuse, and bad handles to every function of that section.
+ * pre-shared keys, the opt-in AES-CCM suites, ALPN, public-key pinning, client certificates, session
+ * resumption, per-peer figures, the key log, shared server keys and port reuse, and bad handles to
+ * every function of that section.
  *
  * Build (from the repository root, after `swift build --product packetdtls`):
  *   gcc -std=c99 -Wall -Wextra -Werror -I include -I Tests/c Tests/c/test_beyond.c -L .build/debug \
@@ -50,6 +51,51 @@ static void test_pre_shared_key(void) {
     CHECK_ERR(dtls_options_add_psk(client_options, "x", key, sizeof key), DTLS_ERR_INVALID_PARAMETER);
     dtls_options_free(client_options);
     dtls_options_free(server_options);
+}
+
+/* The AES-CCM suites of constrained devices (CoAP's CCM_8 pair): taken only when named, on both ends. */
+static void test_ccm_suites(void) {
+    static const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    const char *psk_ccm8[] = {"TLS_PSK_WITH_AES_128_CCM_8"};
+    const char *ecdsa_ccm8[] = {"TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8"};
+    char suite[128];
+    server_node s;
+    client_node c;
+
+    dtls_options *psk_server = dtls_options_server_psk();
+    CHECK_ERR(dtls_options_add_psk(psk_server, "sensor-1", key, sizeof key), DTLS_OK);
+    CHECK_ERR(dtls_options_set_cipher_suites(psk_server, psk_ccm8, 1), DTLS_OK);
+    dtls_options *psk_client = dtls_options_client_psk("sensor-1", key, sizeof key);
+    CHECK_ERR(dtls_options_set_cipher_suites(psk_client, psk_ccm8, 1), DTLS_OK);
+    CHECK(exchange(&s, &c, psk_server, psk_client, "", NULL) == DTLS_STATUS_CONNECTED);
+    CHECK(strcmp(c.reply, REPLY) == 0);
+    dtls_peer_get_ciphersuite(c.dtls, suite, sizeof suite);
+    CHECK(strcmp(suite, psk_ccm8[0]) == 0);
+    CHECK(dtls_peer_get_max_packet_size(c.dtls) >= 16000);
+    client_free(&c);
+    server_free(&s);
+
+    dtls_options *ecdsa_server = dtls_options_server(g_key, g_cert);
+    CHECK_ERR(dtls_options_set_cipher_suites(ecdsa_server, ecdsa_ccm8, 1), DTLS_OK);
+    dtls_options *ecdsa_client = dtls_options_client(g_cert, NULL);
+    CHECK_ERR(dtls_options_set_cipher_suites(ecdsa_client, ecdsa_ccm8, 1), DTLS_OK);
+    CHECK(exchange(&s, &c, ecdsa_server, ecdsa_client, "localhost", NULL) == DTLS_STATUS_CONNECTED);
+    dtls_peer_get_ciphersuite(c.dtls, suite, sizeof suite);
+    CHECK(strcmp(suite, ecdsa_ccm8[0]) == 0);
+    client_free(&c);
+    server_free(&s);
+
+    /* A server left on the defaults shares nothing with a CCM-only client. */
+    dtls_options *default_server = dtls_options_server(g_key, g_cert);
+    CHECK(exchange(&s, &c, default_server, ecdsa_client, "localhost", NULL) != DTLS_STATUS_CONNECTED);
+    client_free(&c);
+    server_free(&s);
+
+    dtls_options_free(default_server);
+    dtls_options_free(ecdsa_client);
+    dtls_options_free(ecdsa_server);
+    dtls_options_free(psk_client);
+    dtls_options_free(psk_server);
 }
 
 static void test_alpn_and_stats(void) {
@@ -381,6 +427,7 @@ int main(void) {
         return 1;
     }
     RUN(test_pre_shared_key);
+    RUN(test_ccm_suites);
     RUN(test_alpn_and_stats);
     RUN(test_pinning);
     RUN(test_client_certificate);

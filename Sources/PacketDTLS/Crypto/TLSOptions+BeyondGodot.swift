@@ -154,8 +154,10 @@ extension TLSOptions {
     // MARK: Cipher suites
 
     /// Narrows or reorders the cipher suites, by IANA name ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256";
-    /// dashes work too). Only the AEAD suites PacketDTLS allows are accepted; an empty list restores the
-    /// default order (ChaCha20-Poly1305, then AES-GCM).
+    /// dashes work too). Only the AEAD suites PacketDTLS allows are accepted: the defaults, and the AES-CCM
+    /// ones constrained devices and CoAP use ("TLS_PSK_WITH_AES_128_CCM_8",
+    /// "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8", CCM, 256-bit), which are offered only when named here.
+    /// An empty list restores the default order (ChaCha20-Poly1305, then AES-GCM).
     @discardableResult
     public func setCipherSuites(_ names: [String]) -> GodotError {
         var chosen: [Int32] = []

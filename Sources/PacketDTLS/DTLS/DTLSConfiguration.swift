@@ -59,8 +59,9 @@ final class DTLSConfiguration: @unchecked Sendable {
         MBEDTLS_TLS_PSK_WITH_CHACHA20_POLY1305_SHA256,
     ]
 
-    /// Every suite a caller may choose, and their IANA names for messages.
-    static let allowedSuiteIDs = certificateSuiteIDs + pskSuiteIDs
+    /// Every suite a caller may choose (the defaults, then the opt-in AES-CCM ones of
+    /// DTLSConfiguration+CCMSuites.swift), and their IANA names for messages.
+    static let allowedSuiteIDs = certificateSuiteIDs + pskSuiteIDs + ccmCertificateSuiteIDs + ccmPSKSuiteIDs
     static var allowedSuiteNames: [String] {
         allowedSuiteIDs.compactMap { CipherSuiteName.iana(id: $0) }
     }
@@ -88,8 +89,9 @@ final class DTLSConfiguration: @unchecked Sendable {
         return pointer
     }()
 
-    /// Mismatched MACs tolerated before a session is dropped: in effect none. Every suite above is
-    /// AEAD with a 128-bit tag, so a forgery search is hopeless whatever the limit, while a low
+    /// Mismatched MACs tolerated before a session is dropped: in effect none. Every suite is AEAD
+    /// with a 128-bit tag, or a 64-bit one for the opt-in CCM_8 suites, whose 2^32 tries up to this
+    /// limit give a forger a 2^-32 chance: a forgery search is hopeless either way, while a low
     /// limit lets whoever can spoof a peer's address end its session: 1000 garbage records take
     /// milliseconds (the reliability fuzzer did it). Not 0 ("no limit"): mbedTLS then stops
     /// counting them, and getStats().recordsDroppedBadMAC reads its count. Revisit if a non-AEAD
@@ -233,7 +235,7 @@ final class DTLSConfiguration: @unchecked Sendable {
         case .client where tuning.pskIdentity != nil:
             plan.suites = pskSuites
             let chosen = tuning.cipherSuites ?? []
-            if chosen.contains(where: certificateSuiteIDs.contains) {
+            if chosen.contains(where: anyCertificateSuiteIDs.contains) {
                 // Certificate suites chosen beside the PSK ones: the server may pick either kind, and a
                 // certificate is then verified as `client()` options verify it (system CA bundle, name).
                 plan.trust = try trustedChain(of: options)
@@ -273,12 +275,12 @@ final class DTLSConfiguration: @unchecked Sendable {
         let name = { (id: Int32) in
             mbedtls_ssl_get_ciphersuite_name(id).map { String(cString: $0) } ?? "suite \(id)"
         }
-        if !psk, let suite = chosen.first(where: pskSuiteIDs.contains) {
+        if !psk, let suite = chosen.first(where: anyPSKSuiteIDs.contains) {
             throw Failure(.invalidParameter, "cipher suites: \(name(suite)) needs a pre-shared key, and these "
                 + (role == .client ? "client options have none (use TLSOptions.client_psk)"
                                    : "server options have none (add_psk)"))
         }
-        if !certificates, let suite = chosen.first(where: certificateSuiteIDs.contains) {
+        if !certificates, let suite = chosen.first(where: anyCertificateSuiteIDs.contains) {
             throw Failure(.invalidParameter, "cipher suites: \(name(suite)) needs a certificate, and these "
                 + "server options have none (a PSK-only server offers PSK suites only)")
         }

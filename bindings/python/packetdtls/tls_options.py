@@ -159,7 +159,9 @@ class TLSOptions(HandleOwner):
 
     def set_cipher_suites(self, names: Sequence[str]) -> Error:
         """Narrows or reorders the cipher suites by IANA name (only PacketDTLS's AEAD suites are
-        accepted; an empty list restores the default order)."""
+        accepted: the defaults, and the AES-CCM ones constrained devices and CoAP use, e.g.
+        "TLS_PSK_WITH_AES_128_CCM_8", which are offered only when named here; an empty list
+        restores the default order)."""
         return self._call_with_names(lib.dtls_options_set_cipher_suites, "set_cipher_suites", "names", names)
 
     def _call_with_names(self, function, method: str, parameter: str, names: Sequence[str]) -> Error:

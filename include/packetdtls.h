@@ -367,7 +367,11 @@ DTLS_API int dtls_udp_server_get_local_port(dtls_udp_server *server);
  *         dtls_last_error_message()).
  */
 DTLS_API int dtls_udp_server_get_fd(dtls_udp_server *server);
-/** Closes the socket, drops pending peers, and closes every taken peer. */
+/**
+ * Closes the socket, drops pending peers, and closes every taken peer. First, every DTLS session over
+ * one of its peers ends: a connected client is sent close_notify, and the server-side dtls_peer is
+ * DISCONNECTED at once with the reason. Freeing the last reference to a server does the same.
+ */
 DTLS_API dtls_error dtls_udp_server_stop(dtls_udp_server *server);
 /**
  * How many pending peers may wait (default 16; 0 refuses new peers). Lowering it drops the newest
@@ -376,6 +380,41 @@ DTLS_API dtls_error dtls_udp_server_stop(dtls_udp_server *server);
 DTLS_API dtls_error dtls_udp_server_set_max_pending_connections(dtls_udp_server *server, int max_pending);
 /** The limit set above; 0 for a bad handle. */
 DTLS_API int dtls_udp_server_get_max_pending_connections(dtls_udp_server *server);
+
+/*
+ * Receive queues and loss figures (beyond Godot). A peer a server makes queues up to the server's
+ * peer queue limit (default 1 MiB, 24 bytes of bookkeeping per datagram included; an empty queue
+ * takes any one datagram), and all its peers together up to the total limit (default 16 MiB). When a
+ * datagram finds its peer's queue full, dtls_udp_server_poll() keeps it and reads no more that poll:
+ * the kernel keeps the rest. The next poll routes it first; if the peer was read from meanwhile nothing
+ * is lost, and if not, its datagrams are dropped and counted, so one unread peer cannot stall the rest.
+ */
+
+/** Traffic and loss figures of a dtls_udp or a dtls_udp_server. Append-only. */
+typedef struct dtls_udp_stats {
+    uint64_t datagrams_received;          /**< queued for reading (a server: routed to a peer) */
+    uint64_t datagrams_dropped;           /**< read and dropped by the library (full queue or pending queue) */
+    uint64_t datagrams_dropped_by_kernel; /**< a server's socket buffer overflowed (SO_RXQ_OVFL); told with
+                                               the next datagram read */
+    uint64_t packets_queued;              /**< queued now, not yet read (a server: by all its peers and itself) */
+    uint64_t bytes_queued;                /**< the bytes those take, bookkeeping included */
+} dtls_udp_stats;
+
+/**
+ * Fills *out with the figures of a UDP peer. `size` is sizeof(dtls_udp_stats) as the caller compiled
+ * it. DTLS_ERR_INVALID_PARAMETER for a bad handle, NULL out or size 0.
+ */
+DTLS_API dtls_error dtls_udp_get_stats(dtls_udp *udp, dtls_udp_stats *out, size_t size);
+/** As dtls_udp_get_stats(), for a server: everything it routed and dropped, and what its peers hold. */
+DTLS_API dtls_error dtls_udp_server_get_stats(dtls_udp_server *server, dtls_udp_stats *out, size_t size);
+/** The bytes each peer made from now on may queue; DTLS_ERR_INVALID_PARAMETER (no change) below 1. */
+DTLS_API dtls_error dtls_udp_server_set_peer_queue_limit(dtls_udp_server *server, int bytes);
+/** The peer queue limit; 0 for a bad handle. */
+DTLS_API int dtls_udp_server_get_peer_queue_limit(dtls_udp_server *server);
+/** The bytes all peers may queue together, now; DTLS_ERR_INVALID_PARAMETER (no change) below 1. */
+DTLS_API dtls_error dtls_udp_server_set_total_queue_limit(dtls_udp_server *server, int bytes);
+/** The total queue limit; 0 for a bad handle. */
+DTLS_API int dtls_udp_server_get_total_queue_limit(dtls_udp_server *server);
 
 /* MARK: - CryptoKey (dtls_key) */
 
@@ -529,7 +568,8 @@ DTLS_API void dtls_peer_free(dtls_peer *peer);
  * `valid_certificate` (NULL = the system CA bundle) and its name against `for_hostname` (NULL or ""
  * = the address udp is connected to). validate_certs = false verifies nothing.
  * \return DTLS_OK (status HANDSHAKING); DTLS_ERR_INVALID_PARAMETER when udp is not connected;
- *         DTLS_ERR_ALREADY_IN_USE when this peer is handshaking or connected; DTLS_ERR_UNCONFIGURED
+ *         DTLS_ERR_ALREADY_IN_USE when this peer is handshaking or connected, or when `udp` carries
+ *         another dtls_peer's session (one UDP peer, one DTLS session); DTLS_ERR_UNCONFIGURED
  *         when the system CA bundle is needed and missing; DTLS_FAILED (see the message).
  */
 DTLS_API dtls_error dtls_peer_connect_to_peer(dtls_peer *peer, dtls_udp *udp, bool validate_certs,
@@ -610,7 +650,9 @@ DTLS_API dtls_error dtls_server_setup_with_options(dtls_server *server, dtls_opt
  * ClientHello stays queued in `udp`: call dtls_server_take_connection(server, udp) again for the new
  * session. A peer beyond the handshake limits (dtls_server_set_handshake_limits) is returned in
  * DTLS_STATUS_ERROR. See docs/BEYOND_GODOT.md, "The front door".
- * NULL for a bad handle, a server that is not set up or stopped, or a udp peer that is not connected.
+ * NULL for a bad handle, a server that is not set up or stopped, a udp peer that is not connected,
+ * or one that another dtls_peer's session runs over already (a second take_connection with the same
+ * udp: refused, with the reason in dtls_last_error_message(); the first handshake goes on).
  */
 DTLS_API dtls_peer *dtls_server_take_connection(dtls_server *server, dtls_udp *udp);
 /** Forgets the identity (not the keys); take_connection fails until the next setup. */
@@ -752,6 +794,7 @@ typedef struct dtls_peer_stats {
     uint64_t handshake_duration_ms;     /**< connect (or accept) to CONNECTED; 0 until then */
     uint64_t keepalives_sent;           /**< keepalive records sent (answers and refusal probes included) */
     uint64_t keepalives_received;       /**< keepalive records (empty application data) received */
+    uint64_t datagrams_dropped;         /**< dropped below DTLS: its UDPServer peer's queue stayed full */
 } dtls_peer_stats;
 
 /**
@@ -800,7 +843,8 @@ DTLS_API dtls_error dtls_udp_server_set_reuse_port(dtls_udp_server *server, bool
  * instance ID, Callable, Signal, Array, Dictionary (in insertion order) or a packed array.
  *
  * Type numbers differ between Godot 3.x and 4.x; every function that encodes or decodes takes
- * `godot_major` (3 or 4, anything else is DTLS_ERR_INVALID_PARAMETER). dtls_var_get_type() always
+ * `godot_major` (3 or 4, anything else is DTLS_ERR_INVALID_PARAMETER). The put_var / get_var functions
+ * also take 0: the peer's own setting (dtls_udp_set_godot_version(), 4 unless set). dtls_var_get_type() always
  * answers with Godot 4's numbers (dtls_var_type). A type Godot 3 lacks (Vector2i, StringName,
  * PackedInt64Array...) cannot be encoded for Godot 3 (DTLS_ERR_INVALID_PARAMETER).
  *
@@ -911,18 +955,21 @@ DTLS_API dtls_error dtls_var_encode(dtls_var *var, int godot_major, uint8_t *buf
 DTLS_API dtls_var *dtls_var_decode(const uint8_t *data, size_t len, int godot_major);
 
 /**
- * Godot's put_var(var, full_objects): encodes the value for `godot_major` and sends it as one
- * packet with dtls_udp_put_packet(). `full_objects` is accepted for Godot's signature; a dtls_var
+ * Godot's put_var(var, full_objects): encodes the value for `godot_major` (0 = the peer's setting)
+ * and sends it as one packet with dtls_udp_put_packet(). `full_objects` is accepted for Godot's signature; a dtls_var
  * holds instance IDs only, which are sent as IDs either way.
  * \return put_packet's result; DTLS_ERR_OUT_OF_MEMORY when the encoding exceeds
  *         encode_buffer_max_size; DTLS_ERR_INVALID_PARAMETER for a bad handle or godot_major.
  */
 DTLS_API dtls_error dtls_udp_put_var(dtls_udp *udp, dtls_var *var, bool full_objects, int godot_major);
 /**
- * Godot's get_var(allow_objects): takes the next packet and decodes it for `godot_major`.
- * *out_var gets a new handle (free it with dtls_var_free()), or NULL on any failure.
+ * Godot's get_var(allow_objects): takes the next packet and decodes it for `godot_major` (0 = the
+ * peer's setting). *out_var gets a new handle (free it with dtls_var_free()), or NULL on any failure.
+ * Unlike Godot, the packet must hold exactly one value: bytes after it are DTLS_ERR_INVALID_DATA, so a
+ * value encoded with the other Godot's numbers is an error with the reason (naming the version it
+ * reads as), never a value of the wrong type.
  * \return DTLS_OK; DTLS_ERR_UNAVAILABLE when nothing is queued; DTLS_ERR_INVALID_DATA for a packet
- *         that is not a valid encoding (it is consumed); DTLS_ERR_UNAUTHORIZED for a full Object
+ *         that is not one valid encoding (it is consumed); DTLS_ERR_UNAUTHORIZED for a full Object
  *         (DTLS_ERR_UNAVAILABLE with allow_objects: this library cannot instantiate classes);
  *         DTLS_ERR_INVALID_PARAMETER for a bad handle, godot_major or a NULL out_var.
  */
@@ -942,6 +989,18 @@ DTLS_API dtls_error dtls_peer_get_var(dtls_peer *peer, bool allow_objects, int g
 DTLS_API dtls_error dtls_peer_set_encode_buffer_max_size(dtls_peer *peer, int max_size);
 /** As dtls_udp_get_encode_buffer_max_size(). */
 DTLS_API int dtls_peer_get_encode_buffer_max_size(dtls_peer *peer);
+/**
+ * The numbering put_var / get_var use when given godot_major 0 (beyond Godot): 3 or 4 (default 4),
+ * per peer. DTLS_ERR_INVALID_PARAMETER (no change) for another number. Not implied by the 3.x-style
+ * calls (docs/BEYOND_GODOT.md says why).
+ */
+DTLS_API dtls_error dtls_udp_set_godot_version(dtls_udp *udp, int godot_major);
+/** The peer's numbering, 3 or 4; 0 for a bad handle. */
+DTLS_API int dtls_udp_get_godot_version(dtls_udp *udp);
+/** As dtls_udp_set_godot_version(), for a DTLS peer. */
+DTLS_API dtls_error dtls_peer_set_godot_version(dtls_peer *peer, int godot_major);
+/** As dtls_udp_get_godot_version(). */
+DTLS_API int dtls_peer_get_godot_version(dtls_peer *peer);
 
 #ifdef __cplusplus
 }

@@ -300,6 +300,9 @@ private:
 /// The Godot major version whose type numbers put_var / get_var and encode / decode use unless told
 /// otherwise: Godot 4, as Python's `godot_version=4`. Pass 3 to talk to a Godot 3 game.
 constexpr int default_godot_major = 4;
+/// Beyond Godot: the godot_major that put_var / get_var read as "this peer's set_godot_version()"
+/// (4 unless set).
+constexpr int peer_godot_major = 0;
 
 /// Variant: one Godot value for put_var / get_var (Godot's binary serialization, var_to_bytes()).
 ///
@@ -415,9 +418,20 @@ class PacketPeerDTLS;
 
 // MARK: - PacketPeerUDP
 
+/// Beyond Godot: what a PacketPeerUDP or UDPServer queued and dropped (see dtls_udp_stats).
+using UDPStats = dtls_udp_stats;
+
 /// PacketPeerUDP: one UDP socket, bound or connected, or a peer taken from a UDPServer.
 class PacketPeerUDP : public detail::Handle<dtls_udp, dtls_udp_free> {
 public:
+    /// Beyond Godot: what this peer queued and what its server dropped for it; all zero on failure.
+    UDPStats get_stats(Error *error = nullptr) const noexcept {
+        UDPStats stats{};
+        dtls_error result = dtls_udp_get_stats(get(), &stats, sizeof stats);
+        if (result != DTLS_OK) stats = UDPStats{};
+        if (error) *error = to_error(result);
+        return stats;
+    }
     /// A new, unbound UDP peer (Godot's PacketPeerUDP.new()).
     PacketPeerUDP() noexcept : Handle(dtls_udp_new()) {}
     /// An empty owner (no handle).
@@ -493,13 +507,13 @@ public:
     /// Godot's put_var: sends `var` encoded for Godot `godot_major` as one datagram. `full_objects` is
     /// Godot's parameter and changes nothing here (a Variant holds Object instance IDs only).
     /// Error::OutOfMemory when the encoding exceeds get_encode_buffer_max_size().
-    Error put_var(const Variant &var, bool full_objects = false, int godot_major = default_godot_major) noexcept {
+    Error put_var(const Variant &var, bool full_objects = false, int godot_major = peer_godot_major) noexcept {
         return to_error(dtls_udp_put_var(get(), var.get(), full_objects, godot_major));
     }
     /// Godot's get_var: the next datagram decoded, or an empty owner with the reason in *error
     /// (Error::Unavailable when none waits; Error::InvalidData for a datagram that is not a Variant,
     /// which is consumed; Error::Unauthorized for a full Object).
-    Variant get_var(bool allow_objects = false, int godot_major = default_godot_major,
+    Variant get_var(bool allow_objects = false, int godot_major = peer_godot_major,
                     Error *error = nullptr) noexcept {
         dtls_var *out = nullptr;
         dtls_error result = dtls_udp_get_var(get(), allow_objects, godot_major, &out);
@@ -511,6 +525,11 @@ public:
         return to_error(dtls_udp_set_encode_buffer_max_size(get(), max_size));
     }
     int get_encode_buffer_max_size() const noexcept { return dtls_udp_get_encode_buffer_max_size(get()); }
+    /// Beyond Godot: the numbering put_var / get_var use by default, 3 or 4 (default 4).
+    Error set_godot_version(int godot_major) noexcept {
+        return to_error(dtls_udp_set_godot_version(get(), godot_major));
+    }
+    int get_godot_version() const noexcept { return dtls_udp_get_godot_version(get()); }
 };
 
 // MARK: - UDPServer
@@ -546,6 +565,24 @@ public:
     int get_max_pending_connections() const noexcept { return dtls_udp_server_get_max_pending_connections(get()); }
     /// Beyond Godot: SO_REUSEPORT on the next listen(), so several servers share the port (before listen).
     Error set_reuse_port(bool enabled) noexcept { return to_error(dtls_udp_server_set_reuse_port(get(), enabled)); }
+    /// Beyond Godot: the bytes each peer made from now on may queue (default 1 MiB).
+    Error set_peer_queue_limit(int bytes) noexcept {
+        return to_error(dtls_udp_server_set_peer_queue_limit(get(), bytes));
+    }
+    int get_peer_queue_limit() const noexcept { return dtls_udp_server_get_peer_queue_limit(get()); }
+    /// Beyond Godot: the bytes all peers may queue together (default 16 MiB).
+    Error set_total_queue_limit(int bytes) noexcept {
+        return to_error(dtls_udp_server_set_total_queue_limit(get(), bytes));
+    }
+    int get_total_queue_limit() const noexcept { return dtls_udp_server_get_total_queue_limit(get()); }
+    /// Beyond Godot: what the server routed and dropped, and what the kernel dropped; all zero on failure.
+    UDPStats get_stats(Error *error = nullptr) const noexcept {
+        UDPStats stats{};
+        dtls_error result = dtls_udp_server_get_stats(get(), &stats, sizeof stats);
+        if (result != DTLS_OK) stats = UDPStats{};
+        if (error) *error = to_error(result);
+        return stats;
+    }
 };
 
 // MARK: - CryptoKey
@@ -893,11 +930,11 @@ public:
     int get_max_packet_size() const noexcept { return dtls_peer_get_max_packet_size(get()); }
 
     /// Godot's put_var over DTLS (as PacketPeerUDP::put_var(); Error::Unconfigured when not connected).
-    Error put_var(const Variant &var, bool full_objects = false, int godot_major = default_godot_major) noexcept {
+    Error put_var(const Variant &var, bool full_objects = false, int godot_major = peer_godot_major) noexcept {
         return to_error(dtls_peer_put_var(get(), var.get(), full_objects, godot_major));
     }
     /// Godot's get_var from the decrypted packets (as PacketPeerUDP::get_var()).
-    Variant get_var(bool allow_objects = false, int godot_major = default_godot_major,
+    Variant get_var(bool allow_objects = false, int godot_major = peer_godot_major,
                     Error *error = nullptr) noexcept {
         dtls_var *out = nullptr;
         dtls_error result = dtls_peer_get_var(get(), allow_objects, godot_major, &out);
@@ -908,6 +945,11 @@ public:
         return to_error(dtls_peer_set_encode_buffer_max_size(get(), max_size));
     }
     int get_encode_buffer_max_size() const noexcept { return dtls_peer_get_encode_buffer_max_size(get()); }
+    /// Beyond Godot: the numbering put_var / get_var use by default, 3 or 4 (default 4).
+    Error set_godot_version(int godot_major) noexcept {
+        return to_error(dtls_peer_set_godot_version(get(), godot_major));
+    }
+    int get_godot_version() const noexcept { return dtls_peer_get_godot_version(get()); }
 
     // Beyond Godot: resumption, what was negotiated, why verification failed, figures.
 

@@ -351,7 +351,7 @@ private func putVar(_ kind: PacketPeerHandle, _ handle: OpaquePointer?, _ varian
                     _ fullObjects: Bool, _ godotMajor: Int32, _ function: StaticString) -> GodotError {
     guard let peer = kind.peer(handle, function) else { return .invalidParameter }
     guard let value = value(variant, function) else { return .invalidParameter }
-    guard let version = version(godotMajor, function) else { return .invalidParameter }
+    guard let version = peerVersion(godotMajor, function) else { return .invalidParameter }
     return peer.putVar(value, fullObjects: fullObjects, version: version)
 }
 
@@ -362,13 +362,35 @@ private func getVar(_ kind: PacketPeerHandle, _ handle: OpaquePointer?, _ allowO
     // The handle is checked first: a bad handle is reported as such even when out_var is NULL too.
     guard let peer = kind.peer(handle, function) else { return .invalidParameter }
     guard let outVariant else { return ErrorReport.fail(.invalidParameter, "\(function): out_var is NULL") }
-    guard let version = version(godotMajor, function) else { return .invalidParameter }
+    guard let version = peerVersion(godotMajor, function) else { return .invalidParameter }
     let (error, value) = peer.getVar(allowObjects: allowObjects, version: version)
     guard error == .ok else { return error }
     guard let handle = issue(value) else {
         return ErrorReport.fail(.outOfMemory, "\(function): the handle table is full")
     }
     outVariant.pointee = handle
+    return .ok
+}
+
+/// The version put_var / get_var were given: .some(nil) for 0 (the peer's own setting), nil (with the
+/// reason recorded) for a number that is neither 0, 3 nor 4.
+private func peerVersion(_ major: Int32, _ function: StaticString) -> GodotVersion?? {
+    if major == 0 { return .some(nil) }
+    guard let version = GodotVersion(major: Int(major)) else {
+        ErrorReport.set("\(function): godot_major must be 3 or 4, or 0 for the peer's own setting, not \(major)")
+        return nil
+    }
+    return .some(version)
+}
+
+/// set_godot_version on either kind of handle.
+private func setGodotVersion(_ kind: PacketPeerHandle, _ handle: OpaquePointer?, _ major: Int32,
+                             _ function: StaticString) -> GodotError {
+    guard let peer = kind.peer(handle, function) else { return .invalidParameter }
+    guard let version = GodotVersion(major: Int(major)) else {
+        return ErrorReport.fail(.invalidParameter, "\(function): godot_major must be 3 or 4, not \(major)")
+    }
+    peer.setGodotVersion(version)
     return .ok
 }
 
@@ -427,4 +449,24 @@ public func dtls_peer_set_encode_buffer_max_size(_ dtls: OpaquePointer?, _ maxSi
 @c @implementation
 public func dtls_peer_get_encode_buffer_max_size(_ dtls: OpaquePointer?) -> Int32 {
     encodeLimit(.dtls, dtls, "dtls_peer_get_encode_buffer_max_size")
+}
+
+@c @implementation
+public func dtls_udp_set_godot_version(_ udp: OpaquePointer?, _ godotMajor: Int32) -> GodotError {
+    setGodotVersion(.udp, udp, godotMajor, "dtls_udp_set_godot_version")
+}
+
+@c @implementation
+public func dtls_udp_get_godot_version(_ udp: OpaquePointer?) -> Int32 {
+    Int32(PacketPeerHandle.udp.peer(udp, "dtls_udp_get_godot_version")?.godotVersion.rawValue ?? 0)
+}
+
+@c @implementation
+public func dtls_peer_set_godot_version(_ dtls: OpaquePointer?, _ godotMajor: Int32) -> GodotError {
+    setGodotVersion(.dtls, dtls, godotMajor, "dtls_peer_set_godot_version")
+}
+
+@c @implementation
+public func dtls_peer_get_godot_version(_ dtls: OpaquePointer?) -> Int32 {
+    Int32(PacketPeerHandle.dtls.peer(dtls, "dtls_peer_get_godot_version")?.godotVersion.rawValue ?? 0)
 }

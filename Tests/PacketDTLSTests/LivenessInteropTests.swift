@@ -37,7 +37,7 @@ final class LivenessInteropTests: XCTestCase {
         XCTAssertTrue(DTLSLoopbackTests.run({ client.poll(); server.step() }, until: {
             client.getStatus() == .connected && server.peers.first?.getStatus() == .connected
         }), client.getErrorMessage() + "\n" + opensslServer.text + "\n" + opensslClient.text)
-        XCTAssertTrue(DTLSLoopbackTests.run(within: 5, { client.poll(); server.step() }, until: {
+        XCTAssertTrue(DTLSLoopbackTests.run(within: 15, { client.poll(); server.step() }, until: {
             opensslClient.hasFinished && opensslServer.text.contains("DONE")
         }), "OpenSSL did not end at our close_notify:\n\(opensslServer.text)\n\(opensslClient.text)")
         XCTAssertEqual(client.getStatus(), .error)
@@ -73,7 +73,7 @@ final class LivenessInteropTests: XCTestCase {
         XCTAssertTrue(DTLSLoopbackTests.run({ client.poll(); server.step() }, until: {
             client.getStatus() == .connected && server.peers.first?.getStatus() == .connected
         }), client.getErrorMessage() + "\n" + opensslServer.text + "\n" + opensslClient.text)
-        XCTAssertTrue(DTLSLoopbackTests.run(within: 5, { client.poll(); server.step() }, until: {
+        XCTAssertTrue(DTLSLoopbackTests.run(within: 15, { client.poll(); server.step() }, until: {
             client.getStatus() != .connected && opensslClient.hasFinished
         }))
         // A clean close_notify from s_server, no fatal alert: the record itself was accepted.

@@ -70,10 +70,11 @@ final class OpenSSLTool {
         try ExternalPeer(Self.executable, ["s_client", "-dtls1_2", "-connect", "127.0.0.1:\(port)"] + arguments)
     }
 
-    /// A UDP port free right now on 127.0.0.1, for a tool that cannot bind port 0 and tell us.
+    /// A UDP port free right now on every local address (tools such as gnutls-serv bind the
+    /// wildcard), for a tool that cannot bind port 0 and tell us.
     static func freePort() -> Int {
         let probe = PacketPeerUDP()
-        XCTAssertEqual(probe.bind(port: 0, bindAddress: "127.0.0.1"), .ok)
+        XCTAssertEqual(probe.bind(port: 0, bindAddress: "*"), .ok)
         defer { probe.close() }
         return probe.getLocalPort()
     }

@@ -1278,6 +1278,42 @@ static void test_shared_keys_and_reuse_port(void) {
     CHECK(b.set_reuse_port(false) == pd::Error::AlreadyInUse);
 }
 
+// Beyond Godot (issue 19): queue limits and loss figures, replies from the address the client used,
+// and the Variant numbering per peer.
+static void test_queue_limits_stats_and_godot_version(void) {
+    pd::UDPServer server;
+    CHECK(server.get_peer_queue_limit() == 1 << 20);
+    CHECK(server.get_total_queue_limit() == 16 << 20);
+    CHECK(server.set_peer_queue_limit(0) == pd::Error::InvalidParameter);
+    CHECK(server.set_peer_queue_limit(4 * (100 + 24)) == pd::Error::Ok);
+    CHECK(server.set_total_queue_limit(2 << 20) == pd::Error::Ok && server.get_total_queue_limit() == 2 << 20);
+    CHECK(server.listen(0, "*") == pd::Error::Ok);
+    pd::PacketPeerUDP client;
+    CHECK(client.connect_to_host("127.0.0.5", server.get_local_port()) == pd::Error::Ok);
+    const std::vector<uint8_t> hundred(100, 1);
+    CHECK(client.put_packet(hundred) == pd::Error::Ok);
+    POLL_UNTIL(server.is_connection_available(), server.poll(), 2000);
+    pd::PacketPeerUDP peer = server.take_connection();
+    CHECK(static_cast<bool>(peer));
+    if (!peer) return;
+    CHECK(peer.put_packet(std::string_view("from 127.0.0.5")) == pd::Error::Ok);
+    CHECK(client.wait(2000) == pd::Error::Ok);  // a connected client hears only replies from 127.0.0.5
+    CHECK(text(client.get_packet()) == "from 127.0.0.5");
+    for (int i = 0; i < 9; ++i) CHECK(client.put_packet(hundred) == pd::Error::Ok);
+    POLL_UNTIL(peer.get_stats().datagrams_dropped == 6, server.poll(), 2000);
+    pd::UDPStats stats = peer.get_stats();
+    CHECK(stats.datagrams_dropped == 6 && stats.packets_queued == 4 && stats.datagrams_received == 4);
+    CHECK(server.get_stats().datagrams_dropped == 6);
+    pd::Error error = pd::Error::Ok;
+    CHECK(pd::UDPServer(nullptr).get_stats(&error).datagrams_received == 0 && error == pd::Error::InvalidParameter);
+
+    CHECK(client.get_godot_version() == 4);
+    CHECK(client.set_godot_version(2) == pd::Error::InvalidParameter);
+    CHECK(client.set_godot_version(3) == pd::Error::Ok && client.get_godot_version() == 3);
+    pd::PacketPeerDTLS dtls;
+    CHECK(dtls.set_godot_version(3) == pd::Error::Ok && dtls.get_godot_version() == 3);
+}
+
 int main() {
     RUN(test_error_names);
     RUN(test_raii_frees);
@@ -1311,5 +1347,6 @@ int main() {
     RUN(test_udp_server_wait);
     RUN(test_handshake_limits);
     RUN(test_shared_keys_and_reuse_port);
+    RUN(test_queue_limits_stats_and_godot_version);
     return check_summary("test_hpp");
 }

@@ -20,6 +20,9 @@ extension PacketPeerDTLS {
         /// Keepalive records (empty application data) sent (answers and refusal probes included), and received.
         public var keepalivesSent: UInt64 = 0
         public var keepalivesReceived: UInt64 = 0
+        /// Datagrams for this peer dropped below DTLS: the queue of its UDPServer peer stayed full
+        /// (see UDPServer.poll()). 0 over a peer with its own socket, which leaves them in the kernel.
+        public var datagramsDropped: UInt64 = 0
 
         /// Session-level counts, which live in the session until it ends.
         var sessionPart = SessionPart()
@@ -36,6 +39,7 @@ extension PacketPeerDTLS {
             recordsDroppedBadMAC = UInt64(sessionPart.badMAC)
             datagramsOversized = UInt64(sessionPart.oversized)
             handshakeRetransmissions = UInt64(sessionPart.retransmissions)
+            datagramsDropped = session.transport.droppedDatagrams
         }
     }
 }

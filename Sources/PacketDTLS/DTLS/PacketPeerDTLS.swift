@@ -27,6 +27,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     let lock = Lock()
     /// PacketPeer's encode_buffer_max_size (read and set through PacketPeer, no lock needed).
     let encodeBufferMaxSizeSetting = Atomic<Int>(EncodeBufferSize.godotDefault)
+    /// put_var / get_var's Variant numbering when given none: 3 or 4 (see PacketPeer.godotVersion).
+    let godotVersionSetting = Atomic<Int>(GodotVersion.godot4.rawValue)
     // Every stored `var` below is touched under `lock` only: @exclusivity(unchecked), see Lock.
     @exclusivity(unchecked) private var status: DTLSStatus = .disconnected
     @exclusivity(unchecked) private var session: DTLSSession?
@@ -58,8 +60,9 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     public init() {}
 
     deinit {
-        // The transport does not retain its DTLS peer: detach before going.
-        session?.transport.detachDTLSPeer(self)
+        // Under our lock: a stopping server that holds it (PacketPeerUDP.endSessionForStoppedServer)
+        // finishes first. The transport does not retain its DTLS peer: detach before going.
+        lock.withLock { session?.transport.detachDTLSPeer(self) }
         // Freeing a connected peer says goodbye, as disconnect_from_peer() would.
         if status == .connected { session?.sendCloseNotify() }
         if isServerSide { session?.transport.sessionEnded() }
@@ -158,6 +161,20 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     private static func refuseSharedTransport(_ function: String) -> GodotError {
         ErrorReport.fail(.alreadyInUse, "\(function): another DTLS peer uses this UDP peer already; "
             + "each DTLS peer needs a UDP peer of its own")
+    }
+
+    /// Ends the session because the UDPServer below stopped: close_notify to a connected client, and
+    /// DISCONNECTED with the reason at once. The caller holds our lock (PacketPeerUDP.endSessionForStoppedServer).
+    func endBecauseServerStoppedLocked() {
+        switch status {
+        case .connected:
+            session?.sendCloseNotify()
+            end(.disconnected, "the UDPServer stopped; close_notify was sent to the client")
+        case .handshaking:
+            end(.disconnected, "the UDPServer stopped during the handshake")
+        default:
+            break
+        }
     }
 
     private func begin(serverSide: Bool, expectedName: String, tuning: TLSOptions.Tuning, attachment: DTLSAttachment) {

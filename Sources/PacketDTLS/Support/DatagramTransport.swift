@@ -58,6 +58,9 @@ public protocol DatagramTransport: AnyObject, Sendable {
     /// How many ICMP "connection refused" notices (port unreachable) the transport's connected socket
     /// has reported so far; 0 for a transport that cannot tell (the default).
     var refusalsReported: UInt64 { get }
+    /// Datagrams meant for this transport's peer that were dropped below the DTLS layer (a full
+    /// queue of a UDPServer's peer); 0 for a transport that drops none.
+    var droppedDatagrams: UInt64 { get }
 }
 
 /// What attachDTLSPeer(_:) made of a DTLS peer.
@@ -91,6 +94,7 @@ extension DatagramTransport {
     public func detachDTLSPeer(_ peer: DatagramArrivalObserver) {}
     public func putBackDatagram(_ bytes: UnsafeRawBufferPointer) {}
     public var refusalsReported: UInt64 { 0 }
+    public var droppedDatagrams: UInt64 { 0 }
 }
 
 extension DatagramArrivalObserver {

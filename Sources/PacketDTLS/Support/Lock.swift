@@ -13,7 +13,7 @@ import Musl
 /// lock taken (docs/PERFORMANCE.md).
 ///
 /// Lock order, to keep clear of deadlocks: a DTLS peer locks before its UDP peer; a UDP server
-/// locks before the UDP peers it routes to. Nothing locks "upwards".
+/// locks before the UDP peers it routes to. Nothing waits "upwards" (one place tries: tryLock()).
 ///
 /// The mutex's address is kept beside the storage: a heap object never moves, and going through the
 /// ManagedBuffer on every call retained and released it each time (docs/PERFORMANCE.md).
@@ -38,6 +38,18 @@ public struct Lock: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body()
+    }
+
+    /// Takes the mutex only if it is free at once; true when taken (then call unlock()). For the one
+    /// place that must reach "upwards" against the lock order (a stopping UDPServer ending the DTLS
+    /// sessions over its peers), which backs off instead of waiting.
+    public func tryLock() -> Bool {
+        pthread_mutex_trylock(mutex) == 0
+    }
+
+    /// Releases a mutex taken with tryLock().
+    public func unlock() {
+        pthread_mutex_unlock(mutex)
     }
 }
 

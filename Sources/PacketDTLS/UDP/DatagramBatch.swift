@@ -22,6 +22,8 @@ final class DatagramBatch {
         /// The datagram's full length; larger than `bytes.count` when it was truncated.
         let length: Int
         let source: SocketAddress
+        /// What the control messages told (destination address, drop count); empty without them.
+        let arrival: DatagramArrival
         var truncated: Bool { length > bytes.count }
     }
 
@@ -35,8 +37,10 @@ final class DatagramBatch {
     private let vectors: UnsafeMutablePointer<iovec>
     private let addresses: UnsafeMutablePointer<sockaddr_storage>
     private let buffers: UnsafeMutableRawPointer
+    /// Control-message space per slot (see DatagramArrival), nil when the owner wants none.
+    private let controls: UnsafeMutableRawPointer?
 
-    init(capacity: Int, slotSize: Int, callerFillsFirstSlot: Bool = false) {
+    init(capacity: Int, slotSize: Int, callerFillsFirstSlot: Bool = false, controlMessages: Bool = false) {
         precondition(capacity > 0 && slotSize > 0 && (capacity > 1 || !callerFillsFirstSlot))
         self.capacity = capacity
         self.slotSize = slotSize
@@ -49,6 +53,8 @@ final class DatagramBatch {
         addresses.initialize(repeating: sockaddr_storage(), count: capacity)
         // Untouched pages of a large allocation cost no memory: only slots that received use any.
         buffers = .allocate(byteCount: (callerFillsFirstSlot ? capacity - 1 : capacity) * slotSize, alignment: 16)
+        controls = controlMessages
+            ? .allocate(byteCount: capacity * DatagramArrival.controlSpace, alignment: 16) : nil
     }
 
     /// The buffer of `slot` for this receive: the caller's for slot 0 if it brings one, else our own.
@@ -63,6 +69,7 @@ final class DatagramBatch {
         vectors.deallocate()
         addresses.deallocate()
         buffers.deallocate()
+        controls?.deallocate()
     }
 
     /// One recvmmsg on `descriptor` with `flags` (UDPSocket's). `first`, when given, takes the first
@@ -85,6 +92,10 @@ final class DatagramBatch {
             }
             headers[slot].msg_hdr.msg_iov = vectors + slot
             headers[slot].msg_hdr.msg_iovlen = 1
+            if let controls {
+                headers[slot].msg_hdr.msg_control = controls + slot * DatagramArrival.controlSpace
+                headers[slot].msg_hdr.msg_controllen = DatagramArrival.controlSpace
+            }
         }
         return Int(packetdtls_recvmmsg(descriptor, headers, UInt32(capacity), flags))
     }
@@ -95,7 +106,10 @@ final class DatagramBatch {
         let vector = vectors[slot]
         let length = Int(headers[slot].msg_len)
         let source = SocketAddress(storage: addresses + slot) ?? SocketAddress.wildcard(port: 0)
+        // No control message came (the common case on a socket bound to one address): nothing to read.
+        let arrival = controls == nil || headers[slot].msg_hdr.msg_controllen == 0
+            ? DatagramArrival() : DatagramArrival(reading: &headers[slot].msg_hdr)
         return Datagram(bytes: UnsafeRawBufferPointer(start: vector.iov_base, count: min(length, vector.iov_len)),
-                        length: length, source: source)
+                        length: length, source: source, arrival: arrival)
     }
 }

@@ -16,6 +16,9 @@ extension PacketPeerUDP: DatagramTransport {
         lock.withLock {
             if let current = dtlsPeer, current !== peer { return .inUse }
             dtlsPeer = peer
+            // Cast while the caller holds the peer: a stopping server ends its session (see
+            // endSessionForStoppedServer).
+            stoppableSession = (peer as? PacketPeerDTLS).map { Unmanaged.passUnretained($0) }
             reportsArrivals = serverLink != nil && ownSocket == nil
             return reportsArrivals ? .reportsArrivals : .silent
         }
@@ -25,6 +28,7 @@ extension PacketPeerUDP: DatagramTransport {
         lock.withLock {
             guard dtlsPeer === peer else { return }
             dtlsPeer = nil
+            stoppableSession = nil
             reportsArrivals = false
         }
     }
@@ -40,7 +44,7 @@ extension PacketPeerUDP: DatagramTransport {
     public func receiveDatagramReportingMore(into buffer: UnsafeMutableRawBufferPointer)
         -> (received: DatagramReceive, moreWaiting: Bool) {
         lock.withLock {
-            if let packet = queue.removeFirst() {
+            if let packet = takeQueuedLocked() {
                 lastSource = packet.source
                 let more = mayHaveDatagramLocked
                 guard packet.bytes.count <= buffer.count else { return (.oversized(packet.bytes.count), more) }
@@ -65,6 +69,7 @@ extension PacketPeerUDP: DatagramTransport {
                 if count > 1 {
                     let second = batch.datagram(1)
                     queue.append(.init(bytes: Array(second.bytes), source: peer ?? second.source))
+                    traffic.datagramsReceived += 1
                 }
                 return (first.truncated ? .oversized(first.length) : .datagram(first.length), count > 1)
             case .empty:
@@ -81,7 +86,7 @@ extension PacketPeerUDP: DatagramTransport {
             guard let route = sendRouteLocked(), let socket = route.socket else {
                 return .failed("the UDP peer has no socket or destination")
             }
-            switch socket.send(bytes, to: route.target) {
+            switch socket.send(bytes, to: route.target, from: replySource) {
             case .sent: return .sent
             case .wouldBlock: return .wouldBlock
             case .failed(let code):
@@ -97,7 +102,9 @@ extension PacketPeerUDP: DatagramTransport {
         lock.withLock { mayHaveDatagramLocked }
     }
 
-    var mayHaveDatagramLocked: Bool { !queue.isEmpty || ownSocket != nil }
+    /// False only for a server's peer with an empty queue. A closed peer says true, so that a DTLS
+    /// poll reads, and learns at once that its transport is gone.
+    var mayHaveDatagramLocked: Bool { !queue.isEmpty || ownSocket != nil || serverLink == nil }
 
     /// Only a peer's own connected socket hears ICMP refusals; a UDPServer's peers share an unconnected one.
     public var refusalsReported: UInt64 {
@@ -106,6 +113,10 @@ extension PacketPeerUDP: DatagramTransport {
 
     public var isConnectedToPeer: Bool {
         lock.withLock { socketLocked != nil && remoteLocked != nil }
+    }
+
+    public var droppedDatagrams: UInt64 {
+        lock.withLock { traffic.datagramsDropped }
     }
 
     /// The remote's 16 address bytes (IPv4 in mapped form) and 2 port bytes (big-endian), and its

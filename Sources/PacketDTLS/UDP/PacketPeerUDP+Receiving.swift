@@ -23,7 +23,7 @@ extension PacketPeerUDP {
     public func getPacket() -> [UInt8] {
         lock.withLock {
             drainSocketLocked()
-            guard let packet = queue.removeFirst() else {
+            guard let packet = takeQueuedLocked() else {
                 lastPacketError = reportNothingQueuedLocked()
                 return []
             }
@@ -51,7 +51,7 @@ extension PacketPeerUDP {
                 return lastPacketError
             }
             packet.bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
-            _ = queue.removeFirst()
+            _ = takeQueuedLocked()
             lastSource = packet.source
             lastPacketError = .ok
             return .ok
@@ -99,6 +99,7 @@ extension PacketPeerUDP {
             }
             guard case .datagram(_, let source, let truncated) = outcome, !truncated else { return }
             queue.append(.init(bytes: bytes, source: source))
+            traffic.datagramsReceived += 1
         }
     }
 

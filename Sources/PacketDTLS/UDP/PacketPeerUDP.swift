@@ -34,6 +34,8 @@ public final class PacketPeerUDP: @unchecked Sendable {
     let lock = Lock()
     /// PacketPeer's encode_buffer_max_size (read and set through PacketPeer, no lock needed).
     let encodeBufferMaxSizeSetting = Atomic<Int>(EncodeBufferSize.godotDefault)
+    /// put_var / get_var's Variant numbering when given none: 3 or 4 (see PacketPeer.godotVersion).
+    let godotVersionSetting = Atomic<Int>(GodotVersion.godot4.rawValue)
     // The state below is internal rather than private only so that the PacketPeerUDP+*.swift files
     // reach it. Every stored `var` is touched under `lock` only: @exclusivity(unchecked), see Lock.
     /// This peer's own socket; nil when unbound or when it belongs to a server.
@@ -54,15 +56,27 @@ public final class PacketPeerUDP: @unchecked Sendable {
     @exclusivity(unchecked) var broadcastEnabled = false
     /// recvmmsg space for DTLS reads on our own socket, made on the first such read.
     @exclusivity(unchecked) var ownReceiveBatch: DatagramBatch?
+    /// What the receive queue took in and what this peer's server could not keep for it.
+    @exclusivity(unchecked) var traffic = UDPStats()
+    /// Set when a full queue made the server stop reading its socket for a poll; cleared when a
+    /// packet is read from the queue. See deliver().
+    @exclusivity(unchecked) var heldServerBack = false
+    /// While this peer belongs to a server bound to a wildcard address: the local address its client
+    /// sends to, which every reply leaves from (see DatagramArrival). Apart from `serverLink`, so that
+    /// a send copies it only where it is set.
+    @exclusivity(unchecked) var replySource: ReplySource?
 
     /// A new peer with no socket.
     public init() {}
 
     /// A peer of `server` for the client at `remote`, made by the server's poll(). `handshakeSlot`: the
     /// DTLS handshake place its ClientHello (with a valid cookie) was given, handed on by take_connection.
-    init(server: UDPServer, socket: UDPSocket, remote: SocketAddress, handshakeSlot: HandshakeSlot? = nil) {
+    init(server: UDPServer, socket: UDPSocket, remote: SocketAddress,
+         queueLimit: Int = PacketPeerUDP.defaultReceiveBufferSize, budget: QueueBudget? = nil,
+         handshakeSlot: HandshakeSlot? = nil) {
         serverLink = ServerLink(socket: socket, remote: remote)
         linkedServer = server
+        queue = PacketQueue(byteLimit: queueLimit, budget: budget)
         self.handshakeSlot = handshakeSlot
     }
 
@@ -71,6 +85,8 @@ public final class PacketPeerUDP: @unchecked Sendable {
 
     deinit {
         ownSocket?.close()
+        // Give the server's budget back what this peer still held.
+        queue.removeAll()
     }
 
     /// The socket in use: our own, or the server's.
@@ -84,6 +100,9 @@ public final class PacketPeerUDP: @unchecked Sendable {
     @exclusivity(unchecked) unowned(unsafe) var dtlsPeer: DatagramArrivalObserver?
     /// Whether `dtlsPeer` is told about every datagram deliver() queues.
     @exclusivity(unchecked) var reportsArrivals = false
+    /// `dtlsPeer` as the PacketPeerDTLS it is (nil for another observer), unretained like it, for
+    /// a stopping server to end its session (endSessionForStoppedServer).
+    @exclusivity(unchecked) var stoppableSession: Unmanaged<PacketPeerDTLS>?
 
     // MARK: - Binding and closing
 
@@ -131,11 +150,15 @@ public final class PacketPeerUDP: @unchecked Sendable {
             let server = linkedServer
             serverLink = nil
             linkedServer = nil
+            replySource = nil
             ownSocket?.close()
             ownSocket = nil
             connectedHost = nil
             destination = nil
+            queue.removeAll()
             queue = PacketQueue(byteLimit: Self.defaultReceiveBufferSize)
+            // A quiet DTLS peer above must look again, to find the transport gone.
+            if reportsArrivals { dtlsPeer?.datagramArrived() }
             return link.map { (server, $0.remote) }
         }
         // Our lock is released: the server may lock itself, and then us, freely.

@@ -3,8 +3,10 @@
 // Bounded in bytes (Godot's recv_buf_size): each packet costs its payload plus 24 bytes, the
 // address, port and length Godot's ring buffer keeps beside it, so a flood of empty datagrams is
 // bounded too. When the next datagram does not fit, the owner stops reading and leaves it where
-// it is (in the kernel; a shared server socket drops and counts it). An empty queue takes any one
-// datagram, however large, so a small limit never wedges a peer. An idle queue allocates nothing.
+// it is (in the kernel; a shared server socket keeps it for the next poll, see UDPServer). An
+// empty queue takes any one datagram, however large, so a small limit never wedges a peer. An idle
+// queue allocates nothing.
+// A queue of a UDPServer's peer also draws on the server's shared QueueBudget.
 
 struct PacketQueue {
     struct Packet {
@@ -17,11 +19,14 @@ struct PacketQueue {
     private(set) var byteCount = 0
     /// The most bytes the queue holds, bookkeeping included (see the file comment for the one exception).
     var byteLimit: Int
+    /// The server-wide bound this queue also counts against; nil for a peer with its own socket.
+    let budget: QueueBudget?
     /// What one packet costs beyond its payload.
     static let bookkeepingBytes = 24
 
-    init(byteLimit: Int) {
+    init(byteLimit: Int, budget: QueueBudget? = nil) {
         self.byteLimit = byteLimit
+        self.budget = budget
     }
 
     var count: Int { packets.count }
@@ -29,31 +34,39 @@ struct PacketQueue {
 
     /// True when a datagram of `size` bytes may be queued now.
     func hasRoom(for size: Int) -> Bool {
-        isEmpty || byteCount + size + Self.bookkeepingBytes <= byteLimit
+        let cost = size + Self.bookkeepingBytes
+        return isEmpty || (byteCount + cost <= byteLimit && budget?.hasRoom(for: cost) != false)
     }
 
     /// The oldest packet, left in place.
     var first: Packet? { packets.first }
 
     mutating func append(_ packet: Packet) {
-        byteCount += packet.bytes.count + Self.bookkeepingBytes
+        let cost = packet.bytes.count + Self.bookkeepingBytes
+        byteCount += cost
+        budget?.take(cost)
         packets.append(packet)
     }
 
     /// Puts a packet taken out back in front (it may exceed the byte limit by that one packet).
     mutating func prepend(_ packet: Packet) {
-        byteCount += packet.bytes.count + Self.bookkeepingBytes
+        let cost = packet.bytes.count + Self.bookkeepingBytes
+        byteCount += cost
+        budget?.take(cost)
         packets.prepend(packet)
     }
 
     /// Takes the oldest packet out.
     mutating func removeFirst() -> Packet? {
         guard let packet = packets.removeFirst() else { return nil }
-        byteCount -= packet.bytes.count + Self.bookkeepingBytes
+        let cost = packet.bytes.count + Self.bookkeepingBytes
+        byteCount -= cost
+        budget?.giveBack(cost)
         return packet
     }
 
     mutating func removeAll() {
+        budget?.giveBack(byteCount)
         packets.removeAll()
         byteCount = 0
     }

@@ -5,6 +5,14 @@
 // out. Taken peers are held weakly, so a peer its user let go of simply vanishes from the map;
 // pending peers are held strongly until taken or dropped.
 //
+// Nothing read is lost silently. A peer's queue holds up to peerQueueLimit bytes, all peers together
+// totalQueueLimit. When a datagram finds its peer's queue full, poll() keeps it (and the rest of the
+// batch read with it) and reads no more: the kernel keeps what follows, and the next poll() starts with
+// what was kept. All peers share the socket, so this holds the others back for one poll; a peer that
+// was read from meanwhile takes its datagram then, and one still full and unread gets it dropped and
+// counted (on the peer and here), so one idle peer cannot stall the rest. A socket bound to a wildcard
+// address learns where each client sent to, and replies leave from that address (DatagramArrival).
+//
 // Locking: the server locks itself, then the peer it routes to or detaches. A peer never holds its
 // own lock while waiting for ours (see PacketPeerUDP), so the two cannot deadlock.
 
@@ -20,6 +28,20 @@ public final class UDPServer: @unchecked Sendable {
     /// The most datagrams one poll() reads, so a flood cannot hold its caller forever; the rest
     /// wait in the kernel for the next poll().
     static let maxDatagramsPerPoll = 16384
+    /// The default bytes one peer's receive queue holds (with 24 bytes of bookkeeping a datagram):
+    /// a burst of 500 datagrams of 1 KiB fits, which Godot's 64 KiB does not.
+    public static let defaultPeerQueueLimit = 1 << 20
+    /// The default bytes all peers' queues hold together.
+    public static let defaultTotalQueueLimit = 16 << 20
+    /// The receive buffer asked of the kernel for the shared socket.
+    static let kernelReceiveBuffer = 4 << 20
+
+    /// A datagram read but not yet routed because a peer's queue was full (see the file comment).
+    private struct HeldDatagram {
+        let bytes: [UInt8]
+        let source: SocketAddress
+        let arrival: DatagramArrival
+    }
 
     /// A taken or pending peer, held weakly.
     private struct Route {
@@ -39,8 +61,13 @@ public final class UDPServer: @unchecked Sendable {
     /// Pending peers, oldest first.
     @exclusivity(unchecked) private var pending = FIFOQueue<PacketPeerUDP>()
     @exclusivity(unchecked) private var maxPending = UDPServer.defaultMaxPendingConnections
-    @exclusivity(unchecked) private var dropped = 0
     @exclusivity(unchecked) private var reusesPort = false
+    @exclusivity(unchecked) private var traffic = UDPStats()
+    /// Datagrams kept back by the last poll, oldest first; routed before the socket is read again.
+    @exclusivity(unchecked) private var heldBack: [HeldDatagram] = []
+    @exclusivity(unchecked) private var peerQueueBytes = UDPServer.defaultPeerQueueLimit
+    /// Shared with every peer this server makes.
+    private let budget = QueueBudget(limit: UDPServer.defaultTotalQueueLimit)
     /// poll() sweeps routes of vanished peers out when the map grows past this size.
     @exclusivity(unchecked) private var sweepThreshold = 64
     /// The DTLS server that takes this server's clients, once one did (see adoptFrontDoor): its
@@ -50,13 +77,14 @@ public final class UDPServer: @unchecked Sendable {
     @exclusivity(unchecked) private var door: DTLSServer.FrontDoor?
     @exclusivity(unchecked) private var helloVerifyRequests = 0
     /// Space for recvmmsg, allocated once per server: up to 8 datagrams of any size per system call.
-    private let batch = DatagramBatch(capacity: 8, slotSize: 65536)
+    private let batch = DatagramBatch(capacity: 8, slotSize: 65536, controlMessages: true)
 
     public init() {}
 
     deinit {
-        // Nobody can poll a server nobody holds: stop, so its peers no longer claim a connection.
-        lock.withLock { stopLocked() }
+        // Nobody can poll a server nobody holds: stop, so its peers no longer claim a connection
+        // (and their DTLS sessions end with close_notify, as with stop()).
+        stop()
     }
 
     private var pendingCount: Int { pending.count }
@@ -77,8 +105,17 @@ public final class UDPServer: @unchecked Sendable {
             }
                 let opened = try UDPSocket.openBound(target, port: port, bindAddress: bindAddress, for: function,
                                                      reusePort: reusesPort)
-                // Many clients share this buffer; the kernel caps the request at its rmem_max.
-                opened.growReceiveBuffer(to: 1 << 20)
+                // Many clients share this buffer, and what overflows it is lost before anyone can read
+                // it; the kernel caps the request at its rmem_max (an idle buffer costs nothing).
+                opened.growReceiveBuffer(to: Self.kernelReceiveBuffer)
+                // Where clients sent to matters only when the socket hears several addresses.
+                let wildcard = target.address.map { $0.addressBytes.allSatisfy { $0 == 0 } || $0.host == "0.0.0.0" }
+                    ?? true
+                let status = opened.enableArrivalInfo(destinations: wildcard)
+                if status != 0 {
+                    ErrorReport.set("\(function): the kernel will not tell destination addresses or drops: "
+                        + errnoText(status))
+                }
                 socket = opened
                 return .ok
             }
@@ -120,26 +157,34 @@ public final class UDPServer: @unchecked Sendable {
     }
 
     /// Closes the socket, drops the pending peers, and closes every taken peer: they report not
-    /// connected afterwards, and their put_packet gives .unconfigured.
+    /// connected afterwards, and their put_packet gives .unconfigured. A DTLS session over a peer
+    /// ends first: a connected client is sent close_notify (so it learns at once, instead of sending
+    /// into the void), and the server-side PacketPeerDTLS is DISCONNECTED with the reason.
     public func stop() {
-        lock.withLock { stopLocked() }
-    }
-
-    private func stopLocked() {
-        for route in routes.values { route.peer?.detachFromServer() }
-        pending.forEach { _ = $0.detachFromServer() }
-        routes = [:]
-        pending.removeAll()
-        sweepThreshold = 64
-        socket?.close()
-        socket = nil
+        let (peers, closing) = lock.withLock { () -> ([PacketPeerUDP], UDPSocket?) in
+            var peers = routes.values.compactMap { $0.peer }
+            pending.forEach { peers.append($0) }
+            let closing = socket
+            routes = [:]
+            pending.removeAll()
+            heldBack = []
+            sweepThreshold = 64
+            socket = nil
+            return (peers, closing)
+        }
+        // Without our lock (a session's end makes its peer leave us), and with the socket still
+        // open for the close_notify.
+        for peer in peers { peer.endSessionForStoppedServer() }
+        for peer in peers { peer.detachFromServer() }
+        closing?.close()
     }
 
     // MARK: - Routing
 
-    /// Reads every datagram waiting on the socket (up to maxDatagramsPerPoll) and routes each by
-    /// its source. A datagram for a full pending queue or a peer whose queue is full is dropped and
-    /// counted in droppedDatagrams.
+    /// Routes what the last poll kept back, then reads every datagram waiting on the socket (up to
+    /// maxDatagramsPerPoll) and routes each by its source, until a peer's queue is full: then the
+    /// rest stays in the kernel for the next poll (see the file comment). Drops are counted in
+    /// getStats(): a new client while the pending queue is full, a peer still full and unread.
     public func poll() -> GodotError {
         lock.withLock {
             guard let socket else {
@@ -147,6 +192,7 @@ public final class UDPServer: @unchecked Sendable {
             }
             door = frontDoorOwner?.frontDoor
             defer { door = nil }
+            guard routeHeldBack(socket: socket) else { return .ok }
             var read = 0
             while read < Self.maxDatagramsPerPoll {
                 switch socket.receive(into: batch) {
@@ -158,33 +204,65 @@ public final class UDPServer: @unchecked Sendable {
                 case .received(let count):
                     for slot in 0..<count {
                         let datagram = batch.datagram(slot)
+                        if let drops = datagram.arrival.kernelDrops { traffic.datagramsDroppedByKernel = UInt64(drops) }
                         guard !datagram.truncated else {
-                            dropped += 1
+                            traffic.datagramsDropped += 1
                             continue
                         }
-                        if let door, ClientHelloFields.looksLikeInitialClientHello(datagram.bytes) {
-                            routeClientHello(datagram.bytes, from: datagram.source, socket: socket, door: door)
-                        } else {
-                            route(Array(datagram.bytes), from: datagram.source, socket: socket)
+                        let bytes = Array(datagram.bytes)
+                        // Behind a full queue, the rest of the batch waits with it.
+                        if !heldBack.isEmpty
+                            || !route(bytes, from: datagram.source, arrival: datagram.arrival, socket: socket) {
+                            heldBack.append(HeldDatagram(bytes: bytes, source: datagram.source,
+                                                         arrival: datagram.arrival))
                         }
                     }
                     read += count
-                    // A short batch means the socket was empty behind it: no need to ask again.
-                    if count < batch.capacity { return .ok }
+                    // Held back, or a short batch (the socket was empty behind it): read no more now.
+                    if !heldBack.isEmpty || count < batch.capacity { return .ok }
                 }
             }
             return .ok
         }
     }
 
-    private func route(_ bytes: [UInt8], from source: SocketAddress, socket: UDPSocket) {
+    /// Routes the datagrams the last poll kept back, in order; false when a queue is still full
+    /// (then the rest stays kept, and the socket is not read this poll).
+    private func routeHeldBack(socket: UDPSocket) -> Bool {
+        guard !heldBack.isEmpty else { return true }
+        var routed = 0
+        while routed < heldBack.count {
+            let held = heldBack[routed]
+            guard route(held.bytes, from: held.source, arrival: held.arrival, socket: socket) else { break }
+            routed += 1
+        }
+        heldBack.removeFirst(routed)
+        return heldBack.isEmpty
+    }
+
+    /// Routes one datagram; false when its peer's queue is full and it must wait (see Delivery.full).
+    private func route(_ bytes: [UInt8], from source: SocketAddress, arrival: DatagramArrival,
+                       socket: UDPSocket) -> Bool {
+        if let door, bytes.withUnsafeBytes({ ClientHelloFields.looksLikeInitialClientHello($0) }) {
+            return routeClientHello(bytes, from: source, arrival: arrival, socket: socket, door: door)
+        }
+        return routeByAddress(bytes, from: source, arrival: arrival, socket: socket)
+    }
+
+    /// Routes a datagram to its source's peer, or a new pending peer.
+    private func routeByAddress(_ bytes: [UInt8], from source: SocketAddress, arrival: DatagramArrival,
+                                socket: UDPSocket) -> Bool {
         if let known = routes[source] {
             if let peer = known.peer {
-                switch peer.deliver(bytes, from: source) {
-                case .queued: return
-                case .queueFull:
-                    dropped += 1
-                    return
+                switch peer.deliver(bytes, from: source, arrival: arrival) {
+                case .queued:
+                    traffic.datagramsReceived += 1
+                    return true
+                case .full:
+                    return false
+                case .dropped:
+                    traffic.datagramsDropped += 1
+                    return true
                 case .detached: break
                 }
             }
@@ -194,21 +272,24 @@ public final class UDPServer: @unchecked Sendable {
         // Behind a DTLS front door only a ClientHello with a valid cookie starts a client
         // (routeClientHello): anything else from an unknown source could never become a session.
         if door != nil {
-            dropped += 1
-            return
+            traffic.datagramsDropped += 1
+            return true
         }
         guard pendingCount < maxPending else {
-            dropped += 1
-            return
+            traffic.datagramsDropped += 1
+            return true
         }
         let random = bytes.withUnsafeBytes { ClientHelloFields.parse($0).map { hello in Array(bytes[hello.random]) } }
-        addPending(bytes, from: source, socket: socket, helloRandom: random, slot: nil)
+        addPending(bytes, from: source, arrival: arrival, socket: socket, helloRandom: random, slot: nil)
+        return true
     }
 
-    private func addPending(_ bytes: [UInt8], from source: SocketAddress, socket: UDPSocket, helloRandom: [UInt8]?,
-                            slot: HandshakeSlot?) {
-        let peer = PacketPeerUDP(server: self, socket: socket, remote: source, handshakeSlot: slot)
-        _ = peer.deliver(bytes, from: source)
+    private func addPending(_ bytes: [UInt8], from source: SocketAddress, arrival: DatagramArrival, socket: UDPSocket,
+                            helloRandom: [UInt8]?, slot: HandshakeSlot?) {
+        let peer = PacketPeerUDP(server: self, socket: socket, remote: source, queueLimit: peerQueueBytes,
+                                 budget: budget, handshakeSlot: slot)
+        _ = peer.deliver(bytes, from: source, arrival: arrival)
+        traffic.datagramsReceived += 1
         pending.append(peer)
         routes[source] = Route(peer: peer, helloRandom: helloRandom)
         if routes.count > sweepThreshold { sweepVanishedRoutes() }
@@ -231,46 +312,45 @@ public final class UDPServer: @unchecked Sendable {
     ///   (RFC 6347 section 4.2.8). A pending peer not yet taken gets the new hello in place of what it
     ///   held; a taken one is superseded (its DTLS peer ends DISCONNECTED, "the client reconnected") and
     ///   the hello becomes a new pending peer.
-    private func routeClientHello(_ datagram: UnsafeRawBufferPointer, from source: SocketAddress, socket: UDPSocket,
-                                  door: DTLSServer.FrontDoor) {
-        let verdict = door.screen.judge(datagram, clientID: source.transportID)
+    /// False, as route(), when the retransmission waits for a full peer queue.
+    private func routeClientHello(_ bytes: [UInt8], from source: SocketAddress, arrival: DatagramArrival,
+                                  socket: UDPSocket, door: DTLSServer.FrontDoor) -> Bool {
+        let verdict = bytes.withUnsafeBytes { door.screen.judge($0, clientID: source.transportID) }
         let random: [UInt8]
         switch verdict {
         case .notClientHello:
-            route(Array(datagram), from: source, socket: socket)
-            return
+            return routeByAddress(bytes, from: source, arrival: arrival, socket: socket)
         case .malformed, .unverified(reply: nil):
-            dropped += 1
-            return
+            traffic.datagramsDropped += 1
+            return true
         case .unverified(let reply?):
-            // A full send buffer loses this reply as the network might: the client sends again.
-            if case .sent = reply.withUnsafeBytes({ socket.send($0, to: source) }) { helloVerifyRequests += 1 }
-            return
+            // A full send buffer loses this reply as the network might: the client sends again. It goes
+            // from the address the hello came to, as every reply of this server does.
+            if case .sent = reply.withUnsafeBytes({ socket.send($0, to: source, from: arrival.destination) }) {
+                helloVerifyRequests += 1
+            }
+            return true
         case .verified(let verified):
             random = verified
         }
         if let known = routes[source], let peer = known.peer, peer.isConnectedToPeer {
             if known.helloRandom == random {
-                route(Array(datagram), from: source, socket: socket)
-                return
+                return routeByAddress(bytes, from: source, arrival: arrival, socket: socket)
             }
             if !known.taken {
-                peer.replaceQueued(with: Array(datagram), from: source)
+                peer.replaceQueued(with: bytes, from: source)
                 routes[source]?.helloRandom = random
-                return
+                return true
             }
             routes[source] = nil
             peer.supersedeByReconnect()
         }
-        guard maxPending > 0 else {
-            dropped += 1
-            return
+        guard maxPending > 0, let slot = door.budget.acquire(address: source.addressBytes) else {
+            traffic.datagramsDropped += 1
+            return true
         }
-        guard let slot = door.budget.acquire(address: source.addressBytes) else {
-            dropped += 1
-            return
-        }
-        addPending(Array(datagram), from: source, socket: socket, helloRandom: random, slot: slot)
+        addPending(bytes, from: source, arrival: arrival, socket: socket, helloRandom: random, slot: slot)
+        return true
     }
 
     /// HelloVerifyRequests the front door sent (cookie-less or bad-cookie ClientHellos answered statelessly).
@@ -369,9 +449,55 @@ public final class UDPServer: @unchecked Sendable {
     }
 
     /// Datagrams this server read but could not keep: from new clients while the pending queue was
-    /// full, or for peers whose queues were full; behind a DTLS front door also malformed hellos,
-    /// verified ones beyond the handshake limits, and anything but a ClientHello from a new source.
+    /// full, or for peers whose queues stayed full.
     public var droppedDatagrams: Int {
-        lock.withLock { dropped }
+        lock.withLock { Int(traffic.datagramsDropped) }
+    }
+
+    /// What this server routed, dropped, and saw the kernel drop, and what its peers hold now.
+    public func getStats() -> UDPStats {
+        lock.withLock {
+            var snapshot = traffic
+            // Every peer that holds packets is in `routes` (pending ones too); ours, then theirs.
+            let queuedByPeers = routes.values.reduce(0) { $0 + ($1.peer?.getStats().packetsQueued ?? 0) }
+            snapshot.packetsQueued = UInt64(heldBack.count) + queuedByPeers
+            snapshot.bytesQueued = UInt64(max(0, budget.bytesUsed))
+                + heldBack.reduce(0) { $0 + UInt64($1.bytes.count + PacketQueue.bookkeepingBytes) }
+            return snapshot
+        }
+    }
+
+    // MARK: - Queue limits (beyond Godot)
+
+    /// The bytes each peer made from now on may queue (24 bytes of bookkeeping per datagram
+    /// included; an empty queue takes any one datagram). Default 1 MiB; Godot's is 64 KiB.
+    public var peerQueueLimit: Int {
+        lock.withLock { peerQueueBytes }
+    }
+
+    /// Sets peerQueueLimit for peers made from now on; peers made already keep theirs.
+    /// .invalidParameter (and no change) below 1.
+    public func setPeerQueueLimit(_ bytes: Int) -> GodotError {
+        guard bytes >= 1 else {
+            return ErrorReport.fail(.invalidParameter, "UDPServer.set_peer_queue_limit: \(bytes) bytes is too few; "
+                + "at least 1 (an empty queue always takes one datagram)")
+        }
+        lock.withLock { peerQueueBytes = bytes }
+        return .ok
+    }
+
+    /// The bytes all this server's peers may queue together. Default 16 MiB.
+    public var totalQueueLimit: Int {
+        budget.byteLimit
+    }
+
+    /// Sets totalQueueLimit, for every peer at once (queued packets stay; new ones wait until
+    /// enough is read). .invalidParameter (and no change) below 1.
+    public func setTotalQueueLimit(_ bytes: Int) -> GodotError {
+        guard bytes >= 1 else {
+            return ErrorReport.fail(.invalidParameter, "UDPServer.set_total_queue_limit: \(bytes) bytes is too few")
+        }
+        budget.setLimit(bytes)
+        return .ok
     }
 }

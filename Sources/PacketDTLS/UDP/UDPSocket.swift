@@ -83,7 +83,7 @@ final class UDPSocket: @unchecked Sendable {
     let family: Int32
     /// Which destination addresses this socket can reach.
     let reach: AddressReach
-    private let descriptor: Int32
+    let descriptor: Int32
     /// Guards `isClosed` and `waiters`, the state close() shares with waitReadable().
     private let waitLock = Lock()
     private var isClosed = false
@@ -181,9 +181,13 @@ final class UDPSocket: @unchecked Sendable {
 
     // MARK: - Datagrams
 
-    /// Sends one datagram, to `destination` or (nil) to the connected peer.
-    func send(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress?) -> SocketSend {
-        retryingRefusal { sendOnce(bytes, to: destination) }
+    /// Sends one datagram, to `destination` or (nil) to the connected peer; from `source` when given
+    /// (a reply from the address its client sent to, see DatagramArrival).
+    func send(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress?, from source: ReplySource? = nil)
+        -> SocketSend {
+        // Two paths, so the common one (no source) stays the plain sendto it always was.
+        guard let source, let destination else { return retryingRefusal { sendOnce(bytes, to: destination) } }
+        return retryingRefusal { sendOnce(bytes, to: destination, from: source) }
     }
 
     /// Takes the next datagram into `buffer` without blocking and without allocating.
@@ -240,6 +244,19 @@ final class UDPSocket: @unchecked Sendable {
         } else {
             sent = Glibc.send(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
         }
+        return Self.sendOutcome(sent)
+    }
+
+    /// sendOnce from `source` (sendmsg with a pktinfo message, DatagramArrival.swift).
+    private func sendOnce(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress,
+                          from source: ReplySource) -> SocketSend {
+        guard let sent = destination.withSockaddr(family: family, { address, length in
+            Self.send(on: descriptor, bytes, flags: Int32(MSG_NOSIGNAL), to: address, length: length, from: source)
+        }) else { return .failed(errno: EAFNOSUPPORT) }
+        return Self.sendOutcome(sent)
+    }
+
+    private static func sendOutcome(_ sent: Int) -> SocketSend {
         if sent >= 0 { return .sent }
         let error = errno
         return error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS ? .wouldBlock : .failed(errno: error)

@@ -25,6 +25,38 @@ public enum VariantDecoder {
         try decodeWithLength(bytes, version: version, allowObjects: allowObjects).value
     }
 
+    /// The one value `bytes` hold: as decode(), but bytes left after the value are ERR_INVALID_DATA
+    /// (get_var's packets hold exactly one value). When the bytes read whole with the other Godot's
+    /// numbering, the reason says so.
+    public static func decodeWhole(_ bytes: [UInt8], version: GodotVersion = .godot4,
+                                   allowObjects: Bool = false) throws(VariantError) -> GodotVariant {
+        let other: GodotVersion = version == .godot4 ? .godot3 : .godot4
+        let decoded: (value: GodotVariant, length: Int)
+        do {
+            decoded = try decodeWithLength(bytes, version: version, allowObjects: allowObjects)
+        } catch {
+            guard error.code == .invalidData, readsWhole(bytes, as: other) else { throw error }
+            throw VariantError(.invalidData, "\(error.message); the packet reads whole with Godot \(other.rawValue)'s "
+                + "type numbers: the sender uses Godot \(other.rawValue) (set_godot_version(\(other.rawValue)))")
+        }
+        guard decoded.length == bytes.count else {
+            let left = bytes.count - decoded.length
+            let hint = readsWhole(bytes, as: other)
+                ? ": it reads whole with Godot \(other.rawValue)'s type numbers, so the sender uses Godot "
+                    + "\(other.rawValue) (set_godot_version(\(other.rawValue)))"
+                : ""
+            throw VariantError(.invalidData, "\(left) bytes follow the \(decoded.length)-byte value read with "
+                + "Godot \(version.rawValue)'s type numbers; a packet holds one value, so this is not one\(hint)")
+        }
+        return decoded.value
+    }
+
+    /// True when `bytes` are exactly one valid value in `version`'s numbering.
+    private static func readsWhole(_ bytes: [UInt8], as version: GodotVersion) -> Bool {
+        guard let decoded = try? decodeWithLength(bytes, version: version, allowObjects: true) else { return false }
+        return decoded.length == bytes.count
+    }
+
     /// As decode(), also giving the number of bytes the value took.
     public static func decodeWithLength(_ bytes: [UInt8], version: GodotVersion = .godot4,
                                         allowObjects: Bool = false) throws(VariantError)
@@ -126,6 +158,12 @@ private struct Reader {
         }
         let header = try u32("a type header")
         let number = header & 0xFF
+        // Godot uses the low byte for the type and bits 16...19 for flags (64-bit, object as ID, typed
+        // containers); any other bit means these bytes are not a value of this numbering.
+        guard header & ~UInt32(0x000F_00FF) == 0 else {
+            throw VariantError(.invalidData, "the type header 0x\(String(header, radix: 16)) at offset \(offset - 4) "
+                + "has bits Godot \(version.rawValue) never sets")
+        }
         guard let type = version.type(wireNumber: number) else {
             throw VariantError(.invalidData, "type number \(number) does not exist in Godot \(version.rawValue)")
         }

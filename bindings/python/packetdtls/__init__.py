@@ -34,6 +34,7 @@ from .tls_options import TLSOptions
 from .session import DTLSSession
 from .udp import PacketPeerUDP
 from .udp_server import UDPServer
+from .udp_stats import UDPStats
 from .x509 import X509Certificate
 from . import aio, variant
 from .variant import bytes_to_var, var_to_bytes
@@ -57,6 +58,7 @@ __all__ = [
     "Status",
     "TLSOptions",
     "UDPServer",
+    "UDPStats",
     "X509Certificate",
     "aio",
     "bytes_to_var",

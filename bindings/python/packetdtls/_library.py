@@ -104,6 +104,19 @@ class dtls_peer_stats(ctypes.Structure):
         ("handshake_duration_ms", ctypes.c_uint64),
         ("keepalives_sent", ctypes.c_uint64),
         ("keepalives_received", ctypes.c_uint64),
+        ("datagrams_dropped", ctypes.c_uint64),
+    ]
+
+
+class dtls_udp_stats(ctypes.Structure):
+    """``struct dtls_udp_stats`` (append-only, as in the header)."""
+
+    _fields_ = [
+        ("datagrams_received", ctypes.c_uint64),
+        ("datagrams_dropped", ctypes.c_uint64),
+        ("datagrams_dropped_by_kernel", ctypes.c_uint64),
+        ("packets_queued", ctypes.c_uint64),
+        ("bytes_queued", ctypes.c_uint64),
     ]
 
 
@@ -142,6 +155,7 @@ _data = ctypes.c_void_p
 _str_array = ctypes.POINTER(ctypes.c_char_p)  # const char *const *
 _cert_mode = ctypes.c_int  # dtls_client_cert_mode
 _stats_p = ctypes.POINTER(dtls_peer_stats)
+_udp_stats_p = ctypes.POINTER(dtls_udp_stats)
 _none = None
 
 FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
@@ -191,6 +205,12 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_udp_server_set_max_pending_connections": (_err, (UdpServerHandle, _int)),
     "dtls_udp_server_set_reuse_port": (_err, (UdpServerHandle, _bool)),
     "dtls_udp_server_get_max_pending_connections": (_int, (UdpServerHandle,)),
+    "dtls_udp_get_stats": (_err, (UdpHandle, _udp_stats_p, _size)),
+    "dtls_udp_server_get_stats": (_err, (UdpServerHandle, _udp_stats_p, _size)),
+    "dtls_udp_server_set_peer_queue_limit": (_err, (UdpServerHandle, _int)),
+    "dtls_udp_server_get_peer_queue_limit": (_int, (UdpServerHandle,)),
+    "dtls_udp_server_set_total_queue_limit": (_err, (UdpServerHandle, _int)),
+    "dtls_udp_server_get_total_queue_limit": (_int, (UdpServerHandle,)),
     # CryptoKey
     "dtls_key_new": (KeyHandle, ()),
     "dtls_key_free": (_none, (KeyHandle,)),
@@ -322,10 +342,14 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_udp_get_var": (_err, (UdpHandle, _bool, _int, ctypes.POINTER(VarHandle))),
     "dtls_udp_set_encode_buffer_max_size": (_err, (UdpHandle, _int)),
     "dtls_udp_get_encode_buffer_max_size": (_int, (UdpHandle,)),
+    "dtls_udp_set_godot_version": (_err, (UdpHandle, _int)),
+    "dtls_udp_get_godot_version": (_int, (UdpHandle,)),
     "dtls_peer_put_var": (_err, (PeerHandle, VarHandle, _bool, _int)),
     "dtls_peer_get_var": (_err, (PeerHandle, _bool, _int, ctypes.POINTER(VarHandle))),
     "dtls_peer_set_encode_buffer_max_size": (_err, (PeerHandle, _int)),
     "dtls_peer_get_encode_buffer_max_size": (_int, (PeerHandle,)),
+    "dtls_peer_set_godot_version": (_err, (PeerHandle, _int)),
+    "dtls_peer_get_godot_version": (_int, (PeerHandle,)),
 }
 
 

@@ -46,6 +46,7 @@ class PeerStats(NamedTuple):
     handshake_duration_ms: int  #: connect (or accept) to CONNECTED; 0 until then
     keepalives_sent: int  #: keepalive records sent (answers and refusal probes included)
     keepalives_received: int  #: keepalive records (empty application data) received
+    datagrams_dropped: int  #: dropped below DTLS: its UDPServer peer's queue stayed full
 
 _NAMES_3X = ("validate_certs", "for_hostname", "valid_certificate")
 _NAMES_4X = ("hostname", "client_options")

@@ -85,14 +85,15 @@ class DTLSServer(HandleOwner):
         """Starts the server side of a handshake on the connected `udp_peer` (normally taken from a
         UDPServer). Keep the result only if its status is STATUS_HANDSHAKING: a first ClientHello
         without a cookie is answered with a HelloVerifyRequest and the peer is not kept. None when
-        the server is not set up or `udp_peer` is not connected.
+        the server is not set up, `udp_peer` is not connected, or another PacketPeerDTLS's session
+        runs over it already (last_error_message() says which).
 
         Beyond Godot: from then on the UDPServer answers cookie-less ClientHellos itself, so later
         connections arrive HANDSHAKING; a client that comes back on a live peer's address and port
         becomes a new connection, and the live peer ends STATUS_DISCONNECTED with a reason saying the
         client reconnected (on a connected PacketPeerUDP without a UDPServer, call take_connection
-        again on the same udp_peer for the new session). Beyond the handshake limits the peer is
-        returned in STATUS_ERROR."""
+        again on the same udp_peer for the new session, once the old peer has ended). Beyond the
+        handshake limits the peer is returned in STATUS_ERROR."""
         udp_h = instance("take_connection", "udp_peer", udp_peer, PacketPeerUDP)
         peer = PacketPeerDTLS._wrap(lib.dtls_server_take_connection(self._handle(), udp_h))
         if peer is not None:

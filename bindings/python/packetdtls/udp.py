@@ -22,6 +22,7 @@ from ._common import (
 )
 from ._errors import Error, to_error
 from ._library import lib
+from .udp_stats import UDPStats, read_udp_stats
 from .variant import VarPeer
 
 __all__ = ["PacketPeerUDP"]
@@ -144,6 +145,10 @@ class PacketPeerUDP(VarPeer, HandleOwner):
     def get_packet_ip(self) -> str:
         """The source address of the last packet read ("" before any)."""
         return read_string(lib.dtls_udp_get_packet_ip, self._handle())
+
+    def get_stats(self) -> UDPStats:
+        """Beyond Godot: what this peer queued, and what its server dropped for it (a full queue)."""
+        return read_udp_stats(lib.dtls_udp_get_stats, self._handle())
 
     def get_packet_port(self) -> int:
         return int(lib.dtls_udp_get_packet_port(self._handle()))

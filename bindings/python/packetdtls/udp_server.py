@@ -11,6 +11,7 @@ from ._common import HandleOwner, c_bool, c_int, c_str, closed_error, descriptor
 from ._errors import Error, to_error
 from ._library import lib
 from .udp import PacketPeerUDP
+from .udp_stats import UDPStats, read_udp_stats
 
 __all__ = ["UDPServer"]
 
@@ -80,7 +81,8 @@ class UDPServer(HandleOwner):
         return int(lib.dtls_udp_server_get_local_port(self._handle()))
 
     def stop(self) -> Error:
-        """Closes the socket, drops pending peers and closes every taken peer."""
+        """Closes the socket, drops pending peers and closes every taken peer. A DTLS session over one
+        of its peers ends first: close_notify to a connected client, the server-side peer DISCONNECTED."""
         return to_error(lib.dtls_udp_server_stop(self._handle()))
 
     def set_max_pending_connections(self, max_pending_connections: int) -> Error:
@@ -112,3 +114,26 @@ class UDPServer(HandleOwner):
         if h is not None:
             lib.dtls_udp_server_stop(h)
         HandleOwner.release(self)
+
+    def set_peer_queue_limit(self, bytes_: int) -> Error:
+        """Beyond Godot: the bytes each peer made from now on may queue (default 1 MiB, 24 bytes of
+        bookkeeping per datagram included). ERR_INVALID_PARAMETER below 1."""
+        return to_error(
+            lib.dtls_udp_server_set_peer_queue_limit(self._handle(), c_int("set_peer_queue_limit", "bytes", bytes_))
+        )
+
+    def get_peer_queue_limit(self) -> int:
+        return int(lib.dtls_udp_server_get_peer_queue_limit(self._handle()))
+
+    def set_total_queue_limit(self, bytes_: int) -> Error:
+        """Beyond Godot: the bytes all peers may queue together (default 16 MiB). ERR_INVALID_PARAMETER below 1."""
+        return to_error(
+            lib.dtls_udp_server_set_total_queue_limit(self._handle(), c_int("set_total_queue_limit", "bytes", bytes_))
+        )
+
+    def get_total_queue_limit(self) -> int:
+        return int(lib.dtls_udp_server_get_total_queue_limit(self._handle()))
+
+    def get_stats(self) -> UDPStats:
+        """Beyond Godot: what the server routed and dropped, what the kernel dropped, what is queued."""
+        return read_udp_stats(lib.dtls_udp_server_get_stats, self._handle())

@@ -15,7 +15,7 @@ and reads dtls_var values. ``godot_version`` (3 or 4) picks Godot's type numbers
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Dict, List, NamedTuple
+from typing import Any, Dict, List, NamedTuple, Optional
 
 from ._common import closed_error, read_binary, read_string
 from ._errors import Error, to_error
@@ -447,28 +447,41 @@ class VarPeer:
 
     _var_prefix = ""  # "dtls_udp" or "dtls_peer"
 
-    def put_var(self, var: Any, full_objects: bool = False, godot_version: int = 4) -> Error:
-        """Encodes `var` and sends it as one packet. TypeError for a value Godot cannot carry."""
+    def put_var(self, var: Any, full_objects: bool = False, godot_version: Optional[int] = None) -> Error:
+        """Encodes `var` and sends it as one packet, with Godot `godot_version`'s type numbers (None: this
+        peer's set_godot_version(), 4 unless set). TypeError for a value Godot cannot carry."""
         h = self._h  # type: ignore[attr-defined]
         if h is None:
             raise closed_error(self)
-        major = _major(godot_version)
+        major = 0 if godot_version is None else _major(godot_version)
         with _Var(_to_var(var)) as v:
             return to_error(getattr(lib, self._var_prefix + "_put_var")(h, v, bool(full_objects), major))
 
-    def get_var(self, allow_objects: bool = False, godot_version: int = 4) -> Any:
-        """The next packet, decoded; None when none is queued or it does not decode (as in Godot,
-        where get_var returns null; last_error_message() says why)."""
+    def get_var(self, allow_objects: bool = False, godot_version: Optional[int] = None) -> Any:
+        """The next packet, decoded (godot_version as in put_var); None when none is queued or it does
+        not decode (as in Godot, where get_var returns null; last_error_message() says why). Unlike
+        Godot, a packet must hold exactly one value: one encoded with the other Godot's numbers is
+        refused (ERR_INVALID_DATA, the reason naming the version it reads as), never read as garbage."""
         h = self._h  # type: ignore[attr-defined]
         if h is None:
             raise closed_error(self)
         out = VarHandle()
-        code = getattr(lib, self._var_prefix + "_get_var")(h, bool(allow_objects), _major(godot_version),
-                                                          ctypes.byref(out))
+        major = 0 if godot_version is None else _major(godot_version)
+        code = getattr(lib, self._var_prefix + "_get_var")(h, bool(allow_objects), major, ctypes.byref(out))
         if code != Error.OK or not out:
             return None
         with _Var(out) as v:
             return _from_var(v)
+
+    def set_godot_version(self, godot_version: int) -> Error:
+        """Beyond Godot: the type numbers put_var / get_var use when given none, 3 or 4 (default 4).
+        ValueError for another number."""
+        major = _major(godot_version)
+        setter = getattr(lib, self._var_prefix + "_set_godot_version")
+        return to_error(setter(self._handle(), major))  # type: ignore[attr-defined]
+
+    def get_godot_version(self) -> int:
+        return int(getattr(lib, self._var_prefix + "_get_godot_version")(self._handle()))  # type: ignore[attr-defined]
 
     def set_encode_buffer_max_size(self, max_size: int) -> Error:
         if isinstance(max_size, bool) or not isinstance(max_size, int):

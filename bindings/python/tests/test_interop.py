@@ -51,7 +51,7 @@ class Output:
 def free_udp_port() -> int:
     """A port the kernel just handed out for UDP on 127.0.0.1 (openssl needs a number up front)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.bind(("0.0.0.0", 0))  # free on every IPv4 address: tools bind the wildcard
         return probe.getsockname()[1]
 
 

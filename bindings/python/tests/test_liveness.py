@@ -107,7 +107,7 @@ def test_keepalive_arguments():
 
 def closed_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.bind(("0.0.0.0", 0))  # free on every IPv4 address: tools bind the wildcard
         return probe.getsockname()[1]
 
 

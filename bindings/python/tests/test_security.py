@@ -67,7 +67,7 @@ def test_extended_master_secret_is_required_by_default_and_the_opt_out_is_there(
 @pytest.mark.skipif(GNUTLS_SERV is None, reason="gnutls-serv is not installed")
 def test_our_client_refuses_a_gnutls_server_without_extended_master_secret(identity):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.bind(("0.0.0.0", 0))  # free on every IPv4 address: tools bind the wildcard
         port = probe.getsockname()[1]
     server = subprocess.Popen(
         [GNUTLS_SERV, "--udp", "--echo", "-p", str(port), "--x509certfile", str(identity.cert_path),

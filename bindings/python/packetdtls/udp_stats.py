@@ -1,0 +1,30 @@
+# packetdtls.udp_stats — what a PacketPeerUDP or UDPServer queued and dropped (beyond Godot).
+"""``UDPStats``: the figures of ``struct dtls_udp_stats``; nothing the library drops goes uncounted."""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any, NamedTuple
+
+from ._errors import Error
+from ._library import dtls_udp_stats
+
+__all__ = ["UDPStats"]
+
+
+class UDPStats(NamedTuple):
+    """Traffic and loss figures of a UDP peer or server (``struct dtls_udp_stats``)."""
+
+    datagrams_received: int  #: queued for reading (a server: routed to a peer)
+    datagrams_dropped: int  #: read and dropped by the library (a full queue, a full pending queue)
+    datagrams_dropped_by_kernel: int  #: a server's socket buffer overflowed (told with the next datagram)
+    packets_queued: int  #: queued now, not yet read (a server: by all its peers and itself)
+    bytes_queued: int  #: the bytes those take, 24 of bookkeeping each included
+
+
+def read_udp_stats(function: Any, handle: Any) -> UDPStats:
+    """Calls dtls_udp_get_stats or dtls_udp_server_get_stats; all zero on failure."""
+    stats = dtls_udp_stats()
+    if function(handle, ctypes.byref(stats), ctypes.sizeof(stats)) != Error.OK:
+        return UDPStats(*([0] * len(UDPStats._fields)))
+    return UDPStats(*(int(getattr(stats, name)) for name in UDPStats._fields))

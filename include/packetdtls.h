@@ -642,6 +642,14 @@ DTLS_API dtls_error dtls_server_setup_with_options(dtls_server *server, dtls_opt
  * new DTLS peer (free with dtls_peer_free()). Keep it only if its status is HANDSHAKING: a first
  * ClientHello without a valid cookie is answered with a HelloVerifyRequest and the returned peer is
  * DISCONNECTED, holding no state (and `udp` is closed so the client's next datagram is new).
+ * Beyond Godot: from this call on, the UDPServer `udp` came from answers cookie-less ClientHellos
+ * itself, statelessly, so its later connections arrive with a valid cookie and are HANDSHAKING at
+ * once. A client that comes back on the address and port of a live peer (it restarted) becomes a new
+ * connection, and the live peer ends DISCONNECTED with a reason saying the client reconnected. On a
+ * `udp` connected with dtls_udp_connect_to_host (no UDPServer) the peer ends the same way and the new
+ * ClientHello stays queued in `udp`: call dtls_server_take_connection(server, udp) again for the new
+ * session. A peer beyond the handshake limits (dtls_server_set_handshake_limits) is returned in
+ * DTLS_STATUS_ERROR. See docs/BEYOND_GODOT.md, "The front door".
  * NULL for a bad handle, a server that is not set up or stopped, a udp peer that is not connected,
  * or one that another dtls_peer's session runs over already (a second take_connection with the same
  * udp: refused, with the reason in dtls_last_error_message(); the first handshake goes on).
@@ -663,6 +671,25 @@ DTLS_API dtls_error dtls_server_stop(dtls_server *server);
  *         DTLS_ERR_OUT_OF_MEMORY when no thread could be started.
  */
 DTLS_API dtls_error dtls_server_set_handshake_threads(dtls_server *server, int32_t threads);
+
+/**
+ * Beyond Godot: bounds the handshakes in flight. A handshake holds a place from the moment its
+ * ClientHello with a valid cookie is accepted (pending in a UDPServer, or taken) until it completes,
+ * fails or its peer is freed. `max_in_flight` caps them in all (default 512), `max_per_address` per
+ * client address, any port (default 128); a verified ClientHello beyond a cap is dropped (the client
+ * retransmits), and take_connection on a connected udp peer beyond a cap returns a peer in
+ * DTLS_STATUS_ERROR that says so. `deadline_ms` (default 20000) ends a server-side handshake not
+ * complete that long after it was taken in DTLS_STATUS_ERROR ("handshake deadline: ..."), long before
+ * the idle timeout. 0 = no cap / no deadline. Applies to handshakes that start from now on.
+ * \return DTLS_OK; DTLS_ERR_INVALID_PARAMETER for a bad handle or a negative value (nothing changes).
+ */
+DTLS_API dtls_error dtls_server_set_handshake_limits(dtls_server *server, int32_t max_in_flight,
+                                                     int32_t max_per_address, int32_t deadline_ms);
+/** The limits in force; each out pointer may be NULL. DTLS_ERR_INVALID_PARAMETER for a bad handle. */
+DTLS_API dtls_error dtls_server_get_handshake_limits(dtls_server *server, int32_t *max_in_flight,
+                                                     int32_t *max_per_address, int32_t *deadline_ms);
+/** Handshakes holding a place now (see dtls_server_set_handshake_limits); -1 for a bad handle. */
+DTLS_API int32_t dtls_server_get_handshakes_in_flight(dtls_server *server);
 
 /* MARK: - Beyond Godot: pre-shared keys, ALPN, pinning, client certificates, CRLs, resumption */
 

@@ -1029,6 +1029,27 @@ public:
         return to_error(dtls_server_set_handshake_threads(get(), threads));
     }
 
+    /// Beyond Godot: caps on handshakes in flight, in all and per client address, and the server-side
+    /// handshake deadline in ms (0 = none); see dtls_server_set_handshake_limits.
+    struct HandshakeLimits {
+        std::int32_t max_in_flight = 512;
+        std::int32_t max_per_address = 128;
+        std::int32_t deadline_ms = 20000;
+    };
+    Error set_handshake_limits(std::int32_t max_in_flight, std::int32_t max_per_address, std::int32_t deadline_ms) noexcept {
+        return to_error(dtls_server_set_handshake_limits(get(), max_in_flight, max_per_address, deadline_ms));
+    }
+    Error set_handshake_limits(const HandshakeLimits &limits) noexcept {
+        return set_handshake_limits(limits.max_in_flight, limits.max_per_address, limits.deadline_ms);
+    }
+    /// The limits in force (the defaults for an empty handle).
+    HandshakeLimits get_handshake_limits() const noexcept {
+        HandshakeLimits limits;
+        dtls_server_get_handshake_limits(get(), &limits.max_in_flight, &limits.max_per_address, &limits.deadline_ms);
+        return limits;
+    }
+    /// Handshakes holding a place now; -1 for an empty handle.
+    std::int32_t get_handshakes_in_flight() const noexcept { return dtls_server_get_handshakes_in_flight(get()); }
     /// Beyond Godot: makes the cookie and session-ticket keys in the key file at `path` this server's,
     /// so servers sharing one file resume each other's sessions (and a restarted server its own).
     Error load_keys(std::string_view path) {

@@ -50,3 +50,31 @@ public func dtls_server_stop(_ server: OpaquePointer?) -> GodotError {
     dtls.stop()
     return .ok
 }
+
+// MARK: - Beyond Godot: handshakes in flight
+
+@c @implementation
+public func dtls_server_set_handshake_limits(_ server: OpaquePointer?, _ maxInFlight: Int32, _ maxPerAddress: Int32,
+                                             _ deadlineMs: Int32) -> GodotError {
+    guard let dtls = lookUpServer(server, "dtls_server_set_handshake_limits") else { return .invalidParameter }
+    return dtls.setHandshakeLimits(HandshakeLimits(maxInFlight: Int(maxInFlight), maxPerAddress: Int(maxPerAddress),
+                                                   deadlineMs: Int(deadlineMs)))
+}
+
+@c @implementation
+public func dtls_server_get_handshake_limits(_ server: OpaquePointer?, _ maxInFlight: UnsafeMutablePointer<Int32>?,
+                                             _ maxPerAddress: UnsafeMutablePointer<Int32>?,
+                                             _ deadlineMs: UnsafeMutablePointer<Int32>?) -> GodotError {
+    guard let dtls = lookUpServer(server, "dtls_server_get_handshake_limits") else { return .invalidParameter }
+    let limits = dtls.handshakeLimits
+    maxInFlight?.pointee = Int32(clamping: limits.maxInFlight)
+    maxPerAddress?.pointee = Int32(clamping: limits.maxPerAddress)
+    deadlineMs?.pointee = Int32(clamping: limits.deadlineMs)
+    return .ok
+}
+
+@c @implementation
+public func dtls_server_get_handshakes_in_flight(_ server: OpaquePointer?) -> Int32 {
+    guard let dtls = lookUpServer(server, "dtls_server_get_handshakes_in_flight") else { return -1 }
+    return Int32(clamping: dtls.handshakesInFlight)
+}

@@ -567,6 +567,69 @@ static void test_in_session_garbage_is_dropped(void) {
     server_free(&s);
 }
 
+/* Issue 18: a client bound to a fixed port dies without close_notify; a new client on the same address and
+ * port is CONNECTED and echoing within 1.5 s with default timers, and the old server peer ends
+ * DISCONNECTED saying the client reconnected. */
+static void test_reconnect_from_the_same_port(void) {
+    server_node s;
+    client_node first, second;
+    CHECK(server_ready(&s, g_key, g_cert, NULL));
+    memset(&first, 0, sizeof first);
+    strcpy(first.message, MESSAGE);
+    first.dtls = dtls_peer_new();
+    first.udp = dtls_udp_new();
+    CHECK_ERR(dtls_udp_bind(first.udp, 0, "127.0.0.1", 65536), DTLS_OK);
+    int port = dtls_udp_get_local_port(first.udp);
+    CHECK_ERR(dtls_udp_connect_to_host(first.udp, "127.0.0.1", server_port(&s)), DTLS_OK);
+    CHECK_ERR(dtls_peer_connect_to_peer(first.dtls, first.udp, false, NULL, NULL), DTLS_OK);
+    run_pair(&s, &first, 5000);
+    CHECK(strcmp(first.reply, REPLY) == 0);
+    CHECK(s.peer_count == 1);
+    dtls_udp_close(first.udp); /* the crash: the socket goes first, so nothing says goodbye */
+    client_free(&first);
+
+    memset(&second, 0, sizeof second);
+    strcpy(second.message, MESSAGE);
+    second.dtls = dtls_peer_new();
+    second.udp = dtls_udp_new();
+    CHECK_ERR(dtls_udp_bind(second.udp, port, "127.0.0.1", 65536), DTLS_OK);
+    CHECK_ERR(dtls_udp_connect_to_host(second.udp, "127.0.0.1", server_port(&s)), DTLS_OK);
+    long long started = check_now_ms();
+    CHECK_ERR(dtls_peer_connect_to_peer(second.dtls, second.udp, false, NULL, NULL), DTLS_OK);
+    run_pair(&s, &second, 5000);
+    long long took = check_now_ms() - started;
+    CHECK(strcmp(second.reply, REPLY) == 0);
+    CHECK(took < 1500);
+    CHECK(s.peer_count == 2);
+    if (s.peer_count == 2) {
+        char reason[512];
+        dtls_peer_get_error_message(s.peers[0], reason, sizeof reason);
+        CHECK(dtls_peer_get_status(s.peers[0]) == DTLS_STATUS_DISCONNECTED);
+        CHECK(strstr(reason, "reconnected") != NULL);
+        CHECK(dtls_peer_get_status(s.peers[1]) == DTLS_STATUS_CONNECTED);
+    }
+    printf("     reconnected from port %d in %lld ms\n", port, took);
+    CHECK(dtls_server_get_handshakes_in_flight(s.dtls) == 0);
+    client_free(&second);
+    server_free(&s);
+}
+
+/* Issue 20: the handshake limits, validated, and read back. */
+static void test_handshake_limits(void) {
+    dtls_server *server = dtls_server_new();
+    int32_t total = 0, per_address = 0, deadline = 0;
+    CHECK_ERR(dtls_server_get_handshake_limits(server, &total, &per_address, &deadline), DTLS_OK);
+    CHECK(total == 512 && per_address == 128 && deadline == 20000);
+    CHECK_ERR(dtls_server_set_handshake_limits(server, 4, -1, 100), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_server_set_handshake_limits(server, 4, 2, 100), DTLS_OK);
+    CHECK_ERR(dtls_server_get_handshake_limits(server, &total, NULL, &deadline), DTLS_OK);
+    CHECK(total == 4 && deadline == 100);
+    CHECK(dtls_server_get_handshakes_in_flight(server) == 0);
+    CHECK(dtls_server_get_handshakes_in_flight(NULL) == -1);
+    CHECK_ERR(dtls_server_set_handshake_limits(NULL, 1, 1, 1), DTLS_ERR_INVALID_PARAMETER);
+    dtls_server_free(server);
+}
+
 int main(void) {
     if (!make_identities()) {
         fprintf(stderr, "cannot make the test identities: %s\n", dtls_last_error_message());
@@ -588,6 +651,8 @@ int main(void) {
     RUN(test_client_vanishes_mid_handshake);
     RUN(test_garbage_does_not_disturb);
     RUN(test_in_session_garbage_is_dropped);
+    RUN(test_reconnect_from_the_same_port);
+    RUN(test_handshake_limits);
     free_identities();
     return check_summary("test_dtls");
 }

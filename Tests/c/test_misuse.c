@@ -136,6 +136,11 @@ static void refuse_everything(dtls_udp *udp, dtls_udp_server *userver, dtls_peer
     CHECK_ERR(dtls_server_setup_with_options(server, options), INVALID);
     CHECK(dtls_server_take_connection(server, udp) == NULL);
     CHECK_ERR(dtls_server_stop(server), INVALID);
+    CHECK_ERR(dtls_server_set_handshake_limits(server, 1, 1, 1), INVALID);
+    int32_t limit = 7;
+    CHECK_ERR(dtls_server_get_handshake_limits(server, &limit, &limit, &limit), INVALID);
+    CHECK(limit == 7);
+    CHECK(dtls_server_get_handshakes_in_flight(server) == -1);
     CHECK_ERR(dtls_server_load_keys(server, "/nonexistent.keys"), INVALID);
     CHECK_ERR(dtls_server_save_keys(server, "/tmp/packetdtls-misuse-never-written.keys"), INVALID);
     CHECK_ERR(dtls_server_rotate_keys(server), INVALID);

@@ -1243,6 +1243,18 @@ static void test_udp_server_wait(void) {
     CHECK(pd::UDPServer(nullptr).wait(0) == pd::Error::InvalidParameter);
 }
 
+static void test_handshake_limits(void) {
+    pd::DTLSServer dtls;
+    pd::DTLSServer::HandshakeLimits limits = dtls.get_handshake_limits();
+    CHECK(limits.max_in_flight == 512 && limits.max_per_address == 128 && limits.deadline_ms == 20000);
+    CHECK(dtls.set_handshake_limits(8, -1, 0) == pd::Error::InvalidParameter);
+    CHECK(dtls.set_handshake_limits({8, 2, 500}) == pd::Error::Ok);
+    limits = dtls.get_handshake_limits();
+    CHECK(limits.max_in_flight == 8 && limits.max_per_address == 2 && limits.deadline_ms == 500);
+    CHECK(dtls.get_handshakes_in_flight() == 0);
+    CHECK(pd::DTLSServer(nullptr).get_handshakes_in_flight() == -1);
+}
+
 static void test_shared_keys_and_reuse_port(void) {
     char path[] = "/tmp/packetdtls-hpp-keys-XXXXXX";
     int fd = mkstemp(path);
@@ -1344,6 +1356,7 @@ int main() {
     RUN(test_keepalive);
     RUN(test_mtu);
     RUN(test_udp_server_wait);
+    RUN(test_handshake_limits);
     RUN(test_shared_keys_and_reuse_port);
     RUN(test_queue_limits_stats_and_godot_version);
     return check_summary("test_hpp");

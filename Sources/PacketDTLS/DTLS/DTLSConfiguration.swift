@@ -24,6 +24,8 @@ final class DTLSConfiguration: @unchecked Sendable {
     let trustsPinsOnly: Bool
     /// Server only: the cookies mbedTLS asks for (and a stateless HelloVerifyRequest may make).
     let cookies: CookieSecret?
+    /// Server only: the stateless cookie check over this configuration's cookie secret.
+    let helloScreen: ClientHelloScreen?
     /// Client only: under what the server is authenticated (a saved session is offered only under
     /// the same; the hostname is added by each session).
     let authentication: SessionAuthentication
@@ -123,6 +125,7 @@ final class DTLSConfiguration: @unchecked Sendable {
         verifiesChain = plan.verifiesChain
         trustsPinsOnly = plan.trustsPinsOnly
         cookies = plan.cookies
+        helloScreen = plan.cookies.map { ClientHelloScreen(cookies: $0) }
         authentication = SessionAuthentication(trust: plan.verifiesChain ? plan.trust : nil, tuning: tuning,
                                                trustsPinsOnly: plan.trustsPinsOnly)
         var held: [AnyObject] = []

@@ -23,6 +23,8 @@ public final class DTLSServer: @unchecked Sendable {
     }
     private var workers: HandshakeWorkers?
     private var keyRing: ServerKeyRing?
+    /// Handshakes in flight, across setups: a new identity does not reset what is running.
+    let budget = HandshakeBudget()
 
     public init() {}
 
@@ -80,7 +82,9 @@ public final class DTLSServer: @unchecked Sendable {
 
     /// Starts the server side of a handshake on `udpPeer`. Keep the result only if its status is
     /// HANDSHAKING (a first ClientHello without cookie leaves it DISCONNECTED). nil when the server
-    /// is not set up or stopped, or the UDP peer is not connected.
+    /// is not set up or stopped, or the UDP peer is not connected. Beyond Godot: the UDPServer of a
+    /// server-taken peer becomes this server's stateless front door, and reconnects and the handshake
+    /// limits apply (docs/BEYOND_GODOT.md, "The front door").
     public func takeConnection(_ udpPeer: DatagramTransport) -> PacketPeerDTLS? {
         guard let configuration = lock.withLock({ configuration }) else {
             ErrorReport.set("take_connection: the DTLS server is not set up (or was stopped)")
@@ -91,9 +95,55 @@ public final class DTLSServer: @unchecked Sendable {
             return nil
         }
         let (peer, workers) = lock.withLock { () -> (PacketPeerDTLS, HandshakeWorkers?) in (peers.take(), self.workers) }
-        guard peer.accept(over: udpPeer, configuration: configuration, workers: workers) == .ok else { return nil }
+        // A peer of a UDPServer: from now on its server answers cookie-less hellos for us, and a
+        // hello it verified arrives with its handshake place taken already.
+        let serverPeer = udpPeer as? PacketPeerUDP
+        serverPeer?.registerFrontDoor(self)
+        var slot = serverPeer?.takeHandshakeSlot()
+        if slot == nil, let remote = udpPeer.remoteIdentity {
+            let address = Array(remote.transportID.prefix(16))
+            slot = budget.acquire(address: address)
+            if slot == nil {
+                peer.refuse("take_connection: " + budget.refusalText(address: remote.host))
+                return peer
+            }
+        }
+        let limits = budget.currentLimits
+        guard peer.accept(over: udpPeer, configuration: configuration, slot: slot, deadlineMs: limits.deadlineMs,
+                          workers: workers) == .ok
+        else { return nil }
         return peer
     }
+
+    /// What a UDPServer needs to answer ClientHellos for this server: nil when not set up.
+    struct FrontDoor {
+        let screen: ClientHelloScreen
+        let budget: HandshakeBudget
+    }
+
+    var frontDoor: FrontDoor? {
+        lock.withLock { configuration?.helloScreen.map { FrontDoor(screen: $0, budget: budget) } }
+    }
+
+    // MARK: Beyond Godot: handshakes in flight
+
+    /// Caps the handshakes in flight (those that passed the cookie exchange and are not yet complete)
+    /// in all and per source address, and sets the server-side handshake deadline (0 = no cap, no
+    /// deadline). Applies to handshakes that start from now on.
+    public func setHandshakeLimits(_ limits: HandshakeLimits) -> GodotError {
+        guard limits.maxInFlight >= 0, limits.maxPerAddress >= 0, limits.deadlineMs >= 0 else {
+            return ErrorReport.fail(.invalidParameter, "set_handshake_limits: \(limits.maxInFlight), "
+                + "\(limits.maxPerAddress), \(limits.deadlineMs) ms: none may be negative (0 = no limit)")
+        }
+        budget.currentLimits = limits
+        return .ok
+    }
+
+    /// The limits in force (HandshakeLimits() until set).
+    public var handshakeLimits: HandshakeLimits { budget.currentLimits }
+
+    /// Handshakes holding a place in the budget now (pending in a UDPServer or taken, not yet complete).
+    public var handshakesInFlight: Int { budget.count }
 
     /// The server's key ring, made with fresh random keys on first use.
     func currentKeyRing() throws(Failure) -> ServerKeyRing {

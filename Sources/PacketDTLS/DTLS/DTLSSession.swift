@@ -71,6 +71,17 @@ final class DTLSSession {
     @exclusivity(unchecked) private(set) var pinRejected = false
     /// Whether the handshake resumed a saved session (known once it completes).
     @exclusivity(unchecked) private(set) var resumedSession = false
+    /// Server side: the client's transport id, which its cookies are bound to.
+    private let clientID: [UInt8]?
+    /// Server side: the random of the ClientHello this session began with; a ClientHello with the
+    /// same random is a retransmission, one with another is a new handshake (see screen(_:)).
+    @exclusivity(unchecked) private var acceptedRandom: [UInt8]?
+    /// Server side: a ClientHello with a valid cookie and a new random came from the client's
+    /// address: the client started over (RFC 6347 section 4.2.8). This session is done; the hello was
+    /// handed back to the transport for the next one.
+    @exclusivity(unchecked) private(set) var clientReconnected = false
+    /// Server side: epoch-0 ClientHellos without a valid cookie answered with a HelloVerifyRequest.
+    @exclusivity(unchecked) private(set) var helloVerifyRequestsSent = 0
     /// Why HandshakePolicy ended the handshake, when it did.
     @exclusivity(unchecked) private(set) var policyFailure: String?
 
@@ -83,6 +94,7 @@ final class DTLSSession {
         }
         self.configuration = configuration
         self.transport = transport
+        clientID = configuration.role == .server ? transport.remoteIdentity?.transportID : nil
         nameCheck = expectedName.map { PeerNameCheck(expectedName: $0) }
         lastReceiveMs = MonotonicClock.coarseMilliseconds()
         lastSendMs = lastReceiveMs
@@ -329,6 +341,8 @@ final class DTLSSession {
     }
 
     fileprivate func receive(_ buffer: UnsafeMutablePointer<UInt8>, _ length: Int) -> Int32 {
+        // A client that started over gets a new session; this one reads nothing more.
+        if clientReconnected { return MBEDTLS_ERR_SSL_WANT_READ }
         let space = UnsafeMutableRawBufferPointer(start: buffer, count: length)
         countEmptyRecords()
         // Oversized datagrams are skipped: mbedTLS must never see a truncated one.
@@ -341,6 +355,7 @@ final class DTLSSession {
                 // An empty datagram carries no record (mbedTLS would take 0 for end-of-stream), and
                 // screen(_:) keeps out what mbedTLS would end the session over.
                 let usable = screen(UnsafeRawBufferPointer(start: buffer, count: count))
+                if usable < 0 { return MBEDTLS_ERR_SSL_WANT_READ }
                 guard usable > 0 else { continue }
                 lastReceiveMs = MonotonicClock.coarseMilliseconds()
                 return Int32(usable)
@@ -357,29 +372,67 @@ final class DTLSSession {
 
     static let recordHeaderLength = 13
 
-    /// How much of a datagram mbedTLS may see; 0 = discard it. Two inputs make mbedTLS 2.28 end a
-    /// session on its own, so anyone able to send to the socket could end it with one datagram:
+    /// How much of a datagram mbedTLS may see; 0 = discard it; -1 = the client reconnected, stop
+    /// reading. Two inputs make mbedTLS 2.28 end a session on its own, so anyone able to send to the
+    /// socket could end it with one datagram:
     /// - bytes after the last whole record too few for a record header (1 to 12): mbedTLS fails with
     ///   SSL_INTERNAL_ERROR ("a record can't be split across datagrams"). They can't be a record:
     ///   they are cut off, and a datagram shorter than one header is discarded;
-    /// - on a server whose handshake is over, an epoch-0 ClientHello from the client's address:
-    ///   mbedTLS treats it as a reconnect, and a malformed one (or a replayed one with a valid cookie)
-    ///   ends the live session. Such datagrams are discarded: a client that really restarted on the
-    ///   same port is served again once the old session ends (idle timeout).
+    /// - on a server, an epoch-0 ClientHello from the client's address once the session has its
+    ///   ClientHello: mbedTLS would treat it as a reconnect, and a malformed one (or a replayed one)
+    ///   would end the live session. Such hellos are judged here instead (screenClientHello).
     private func screen(_ datagram: UnsafeRawBufferPointer) -> Int {
         let header = Self.recordHeaderLength
         guard datagram.count >= header else { return 0 }
-        let guardReconnect = configuration.role == .server && internals.isHandshakeOver
+        let isServer = configuration.role == .server
+        if isServer, ClientHelloFields.looksLikeInitialClientHello(datagram) {
+            if let verdict = screenClientHello(datagram) { return verdict }
+        }
+        let guardReconnect = isServer && internals.isHandshakeOver
         var offset = 0
         while datagram.count - offset >= header {
-            if guardReconnect, datagram[offset] == 22, datagram[offset + 3] == 0, datagram[offset + 4] == 0,
-               offset + header < datagram.count, datagram[offset + header] == 1 {
+            // A ClientHello behind another record is no client's: only the first is judged above.
+            if guardReconnect, offset > 0, datagram[offset] == 22, datagram[offset + 3] == 0,
+               datagram[offset + 4] == 0, offset + header < datagram.count, datagram[offset + header] == 1 {
                 return 0
             }
             offset += header + (Int(datagram[offset + 11]) << 8 | Int(datagram[offset + 12]))
         }
         // A record running past the end is mbedTLS's to reject; a short tail is ours to cut.
         return min(offset, datagram.count)
+    }
+
+    /// A server's verdict on an epoch-0 ClientHello (nil = pass it on as it is):
+    /// - before the session has accepted one, mbedTLS judges it (and answers the cookie exchange);
+    ///   its random is noted;
+    /// - no valid cookie: answered with a stateless HelloVerifyRequest and dropped, so a client that
+    ///   restarted on the same port can prove itself, and a spoofed hello changes nothing;
+    /// - a valid cookie and the random this session began with: a retransmission, for mbedTLS while
+    ///   the handshake runs, dropped after;
+    /// - a valid cookie and a new random: the client started over. The hello goes back to the
+    ///   transport for the next session, and this one ends (clientReconnected).
+    private func screenClientHello(_ datagram: UnsafeRawBufferPointer) -> Int? {
+        if isAwaitingVerifiedClientHello {
+            if let hello = ClientHelloFields.parse(datagram) { acceptedRandom = Array(datagram[hello.random]) }
+            return nil
+        }
+        guard let screen = configuration.helloScreen, let clientID else { return 0 }
+        switch screen.judge(datagram, clientID: clientID) {
+        case .notClientHello:
+            return nil
+        case .malformed:
+            return 0
+        case .unverified(let reply):
+            if let reply, reply.withUnsafeBytes({ transport.sendDatagram($0) }) == .sent { helloVerifyRequestsSent += 1 }
+            return 0
+        case .verified(let random):
+            if random == acceptedRandom {
+                return internals.isHandshakeOver ? 0 : nil
+            }
+            clientReconnected = true
+            transport.putBackDatagram(datagram)
+            return -1
+        }
     }
 
     /// mbedTLS judged the chain; for the leaf (depth 0) the name verdict is ours, not its own:

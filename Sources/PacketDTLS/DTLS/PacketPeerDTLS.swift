@@ -19,6 +19,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     private let quiet = Atomic<Bool>(false)
     private let quietArrivals = Atomic<UInt64>(0)
     private let quietUntilMs = Atomic<UInt64>(0)
+    /// Set by the transport when this server-side peer's client reconnected (see clientReconnected()).
+    private let reconnectedByClient = Atomic<Bool>(false)
     /// True when the transport reports every arrival (server-taken UDP peers).
     @exclusivity(unchecked) private var arrivalsObserved = false
 
@@ -47,6 +49,10 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     @exclusivity(unchecked) private var counters = Stats()
     /// The handshake while a DTLSServer's worker runs it (then `session` is nil); see HandshakeWorkers.
     @exclusivity(unchecked) private var handshakeJob: HandshakeJob?
+    /// Server side: this handshake's place in its server's budget, held until the handshake ends.
+    @exclusivity(unchecked) private var handshakeSlot: HandshakeSlot?
+    /// Server side: the handshake fails when not complete this many ms after it began; 0 = never.
+    @exclusivity(unchecked) private var handshakeDeadlineMs: UInt64 = 0
     /// Keepalives, and whether ICMP refusals mean the other end is gone.
     @exclusivity(unchecked) private var liveness = SessionLiveness()
 
@@ -122,8 +128,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// valid cookie is answered with HelloVerifyRequest and leaves this peer DISCONNECTED with no
     /// session: the client's next ClientHello arrives as a new connection.
     /// With `workers`, only the cookie check runs here; the rest of the handshake runs on a worker.
-    func accept(over transport: DatagramTransport, configuration: DTLSConfiguration,
-                workers: HandshakeWorkers? = nil) -> GodotError {
+    func accept(over transport: DatagramTransport, configuration: DTLSConfiguration, slot: HandshakeSlot?,
+                deadlineMs: Int, workers: HandshakeWorkers? = nil) -> GodotError {
         lock.withLock {
             let attachment = transport.attachDTLSPeer(self)
             guard attachment != .inUse else { return Self.refuseSharedTransport("take_connection") }
@@ -135,6 +141,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
                 return error.report()
             }
             begin(serverSide: true, expectedName: "", tuning: configuration.tuning, attachment: attachment)
+            handshakeSlot = slot
+            handshakeDeadlineMs = UInt64(max(0, deadlineMs))
             if let workers, let session {
                 if handOff(session, to: workers) { return .ok }
             } else {
@@ -144,6 +152,16 @@ public final class PacketPeerDTLS: @unchecked Sendable {
                 end(.disconnected, "no ClientHello with a valid cookie arrived in the first datagram")
             }
             return .ok
+        }
+    }
+
+    /// A server-side peer that never starts: the server's handshake budget had no room.
+    func refuse(_ reason: String) {
+        lock.withLock {
+            isServerSide = true
+            status = .error
+            errorMessage = reason
+            ErrorReport.set(reason)
         }
     }
 
@@ -169,6 +187,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
 
     private func begin(serverSide: Bool, expectedName: String, tuning: TLSOptions.Tuning, attachment: DTLSAttachment) {
         quiet.store(false, ordering: .releasing)
+        reconnectedByClient.store(false, ordering: .relaxed)
+        handshakeDeadlineMs = 0
         arrivalsObserved = attachment == .reportsArrivals
         isServerSide = serverSide
         self.expectedName = expectedName
@@ -205,6 +225,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             quiet.store(false, ordering: .releasing)
             // Read before the records: a datagram delivered from here on bumps it past what we saw.
             let seenArrivals = arrivals.load(ordering: .acquiring)
+            if status == .handshaking || status == .connected, endIfClientReconnected() { return .ok }
             switch status {
             case .handshaking:
                 if let handshakeJob { collectHandshake(handshakeJob) } else { advanceHandshake() }
@@ -299,8 +320,15 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     private func settleHandshake(_ step: DTLSSession.HandshakeStep, _ session: DTLSSession) {
         switch step {
         case .inProgress:
-            if let reason = liveness.handshakeRefusal(session) { end(.error, reason) }
+            if endIfClientReconnected() { return }
+            if let reason = liveness.handshakeRefusal(session) {
+                end(.error, reason)
+            } else if handshakeDeadlineMs > 0, MonotonicClock.milliseconds() &- handshakeStartMs >= handshakeDeadlineMs {
+                end(.error, "handshake deadline: the client did not complete its handshake within "
+                    + "\(handshakeDeadlineMs) ms (DTLSServer.set_handshake_limits)")
+            }
         case .complete:
+            handshakeSlot = nil
             status = .connected
             cipherSuite = session.cipherSuite
             alpnProtocol = session.alpnProtocol ?? ""
@@ -336,6 +364,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
                 // A keepalive (counted by the session): proof of life, never a packet.
                 continue
             case .nothing:
+                endIfClientReconnected()
                 return
             case .closedByPeer:
                 end(.disconnected, session.closeNotifyCarriesInactivityMark
@@ -358,6 +387,20 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     }
 
     // MARK: Ending
+
+    static let reconnectReason = "the client reconnected from the same address and port (a new ClientHello "
+        + "with a valid cookie); its new session is a new connection"
+
+    /// Ends a server-side session whose client started over (RFC 6347 section 4.2.8), as told by the
+    /// UDPServer's front door or found by the session's own screen. DISCONNECTED, not ERROR: nothing
+    /// failed, and the reason says what happened so a game can drop the old player.
+    @discardableResult
+    private func endIfClientReconnected() -> Bool {
+        guard isServerSide, reconnectedByClient.load(ordering: .acquiring) || session?.clientReconnected == true
+        else { return false }
+        end(.disconnected, Self.reconnectReason)
+        return true
+    }
 
     /// Ends the session in ERROR or ERROR_HOSTNAME_MISMATCH with the reason mbedTLS gives
     /// (in words: SessionFailure).
@@ -390,6 +433,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         ended?.transport.detachDTLSPeer(self)
         arrivalsObserved = false
         if let ended { counters.absorb(ended) }
+        handshakeSlot = nil
         session = nil
         status = final
         errorMessage = reason
@@ -586,5 +630,10 @@ extension PacketPeerDTLS: DatagramArrivalObserver {
     /// Called by the transport (under its lock) for every datagram it queues for this peer.
     public func datagramArrived() {
         arrivals.add(1, ordering: .releasing)
+    }
+
+    /// Called by a UDPServer's front door when this peer's client reconnected; the next poll ends it.
+    public func clientReconnected() {
+        reconnectedByClient.store(true, ordering: .releasing)
     }
 }

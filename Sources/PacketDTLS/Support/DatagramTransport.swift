@@ -51,6 +51,10 @@ public protocol DatagramTransport: AnyObject, Sendable {
     func attachDTLSPeer(_ peer: DatagramArrivalObserver) -> DTLSAttachment
     /// Ends `peer`'s use of this transport; from any other peer it changes nothing.
     func detachDTLSPeer(_ peer: DatagramArrivalObserver)
+    /// Puts a datagram already received back in front of the others, so the next receive returns it
+    /// again: a server session hands back the ClientHello of a client that reconnected, for the
+    /// session that follows. A transport that cannot simply drops it (the client retransmits).
+    func putBackDatagram(_ bytes: UnsafeRawBufferPointer)
     /// How many ICMP "connection refused" notices (port unreachable) the transport's connected socket
     /// has reported so far; 0 for a transport that cannot tell (the default).
     var refusalsReported: UInt64 { get }
@@ -74,6 +78,9 @@ public enum DTLSAttachment: Equatable, Sendable {
 public protocol DatagramArrivalObserver: AnyObject, Sendable {
     /// Called with the transport's lock held: it must return quickly and call nothing back.
     func datagramArrived()
+    /// Called (with the transport's lock held, as datagramArrived) when the transport's client has
+    /// reconnected: its datagrams now go to a new connection, and this one is over.
+    func clientReconnected()
 }
 
 extension DatagramTransport {
@@ -85,6 +92,11 @@ extension DatagramTransport {
     /// A transport that keeps no record of its DTLS peer accepts any, and reports no arrivals.
     public func attachDTLSPeer(_ peer: DatagramArrivalObserver) -> DTLSAttachment { .silent }
     public func detachDTLSPeer(_ peer: DatagramArrivalObserver) {}
+    public func putBackDatagram(_ bytes: UnsafeRawBufferPointer) {}
     public var refusalsReported: UInt64 { 0 }
     public var droppedDatagrams: UInt64 { 0 }
+}
+
+extension DatagramArrivalObserver {
+    public func clientReconnected() {}
 }

@@ -25,6 +25,16 @@ struct FIFOQueue<Element> {
         slots.append(element)
     }
 
+    /// Puts an element back in front of the others (into the slot the last take freed, when there is one).
+    mutating func prepend(_ element: Element) {
+        if head > 0 {
+            head -= 1
+            slots[head] = element
+        } else {
+            slots.insert(element, at: 0)
+        }
+    }
+
     /// Takes the oldest element out; nil when empty.
     mutating func removeFirst() -> Element? {
         guard !isEmpty else { return nil }

@@ -69,13 +69,19 @@ public final class PacketPeerUDP: @unchecked Sendable {
     /// A new peer with no socket.
     public init() {}
 
-    /// A peer of `server` for the client at `remote`, made by the server's poll().
+    /// A peer of `server` for the client at `remote`, made by the server's poll(). `handshakeSlot`: the
+    /// DTLS handshake place its ClientHello (with a valid cookie) was given, handed on by take_connection.
     init(server: UDPServer, socket: UDPSocket, remote: SocketAddress,
-         queueLimit: Int = PacketPeerUDP.defaultReceiveBufferSize, budget: QueueBudget? = nil) {
+         queueLimit: Int = PacketPeerUDP.defaultReceiveBufferSize, budget: QueueBudget? = nil,
+         handshakeSlot: HandshakeSlot? = nil) {
         serverLink = ServerLink(socket: socket, remote: remote)
         linkedServer = server
         queue = PacketQueue(byteLimit: queueLimit, budget: budget)
+        self.handshakeSlot = handshakeSlot
     }
+
+    /// See init(server:socket:remote:handshakeSlot:).
+    @exclusivity(unchecked) var handshakeSlot: HandshakeSlot?
 
     deinit {
         ownSocket?.close()

@@ -48,6 +48,14 @@ struct PacketQueue {
         packets.append(packet)
     }
 
+    /// Puts a packet taken out back in front (it may exceed the byte limit by that one packet).
+    mutating func prepend(_ packet: Packet) {
+        let cost = packet.bytes.count + Self.bookkeepingBytes
+        byteCount += cost
+        budget?.take(cost)
+        packets.prepend(packet)
+    }
+
     /// Takes the oldest packet out.
     mutating func removeFirst() -> Packet? {
         guard let packet = packets.removeFirst() else { return nil }

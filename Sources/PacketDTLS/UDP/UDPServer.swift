@@ -46,6 +46,11 @@ public final class UDPServer: @unchecked Sendable {
     /// A taken or pending peer, held weakly.
     private struct Route {
         weak var peer: PacketPeerUDP?
+        /// The random of the epoch-0 ClientHello that made this peer, if one did: a ClientHello with
+        /// another random and a valid cookie is the client starting over (see routeClientHello).
+        var helloRandom: [UInt8]?
+        /// Handed out by takeConnection().
+        var taken = false
     }
 
     private let lock = Lock()
@@ -65,6 +70,12 @@ public final class UDPServer: @unchecked Sendable {
     private let budget = QueueBudget(limit: UDPServer.defaultTotalQueueLimit)
     /// poll() sweeps routes of vanished peers out when the map grows past this size.
     @exclusivity(unchecked) private var sweepThreshold = 64
+    /// The DTLS server that takes this server's clients, once one did (see adoptFrontDoor): its
+    /// cookie check then answers new clients' ClientHellos statelessly.
+    @exclusivity(unchecked) private weak var frontDoorOwner: DTLSServer?
+    /// The front door for the poll in progress.
+    @exclusivity(unchecked) private var door: DTLSServer.FrontDoor?
+    @exclusivity(unchecked) private var helloVerifyRequests = 0
     /// Space for recvmmsg, allocated once per server: up to 8 datagrams of any size per system call.
     private let batch = DatagramBatch(capacity: 8, slotSize: 65536, controlMessages: true)
 
@@ -179,6 +190,8 @@ public final class UDPServer: @unchecked Sendable {
             guard let socket else {
                 return ErrorReport.fail(.unconfigured, "UDPServer.poll: the server is not listening; listen() first")
             }
+            door = frontDoorOwner?.frontDoor
+            defer { door = nil }
             guard routeHeldBack(socket: socket) else { return .ok }
             var read = 0
             while read < Self.maxDatagramsPerPoll {
@@ -230,6 +243,15 @@ public final class UDPServer: @unchecked Sendable {
     /// Routes one datagram; false when its peer's queue is full and it must wait (see Delivery.full).
     private func route(_ bytes: [UInt8], from source: SocketAddress, arrival: DatagramArrival,
                        socket: UDPSocket) -> Bool {
+        if let door, bytes.withUnsafeBytes({ ClientHelloFields.looksLikeInitialClientHello($0) }) {
+            return routeClientHello(bytes, from: source, arrival: arrival, socket: socket, door: door)
+        }
+        return routeByAddress(bytes, from: source, arrival: arrival, socket: socket)
+    }
+
+    /// Routes a datagram to its source's peer, or a new pending peer.
+    private func routeByAddress(_ bytes: [UInt8], from source: SocketAddress, arrival: DatagramArrival,
+                                socket: UDPSocket) -> Bool {
         if let known = routes[source] {
             if let peer = known.peer {
                 switch peer.deliver(bytes, from: source, arrival: arrival) {
@@ -247,18 +269,98 @@ public final class UDPServer: @unchecked Sendable {
             // The peer closed or was freed: this client starts afresh.
             routes[source] = nil
         }
+        // Behind a DTLS front door only a ClientHello with a valid cookie starts a client
+        // (routeClientHello): anything else from an unknown source could never become a session.
+        if door != nil {
+            traffic.datagramsDropped += 1
+            return true
+        }
         guard pendingCount < maxPending else {
             traffic.datagramsDropped += 1
             return true
         }
+        let random = bytes.withUnsafeBytes { ClientHelloFields.parse($0).map { hello in Array(bytes[hello.random]) } }
+        addPending(bytes, from: source, arrival: arrival, socket: socket, helloRandom: random, slot: nil)
+        return true
+    }
+
+    private func addPending(_ bytes: [UInt8], from source: SocketAddress, arrival: DatagramArrival, socket: UDPSocket,
+                            helloRandom: [UInt8]?, slot: HandshakeSlot?) {
         let peer = PacketPeerUDP(server: self, socket: socket, remote: source, queueLimit: peerQueueBytes,
-                                 budget: budget)
+                                 budget: budget, handshakeSlot: slot)
         _ = peer.deliver(bytes, from: source, arrival: arrival)
         traffic.datagramsReceived += 1
         pending.append(peer)
-        routes[source] = Route(peer: peer)
+        routes[source] = Route(peer: peer, helloRandom: helloRandom)
         if routes.count > sweepThreshold { sweepVanishedRoutes() }
+    }
+
+    // MARK: - The DTLS front door
+
+    /// From the first DTLSServer.takeConnection of one of this server's peers on, epoch-0 ClientHellos
+    /// are judged by that DTLS server's cookie check before they may cost any state.
+    func adoptFrontDoor(_ dtlsServer: DTLSServer) {
+        lock.withLock { if frontDoorOwner !== dtlsServer { frontDoorOwner = dtlsServer } }
+    }
+
+    /// An epoch-0 ClientHello, with a DTLS server behind this one:
+    /// - no valid cookie: a HelloVerifyRequest from here, and nothing kept (no peer, no route), even
+    ///   when the address has a live peer, which never sees it;
+    /// - a valid cookie from a new address: a pending peer, if the handshake budget has room;
+    /// - a valid cookie with the random of the address's current peer: a retransmission, for it;
+    /// - a valid cookie with another random: the client started over on the same address and port
+    ///   (RFC 6347 section 4.2.8). A pending peer not yet taken gets the new hello in place of what it
+    ///   held; a taken one is superseded (its DTLS peer ends DISCONNECTED, "the client reconnected") and
+    ///   the hello becomes a new pending peer.
+    /// False, as route(), when the retransmission waits for a full peer queue.
+    private func routeClientHello(_ bytes: [UInt8], from source: SocketAddress, arrival: DatagramArrival,
+                                  socket: UDPSocket, door: DTLSServer.FrontDoor) -> Bool {
+        let verdict = bytes.withUnsafeBytes { door.screen.judge($0, clientID: source.transportID) }
+        let random: [UInt8]
+        switch verdict {
+        case .notClientHello:
+            return routeByAddress(bytes, from: source, arrival: arrival, socket: socket)
+        case .malformed, .unverified(reply: nil):
+            traffic.datagramsDropped += 1
+            return true
+        case .unverified(let reply?):
+            // A full send buffer loses this reply as the network might: the client sends again. It goes
+            // from the address the hello came to, as every reply of this server does.
+            if case .sent = reply.withUnsafeBytes({ socket.send($0, to: source, from: arrival.destination) }) {
+                helloVerifyRequests += 1
+            }
+            return true
+        case .verified(let verified):
+            random = verified
+        }
+        if let known = routes[source], let peer = known.peer, peer.isConnectedToPeer {
+            if known.helloRandom == random {
+                return routeByAddress(bytes, from: source, arrival: arrival, socket: socket)
+            }
+            if !known.taken {
+                peer.replaceQueued(with: bytes, from: source)
+                routes[source]?.helloRandom = random
+                return true
+            }
+            routes[source] = nil
+            peer.supersedeByReconnect()
+        }
+        guard maxPending > 0, let slot = door.budget.acquire(address: source.addressBytes) else {
+            traffic.datagramsDropped += 1
+            return true
+        }
+        addPending(bytes, from: source, arrival: arrival, socket: socket, helloRandom: random, slot: slot)
         return true
+    }
+
+    /// HelloVerifyRequests the front door sent (cookie-less or bad-cookie ClientHellos answered statelessly).
+    var helloVerifyRequestsSent: Int {
+        lock.withLock { helloVerifyRequests }
+    }
+
+    /// Addresses this server keeps a route for (pending and taken peers), for tests of what a flood leaves.
+    var routeCount: Int {
+        lock.withLock { routes.values.filter { $0.peer != nil }.count }
     }
 
     /// Drops routes whose peers were freed or closed. Amortized: the threshold doubles past the survivors.
@@ -307,8 +409,9 @@ public final class UDPServer: @unchecked Sendable {
     /// when none waits.
     public func takeConnection() -> PacketPeerUDP? {
         lock.withLock {
-            guard socket != nil else { return nil }
-            return pending.removeFirst()
+            guard socket != nil, let peer = pending.removeFirst() else { return nil }
+            if let remote = peer.remoteAddress, routes[remote]?.peer === peer { routes[remote]?.taken = true }
+            return peer
         }
     }
 

@@ -68,6 +68,16 @@ final class ChurnTests: XCTestCase {
 
         /// Connects `count` clients at once, one echo each, then makes them vanish: the socket is
         /// closed first, so the close_notify of the DTLS peer's deinit goes nowhere.
+        /// The vanished clients: silent from the moment they connected and echoed, their sockets kept
+        /// open until the server has reclaimed them. Closed at once, their ports could be handed to the
+        /// next batch's clients, and a new client on the address and port of a live session is that
+        /// client reconnecting: the server would end the old session for it, not by idle timeout.
+        var silent: [(udp: PacketPeerUDP, dtls: PacketPeerDTLS)] = []
+        func release() {
+            for client in silent { client.udp.close() }
+            silent = []
+        }
+
         func vanish(_ count: Int) -> Int {
             var connected = 0
             var start = 0
@@ -83,7 +93,7 @@ final class ChurnTests: XCTestCase {
                     }
                 }, until: { echoed.count == clients.count })
                 connected += echoed.count
-                for client in clients { client.udp.close() }
+                silent += clients
                 start += clients.count
             }
             return connected
@@ -96,6 +106,7 @@ final class ChurnTests: XCTestCase {
         // Warm-up: one batch through the whole cycle, so one-time allocations are behind us.
         _ = vanish(batch)
         XCTAssertTrue(reclaimAll())
+        release()
         Reliability.mallocTrim()
         let before = Reliability.residentBytes()
         let idleBefore = server.idleTimeouts
@@ -105,6 +116,7 @@ final class ChurnTests: XCTestCase {
         let connectSeconds = Double(MonotonicClock.milliseconds() - start) / 1000
         XCTAssertTrue(reclaimAll(), "\(server.peerCount) sessions still held")
         peak = max(peak, Reliability.residentBytes())
+        release()
         let afterNoTrim = Reliability.residentBytes()
         Reliability.mallocTrim()
         let after = Reliability.residentBytes()

@@ -261,6 +261,14 @@ final class HostileInputTests: XCTestCase {
             if (sent - startSent) % 4096 < 256 { peak = max(peak, Reliability.residentBytes()) }
         }
         let seconds = Double(MonotonicClock.milliseconds() - start) / 1000
+        let replySize: Int
+        if let door = server.dtls.frontDoor, case .unverified(let reply?) = hello.withUnsafeBytes({
+            door.screen.judge($0, clientID: SocketAddress.parse(literal: "127.0.0.1", port: 1)!.transportID)
+        }) {
+            replySize = reply.count
+        } else {
+            replySize = 0
+        }
         Reliability.run(within: 1, { server.step(); client.dtls.poll() }, until: { false })
         let after = Reliability.residentBytes()
         peak = max(peak, after)
@@ -271,7 +279,9 @@ final class HostileInputTests: XCTestCase {
         Reliability.figure("cookie flood (\(total) ClientHellos from \(portCount) ports in \(String(format: "%.1f", seconds)) s)",
                            "RSS \(Reliability.kib(before)) before, peak \(Reliability.kib(peak)), after "
                            + "\(Reliability.kib(after)): growth \(Reliability.kib(growth)); "
-                           + "\(server.cookieRounds - startRounds) answered with HelloVerifyRequest, "
+                           + "\(server.cookieRounds - startRounds) answered with HelloVerifyRequest by a DTLS peer, "
+                           + "\(server.udp.helloVerifyRequestsSent) by the UDPServer's stateless front door "
+                           + "(\(replySize) bytes sent for each \(hello.count)-byte hello), "
                            + "\(server.udp.droppedDatagrams) dropped by the full pending queue; real client "
                            + (connectedAt.map { "CONNECTED after \($0) flood datagrams" } ?? "did NOT connect")
                            + "; server peers left: \(server.peerCount)")

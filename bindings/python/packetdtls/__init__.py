@@ -29,7 +29,7 @@ from ._library import (
 from .crypto import Crypto
 from .crypto_key import CryptoKey
 from .dtls import PacketPeerDTLS, PeerStats
-from .dtls_server import DTLSServer
+from .dtls_server import DTLSServer, HandshakeLimits
 from .tls_options import TLSOptions
 from .session import DTLSSession
 from .udp import PacketPeerUDP
@@ -48,6 +48,7 @@ __all__ = [
     "DTLSServer",
     "DTLSSession",
     "Error",
+    "HandshakeLimits",
     "HashType",
     "MissingFunctionError",
     "PacketDTLSLibraryNotFound",

@@ -146,6 +146,8 @@ _hash = ctypes.c_int  # dtls_hash_type
 _bool = ctypes.c_bool
 _int = ctypes.c_int
 _u32 = ctypes.c_uint32
+_i32 = ctypes.c_int32
+_i32_p = ctypes.POINTER(ctypes.c_int32)
 _size = ctypes.c_size_t
 _size_p = ctypes.POINTER(ctypes.c_size_t)
 _str = ctypes.c_char_p
@@ -274,6 +276,9 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_server_take_connection": (PeerHandle, (ServerHandle, UdpHandle)),
     "dtls_server_stop": (_err, (ServerHandle,)),
     "dtls_server_set_handshake_threads": (_err, (ServerHandle, ctypes.c_int32)),
+    "dtls_server_set_handshake_limits": (_err, (ServerHandle, _i32, _i32, _i32)),
+    "dtls_server_get_handshake_limits": (_err, (ServerHandle, _i32_p, _i32_p, _i32_p)),
+    "dtls_server_get_handshakes_in_flight": (_i32, (ServerHandle,)),
     "dtls_server_load_keys": (_err, (ServerHandle, _str)),
     "dtls_server_save_keys": (_err, (ServerHandle, _str)),
     "dtls_server_rotate_keys": (_err, (ServerHandle,)),

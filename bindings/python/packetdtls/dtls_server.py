@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, overload
+import ctypes
+from typing import Any, NamedTuple, Optional, overload
 
 from ._common import HandleOwner, PathLike, c_int, c_path, instance, type_error
 from ._errors import Error, to_error
@@ -14,7 +15,15 @@ from .tls_options import TLSOptions
 from .udp import PacketPeerUDP
 from .x509 import X509Certificate
 
-__all__ = ["DTLSServer"]
+__all__ = ["DTLSServer", "HandshakeLimits"]
+
+
+class HandshakeLimits(NamedTuple):
+    """Caps on handshakes in flight (0 = none) and the server-side handshake deadline in ms (0 = none)."""
+
+    max_in_flight: int = 512
+    max_per_address: int = 128
+    deadline_ms: int = 20000
 
 
 class DTLSServer(HandleOwner):
@@ -77,7 +86,14 @@ class DTLSServer(HandleOwner):
         UDPServer). Keep the result only if its status is STATUS_HANDSHAKING: a first ClientHello
         without a cookie is answered with a HelloVerifyRequest and the peer is not kept. None when
         the server is not set up, `udp_peer` is not connected, or another PacketPeerDTLS's session
-        runs over it already (last_error_message() says which)."""
+        runs over it already (last_error_message() says which).
+
+        Beyond Godot: from then on the UDPServer answers cookie-less ClientHellos itself, so later
+        connections arrive HANDSHAKING; a client that comes back on a live peer's address and port
+        becomes a new connection, and the live peer ends STATUS_DISCONNECTED with a reason saying the
+        client reconnected (on a connected PacketPeerUDP without a UDPServer, call take_connection
+        again on the same udp_peer for the new session, once the old peer has ended). Beyond the
+        handshake limits the peer is returned in STATUS_ERROR."""
         udp_h = instance("take_connection", "udp_peer", udp_peer, PacketPeerUDP)
         peer = PacketPeerDTLS._wrap(lib.dtls_server_take_connection(self._handle(), udp_h))
         if peer is not None:
@@ -91,6 +107,29 @@ class DTLSServer(HandleOwner):
         error) at the first poll() after its worker is done. ERR_INVALID_PARAMETER outside -1...64."""
         return to_error(lib.dtls_server_set_handshake_threads(
             self._handle(), c_int("set_handshake_threads", "threads", threads)))
+
+    def set_handshake_limits(self, max_in_flight: int, max_per_address: int, deadline_ms: int) -> Error:
+        """Beyond Godot: caps the handshakes in flight (those past the cookie exchange, not yet complete)
+        in all and per client address (any port), and ends a server-side handshake not complete
+        `deadline_ms` after it was taken in STATUS_ERROR. 0 = no cap / no deadline. A negative value is
+        ERR_INVALID_PARAMETER and changes nothing. Defaults: 512, 128, 20000."""
+        for name, value in (("max_in_flight", max_in_flight), ("max_per_address", max_per_address),
+                            ("deadline_ms", deadline_ms)):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise type_error("set_handshake_limits", name, "int", value)
+            if not -(2**31) <= value < 2**31:
+                return Error.ERR_INVALID_PARAMETER
+        return to_error(lib.dtls_server_set_handshake_limits(self._handle(), max_in_flight, max_per_address, deadline_ms))
+
+    def get_handshake_limits(self) -> HandshakeLimits:
+        """The limits in force."""
+        values = [ctypes.c_int32() for _ in range(3)]
+        lib.dtls_server_get_handshake_limits(self._handle(), *(ctypes.byref(v) for v in values))
+        return HandshakeLimits(*(v.value for v in values))
+
+    def get_handshakes_in_flight(self) -> int:
+        """Handshakes holding a place now (pending in a UDPServer or taken, not yet complete)."""
+        return int(lib.dtls_server_get_handshakes_in_flight(self._handle()))
 
     def stop(self) -> Error:
         """Forgets the identity (not the keys); take_connection fails until the next setup."""

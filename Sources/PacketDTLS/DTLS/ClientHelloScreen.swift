@@ -1,0 +1,133 @@
+// ClientHelloScreen.swift — the stateless front door of a DTLS server (RFC 6347 section 4.2.1).
+//
+// Judges an epoch-0 ClientHello datagram by its cookie alone: one without a valid cookie for its
+// source gets a HelloVerifyRequest written here, from the ClientHello's own bytes and the cookie
+// secret, with no mbedTLS context and nothing kept; only one with a valid cookie (proof that the
+// source receives what is sent to it) may cost the server state. The reply is laid out as mbedTLS's
+// server writes it (ssl_write_hello_verify_request): DTLS 1.2 versions, the ClientHello's record
+// sequence number and message sequence, the whole message in one fragment.
+
+/// The parts of an epoch-0 ClientHello the screen needs, as byte ranges of its datagram.
+struct ClientHelloFields {
+    /// The record's 6-byte sequence number.
+    var recordSequence: Range<Int>
+    var messageSequence: UInt16
+    /// The 32-byte client random: the same in a retransmission, new in every new handshake.
+    var random: Range<Int>
+    var cookie: Range<Int>
+
+    static let recordHeaderLength = 13
+    static let handshakeHeaderLength = 12
+    static let randomLength = 32
+    static let contentTypeHandshake: UInt8 = 22
+    static let clientHelloType: UInt8 = 1
+    static let helloVerifyRequestType: UInt8 = 3
+    /// DTLS 1.2 on the wire.
+    static let dtls12: (UInt8, UInt8) = (0xFE, 0xFD)
+
+    /// True when the first record of `datagram` claims to be an epoch-0 ClientHello: the only
+    /// datagrams the screen looks at further. Cheap enough for every datagram a server reads.
+    static func looksLikeInitialClientHello(_ datagram: UnsafeRawBufferPointer) -> Bool {
+        datagram.count > recordHeaderLength && datagram[0] == contentTypeHandshake
+            && datagram[3] == 0 && datagram[4] == 0 && datagram[recordHeaderLength] == clientHelloType
+    }
+
+    /// The fields of the ClientHello in the first record, nil when it is not one or is cut short
+    /// before its cookie. Later records of the datagram are not looked at.
+    static func parse(_ datagram: UnsafeRawBufferPointer) -> ClientHelloFields? {
+        guard looksLikeInitialClientHello(datagram) else { return nil }
+        let recordLength = Int(datagram[11]) << 8 | Int(datagram[12])
+        let recordEnd = recordHeaderLength + recordLength
+        let handshake = recordHeaderLength
+        guard recordEnd <= datagram.count, recordLength >= handshakeHeaderLength else { return nil }
+        let fragmentOffset = Int(datagram[handshake + 6]) << 16 | Int(datagram[handshake + 7]) << 8
+            | Int(datagram[handshake + 8])
+        let fragmentLength = Int(datagram[handshake + 9]) << 16 | Int(datagram[handshake + 10]) << 8
+            | Int(datagram[handshake + 11])
+        let body = handshake + handshakeHeaderLength
+        // The fields wanted all lie in the first fragment; a ClientHello split before its cookie
+        // is not one a real client sends.
+        guard fragmentOffset == 0, body + fragmentLength <= recordEnd else { return nil }
+        let end = body + fragmentLength
+        var cursor = body + 2  // client_version
+        let random = cursor..<(cursor + randomLength)
+        cursor += randomLength
+        guard cursor < end else { return nil }
+        cursor += 1 + Int(datagram[cursor])  // session_id
+        guard cursor < end else { return nil }
+        let cookieLength = Int(datagram[cursor])
+        cursor += 1
+        guard cursor + cookieLength <= end else { return nil }
+        return ClientHelloFields(recordSequence: 5..<11,
+                                 messageSequence: UInt16(datagram[handshake + 4]) << 8 | UInt16(datagram[handshake + 5]),
+                                 random: random, cookie: cursor..<(cursor + cookieLength))
+    }
+}
+
+/// A server's cookie check and HelloVerifyRequest writer, shared by its UDPServer front door and
+/// its sessions. Holds no per-client state.
+final class ClientHelloScreen: @unchecked Sendable {
+    /// What to do with a datagram.
+    enum Verdict: Equatable {
+        /// Not an epoch-0 ClientHello: route it as any other datagram.
+        case notClientHello
+        /// An epoch-0 ClientHello too malformed to judge: drop it.
+        case malformed
+        /// No valid cookie for this source: send `reply` (a HelloVerifyRequest) to the source, keep
+        /// nothing. nil when the reply would be larger than the hello (no amplification): drop it.
+        case unverified(reply: [UInt8]?)
+        /// A valid cookie: the source has proved it receives. `random` tells a retransmission
+        /// (same) from a new handshake (different).
+        case verified(random: [UInt8])
+    }
+
+    let cookies: CookieSecret
+
+    init(cookies: CookieSecret) {
+        self.cookies = cookies
+    }
+
+    /// Judges `datagram` from the client whose transport id (address bytes and port) is `clientID`.
+    func judge(_ datagram: UnsafeRawBufferPointer, clientID: [UInt8]) -> Verdict {
+        guard ClientHelloFields.looksLikeInitialClientHello(datagram) else { return .notClientHello }
+        guard let hello = ClientHelloFields.parse(datagram) else { return .malformed }
+        let cookie = UnsafeRawBufferPointer(rebasing: datagram[hello.cookie])
+        if cookies.isValid(cookie: cookie, for: clientID) {
+            return .verified(random: Array(datagram[hello.random]))
+        }
+        let reply = helloVerifyRequest(answering: hello, in: datagram, cookie: cookies.makeCookie(for: clientID))
+        return .unverified(reply: reply.count <= datagram.count ? reply : nil)
+    }
+
+    /// The HelloVerifyRequest datagram for `hello`, carrying `cookie`.
+    func helloVerifyRequest(answering hello: ClientHelloFields, in datagram: UnsafeRawBufferPointer,
+                            cookie: [UInt8]) -> [UInt8] {
+        let bodyLength = 2 + 1 + cookie.count
+        let recordLength = ClientHelloFields.handshakeHeaderLength + bodyLength
+        var reply: [UInt8] = []
+        reply.reserveCapacity(ClientHelloFields.recordHeaderLength + recordLength)
+        let version = ClientHelloFields.dtls12
+        // Record header: handshake, DTLS 1.2, epoch 0, the ClientHello's sequence number, length.
+        reply += [ClientHelloFields.contentTypeHandshake, version.0, version.1, 0, 0]
+        reply += datagram[hello.recordSequence]
+        reply += [UInt8(recordLength >> 8), UInt8(recordLength & 0xFF)]
+        // Handshake header: one whole fragment, numbered as the ClientHello it answers.
+        let length24 = [UInt8(bodyLength >> 16), UInt8((bodyLength >> 8) & 0xFF), UInt8(bodyLength & 0xFF)]
+        reply.append(ClientHelloFields.helloVerifyRequestType)
+        reply += length24
+        reply += [UInt8(hello.messageSequence >> 8), UInt8(hello.messageSequence & 0xFF), 0, 0, 0]
+        reply += length24
+        // HelloVerifyRequest: server_version, cookie<0..255>.
+        reply += [version.0, version.1, UInt8(cookie.count)]
+        reply += cookie
+        return reply
+    }
+}
+
+extension SocketAddress {
+    /// The client transport id cookies are bound to: 16 address bytes (IPv4 in mapped form) and the
+    /// port, big-endian, as PacketPeerUDP.remoteIdentity gives it to mbedTLS.
+    var transportID: [UInt8] {
+        addressBytes + [UInt8(port >> 8), UInt8(port & 0xFF)]
+    }
+}

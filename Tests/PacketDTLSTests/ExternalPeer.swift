@@ -32,10 +32,18 @@ final class ExternalPeer: @unchecked Sendable {
 
     var text: String { lock.lock(); defer { lock.unlock() }; return collected }
 
-    /// True once the tool has exited and its whole output has been collected.
+    /// When the tool was first seen exited (for hasFinished).
+    private var exitSeen: Date?
+
+    /// True once the tool has exited and its whole output has been collected: the pipe reported its
+    /// end, or half a second passed since the exit (the end-of-file notice is not always delivered).
     var hasFinished: Bool {
         lock.lock(); defer { lock.unlock() }
-        return reachedEnd && !process.isRunning
+        guard !process.isRunning else { return false }
+        if reachedEnd { return true }
+        let seen = exitSeen ?? Date()
+        exitSeen = seen
+        return Date().timeIntervalSince(seen) >= 0.5
     }
 
     func send(_ line: String) { input.fileHandleForWriting.write(Data((line + "\n").utf8)) }

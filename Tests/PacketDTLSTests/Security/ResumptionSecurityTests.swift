@@ -88,8 +88,18 @@ final class ResumptionSecurityTests: XCTestCase {
         let requiring = TLSOptions.server(key: serverIdentity.key, certificate: serverIdentity.certificate)
         XCTAssertEqual(requiring.setClientCertificateMode(.require, authorities: authority.certificate), .ok)
         XCTAssertEqual(server.setup(serverOptions: requiring), .ok)
+        // The server object keeps its ticket keys across setup(), so the ticket is readable here; and
+        // the client now holds a certificate REQUIRE accepts, so only the ticket can be refused.
+        XCTAssertEqual(options.setClientCertificate(key: authority.key, certificate: authority.certificate), .ok)
         let (second, serverSide) = SecurityHandshake.run(server, client: options, session: saved)
         XCTAssertNotEqual(second.getStatus(), .connected, "REQUIRE was skipped by a ticket issued under REQUEST")
         XCTAssertNotEqual(serverSide?.getStatus(), .connected)
+        XCTAssertTrue(serverSide?.getErrorMessage().contains("presented no verified certificate") == true,
+                      serverSide?.getErrorMessage() ?? "no server side")
+
+        // The same client without the ticket: a full handshake, its certificate verified, admitted.
+        let (third, _) = SecurityHandshake.run(server, client: options)
+        XCTAssertEqual(third.getStatus(), .connected, third.getErrorMessage())
+        XCTAssertFalse(third.isSessionResumed())
     }
 }

@@ -1,0 +1,146 @@
+// FloodWithRealClientsTests.swift — real clients connect while a thread floods the server with
+// cookie-less ClientHellos from many source ports as fast as it can: every client connects, the
+// flood leaves no memory behind and gets back fewer bytes than it sends.
+//
+//   PACKETDTLS_REL_FLOOD_CLIENTS  real clients in each phase (default 20; the figure uses 100)
+//   PACKETDTLS_REL_FLOOD_PORTS    source ports of the flood (default 200; the figure uses 1000)
+//   PACKETDTLS_REL_FLOOD_BATCH    clients handshaking at once (default 10)
+
+import XCTest
+@testable import PacketDTLS
+
+final class FloodWithRealClientsTests: XCTestCase {
+    private typealias Client = (udp: PacketPeerUDP, dtls: PacketPeerDTLS)
+
+    private static func nanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    /// Connects `count` clients, `batch` at a time, to `server`, polled on this thread; returns each
+    /// one's connect time in milliseconds (connect_to_peer to CONNECTED) and the clients that failed.
+    private func connect(_ count: Int, batch: Int, to server: ReliableServer, everyRound: () -> Void)
+        -> (times: [Double], connected: [Client], failures: [String]) {
+        let options = Reliability.clientOptions(minMs: 100, maxMs: 6400)
+        var started = 0
+        var active: [(client: Client, since: UInt64)] = []
+        var times: [Double] = [], connected: [Client] = [], failures: [String] = []
+        Reliability.run(within: 120, {
+            while active.count < batch, started < count {
+                active.append((startClient(port: server.port, options: options), Self.nanoseconds()))
+                started += 1
+            }
+            server.step()
+            active.removeAll { entry in
+                entry.client.dtls.poll()
+                switch entry.client.dtls.getStatus() {
+                case .handshaking:
+                    return false
+                case .connected:
+                    times.append(Double(Self.nanoseconds() - entry.since) / 1e6)
+                    connected.append(entry.client)
+                default:
+                    failures.append("\(entry.client.dtls.getStatus()): \(entry.client.dtls.getErrorMessage())")
+                }
+                return true
+            }
+            everyRound()
+        }, until: { started == count && active.isEmpty })
+        failures += active.map { _ in "still handshaking after 120 s" }
+        return (times, connected, failures)
+    }
+
+    private func disconnect(_ clients: [Client], from server: ReliableServer) {
+        for client in clients { _ = client.dtls.disconnectFromPeer() }
+        Reliability.run(within: 5, { server.step() }, until: { server.peerCount == 0 })
+    }
+
+    private static func percentile(_ values: [Double], _ fraction: Double) -> Double {
+        guard !values.isEmpty else { return .nan }
+        let sorted = values.sorted()
+        return sorted[Int((Double(sorted.count - 1) * fraction).rounded())]
+    }
+
+    private static func ms(_ value: Double) -> String { String(format: "%.1f ms", value) }
+
+    /// Figures: connect times of real clients without and with a flood of cookie-less ClientHellos,
+    /// the server's resident memory growth under the flood, and the flood's amplification.
+    func testRealClientsConnectDuringCookieFlood() throws {
+        let clientCount = Reliability.knob("FLOOD_CLIENTS", 20)
+        let portCount = Reliability.knob("FLOOD_PORTS", 200)
+        let batch = max(1, Reliability.knob("FLOOD_BATCH", 10))
+        let hello = captureClientHello()
+        let server = try ReliableServer(handshakeMinMs: 100, handshakeMaxMs: 6400)
+        let replySize: Int
+        if let door = server.dtls.frontDoor, case .unverified(let reply?) = hello.withUnsafeBytes({
+            door.screen.judge($0, clientID: SocketAddress.parse(literal: "127.0.0.1", port: 1)!.transportID)
+        }) {
+            replySize = reply.count
+        } else {
+            replySize = 0
+        }
+        XCTAssertGreaterThan(replySize, 0, "the front door answers the captured hello")
+
+        // 1. Unloaded. This also brings the allocator to hold `batch` handshakes and every session,
+        // so that the flooded phase's memory growth is the flood's.
+        let quiet = connect(clientCount, batch: batch, to: server, everyRound: {})
+        disconnect(quiet.connected, from: server)
+
+        // 2. Flooded: the flood starts, warms up, then the same number of clients connect.
+        let flood = try XCTUnwrap(FloodSender(datagram: hello, portCount: portCount, port: server.port),
+                                  "\(portCount) flood sockets")
+        flood.start()
+        Reliability.run(within: 0.5, { server.step() }, until: { false })
+        let before = Reliability.residentBytes()
+        var peak = before
+        let floodStart = flood.counts
+        let frontDoorStart = server.udp.helloVerifyRequestsSent
+        let roundsStart = server.cookieRounds
+        let kernelDropsStart = server.udp.getStats().datagramsDroppedByKernel
+        let start = Self.nanoseconds()
+        var round = 0
+        let loaded = connect(clientCount, batch: batch, to: server, everyRound: {
+            round += 1
+            if round % 64 == 0 { peak = max(peak, Reliability.residentBytes()) }
+        })
+        flood.stop()
+        let seconds = Double(Self.nanoseconds() - start) / 1e9
+        let floodEnd = flood.counts
+        Reliability.run(within: 0.3, { server.step() }, until: { false })
+        let after = Reliability.residentBytes()
+        peak = max(peak, after)
+        let growth = peak - before
+
+        // Amplification, bounded from above: every HelloVerifyRequest the server sent in the phase
+        // (the real clients' too) against the flood bytes the server read (sent, less every datagram
+        // the kernel dropped at the server's socket, the real clients' too).
+        let sent = floodEnd.datagramsSent - floodStart.datagramsSent
+        let kernelDrops = Int(server.udp.getStats().datagramsDroppedByKernel - kernelDropsStart)
+        let answers = (server.udp.helloVerifyRequestsSent - frontDoorStart) + (server.cookieRounds - roundsStart)
+        let floodRead = max(1, sent - kernelDrops)
+        let amplification = Double(answers * replySize) / Double(floodRead * hello.count)
+        let seen = Double(floodEnd.bytesReceived - floodStart.bytesReceived)
+            / Double(max(1, floodEnd.bytesSent - floodStart.bytesSent))
+        disconnect(loaded.connected, from: server)
+
+        XCTAssertEqual(quiet.times.count, clientCount, "unloaded: every client connected; \(quiet.failures.prefix(3))")
+        XCTAssertEqual(loaded.times.count, clientCount, "flooded: every client connected; \(loaded.failures.prefix(3))")
+        XCTAssertGreaterThan(sent, 0, "the flood was sent")
+        XCTAssertLessThanOrEqual(amplification, 1.0, "the flood gets back no more bytes than it sends")
+        Reliability.assertMemory(Double(growth), atMost: Double(1 << 20), "resident memory grew by \(growth) bytes")
+
+        let quietMedian = Reliability.median(quiet.times) ?? .nan
+        let loadedMedian = Reliability.median(loaded.times) ?? .nan
+        Reliability.figure("real clients during a cookie flood (\(clientCount) clients, \(batch) at a time, "
+                           + "against a flood from \(portCount) ports)",
+                           "connected \(quiet.times.count)/\(clientCount) unloaded, \(loaded.times.count)/\(clientCount) flooded; "
+                           + "connect time median \(Self.ms(quietMedian)) unloaded, \(Self.ms(loadedMedian)) flooded "
+                           + "(ratio \(String(format: "%.2f", loadedMedian / quietMedian))), p90 "
+                           + "\(Self.ms(Self.percentile(quiet.times, 0.9))) unloaded, "
+                           + "\(Self.ms(Self.percentile(loaded.times, 0.9))) flooded; flood \(sent) ClientHellos in "
+                           + "\(String(format: "%.1f", seconds)) s (\(Int(Double(sent) / max(seconds, 0.001)))/s), "
+                           + "\(kernelDrops) dropped by the kernel at the server's socket; amplification at most "
+                           + "\(String(format: "%.3f", amplification)) (\(answers) HelloVerifyRequests of \(replySize) bytes "
+                           + "for \(floodRead) hellos of \(hello.count) bytes read), \(String(format: "%.3f", seen)) "
+                           + "seen by the flood sockets; RSS \(Reliability.kib(before)) before, peak "
+                           + "\(Reliability.kib(peak)), after \(Reliability.kib(after)): growth \(Reliability.kib(growth)); "
+                           + "server peers left: \(server.peerCount)")
+    }
+}

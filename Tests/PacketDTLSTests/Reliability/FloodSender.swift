@@ -1,5 +1,5 @@
 // FloodSender.swift — a thread that sends one datagram from many UDP sockets on 127.0.0.1, round
-// robin, as fast as it can, and reads what comes back to them, counting both ways.
+// robin, as fast as it can (or at a given rate), and reads what comes back to them, counting both ways.
 //
 // Plain POSIX sockets (not PacketPeerUDP): the flood should cost the sender as little as possible,
 // so that what one core can send reaches the server, and it allocates nothing while it runs (the
@@ -19,6 +19,8 @@ final class FloodSender: @unchecked Sendable {
     }
 
     private let datagram: [UInt8]
+    /// Datagrams a second, or 0: as fast as the thread can send.
+    private let rate: Int
     private let sockets: [Int32]
     private let destination: sockaddr_in
     private let lock = NSLock()
@@ -28,7 +30,7 @@ final class FloodSender: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     /// `portCount` sockets bound to 127.0.0.1 on free ports, aimed at 127.0.0.1:`port`.
-    init?(datagram: [UInt8], portCount: Int, port: Int) {
+    init?(datagram: [UInt8], portCount: Int, port: Int, rate: Int = 0) {
         var made: [Int32] = []
         for _ in 0..<portCount {
             let descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
@@ -41,6 +43,7 @@ final class FloodSender: @unchecked Sendable {
             guard bound == 0 else { made.forEach { close($0) }; return nil }
         }
         self.datagram = datagram
+        self.rate = max(0, rate)
         sockets = made
         destination = FloodSender.loopback(port: port)
     }
@@ -75,13 +78,22 @@ final class FloodSender: @unchecked Sendable {
     private func run() {
         var target = destination
         var reply = [UInt8](repeating: 0, count: 2048)
-        var sweep = 0
+        var sweep = 0, paced = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        // A paced flood goes out in small bursts, so that a burst alone never fills a socket buffer.
+        let burst = 32
         while !lock.withLock({ stopping }) {
             var local = Counts()
             datagram.withUnsafeBytes { bytes in
                 withUnsafePointer(to: &target) { address in
                     address.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                        for descriptor in sockets {
+                        for (index, descriptor) in sockets.enumerated() {
+                            if rate > 0, index % burst == 0 {
+                                let due = start + UInt64(paced) * 1_000_000_000 / UInt64(rate)
+                                let now = DispatchTime.now().uptimeNanoseconds
+                                if due > now { usleep(UInt32(min(100_000, (due - now) / 1000))) }
+                                paced += burst
+                            }
                             let sent = sendto(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), address,
                                               socklen_t(MemoryLayout<sockaddr_in>.size))
                             if sent > 0 { local.datagramsSent += 1; local.bytesSent += sent }
@@ -89,9 +101,9 @@ final class FloodSender: @unchecked Sendable {
                     }
                 }
             }
-            // Read the answers now and then, as a sender would, so that none is lost to a full buffer.
+            // Read the answers now and then, as a sender would, so that few are lost to a full buffer.
             sweep += 1
-            if sweep % 8 == 0 {
+            if sweep % 8 == 0 || rate > 0 {
                 reply.withUnsafeMutableBytes { buffer in
                     for descriptor in sockets {
                         while true {

@@ -5,6 +5,8 @@
 //   PACKETDTLS_REL_FLOOD_CLIENTS  real clients in each phase (default 20; the figure uses 100)
 //   PACKETDTLS_REL_FLOOD_PORTS    source ports of the flood (default 200; the figure uses 1000)
 //   PACKETDTLS_REL_FLOOD_BATCH    clients handshaking at once (default 10)
+//   PACKETDTLS_REL_FLOOD_RATE     hellos a second (default 20000; 0 = as fast as one thread can send,
+//                                 the target's flood, which the figure uses)
 
 import XCTest
 @testable import PacketDTLS
@@ -66,6 +68,7 @@ final class FloodWithRealClientsTests: XCTestCase {
         let clientCount = Reliability.knob("FLOOD_CLIENTS", 20)
         let portCount = Reliability.knob("FLOOD_PORTS", 200)
         let batch = max(1, Reliability.knob("FLOOD_BATCH", 10))
+        let rate = max(0, Reliability.knob("FLOOD_RATE", 20000))
         let hello = captureClientHello()
         let server = try ReliableServer(handshakeMinMs: 100, handshakeMaxMs: 6400)
         let replySize: Int
@@ -84,7 +87,7 @@ final class FloodWithRealClientsTests: XCTestCase {
         disconnect(quiet.connected, from: server)
 
         // 2. Flooded: the flood starts, warms up, then the same number of clients connect.
-        let flood = try XCTUnwrap(FloodSender(datagram: hello, portCount: portCount, port: server.port),
+        let flood = try XCTUnwrap(FloodSender(datagram: hello, portCount: portCount, port: server.port, rate: rate),
                                   "\(portCount) flood sockets")
         flood.start()
         Reliability.run(within: 0.5, { server.step() }, until: { false })
@@ -129,7 +132,7 @@ final class FloodWithRealClientsTests: XCTestCase {
         let quietMedian = Reliability.median(quiet.times) ?? .nan
         let loadedMedian = Reliability.median(loaded.times) ?? .nan
         Reliability.figure("real clients during a cookie flood (\(clientCount) clients, \(batch) at a time, "
-                           + "against a flood from \(portCount) ports)",
+                           + "against a flood from \(portCount) ports at " + (rate > 0 ? "\(rate)/s" : "full speed") + ")",
                            "connected \(quiet.times.count)/\(clientCount) unloaded, \(loaded.times.count)/\(clientCount) flooded; "
                            + "connect time median \(Self.ms(quietMedian)) unloaded, \(Self.ms(loadedMedian)) flooded "
                            + "(ratio \(String(format: "%.2f", loadedMedian / quietMedian))), p90 "

@@ -213,26 +213,12 @@ final class HostileInputTests: XCTestCase {
                            + "once each, unaltered; kinds: \(hostile.summary)")
     }
 
-    /// The first ClientHello a client sends (no cookie yet), caught by a plain UDP socket.
-    private func capturedClientHello() throws -> [UInt8] {
-        let catcher = PacketPeerUDP()
-        XCTAssertEqual(catcher.bind(port: 0, bindAddress: "127.0.0.1"), .ok)
-        let client = startClient(port: catcher.getLocalPort())
-        var hello: [UInt8] = []
-        Reliability.run(within: 5, { client.dtls.poll() }, until: {
-            if catcher.getAvailablePacketCount() > 0 { hello = catcher.getPacket() }
-            return !hello.isEmpty
-        })
-        XCTAssertEqual(hello.first, 22, "a handshake record")
-        return hello
-    }
-
     /// Figures: a flood of cookieless ClientHellos from many source ports. The server's resident
     /// memory grows by no more than 1 MiB, and a real client connects during the flood.
     func testCookieFlood() throws {
         let total = Reliability.knob("FLOOD", 5000)
         let portCount = Reliability.knob("FLOOD_PORTS", 200)
-        let hello = try capturedClientHello()
+        let hello = captureClientHello()
         let server = try ReliableServer(handshakeMinMs: 100, handshakeMaxMs: 6400)
         let sockets = attackers(portCount, port: server.port)
         var sent = 0

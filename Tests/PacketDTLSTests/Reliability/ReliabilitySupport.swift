@@ -189,3 +189,17 @@ func startClient(port: Int, options: TLSOptions = Reliability.clientOptions()) -
     XCTAssertEqual(dtls.connectToPeer(udp, hostname: "localhost", clientOptions: options), .ok)
     return (udp, dtls)
 }
+
+/// The first ClientHello a client sends (no cookie yet), caught by a plain UDP socket.
+func captureClientHello() -> [UInt8] {
+    let catcher = PacketPeerUDP()
+    XCTAssertEqual(catcher.bind(port: 0, bindAddress: "127.0.0.1"), .ok)
+    let client = startClient(port: catcher.getLocalPort())
+    var hello: [UInt8] = []
+    Reliability.run(within: 5, { client.dtls.poll() }, until: {
+        if catcher.getAvailablePacketCount() > 0 { hello = catcher.getPacket() }
+        return !hello.isEmpty
+    })
+    XCTAssertEqual(hello.first, 22, "a handshake record")
+    return hello
+}

@@ -52,7 +52,8 @@ public func dtls_peer_get_stats(_ handle: OpaquePointer?, _ out: UnsafeMutablePo
         bytes_sent: stats.bytesSent, bytes_received: stats.bytesReceived,
         datagrams_sent: stats.datagramsSent, datagrams_received: stats.datagramsReceived,
         records_dropped_bad_mac: stats.recordsDroppedBadMAC, datagrams_oversized: stats.datagramsOversized,
-        handshake_retransmissions: stats.handshakeRetransmissions, handshake_duration_ms: stats.handshakeDurationMs)
+        handshake_retransmissions: stats.handshakeRetransmissions, handshake_duration_ms: stats.handshakeDurationMs,
+        hibernations: stats.hibernations, wakes: stats.wakes)
     // An older caller's struct is a prefix of ours (append-only): copy only what it has room for.
     let count = min(size, MemoryLayout<dtls_peer_stats>.size)
     withUnsafeBytes(of: &filled) { UnsafeMutableRawPointer(out).copyMemory(from: $0.baseAddress!, byteCount: count) }

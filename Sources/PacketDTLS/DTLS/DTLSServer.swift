@@ -8,6 +8,7 @@ public final class DTLSServer: @unchecked Sendable {
     private let lock = Lock()
     private var configuration: DTLSConfiguration?
     private var peers = PeerBatch()
+    private var hibernateAfterMs = PeerHibernation.defaultAfterMs
 
     public init() {}
 
@@ -67,7 +68,8 @@ public final class DTLSServer: @unchecked Sendable {
             ErrorReport.set("take_connection: the UDP peer is not connected to a client")
             return nil
         }
-        let peer = lock.withLock { peers.take() }
+        let (peer, hibernateAfter) = lock.withLock { (peers.take(), hibernateAfterMs) }
+        peer.setHibernateAfterMs(hibernateAfter)
         guard peer.accept(over: udpPeer, configuration: configuration) == .ok else { return nil }
         return peer
     }
@@ -79,6 +81,14 @@ public final class DTLSServer: @unchecked Sendable {
             peers = PeerBatch()
         }
     }
+
+    /// The quiet time after which the peers this server makes from now on hibernate (see
+    /// PacketPeerDTLS.setHibernateAfterMs); 0 = never. Default 10,000 ms.
+    public func setHibernateAfterMs(_ milliseconds: UInt32) {
+        lock.withLock { hibernateAfterMs = milliseconds }
+    }
+
+    public func getHibernateAfterMs() -> UInt32 { lock.withLock { hibernateAfterMs } }
 
     /// True between a successful setup() and stop().
     public var isSetUp: Bool { lock.withLock { configuration != nil } }

@@ -58,7 +58,9 @@ final class DTLSSession {
     @exclusivity(unchecked) private(set) var datagramsReceived = 0
     @exclusivity(unchecked) private(set) var datagramsSent = 0
     /// Times the retransmission timer ran out and a flight was sent again.
-    var retransmissions: Int { timer.pointee.retransmissions }
+    var retransmissions: Int { carriedRetransmissions + timer.pointee.retransmissions }
+    /// Retransmissions counted before a hibernation (the timer of a woken session starts at 0).
+    private let carriedRetransmissions: Int
     /// Set when the peer's public key matched none of the pinned ones.
     @exclusivity(unchecked) private(set) var pinRejected = false
     /// Whether the handshake resumed a saved session (known once it completes).
@@ -68,15 +70,31 @@ final class DTLSSession {
 
     /// `expectedName` is checked against the server's certificate (client, verifying names);
     /// `sniName` is sent as SNI (a DNS name, never an address).
+    convenience init(configuration: DTLSConfiguration, transport: DatagramTransport, expectedName: String?,
+                     sniName: String?) throws(Failure) {
+        try self.init(configuration: configuration, transport: transport, expectedName: expectedName, carrying: nil)
+        // SNI carries ASCII names only (RFC 6066); a name that is not goes unsent, not mangled.
+        if let sniName, !sniName.isEmpty, PeerNameCheck.refusal(of: sniName) == nil {
+            mbedtls_ssl_set_hostname(ssl, sniName)
+        }
+    }
+
+    /// A context set up and wired for `configuration`, before any handshake: a new session
+    /// (`carrying` nil), or one about to be loaded from a hibernation with the counts it had.
     init(configuration: DTLSConfiguration, transport: DatagramTransport, expectedName: String?,
-         sniName: String?) throws(Failure) {
+         carrying carried: SessionCounts?) throws(Failure) {
         if let expectedName, let reason = PeerNameCheck.refusal(of: expectedName) {
             throw Failure(.invalidParameter, reason)
         }
         self.configuration = configuration
         self.transport = transport
         nameCheck = expectedName.map { PeerNameCheck(expectedName: $0) }
-        lastReceiveMs = MonotonicClock.coarseMilliseconds()
+        lastReceiveMs = carried?.lastReceiveMs ?? MonotonicClock.coarseMilliseconds()
+        datagramsSent = carried?.datagramsSent ?? 0
+        datagramsReceived = carried?.datagramsReceived ?? 0
+        oversizedDatagrams = carried?.oversized ?? 0
+        screenedDatagrams = carried?.screened ?? 0
+        carriedRetransmissions = carried?.retransmissions ?? 0
         ssl = .allocate(capacity: 1)
         mbedtls_ssl_init(ssl)
         let rc = mbedtls_ssl_setup(ssl, configuration.config)
@@ -92,10 +110,6 @@ final class DTLSSession {
         if configuration.verifiesChain {
             // Names and pins are judged by us alone: see verify(_:depth:flags:).
             mbedtls_ssl_set_verify(ssl, sessionVerify, context)
-        }
-        // SNI carries ASCII names only (RFC 6066); a name that is not goes unsent, not mangled.
-        if let sniName, !sniName.isEmpty, PeerNameCheck.refusal(of: sniName) == nil {
-            mbedtls_ssl_set_hostname(ssl, sniName)
         }
         if configuration.role == .server {
             guard let identity = transport.remoteIdentity else {
@@ -196,7 +210,7 @@ final class DTLSSession {
 
     /// What mbedtls_ssl_check_pending() tells, less a held application record (and without its debug
     /// calls): a record kept back, more records in the datagram already read, or more handshake messages.
-    private var hasBufferedInput: Bool {
+    var hasBufferedInput: Bool {
         ssl.pointee.keep_current_message != 0 || ssl.pointee.in_left > ssl.pointee.next_record_offset
             || (ssl.pointee.in_hslen > 0 && ssl.pointee.in_hslen < ssl.pointee.in_msglen)
     }
@@ -253,6 +267,16 @@ final class DTLSSession {
     }
 
     // MARK: What the session knows
+
+    /// The counts to carry across a hibernation.
+    var counts: SessionCounts {
+        SessionCounts(datagramsSent: datagramsSent, datagramsReceived: datagramsReceived, badMAC: badMACRecords,
+                      oversized: oversizedDatagrams, screened: screenedDatagrams, retransmissions: retransmissions,
+                      lastReceiveMs: lastReceiveMs)
+    }
+
+    /// The name checked against the server's certificate (client side), nil when none.
+    var checkedName: String? { nameCheck?.expectedName }
 
     var cipherSuite: String {
         guard let name = mbedtls_ssl_get_ciphersuite(ssl) else { return "" }

@@ -43,6 +43,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     @exclusivity(unchecked) private var lastAlert: UInt8?
     @exclusivity(unchecked) private var handshakeStartMs: UInt64 = 0
     @exclusivity(unchecked) private var counters = Stats()
+    /// An idle session's saved state while its mbedTLS context is freed (SessionHibernation.swift).
+    @exclusivity(unchecked) private var hibernation = PeerHibernation()
 
     /// Records decrypted per poll at most, so one poll stays bounded under a flood.
     static let recordsPerPoll = 4096
@@ -50,6 +52,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     public init() {}
 
     deinit {
+        // The goodbye below needs the session's keys, and its transport must lose this observer.
+        if hibernation.isHibernated { wakeFromHibernation() }
         // The transport does not retain its arrival observer: unregister before going.
         if arrivalsObserved { _ = session?.transport.observeArrivals(nil) }
         // Freeing a connected peer says goodbye, as disconnect_from_peer() would.
@@ -141,6 +145,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         verifyFlags = 0
         lastAlert = nil
         counters = Stats()
+        hibernation.reset()
         handshakeStartMs = MonotonicClock.milliseconds()
         lastPacketError = .ok
         status = .handshaking
@@ -165,6 +170,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             case .handshaking:
                 advanceHandshake()
             case .connected:
+                if hibernation.isHibernated, !wakeForPoll(seenArrivals) { break }
                 // One reference for the whole poll, handed down (each load of `session` is a retain).
                 if let session { pollConnected(session, seenArrivals) }
             default:
@@ -181,13 +187,19 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         guard session.flushQueuedOutput() else { return }
         if session.mayHaveInput { readRecords(session) }
         checkIdleTimeout(session)
+        if hibernateIfDue(session) {
+            settleAsleep(seenArrivals)
+            return
+        }
         settleIfQuiet(session, seenArrivals)
     }
 
     /// Lets the next polls return at once while nothing arrives, if nothing else needs doing.
     private func settleIfQuiet(_ session: DTLSSession, _ seenArrivals: UInt64) {
         guard arrivalsObserved, status == .connected, !session.hasQueuedOutput, !session.mayHaveInput else { return }
-        let deadline = idleTimeoutMs > 0 ? session.lastReceiveMs &+ UInt64(idleTimeoutMs) : UInt64.max
+        let idleDeadline = idleTimeoutMs > 0 ? session.lastReceiveMs &+ UInt64(idleTimeoutMs) : UInt64.max
+        // The poll that finds the session due for hibernation must not be skipped.
+        let deadline = min(idleDeadline, hibernation.dueMs(for: session) ?? UInt64.max)
         quietArrivals.store(seenArrivals, ordering: .relaxed)
         quietUntilMs.store(deadline, ordering: .relaxed)
         quiet.store(true, ordering: .releasing)
@@ -318,7 +330,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         if let ended, ended.heldRecordLength > 0 { inbox.append(ended.takeHeldRecord()) }
         if arrivalsObserved { _ = ended?.transport.observeArrivals(nil) }
         arrivalsObserved = false
-        if let ended { counters.absorb(ended) }
+        if let ended { counters.absorb(ended.counts) }
         session = nil
         status = final
         errorMessage = reason
@@ -330,6 +342,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     @discardableResult
     public func disconnectFromPeer() -> GodotError {
         lock.withLock {
+            if hibernation.isHibernated { wakeFromHibernation() }
             if status == .connected { session?.sendCloseNotify() }
             if session != nil { end(.disconnected, "") }
             status = .disconnected
@@ -345,6 +358,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// then the new packet was not taken.
     public func putPacket(_ bytes: UnsafeRawBufferPointer) -> GodotError {
         lock.withLock {
+            if hibernation.isHibernated { wakeFromHibernation() }
             guard status == .connected, let session else {
                 return ErrorReport.fail(.unconfigured, "put_packet: the DTLS peer is \(status), not connected")
             }
@@ -364,6 +378,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             case .written, .queued:
                 // A record left waiting for the socket must be flushed by the next poll.
                 if session.hasQueuedOutput { quiet.store(false, ordering: .releasing) }
+                hibernation.lastSendMs = MonotonicClock.coarseMilliseconds()
                 counters.packetsSent += 1
                 counters.bytesSent += UInt64(bytes.count)
                 return .ok
@@ -439,7 +454,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     public func getCipherSuite() -> String { lock.withLock { cipherSuite } }
     /// The largest packet putPacket accepts now; 0 when not connected.
     public func getMaxPacketSize() -> Int {
-        lock.withLock { status == .connected ? session?.maxPacketSize ?? 0 : 0 }
+        lock.withLock { status == .connected ? session?.maxPacketSize ?? hibernation.sleeping?.maxPacketSize ?? 0 : 0 }
     }
 
     // MARK: Beyond Godot
@@ -452,7 +467,10 @@ public final class PacketPeerDTLS: @unchecked Sendable {
 
     /// The session of a connected client, to resume later; nil when not connected.
     public func getSession() -> ResumableSession? {
-        lock.withLock { status == .connected ? session?.savedSession() : nil }
+        lock.withLock {
+            if hibernation.isHibernated { wakeFromHibernation() }
+            return status == .connected ? session?.savedSession() : nil
+        }
     }
 
     /// True when the last handshake resumed a saved session.
@@ -465,6 +483,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// peer sent none (PSK, or a client the server did not ask).
     public func getPeerCertificate() -> X509Certificate? {
         lock.withLock {
+            if hibernation.isHibernated { wakeFromHibernation() }
             guard status == .connected, let chain = session?.peerCertificate else { return nil }
             return X509Certificate(chain: chain)
         }
@@ -498,6 +517,9 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         public var handshakeRetransmissions: UInt64 = 0
         /// Milliseconds from connect (or accept) to CONNECTED; 0 until then.
         public var handshakeDurationMs: UInt64 = 0
+        /// Times the session hibernated after a quiet spell, and times it woke again.
+        public var hibernations: UInt64 = 0
+        public var wakes: UInt64 = 0
 
         /// Session-level counts, which live in the session until it ends.
         fileprivate var sessionPart = SessionPart()
@@ -505,9 +527,9 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             var datagramsSent = 0, datagramsReceived = 0, badMAC = 0, oversized = 0, retransmissions = 0
         }
 
-        fileprivate mutating func absorb(_ session: DTLSSession) {
+        fileprivate mutating func absorb(_ session: SessionCounts) {
             sessionPart = SessionPart(datagramsSent: session.datagramsSent, datagramsReceived: session.datagramsReceived,
-                                      badMAC: session.badMACRecords, oversized: session.oversizedDatagrams,
+                                      badMAC: session.badMAC, oversized: session.oversized,
                                       retransmissions: session.retransmissions)
             datagramsSent = UInt64(sessionPart.datagramsSent)
             datagramsReceived = UInt64(sessionPart.datagramsReceived)
@@ -520,8 +542,96 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     public func getStats() -> Stats {
         lock.withLock {
             var snapshot = counters
-            if let session { snapshot.absorb(session) }
+            if let session { snapshot.absorb(session.counts) }
+            if let sleeping = hibernation.sleeping { snapshot.absorb(sleeping.counts) }
+            snapshot.hibernations = hibernation.hibernations
+            snapshot.wakes = hibernation.wakes
             return snapshot
+        }
+    }
+}
+
+// MARK: - Hibernation hooks (the mechanism is in SessionHibernation.swift)
+
+extension PacketPeerDTLS {
+    /// Quiet time after which a connected session hibernates (frees its mbedTLS context and
+    /// buffers, keeping a few hundred saved bytes); 0 turns hibernation off (and wakes a sleeping
+    /// session). Default 10,000 ms. Callers see no difference but memory: the next datagram,
+    /// putPacket, putVar, disconnectFromPeer or the idle deadline wakes the session.
+    public func setHibernateAfterMs(_ milliseconds: UInt32) {
+        lock.withLock {
+            hibernation.afterMs = milliseconds
+            hibernation.retryAtMs = 0
+            if milliseconds == 0, hibernation.isHibernated { wakeFromHibernation() }
+            // The next poll recomputes when to look at this peer again.
+            quiet.store(false, ordering: .releasing)
+        }
+    }
+
+    public func getHibernateAfterMs() -> UInt32 { lock.withLock { hibernation.afterMs } }
+
+    /// True while the session sleeps (see setHibernateAfterMs).
+    public func isHibernated() -> Bool { lock.withLock { hibernation.isHibernated } }
+
+    /// Hibernates `session` when it has been quiet long enough; true when it now sleeps.
+    fileprivate func hibernateIfDue(_ session: DTLSSession) -> Bool {
+        guard status == .connected, let due = hibernation.dueMs(for: session) else { return false }
+        let now = MonotonicClock.coarseMilliseconds()
+        guard now >= due else { return false }
+        // A decrypted record still inside mbedTLS moves to the inbox: the context is about to go.
+        if session.heldRecordLength > 0 {
+            guard !inbox.isFull else { return false }
+            inbox.append(session.takeHeldRecord())
+        }
+        switch hibernation.hibernateIfDue(session, now: now) {
+        case .hibernated:
+            self.session = nil
+            return true
+        case .refused:
+            return false
+        case .lost(let code):
+            end(.error, "the session could not be saved for hibernation: \(MbedTLSError.describe(code))")
+            return false
+        }
+    }
+
+    /// A poll of a sleeping session wakes it when a datagram waits or its idle deadline passed
+    /// (waking first lets the usual code end it as before); otherwise it sleeps on. True when awake.
+    fileprivate func wakeForPoll(_ seenArrivals: UInt64) -> Bool {
+        guard let sleeping = hibernation.sleeping else { return true }
+        let idleDeadline = idleTimeoutMs > 0 ? sleeping.counts.lastReceiveMs &+ UInt64(idleTimeoutMs) : UInt64.max
+        if hibernation.sleepingTransportHasDatagram() || MonotonicClock.coarseMilliseconds() >= idleDeadline {
+            return wakeFromHibernation()
+        }
+        settleAsleep(seenArrivals)
+        return false
+    }
+
+    /// Lets the next polls of a sleeping session return at once until a datagram or its idle deadline.
+    fileprivate func settleAsleep(_ seenArrivals: UInt64) {
+        guard arrivalsObserved, let sleeping = hibernation.sleeping else { return }
+        let idleDeadline = idleTimeoutMs > 0 ? sleeping.counts.lastReceiveMs &+ UInt64(idleTimeoutMs) : UInt64.max
+        quietArrivals.store(seenArrivals, ordering: .relaxed)
+        quietUntilMs.store(idleDeadline, ordering: .relaxed)
+        quiet.store(true, ordering: .releasing)
+    }
+
+    /// Brings a sleeping session back before anything uses `session`. When it cannot come back the
+    /// peer ends in ERROR, its transport let go as end() would. True when awake.
+    @discardableResult
+    fileprivate func wakeFromHibernation() -> Bool {
+        guard let sleeping = hibernation.sleeping else { return session != nil }
+        switch hibernation.wake() {
+        case .success(let woken):
+            session = woken
+            return true
+        case .failure(let failure):
+            if arrivalsObserved { _ = sleeping.transport.observeArrivals(nil) }
+            arrivalsObserved = false
+            counters.absorb(sleeping.counts)
+            end(.error, failure.message)
+            if isServerSide { sleeping.transport.sessionEnded() }
+            return false
         }
     }
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, overload
 
-from ._common import HandleOwner, instance, type_error
+from ._common import HandleOwner, c_u32, instance, type_error
 from ._errors import Error, to_error
 from ._library import lib
 from .crypto_key import CryptoKey
@@ -86,3 +86,12 @@ class DTLSServer(HandleOwner):
     def stop(self) -> Error:
         """Forgets the identity and cookie secret; take_connection fails until the next setup."""
         return to_error(lib.dtls_server_stop(self._handle()))
+
+    def set_hibernate_after_ms(self, ms: int) -> Error:
+        """Quiet milliseconds after which the peers this server makes from now on hibernate; 0 = never.
+        Default 10000."""
+        h = self._handle()
+        value = c_u32("set_hibernate_after_ms", "ms", ms)
+        if value is None:
+            return Error.ERR_INVALID_PARAMETER
+        return to_error(lib.dtls_server_set_hibernate_after_ms(h, value))

@@ -3,6 +3,14 @@
 #define PACKETDTLS_CMBEDTLS_SHIM_H
 
 #include <mbedtls/version.h>
+
+/* PacketDTLS reads and writes fields that mbedTLS 2.28 keeps internal (all of them in
+ * Sources/PacketDTLS/DTLS/MbedTLSInternals.swift, checked by MbedTLSInternalsTests). Another
+ * version may lay them out differently or hide them: check that file against it before allowing it. */
+#if !defined(MBEDTLS_VERSION_MAJOR) || MBEDTLS_VERSION_MAJOR != 2 || MBEDTLS_VERSION_MINOR != 28
+#error "PacketDTLS needs mbedTLS 2.28.x: see Sources/PacketDTLS/DTLS/MbedTLSInternals.swift"
+#endif
+
 #include <mbedtls/error.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/ctr_drbg.h>
@@ -24,7 +32,7 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_cookie.h>
 #include <mbedtls/ssl_ticket.h>
-/* For the handshake state (did the session resume?), which 2.28 keeps in its internal header. */
+/* mbedtls_ssl_handshake_params (resume, retransmit_timeout): used by MbedTLSInternals.swift only. */
 #include <mbedtls/ssl_internal.h>
 #include <mbedtls/ssl_ciphersuites.h>
 #include <mbedtls/sha256.h>

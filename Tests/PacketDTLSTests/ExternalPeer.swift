@@ -11,6 +11,7 @@ final class ExternalPeer: @unchecked Sendable {
     private let output = Pipe()
     private let lock = NSLock()
     private var collected = ""
+    private var reachedEnd = false
 
     init(_ tool: String, _ arguments: [String]) throws {
         process.executableURL = URL(fileURLWithPath: tool)
@@ -19,14 +20,23 @@ final class ExternalPeer: @unchecked Sendable {
         process.standardOutput = output
         process.standardError = output
         output.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
+            let data = handle.availableData
             guard let self else { return }
-            self.lock.lock(); self.collected += text; self.lock.unlock()
+            self.lock.lock(); defer { self.lock.unlock() }
+            // An empty read is the end of the output: the tool exited and everything it printed is in.
+            if data.isEmpty { self.reachedEnd = true }
+            self.collected += String(decoding: data, as: UTF8.self)
         }
         try process.run()
     }
 
     var text: String { lock.lock(); defer { lock.unlock() }; return collected }
+
+    /// True once the tool has exited and its whole output has been collected.
+    var hasFinished: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return reachedEnd && !process.isRunning
+    }
 
     func send(_ line: String) { input.fileHandleForWriting.write(Data((line + "\n").utf8)) }
 

@@ -1,3 +1,4 @@
+import Synchronization
 import XCTest
 @testable import PacketDTLS
 
@@ -14,14 +15,31 @@ final class LibraryTests: XCTestCase {
 
     func testErrorReportIsPerThread() {
         ErrorReport.set("main thread failure")
-        let other = Thread { ErrorReport.set("other thread failure") }
+        let seen = Mutex<(before: String, after: String)?>(nil)
+        let other = Thread {
+            let before = ErrorReport.message
+            ErrorReport.set("other thread failure")
+            seen.withLock { $0 = (before, ErrorReport.message) }
+        }
         other.start()
-        while !other.isFinished { usleep(1000) }
+        for _ in 0..<5000 where !other.isFinished { usleep(1000) }
+        XCTAssertTrue(other.isFinished, "the other thread did not finish within 5 s")
         XCTAssertEqual(ErrorReport.message, "main thread failure")
+        let report = seen.withLock { $0 }
+        XCTAssertEqual(report?.before, "", "a new thread starts with no failure recorded")
+        XCTAssertEqual(report?.after, "other thread failure")
     }
 
-    func testVersionNamesMbedTLS() {
-        XCTAssertTrue(LibraryInfo.version.hasPrefix("PacketDTLS 0.1.0"))
-        XCTAssertTrue(LibraryInfo.mbedTLSVersion.hasPrefix("2.28"))
+    func testVersionNamesPacketDTLSAndMbedTLS() throws {
+        let expected = "PacketDTLS \(LibraryInfo.major).\(LibraryInfo.minor).\(LibraryInfo.patch) "
+            + "(mbedTLS \(LibraryInfo.mbedTLSVersion))"
+        XCTAssertEqual(LibraryInfo.version, expected)
+        XCTAssertEqual(String(cString: LibraryInfo.versionCString), LibraryInfo.version)
+        XCTAssertNotNil(LibraryInfo.version.wholeMatch(of: /PacketDTLS \d+\.\d+\.\d+ \(mbedTLS \d+\.\d+\.\d+\)/),
+                        LibraryInfo.version)
+        // The mbedTLS found at run time is the one the headers name.
+        let parts = LibraryInfo.mbedTLSVersion.split(separator: ".").compactMap { Int($0) }
+        XCTAssertEqual(parts.count, 3, LibraryInfo.mbedTLSVersion)
+        XCTAssertEqual(parts.prefix(2), [2, 28])
     }
 }

@@ -326,11 +326,19 @@ final class VariantTests: XCTestCase {
         assertFails(words(17, 0), .godot3, .unauthorized)
     }
 
+    /// Seeded so that a failure can be replayed: the seed is printed, and PACKETDTLS_TEST_SEED
+    /// sets it.
     func testRandomBytesNeverCrash() {
-        var generator = SystemRandomNumberGenerator()
+        let seed = ProcessInfo.processInfo.environment["PACKETDTLS_TEST_SEED"].flatMap { UInt64($0) }
+            ?? UInt64.random(in: 1...UInt64.max)
+        print("VariantTests.testRandomBytesNeverCrash: seed \(seed) (replay with PACKETDTLS_TEST_SEED=\(seed))")
+        var generator = SeededGenerator(seed: seed)
         for _ in 0..<3000 {
-            let type = UInt32.random(in: 0...40, using: &generator) | (UInt32.random(in: 0...3) << 16)
-            let tail = (0..<Int.random(in: 0...48)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let flags = UInt32.random(in: 0...3, using: &generator) << 16
+            let type = UInt32.random(in: 0...40, using: &generator) | flags
+            let tail = (0..<Int.random(in: 0...48, using: &generator)).map { _ in
+                UInt8.random(in: 0...255, using: &generator)
+            }
             for version in GodotVersion.allCases {
                 _ = try? VariantDecoder.decode(words(type) + tail, version: version)
             }

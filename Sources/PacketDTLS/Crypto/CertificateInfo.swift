@@ -46,7 +46,7 @@ public struct CertificateInfo: Sendable, Equatable {
     private static func distinguishedName(_ name: UnsafePointer<mbedtls_x509_name>) -> String {
         var buffer = [CChar](repeating: 0, count: 1024)
         guard mbedtls_x509_dn_gets(&buffer, buffer.count, name) >= 0 else { return "" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(cBuffer: buffer)
     }
 
     private static func godotTime(_ time: mbedtls_x509_time) -> String {

@@ -30,6 +30,15 @@ final class SensitiveBytes {
         count = utf8Count + 1
     }
 
+    /// A copy of `secret` (a pre-shared key, say), wiped when released.
+    convenience init(copying secret: [UInt8]) {
+        self.init(capacity: secret.count)
+        secret.withUnsafeBufferPointer { source in
+            if let from = source.baseAddress { base.update(from: from, count: secret.count) }
+        }
+        count = secret.count
+    }
+
     deinit {
         mbedtls_platform_zeroize(base, capacity)
         base.deallocate()

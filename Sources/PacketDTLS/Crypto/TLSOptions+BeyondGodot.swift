@@ -20,7 +20,7 @@ extension TLSOptions {
                                  ownCertificate: nil)
         options.updateTuning {
             $0.pskIdentity = identity
-            $0.pskKey = key
+            $0.pskKey = PreSharedKey(copying: key)
         }
         return options
     }
@@ -35,7 +35,7 @@ extension TLSOptions {
     public func addPSK(identity: String, key: [UInt8]) -> GodotError {
         guard isServer() else { return ErrorReport.fail(.invalidParameter, "add_psk: only server options hold a PSK table") }
         guard Self.validPSK(identity: identity, key: key) else { return .invalidParameter }
-        updateTuning { $0.pskTable[identity] = key }
+        updateTuning { $0.pskTable[identity] = PreSharedKey(copying: key) }
         return .ok
     }
 
@@ -160,8 +160,7 @@ extension TLSOptions {
     public func setCipherSuites(_ names: [String]) -> GodotError {
         var chosen: [Int32] = []
         for name in names {
-            let dashed = String(name.map { $0 == "_" ? "-" : $0 })
-            let id = mbedtls_ssl_get_ciphersuite_id(dashed)
+            let id = CipherSuiteName.id(name)
             guard id != 0, DTLSConfiguration.allowedSuiteIDs.contains(id) else {
                 return ErrorReport.fail(.invalidParameter, "cipher suites: '\(name)' is not one of the AEAD suites "
                     + "PacketDTLS allows (\(DTLSConfiguration.allowedSuiteNames.joined(separator: ", ")))")

@@ -45,11 +45,11 @@ public final class TLSOptions: @unchecked Sendable {
         var revocationList: RevocationList?
         /// Where the session secrets go in NSS key log format (opened and checked when set); nil = nowhere.
         var keyLog: KeyLogFile?
-        /// A client's pre-shared key.
+        /// A client's pre-shared key (kept in wiped-on-free storage, as every key).
         var pskIdentity: String?
-        var pskKey: [UInt8] = []
+        var pskKey: PreSharedKey?
         /// A server's pre-shared keys by identity.
-        var pskTable: [String: [UInt8]] = [:]
+        var pskTable: [String: PreSharedKey] = [:]
         /// Servers issue session tickets (rotating their key daily) so clients can resume.
         var sessionTickets = true
         /// Handshakes without the extended master secret (RFC 7627) are refused (HandshakePolicy).

@@ -37,8 +37,8 @@ final class DTLSConfiguration: @unchecked Sendable {
     // MARK: Suites and curves
 
     /// AEAD suites with ephemeral ECDH and certificates. ChaCha20-Poly1305 first: in mbedTLS 2.28 it
-    /// beats AES-128-GCM even with AES-NI (its GHASH goes one block at a time), measured 1.2x to 1.4x
-    /// per echo round trip at 1 and 16 KiB (docs/PERFORMANCE.md); AES-GCM for peers without ChaCha20.
+    /// beats AES-128-GCM even with AES-NI (its GHASH goes one block at a time; docs/PERFORMANCE.md);
+    /// AES-GCM for peers without ChaCha20.
     static let certificateSuiteIDs: [Int32] = [
         MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
         MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
@@ -59,8 +59,7 @@ final class DTLSConfiguration: @unchecked Sendable {
     /// Every suite a caller may choose, and their IANA names for messages.
     static let allowedSuiteIDs = certificateSuiteIDs + pskSuiteIDs
     static var allowedSuiteNames: [String] {
-        allowedSuiteIDs.compactMap { mbedtls_ssl_get_ciphersuite_name($0).map { String(cString: $0) } }
-            .map { String($0.map { $0 == "-" ? "_" : $0 }) }
+        allowedSuiteIDs.compactMap { CipherSuiteName.iana(id: $0) }
     }
 
     nonisolated(unsafe) static let certificateSuites = zeroTerminated(certificateSuiteIDs)
@@ -200,10 +199,8 @@ final class DTLSConfiguration: @unchecked Sendable {
             let rc = mbedtls_ssl_conf_alpn_protocols(config, list)
             guard rc == 0 else { throw Failure(.invalidParameter, "ALPN: \(MbedTLSError.describe(rc))") }
         }
-        if role == .client, let identity = tuning.pskIdentity {
-            let rc = tuning.pskKey.withUnsafeBufferPointer { key in
-                mbedtls_ssl_conf_psk(config, key.baseAddress, key.count, identity, identity.utf8.count)
-            }
+        if role == .client, let identity = tuning.pskIdentity, let key = tuning.pskKey?.bytes {
+            let rc = mbedtls_ssl_conf_psk(config, key.baseAddress, key.count, identity, identity.utf8.count)
             guard rc == 0 else { throw Failure(.invalidParameter, "PSK: \(MbedTLSError.describe(rc))") }
         }
         if role == .server, !tuning.pskTable.isEmpty {
@@ -351,7 +348,7 @@ final class DTLSConfiguration: @unchecked Sendable {
     /// A server's PSK lookup: the identity's key for this handshake, or refusal.
     fileprivate func lookUpPSK(_ ssl: UnsafeMutablePointer<mbedtls_ssl_context>, identity: String) -> Int32 {
         guard let key = tuning.pskTable[identity] else { return -1 }
-        return key.withUnsafeBufferPointer { mbedtls_ssl_set_hs_psk(ssl, $0.baseAddress, $0.count) }
+        return mbedtls_ssl_set_hs_psk(ssl, key.bytes.baseAddress, key.bytes.count)
     }
 
     /// Appends "CLIENT_RANDOM <client random> <master secret>" to the key log (NSS format).

@@ -3,7 +3,8 @@
 // The session owns the mbedtls_ssl_context at a fixed heap address and keeps its configuration
 // alive. mbedTLS calls back into it for I/O (send/receive one datagram) and to let us judge the
 // peer's name; each callback only recovers the session and forwards. The retransmission timer's
-// callbacks go to the timer itself (RetransmissionTimer).
+// callbacks go to the timer itself (RetransmissionTimer). Fields mbedTLS keeps private are reached
+// through MbedTLSInternals only.
 
 internal import CMbedTLS
 #if canImport(Glibc)
@@ -11,6 +12,8 @@ import Glibc
 #endif
 
 final class DTLSSession {
+    // The steps below return how they ended, and throw what mbedTLS reported when they failed.
+
     /// How a step of the handshake ended.
     enum HandshakeStep: Equatable {
         case complete
@@ -18,7 +21,6 @@ final class DTLSSession {
         case inProgress
         /// Server side: the ClientHello carried no valid cookie and was answered statelessly.
         case helloVerifyRequired
-        case failed(Int32)
     }
 
     enum ReadResult: Equatable {
@@ -27,17 +29,17 @@ final class DTLSSession {
         case emptyRecord
         case nothing
         case closedByPeer
-        case failed(Int32)
     }
 
     enum WriteResult: Equatable {
         case written
         /// The record is built and waits inside mbedTLS for the socket; flushed on a later call.
         case queued
-        case failed(Int32)
     }
 
     let ssl: UnsafeMutablePointer<mbedtls_ssl_context>
+    /// The context's non-public fields, for what the public API cannot tell or do.
+    let internals: MbedTLSInternals
     let configuration: DTLSConfiguration
     let transport: DatagramTransport
     private let nameCheck: PeerNameCheck?
@@ -52,8 +54,6 @@ final class DTLSSession {
     @exclusivity(unchecked) private(set) var transportFailure: String?
     /// Datagrams too large for mbedTLS's input buffer, discarded unread.
     @exclusivity(unchecked) private(set) var oversizedDatagrams = 0
-    /// Datagrams discarded (or cut short) by screen(_:) before mbedTLS saw them.
-    @exclusivity(unchecked) private(set) var screenedDatagrams = 0
     /// Datagrams taken in and sent out through the transport (handshake and records alike).
     @exclusivity(unchecked) private(set) var datagramsReceived = 0
     @exclusivity(unchecked) private(set) var datagramsSent = 0
@@ -93,7 +93,6 @@ final class DTLSSession {
         datagramsSent = carried?.datagramsSent ?? 0
         datagramsReceived = carried?.datagramsReceived ?? 0
         oversizedDatagrams = carried?.oversized ?? 0
-        screenedDatagrams = carried?.screened ?? 0
         carriedRetransmissions = carried?.retransmissions ?? 0
         ssl = .allocate(capacity: 1)
         mbedtls_ssl_init(ssl)
@@ -103,6 +102,7 @@ final class DTLSSession {
             ssl.deallocate()
             throw Failure(.outOfMemory, "DTLS session setup failed: \(MbedTLSError.describe(rc))")
         }
+        internals = MbedTLSInternals(ssl: ssl)
         timer = RetransmissionTimer.install(on: ssl)
         let context = Unmanaged.passUnretained(self).toOpaque()
         mbedtls_ssl_set_bio(ssl, context, sessionSend, sessionReceive, nil)
@@ -129,18 +129,18 @@ final class DTLSSession {
 
     // MARK: Steps
 
-    func handshake() -> HandshakeStep {
+    func handshake() throws(MbedTLSError) -> HandshakeStep {
         // Step by step rather than mbedtls_ssl_handshake(), to see whether the session resumed
         // before mbedTLS frees its handshake state.
         var rc: Int32 = 0
-        while ssl.pointee.state != Int32(MBEDTLS_SSL_HANDSHAKE_OVER.rawValue) {
+        while !internals.isHandshakeOver {
             rc = mbedtls_ssl_handshake_step(ssl)
-            if let handshake = ssl.pointee.handshake { resumedSession = handshake.pointee.resume != 0 }
+            if let resumes = internals.handshakeResumes { resumedSession = resumes }
             if rc != 0 { break }
-            if let reason = HandshakePolicy.violation(in: ssl, role: configuration.role, tuning: configuration.tuning) {
+            if let reason = HandshakePolicy.violation(in: internals, role: configuration.role, tuning: configuration.tuning) {
                 policyFailure = reason
                 sendFatalAlert(MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE)
-                return .failed(HandshakePolicy.errorCode(role: configuration.role))
+                throw MbedTLSError(HandshakePolicy.errorCode(role: configuration.role))
             }
         }
         switch rc {
@@ -155,19 +155,19 @@ final class DTLSSession {
                 policyFailure = omitted.reason
                 sendFatalAlert(omitted.alert)
             }
-            return .failed(rc)
+            throw MbedTLSError(rc)
         }
     }
 
     /// True while a server-side session has not yet accepted a ClientHello with a valid cookie.
     var isAwaitingVerifiedClientHello: Bool {
-        ssl.pointee.state <= Int32(MBEDTLS_SSL_CLIENT_HELLO.rawValue)
+        internals.isAtOrBeforeClientHello
     }
 
     /// Decrypts the next record and leaves its plaintext inside mbedTLS, as Godot does: it is taken
     /// with takeHeldRecord, straight into the caller's buffer, so a packet is copied once on its way
     /// out. Call only while no record is held. `.emptyRecord`: a record without data was consumed.
-    func decryptNext() -> ReadResult {
+    func decryptNext() throws(MbedTLSError) -> ReadResult {
         var none: UInt8 = 0
         let rc = mbedtls_ssl_read(ssl, &none, 0)
         if rc >= 0 {
@@ -177,27 +177,17 @@ final class DTLSSession {
         switch rc {
         case MBEDTLS_ERR_SSL_WANT_READ, MBEDTLS_ERR_SSL_WANT_WRITE, MBEDTLS_ERR_SSL_TIMEOUT: return .nothing
         case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY: return .closedByPeer
-        default: return .failed(rc)
+        default: throw MbedTLSError(rc)
         }
     }
 
     /// The size of the decrypted record mbedTLS holds for us; 0 when none.
-    var heldRecordLength: Int {
-        ssl.pointee.in_offt != nil ? Int(ssl.pointee.in_msglen) : 0
-    }
+    var heldRecordLength: Int { mbedtls_ssl_get_bytes_avail(ssl) }
 
-    /// Moves the held record into `buffer` (at least heldRecordLength bytes) and returns its size.
-    /// This is the tail of mbedtls_ssl_read() done here, because mbedtls_ssl_read() first tries to
-    /// flush queued output and would refuse (WANT_WRITE) to hand over a record while the socket is full.
+    /// Moves the held record into `buffer` (at least heldRecordLength bytes) and returns its size
+    /// (see MbedTLSInternals.takeHeldRecord for why not mbedtls_ssl_read()).
     func takeHeldRecord(into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        let length = heldRecordLength
-        guard length > 0, length <= buffer.count, let plaintext = ssl.pointee.in_offt else { return 0 }
-        buffer.baseAddress!.copyMemory(from: plaintext, byteCount: length)
-        mbedtls_platform_zeroize(plaintext, length)
-        ssl.pointee.in_msglen = 0
-        ssl.pointee.in_offt = nil
-        ssl.pointee.keep_current_message = 0
-        return length
+        internals.takeHeldRecord(into: buffer)
     }
 
     /// The held record as a new array (empty when none).
@@ -208,12 +198,8 @@ final class DTLSSession {
         }
     }
 
-    /// What mbedtls_ssl_check_pending() tells, less a held application record (and without its debug
-    /// calls): a record kept back, more records in the datagram already read, or more handshake messages.
-    var hasBufferedInput: Bool {
-        ssl.pointee.keep_current_message != 0 || ssl.pointee.in_left > ssl.pointee.next_record_offset
-            || (ssl.pointee.in_hslen > 0 && ssl.pointee.in_hslen < ssl.pointee.in_msglen)
-    }
+    /// Input inside mbedTLS still to be processed, a held record not counted.
+    var hasBufferedInput: Bool { internals.hasBufferedInputBesidesHeldRecord }
 
     /// Whether the transport's last receive left more datagrams waiting (true when unknown).
     @exclusivity(unchecked) private var transportMayHaveMore = true
@@ -230,21 +216,21 @@ final class DTLSSession {
     }
 
     /// Encrypts `bytes` as one record and sends it.
-    func write(_ bytes: UnsafeRawBufferPointer) -> WriteResult {
+    func write(_ bytes: UnsafeRawBufferPointer) throws(MbedTLSError) -> WriteResult {
         let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
         var empty: UInt8 = 0
         let rc = withUnsafeMutablePointer(to: &empty) { mbedtls_ssl_write(ssl, base ?? UnsafePointer($0), bytes.count) }
         if rc >= 0 { return .written }
         if rc == MBEDTLS_ERR_SSL_WANT_WRITE { return .queued }
-        return .failed(rc)
+        throw MbedTLSError(rc)
     }
 
     /// True when a record built earlier still waits for the socket.
-    var hasQueuedOutput: Bool { ssl.pointee.out_left > 0 }
+    var hasQueuedOutput: Bool { internals.hasQueuedOutput }
 
     /// False when a read could only say "nothing": mbedTLS has no unprocessed input (a held record
     /// does not count: it is decrypted already) and the transport has no datagram waiting. An idle
-    /// poll then skips mbedtls_ssl_read (measured: 1 us per idle peer).
+    /// poll then skips mbedtls_ssl_read (docs/PERFORMANCE.md).
     var mayHaveInput: Bool { hasBufferedInput || transport.mayHaveDatagram }
 
     /// Sends a record left waiting by a blocked socket: false while the socket still refuses it.
@@ -271,7 +257,7 @@ final class DTLSSession {
     /// The counts to carry across a hibernation.
     var counts: SessionCounts {
         SessionCounts(datagramsSent: datagramsSent, datagramsReceived: datagramsReceived, badMAC: badMACRecords,
-                      oversized: oversizedDatagrams, screened: screenedDatagrams, retransmissions: retransmissions,
+                      oversized: oversizedDatagrams, retransmissions: retransmissions,
                       lastReceiveMs: lastReceiveMs)
     }
 
@@ -280,7 +266,7 @@ final class DTLSSession {
 
     var cipherSuite: String {
         guard let name = mbedtls_ssl_get_ciphersuite(ssl) else { return "" }
-        return String(String(cString: name).map { $0 == "-" ? "_" : $0 })
+        return CipherSuiteName.iana(name)
     }
 
     var maxPacketSize: Int { max(0, Int(mbedtls_ssl_get_max_out_record_payload(ssl))) }
@@ -288,7 +274,7 @@ final class DTLSSession {
     var verifyFlags: UInt32 { mbedtls_ssl_get_verify_result(ssl) }
 
     /// Records that failed their MAC check and were dropped.
-    var badMACRecords: Int { Int(ssl.pointee.badmac_seen) }
+    var badMACRecords: Int { internals.badMACRecords }
 
     /// The ALPN protocol both ends agreed on, if any.
     var alpnProtocol: String? { mbedtls_ssl_get_alpn_protocol(ssl).map { String(cString: $0) } }
@@ -321,10 +307,7 @@ final class DTLSSession {
     }
 
     /// The description byte of the alert that ended the session (after FATAL_ALERT_MESSAGE).
-    var lastAlertReceived: UInt8? {
-        guard let message = ssl.pointee.in_msg, ssl.pointee.in_msgtype == MBEDTLS_SSL_MSG_ALERT else { return nil }
-        return message[1]
-    }
+    var lastAlertReceived: UInt8? { internals.lastAlertReceived }
 
     // MARK: Callbacks (forwarded from the C trampolines below)
 
@@ -352,10 +335,7 @@ final class DTLSSession {
                 // An empty datagram carries no record (mbedTLS would take 0 for end-of-stream), and
                 // screen(_:) keeps out what mbedTLS would end the session over.
                 let usable = screen(UnsafeRawBufferPointer(start: buffer, count: count))
-                guard usable > 0 else {
-                    screenedDatagrams += 1
-                    continue
-                }
+                guard usable > 0 else { continue }
                 lastReceiveMs = MonotonicClock.coarseMilliseconds()
                 return Int32(usable)
             case .oversized:
@@ -383,7 +363,7 @@ final class DTLSSession {
     private func screen(_ datagram: UnsafeRawBufferPointer) -> Int {
         let header = Self.recordHeaderLength
         guard datagram.count >= header else { return 0 }
-        let guardReconnect = configuration.role == .server && ssl.pointee.state == Int32(MBEDTLS_SSL_HANDSHAKE_OVER.rawValue)
+        let guardReconnect = configuration.role == .server && internals.isHandshakeOver
         var offset = 0
         while datagram.count - offset >= header {
             if guardReconnect, datagram[offset] == 22, datagram[offset + 3] == 0, datagram[offset + 4] == 0,
@@ -393,11 +373,7 @@ final class DTLSSession {
             offset += header + (Int(datagram[offset + 11]) << 8 | Int(datagram[offset + 12]))
         }
         // A record running past the end is mbedTLS's to reject; a short tail is ours to cut.
-        if offset < datagram.count {
-            screenedDatagrams += 1
-            return offset
-        }
-        return datagram.count
+        return min(offset, datagram.count)
     }
 
     /// mbedTLS judged the chain; for the leaf (depth 0) the name verdict is ours, not its own:

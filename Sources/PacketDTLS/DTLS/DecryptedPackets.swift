@@ -6,39 +6,28 @@
 struct DecryptedPackets {
     static let byteLimit = 1 << 20
 
-    private var packets: [[UInt8]] = []
-    private var head = 0
+    private var packets = FIFOQueue<[UInt8]>()
     private(set) var byteCount = 0
 
-    var count: Int { packets.count - head }
-    var isEmpty: Bool { head == packets.count }
+    var count: Int { packets.count }
+    var isEmpty: Bool { packets.isEmpty }
     var isFull: Bool { byteCount >= Self.byteLimit }
-    var first: [UInt8]? { isEmpty ? nil : packets[head] }
+    var first: [UInt8]? { packets.first }
 
     mutating func append(_ packet: [UInt8]) {
         packets.append(packet)
         byteCount += packet.count
     }
 
+    /// The oldest packet; [] when none is queued.
     mutating func removeFirst() -> [UInt8] {
-        let packet = packets[head]
-        packets[head] = []
-        head += 1
+        guard let packet = packets.removeFirst() else { return [] }
         byteCount -= packet.count
-        // Compact now and then so the array does not keep a long dead prefix.
-        if head == packets.count {
-            packets.removeAll(keepingCapacity: packets.count <= 64)
-            head = 0
-        } else if head >= 64, head * 2 >= packets.count {
-            packets.removeFirst(head)
-            head = 0
-        }
         return packet
     }
 
     mutating func removeAll() {
         packets.removeAll()
-        head = 0
         byteCount = 0
     }
 }

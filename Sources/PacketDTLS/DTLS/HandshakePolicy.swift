@@ -18,13 +18,13 @@ enum HandshakePolicy {
     /// Why the handshake in `ssl` must not go on, or nil. Looked at only in the states that follow
     /// the peer's hello (client: after ServerHello, full or abbreviated; server: after a ClientHello
     /// with a valid cookie), so a cookieless ClientHello is still answered statelessly.
-    static func violation(in ssl: UnsafeMutablePointer<mbedtls_ssl_context>, role: DTLSConfiguration.Role,
+    static func violation(in ssl: MbedTLSInternals, role: DTLSConfiguration.Role,
                           tuning: TLSOptions.Tuning) -> String? {
-        guard let handshake = ssl.pointee.handshake else { return nil }
+        guard let awaitsCookie = ssl.awaitsCookie, let resumes = ssl.handshakeResumes else { return nil }
         // A server's hello without a valid cookie is answered statelessly (HelloVerifyRequest), never
         // with an alert to an address that has not shown it receives.
-        if role == .server, handshake.pointee.verify_cookie_len != 0 { return nil }
-        let state = ssl.pointee.state
+        if role == .server, awaitsCookie { return nil }
+        let state = ssl.handshakeState
         // The step that read the ClientHello just ended: the record is still in the input buffer.
         if role == .server, state == Int32(MBEDTLS_SSL_SERVER_HELLO.rawValue),
            clientHelloOffersNullCompression(ssl) == false {
@@ -34,9 +34,8 @@ enum HandshakePolicy {
         // A ticket restores the session it was issued for, verification verdict included; REQUIRE
         // admits it only if that session holds a verified client certificate (a ticket issued by
         // options that merely requested one must not stand in for it).
-        if role == .server, tuning.clientCertificateMode == .require, handshake.pointee.resume != 0,
-           state == Int32(MBEDTLS_SSL_SERVER_HELLO.rawValue), let resumed = ssl.pointee.session_negotiate,
-           resumed.pointee.verify_result != 0 || resumed.pointee.peer_cert == nil {
+        if role == .server, tuning.clientCertificateMode == .require, resumes,
+           state == Int32(MBEDTLS_SSL_SERVER_HELLO.rawValue), !ssl.negotiatedSessionHasVerifiedPeerCertificate {
             return "the client resumes a session in which it presented no verified certificate, and these "
                 + "options REQUIRE one: connect again without the saved session"
         }
@@ -44,7 +43,7 @@ enum HandshakePolicy {
         let firstStateAfterHello = role == .client ? MBEDTLS_SSL_SERVER_CERTIFICATE : MBEDTLS_SSL_SERVER_HELLO
         guard state >= Int32(firstStateAfterHello.rawValue), state <= Int32(MBEDTLS_SSL_HANDSHAKE_WRAPUP.rawValue)
         else { return nil }
-        guard handshake.pointee.extended_ms == UInt8(MBEDTLS_SSL_EXTENDED_MS_ENABLED) else {
+        guard ssl.negotiatesExtendedMasterSecret == true else {
             let peer = role == .client ? "server" : "client"
             return "the \(peer) does not support the extended master secret (RFC 7627), which these options "
                 + "require; set_extended_master_secret_required(false) admits such old peers"
@@ -69,10 +68,8 @@ enum HandshakePolicy {
     /// Whether the ClientHello record in the input buffer lists null (0) among its compression
     /// methods; nil when it can't be read (mbedTLS parsed it already, so that is not expected).
     /// mbedTLS 2.28's server takes only unfragmented ClientHellos, so the record holds it whole.
-    private static func clientHelloOffersNullCompression(_ ssl: UnsafeMutablePointer<mbedtls_ssl_context>) -> Bool? {
-        guard let header = ssl.pointee.in_len, let message = ssl.pointee.in_msg else { return nil }
-        let length = Int(header[0]) << 8 | Int(header[1])
-        let hello = UnsafeBufferPointer(start: message, count: length)
+    private static func clientHelloOffersNullCompression(_ ssl: MbedTLSInternals) -> Bool? {
+        guard let hello = ssl.currentInputMessage else { return nil }
         // handshake header 12, version 2, random 32, then session id, cookie, suites, compression.
         var at = 12 + 2 + 32
         guard hello.count > at, hello[0] == 1 else { return nil }

@@ -12,7 +12,7 @@ import Synchronization
 public final class PacketPeerDTLS: @unchecked Sendable {
     // The idle fast path: a connected server-side peer that a full poll left with nothing to do stays
     // "quiet" until its transport delivers a datagram or its idle deadline comes; poll() then returns
-    // from these atomics alone, touching no other object (10,000 idle peers poll in a few ms). They come
+    // from these atomics alone, touching no other object (docs/PERFORMANCE.md, idle peers). They come
     // first so that they share a cache line with the object header.
     /// Bumped by the transport for every datagram it queues for this peer.
     private let arrivals = Atomic<UInt64>(0)
@@ -23,9 +23,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     @exclusivity(unchecked) private var arrivalsObserved = false
 
     let lock = Lock()
-    // Every stored `var` below is read and written under `lock` only, so Swift's dynamic exclusivity
-    // checks would guard nothing; @exclusivity(unchecked) drops them (about 3.5k instructions per echo
-    // round trip, docs/PERFORMANCE.md).
+    // Every stored `var` below is touched under `lock` only: @exclusivity(unchecked), see Lock.
     @exclusivity(unchecked) private var status: DTLSStatus = .disconnected
     @exclusivity(unchecked) private var session: DTLSSession?
     @exclusivity(unchecked) private var isServerSide = false
@@ -52,10 +50,10 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     public init() {}
 
     deinit {
-        // The goodbye below needs the session's keys, and its transport must lose this observer.
+        // The goodbye below needs the session's keys, and the transport must lose this peer.
         if hibernation.isHibernated { wakeFromHibernation() }
-        // The transport does not retain its arrival observer: unregister before going.
-        if arrivalsObserved { _ = session?.transport.observeArrivals(nil) }
+        // The transport does not retain its DTLS peer: detach before going.
+        session?.transport.detachDTLSPeer(self)
         // Freeing a connected peer says goodbye, as disconnect_from_peer() would.
         if status == .connected { session?.sendCloseNotify() }
         if isServerSide { session?.transport.sessionEnded() }
@@ -90,6 +88,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             } catch {
                 return error.report()
             }
+            let attachment = packetPeer.attachDTLSPeer(self)
+            guard attachment != .inUse else { return Self.refuseSharedTransport("connect_to_peer") }
             let override = options.commonNameOverride
             let name = !override.isEmpty ? override : (!hostname.isEmpty ? hostname : remote.host)
             let isAddress = PeerNameCheck.ipAddressBytes(hostname) != nil
@@ -98,12 +98,13 @@ public final class PacketPeerDTLS: @unchecked Sendable {
                                           expectedName: configuration.verifiesName ? name : nil,
                                           sniName: hostname.isEmpty || isAddress ? nil : hostname)
             } catch {
+                packetPeer.detachDTLSPeer(self)
                 return error.report()
             }
             if let saved = sessionToResume, session?.offer(saved) == false {
                 ErrorReport.set("connect_to_peer: the saved session could not be offered; a full handshake follows")
             }
-            begin(serverSide: false, expectedName: name, tuning: configuration.tuning)
+            begin(serverSide: false, expectedName: name, tuning: configuration.tuning, attachment: attachment)
             advanceHandshake()
             return .ok
         }
@@ -116,13 +117,16 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// session: the client's next ClientHello arrives as a new connection.
     func accept(over transport: DatagramTransport, configuration: DTLSConfiguration) -> GodotError {
         lock.withLock {
+            let attachment = transport.attachDTLSPeer(self)
+            guard attachment != .inUse else { return Self.refuseSharedTransport("take_connection") }
             do throws(Failure) {
                 session = try DTLSSession(configuration: configuration, transport: transport, expectedName: nil,
                                           sniName: nil)
             } catch {
+                transport.detachDTLSPeer(self)
                 return error.report()
             }
-            begin(serverSide: true, expectedName: "", tuning: configuration.tuning)
+            begin(serverSide: true, expectedName: "", tuning: configuration.tuning, attachment: attachment)
             advanceHandshake()
             if status == .handshaking, session?.isAwaitingVerifiedClientHello == true {
                 end(.disconnected, "no ClientHello with a valid cookie arrived in the first datagram")
@@ -131,9 +135,15 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         }
     }
 
-    private func begin(serverSide: Bool, expectedName: String, tuning: TLSOptions.Tuning) {
+    /// A UDP peer carries one DTLS session: a second DTLS peer would take the first one's datagrams.
+    private static func refuseSharedTransport(_ function: String) -> GodotError {
+        ErrorReport.fail(.alreadyInUse, "\(function): another DTLS peer uses this UDP peer already; "
+            + "each DTLS peer needs a UDP peer of its own")
+    }
+
+    private func begin(serverSide: Bool, expectedName: String, tuning: TLSOptions.Tuning, attachment: DTLSAttachment) {
         quiet.store(false, ordering: .releasing)
-        arrivalsObserved = session?.transport.observeArrivals(self) ?? false
+        arrivalsObserved = attachment == .reportsArrivals
         isServerSide = serverSide
         self.expectedName = expectedName
         idleTimeoutMs = tuning.idleTimeout
@@ -205,9 +215,20 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         quiet.store(true, ordering: .releasing)
     }
 
+    /// Runs one mbedTLS step of the session; when mbedTLS reports a failure, the session ends
+    /// (fail) and the result is nil.
+    private func attempt<Result>(_ step: () throws(MbedTLSError) -> Result) -> Result? {
+        do {
+            return try step()
+        } catch {
+            fail(error)
+            return nil
+        }
+    }
+
     private func advanceHandshake() {
-        guard let session else { return }
-        switch session.handshake() {
+        guard let session, let step = attempt({ () throws(MbedTLSError) in try session.handshake() }) else { return }
+        switch step {
         case .inProgress:
             break
         case .complete:
@@ -220,8 +241,6 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             readRecords(session)
         case .helloVerifyRequired:
             end(.disconnected, "cookie exchange: answered the first ClientHello with a HelloVerifyRequest")
-        case .failed(let code):
-            fail(code)
         }
     }
 
@@ -238,7 +257,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
                 guard session.hasInputBeyondHeldRecord else { return }
                 inbox.append(session.takeHeldRecord())
             }
-            switch session.decryptNext() {
+            guard let read = attempt({ () throws(MbedTLSError) in try session.decryptNext() }) else { return }
+            switch read {
             case .packet(let length):
                 counters.packetsReceived += 1
                 counters.bytesReceived += UInt64(length)
@@ -248,9 +268,6 @@ public final class PacketPeerDTLS: @unchecked Sendable {
                 return
             case .closedByPeer:
                 end(.disconnected, "the peer closed the session (close_notify)")
-                return
-            case .failed(let code):
-                fail(code)
                 return
             }
         }
@@ -266,60 +283,26 @@ public final class PacketPeerDTLS: @unchecked Sendable {
 
     // MARK: Ending
 
-    /// Ends the session in ERROR or ERROR_HOSTNAME_MISMATCH with the reason mbedTLS gives.
-    private func fail(_ code: Int32) {
+    /// Ends the session in ERROR or ERROR_HOSTNAME_MISMATCH with the reason mbedTLS gives
+    /// (in words: SessionFailure).
+    private func fail(_ error: MbedTLSError) {
         guard let session else { return }
         // Flags mean something only where this end verified the other; a server that asks for no
         // client certificate always reads "verification skipped".
         let flags = session.configuration.verifiesChain ? session.verifyFlags : 0
         verifyFlags = flags == UInt32.max ? 0 : flags
-        if code == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE { lastAlert = session.lastAlertReceived }
+        if error.code == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE { lastAlert = session.lastAlertReceived }
         if let reason = session.policyFailure {
             end(.error, reason)
             return
         }
-        if code == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE {
+        if error.code == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE {
             // mbedTLS 2.28 drops a client without the required certificate silently; tell it, or it
             // would retransmit its last flight until its handshake timeout runs out.
             session.sendFatalAlert(MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE)
-            end(.error, "the client sent no certificate, and these options require one")
-            return
         }
-        if session.pinRejected {
-            end(.error, "the peer's public key matches none of the pinned keys")
-            return
-        }
-        let mismatch = UInt32(MBEDTLS_X509_BADCERT_CN_MISMATCH)
-        if code == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED || (flags != 0 && flags != UInt32.max) {
-            let reasons = Self.verificationText(flags)
-            if flags == mismatch {
-                end(.errorHostnameMismatch, "certificate verification failed: the certificate does not name "
-                    + "'\(expectedName)' (\(reasons))")
-            } else {
-                end(.error, "certificate verification failed: \(reasons)")
-            }
-            return
-        }
-        switch code {
-        case MBEDTLS_ERR_SSL_TIMEOUT:
-            let limit = session.configuration.tuning.handshakeTimeoutMax
-            end(.error, "handshake timeout: the peer did not answer within \(limit) ms")
-        case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE:
-            let alert = session.lastAlertReceived.map { "\(AlertNames.name($0)) (\($0))" } ?? "unknown"
-            end(.error, "the peer sent a fatal alert: \(alert)")
-        case MBEDTLS_ERR_NET_SEND_FAILED, MBEDTLS_ERR_NET_RECV_FAILED:
-            end(.error, "the UDP transport failed: \(session.transportFailure ?? MbedTLSError.describe(code))")
-        default:
-            end(.error, "DTLS failed: \(MbedTLSError.describe(code))")
-        }
-    }
-
-    static func verificationText(_ flags: UInt32) -> String {
-        var buffer = [CChar](repeating: 0, count: 512)
-        let written = mbedtls_x509_crt_verify_info(&buffer, buffer.count, "", flags)
-        guard written > 0 else { return "flags 0x\(String(flags, radix: 16))" }
-        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return text.split(separator: "\n").map { String($0) }.joined(separator: "; ")
+        let failure = SessionFailure(error, of: session, verifyFlags: flags, expectedName: expectedName)
+        end(failure.status, failure.reason)
     }
 
     /// Frees the session and settles on `final`; packets already decrypted stay readable.
@@ -328,7 +311,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         let ended = session
         // A record still held inside mbedTLS goes to the inbox before the context is freed.
         if let ended, ended.heldRecordLength > 0 { inbox.append(ended.takeHeldRecord()) }
-        if arrivalsObserved { _ = ended?.transport.observeArrivals(nil) }
+        ended?.transport.detachDTLSPeer(self)
         arrivalsObserved = false
         if let ended { counters.absorb(ended.counts) }
         session = nil
@@ -374,18 +357,15 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             guard session.flushQueuedOutput() else {
                 return ErrorReport.fail(.busy, "put_packet: the socket's send buffer is full; the packet was not sent")
             }
-            switch session.write(bytes) {
-            case .written, .queued:
-                // A record left waiting for the socket must be flushed by the next poll.
-                if session.hasQueuedOutput { quiet.store(false, ordering: .releasing) }
-                hibernation.lastSendMs = MonotonicClock.coarseMilliseconds()
-                counters.packetsSent += 1
-                counters.bytesSent += UInt64(bytes.count)
-                return .ok
-            case .failed(let code):
-                fail(code)
+            // .queued: a record left waiting for the socket, flushed by the next poll.
+            guard attempt({ () throws(MbedTLSError) in try session.write(bytes) }) != nil else {
                 return ErrorReport.fail(.connectionError, errorMessage)
             }
+            if session.hasQueuedOutput { quiet.store(false, ordering: .releasing) }
+            hibernation.lastSendMs = MonotonicClock.coarseMilliseconds()
+            counters.packetsSent += 1
+            counters.bytesSent += UInt64(bytes.count)
+            return .ok
         }
     }
 
@@ -495,50 +475,19 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// The verification flags as sentences; "" when none.
     public func getVerifyText() -> String {
         let flags = getVerifyFlags()
-        return flags == 0 ? "" : Self.verificationText(flags)
+        return flags == 0 ? "" : SessionFailure.verificationText(flags)
     }
 
     /// The description of the last fatal alert the peer sent (RFC 5246 numbers), nil when none.
     public func getLastAlertReceived() -> UInt8? { lock.withLock { lastAlert } }
 
-    /// Traffic and handshake figures for this peer's current (or last) session.
-    public struct Stats: Sendable, Equatable {
-        public var packetsSent: UInt64 = 0
-        public var packetsReceived: UInt64 = 0
-        public var bytesSent: UInt64 = 0
-        public var bytesReceived: UInt64 = 0
-        public var datagramsSent: UInt64 = 0
-        public var datagramsReceived: UInt64 = 0
-        /// Records dropped because their MAC did not verify (forged or corrupted).
-        public var recordsDroppedBadMAC: UInt64 = 0
-        /// Datagrams too large for a record, discarded unread.
-        public var datagramsOversized: UInt64 = 0
-        /// Times a handshake flight was sent again after its timer ran out.
-        public var handshakeRetransmissions: UInt64 = 0
-        /// Milliseconds from connect (or accept) to CONNECTED; 0 until then.
-        public var handshakeDurationMs: UInt64 = 0
-        /// Times the session hibernated after a quiet spell, and times it woke again.
-        public var hibernations: UInt64 = 0
-        public var wakes: UInt64 = 0
-
-        /// Session-level counts, which live in the session until it ends.
-        fileprivate var sessionPart = SessionPart()
-        fileprivate struct SessionPart: Sendable, Equatable {
-            var datagramsSent = 0, datagramsReceived = 0, badMAC = 0, oversized = 0, retransmissions = 0
-        }
-
-        fileprivate mutating func absorb(_ session: SessionCounts) {
-            sessionPart = SessionPart(datagramsSent: session.datagramsSent, datagramsReceived: session.datagramsReceived,
-                                      badMAC: session.badMAC, oversized: session.oversized,
-                                      retransmissions: session.retransmissions)
-            datagramsSent = UInt64(sessionPart.datagramsSent)
-            datagramsReceived = UInt64(sessionPart.datagramsReceived)
-            recordsDroppedBadMAC = UInt64(sessionPart.badMAC)
-            datagramsOversized = UInt64(sessionPart.oversized)
-            handshakeRetransmissions = UInt64(sessionPart.retransmissions)
-        }
+    /// Runs `body` on the live session (nil when none) under the peer's lock: for tests that look
+    /// inside mbedTLS (MbedTLSInternalsTests).
+    func withSession<T>(_ body: (DTLSSession?) -> T) -> T {
+        lock.withLock { body(session) }
     }
 
+    /// Traffic and handshake figures for this peer's current (or last) session (see Stats).
     public func getStats() -> Stats {
         lock.withLock {
             var snapshot = counters
@@ -626,7 +575,7 @@ extension PacketPeerDTLS {
             session = woken
             return true
         case .failure(let failure):
-            if arrivalsObserved { _ = sleeping.transport.observeArrivals(nil) }
+            sleeping.transport.detachDTLSPeer(self)
             arrivalsObserved = false
             counters.absorb(sleeping.counts)
             end(.error, failure.message)

@@ -7,7 +7,7 @@ internal import CMbedTLS
 ///
 /// The timer lives at a fixed address (`install(on:)`) and is itself the context of mbedTLS's timer
 /// callbacks, which mbedTLS makes around every record it reads: they run on this struct alone,
-/// without a trip through the session object (about 1,000 instructions per echo round trip).
+/// without a trip through the session object.
 struct RetransmissionTimer {
     private var start: UInt64 = 0
     private var intermediateMs: UInt32 = 0
@@ -16,10 +16,10 @@ struct RetransmissionTimer {
     /// Times the final delay passed and mbedTLS sent the flight again.
     private(set) var retransmissions = 0
     /// The context this timer runs for: on expiry it tells a resend from a give-up.
-    private let ssl: UnsafeMutablePointer<mbedtls_ssl_context>
+    private let internals: MbedTLSInternals
 
     private init(ssl: UnsafeMutablePointer<mbedtls_ssl_context>) {
-        self.ssl = ssl
+        internals = MbedTLSInternals(ssl: ssl)
     }
 
     /// A timer for `ssl` at a fixed address, registered with mbedTLS. Free it with `remove()` after
@@ -52,19 +52,12 @@ struct RetransmissionTimer {
         guard finalMs != 0 else { return -1 }
         let elapsed = MonotonicClock.milliseconds() &- start
         if elapsed >= UInt64(finalMs) {
-            if !expiryReported, willResendOnExpiry { retransmissions += 1 }
+            if !expiryReported, internals.willResendOnRetransmissionTimeout { retransmissions += 1 }
             expiryReported = true
             return 2
         }
         if elapsed >= UInt64(intermediateMs) { return 1 }
         return 0
-    }
-
-    /// What mbedTLS 2.28 decides on a retransmission timeout (ssl_double_retransmit_timeout): resend
-    /// while the current delay is below the configured maximum.
-    private var willResendOnExpiry: Bool {
-        guard let handshake = ssl.pointee.handshake else { return false }
-        return handshake.pointee.retransmit_timeout < ssl.pointee.conf.pointee.hs_timeout_max
     }
 }
 

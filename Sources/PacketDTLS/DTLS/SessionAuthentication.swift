@@ -26,15 +26,27 @@ struct SessionAuthentication: Equatable, @unchecked Sendable {
         revocation = trust == nil ? nil : tuning.revocationList
         self.trustsPinsOnly = trustsPinsOnly
         pins = Set(tuning.pinnedPublicKeys)
-        if let identity = tuning.pskIdentity {
-            var material = Array(identity.utf8) + [0] + tuning.pskKey
-            var digest = [UInt8](repeating: 0, count: 32)
-            _ = mbedtls_sha256_ret(material, material.count, &digest, 0)
-            mbedtls_platform_zeroize(&material, material.count)
-            preSharedKey = digest
+        if let identity = tuning.pskIdentity, let key = tuning.pskKey {
+            preSharedKey = Self.digest(identity: identity, key: key)
         } else {
             preSharedKey = nil
         }
+    }
+
+    /// SHA-256 over the identity, a NUL and the key, fed piece by piece so the key is never copied
+    /// out of its wiped-on-free storage.
+    private static func digest(identity: String, key: PreSharedKey) -> [UInt8] {
+        var context = mbedtls_sha256_context()
+        mbedtls_sha256_init(&context)
+        defer { mbedtls_sha256_free(&context) }
+        var digest = [UInt8](repeating: 0, count: 32)
+        _ = mbedtls_sha256_starts_ret(&context, 0)
+        let name = Array(identity.utf8) + [0]
+        _ = mbedtls_sha256_update_ret(&context, name, name.count)
+        let bytes = key.bytes
+        _ = mbedtls_sha256_update_ret(&context, bytes.baseAddress, bytes.count)
+        _ = mbedtls_sha256_finish_ret(&context, &digest)
+        return digest
     }
 
     static func == (a: SessionAuthentication, b: SessionAuthentication) -> Bool {

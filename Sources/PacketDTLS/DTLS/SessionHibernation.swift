@@ -16,7 +16,6 @@ struct SessionCounts: Sendable, Equatable {
     var datagramsReceived = 0
     var badMAC = 0
     var oversized = 0
-    var screened = 0
     var retransmissions = 0
     /// When the last datagram arrived (coarse monotonic ms), for the idle deadline.
     var lastReceiveMs: UInt64 = 0
@@ -64,7 +63,7 @@ final class HibernatedSession {
         guard rc == 0 else {
             throw Failure(.connectionError, "the hibernated session could not be loaded: \(MbedTLSError.describe(rc))")
         }
-        if let alpn, !SavedALPN.restore(alpn, into: session.ssl) {
+        if let alpn, !session.internals.chooseConfiguredALPN(alpn) {
             throw Failure(.connectionError, "the hibernated session's ALPN protocol is no longer configured")
         }
         return session
@@ -115,18 +114,17 @@ extension DTLSSession {
     /// Once the other end has been silent for the longest handshake timeout it has stopped
     /// retransmitting (or is gone), so the flight can go. True when no handshake state is left.
     fileprivate func releaseRetainedLastFlight(quietMs: UInt64) -> Bool {
-        guard ssl.pointee.handshake != nil else { return true }
-        guard ssl.pointee.state == Int32(MBEDTLS_SSL_HANDSHAKE_OVER.rawValue),
-              quietMs >= UInt64(configuration.tuning.handshakeTimeoutMax) else { return false }
-        mbedtls_ssl_handshake_wrapup_free_hs_transform(ssl)
-        return ssl.pointee.handshake == nil
+        guard internals.keepsLastFlight else { return true }
+        guard quietMs >= UInt64(configuration.tuning.handshakeTimeoutMax) else { return false }
+        return internals.releaseLastFlight()
     }
 }
 
 /// mbedTLS 2.28's mbedtls_ssl_context_load compares the saved ALPN protocol with the address of
 /// the configured name instead of the name itself, so a context saved with an ALPN protocol never
 /// loads (MBEDTLS_ERR_SSL_BAD_INPUT_DATA). The protocol is the last field of the saved bytes (a
-/// length byte, then the name): it is cut off before saving and pointed at again after loading.
+/// length byte, then the name): it is cut off before saving and chosen again after loading
+/// (MbedTLSInternals.chooseConfiguredALPN).
 enum SavedALPN {
     /// Replaces the trailing length-and-name by a zero length; false when the bytes do not end so.
     static func strip(_ alpn: String, from saved: SensitiveBytes) -> Bool {
@@ -138,19 +136,6 @@ enum SavedALPN {
         mbedtls_platform_zeroize(saved.base + start + 1, name.count)
         saved.count = start + 1
         return true
-    }
-
-    /// Points the loaded context's chosen protocol at the configuration's entry, as the handshake had.
-    static func restore(_ alpn: String, into ssl: UnsafeMutablePointer<mbedtls_ssl_context>) -> Bool {
-        guard var entry = ssl.pointee.conf.pointee.alpn_list else { return false }
-        while let name = entry.pointee {
-            if String(cString: name) == alpn {
-                ssl.pointee.alpn_chosen = name
-                return true
-            }
-            entry += 1
-        }
-        return false
     }
 }
 

@@ -45,10 +45,22 @@ public protocol DatagramTransport: AnyObject, Sendable {
     /// False only when a receive would certainly find nothing, without a system call: lets an idle
     /// DTLS poll skip mbedTLS altogether. True when unsure (the default).
     var mayHaveDatagram: Bool { get }
-    /// Registers `observer` (nil = none). Returns true only when the transport will call it for every
-    /// datagram it queues; a transport that reads a socket on demand returns false. The transport does
-    /// not retain the observer: an observer unregisters before it is freed.
-    func observeArrivals(_ observer: DatagramArrivalObserver?) -> Bool
+    /// Makes `peer` the one DTLS peer over this transport, until detachDTLSPeer(peer). A transport
+    /// carries one DTLS session at a time: a second peer would take the first one's datagrams, so it
+    /// is refused (.inUse). The transport does not retain `peer`: a peer detaches before it is freed.
+    func attachDTLSPeer(_ peer: DatagramArrivalObserver) -> DTLSAttachment
+    /// Ends `peer`'s use of this transport; from any other peer it changes nothing.
+    func detachDTLSPeer(_ peer: DatagramArrivalObserver)
+}
+
+/// What attachDTLSPeer(_:) made of a DTLS peer.
+public enum DTLSAttachment: Equatable, Sendable {
+    /// Attached; the transport calls datagramArrived() for every datagram it queues for the peer.
+    case reportsArrivals
+    /// Attached; the transport reads on demand (a socket of its own) and reports no arrivals.
+    case silent
+    /// Refused: another DTLS peer uses this transport.
+    case inUse
 }
 
 /// Told by a transport each time it queues a datagram for its peer, so an idle DTLS peer can learn
@@ -64,5 +76,7 @@ extension DatagramTransport {
         (receiveDatagram(into: buffer), true)
     }
     public var mayHaveDatagram: Bool { true }
-    public func observeArrivals(_ observer: DatagramArrivalObserver?) -> Bool { false }
+    /// A transport that keeps no record of its DTLS peer accepts any, and reports no arrivals.
+    public func attachDTLSPeer(_ peer: DatagramArrivalObserver) -> DTLSAttachment { .silent }
+    public func detachDTLSPeer(_ peer: DatagramArrivalObserver) {}
 }

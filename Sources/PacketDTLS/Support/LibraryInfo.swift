@@ -14,7 +14,7 @@ public enum LibraryInfo {
     public static var mbedTLSVersion: String {
         var buffer = [CChar](repeating: 0, count: 18)
         mbedtls_version_get_string(&buffer)
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(cBuffer: buffer)
     }
 
     /// "PacketDTLS 0.1.0 (mbedTLS 2.28.3)".

@@ -9,20 +9,23 @@ import Musl
 /// A non-recursive pthread mutex at a fixed heap address (a pthread_mutex_t must never move).
 ///
 /// The mutex lives in the tail of one heap object (a ManagedBuffer), not in a second allocation
-/// behind a pointer: an idle poll of 10,000 peers is bound by cache misses, and this saves one per
-/// lock taken (measured with `packetdtls-cli bench sessions`, see docs/PERFORMANCE.md).
+/// behind a pointer: an idle poll of many peers is bound by cache misses, and this saves one per
+/// lock taken (docs/PERFORMANCE.md).
 ///
 /// Lock order, to keep clear of deadlocks: a DTLS peer locks before its UDP peer; a UDP server
 /// locks before the UDP peers it routes to. Nothing locks "upwards".
 ///
 /// The mutex's address is kept beside the storage: a heap object never moves, and going through the
-/// ManagedBuffer on every call retained and released it each time (31 retain/release pairs per echo
-/// round trip, about 1.5 us, measured with callgrind and perf; docs/PERFORMANCE.md).
+/// ManagedBuffer on every call retained and released it each time (docs/PERFORMANCE.md).
+///
+/// A class whose stored state is touched only while its Lock is held marks that state
+/// `@exclusivity(unchecked)`: the lock already excludes overlapping access, so Swift's dynamic
+/// exclusivity checks would guard nothing and cost time on every packet (docs/PERFORMANCE.md).
 public struct Lock: @unchecked Sendable {
     /// Owns the mutex; `mutex` points into it and is valid as long as this Lock is.
     private let storage: LockStorage
     /// Visible to inlined code: withLock is inlined into the C exports (another module), where a call
-    /// to the generic function cost about 150 instructions a lock (callgrind).
+    /// to the generic function costs time on every call.
     @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
     public init() {
@@ -31,7 +34,7 @@ public struct Lock: @unchecked Sendable {
     }
 
     @inlinable @inline(__always)
-    public func withLock<T>(_ body: () throws -> T) rethrows -> T {
+    public func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body()

@@ -2,8 +2,8 @@
 //
 // recvmmsg returns as many datagrams as are waiting, up to the batch's capacity. Getting fewer than
 // asked for means the socket was empty behind them: the reader can stop without another read that
-// would only have said EAGAIN. In the kernel that costs about what the EAGAIN read did (measured, see
-// docs/PERFORMANCE.md); the saving is the reader's own round through mbedTLS for nothing, and under a
+// would only have said EAGAIN. In the kernel that costs about what the EAGAIN read did
+// (docs/PERFORMANCE.md); the saving is the reader's own round through mbedTLS for nothing, and under a
 // burst one call takes several datagrams. Everything is allocated once, by the owner of the batch,
 // and reused for every call.
 

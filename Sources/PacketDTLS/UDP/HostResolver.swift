@@ -39,23 +39,19 @@ enum HostResolver {
     /// The family a bind asks for, and its address (nil = the wildcard of whatever family opens).
     typealias BindTarget = (reach: AddressReach, address: SocketAddress?)
 
-    /// Every address `host` names, at `port`, in the resolver's order of preference.
-    /// - Returns: the addresses, or the Godot error with its sentence already recorded
-    ///   (.invalidParameter for an empty host, .cantResolve for a name that does not resolve).
     /// A remote's candidate addresses: `port` must be 1...65535, then `host` is resolved.
-    static func resolveRemote(_ host: String, port: Int, for function: String) -> UDPOutcome<[SocketAddress], GodotError> {
-        switch self.port(port, in: 1...65535, for: function) {
-        case .success(let checked): return resolve(host, port: checked, for: function)
-        case .failure(let error): return .failure(error)
-        }
+    static func resolveRemote(_ host: String, port: Int, for function: String) throws(Failure) -> [SocketAddress] {
+        try resolve(host, port: try self.port(port, in: 1...65535, for: function), for: function)
     }
 
-    static func resolve(_ host: String, port: UInt16, for function: String) -> UDPOutcome<[SocketAddress], GodotError> {
+    /// Every address `host` names, at `port`, in the resolver's order of preference. Throws
+    /// .invalidParameter for an empty host, .cantResolve for a name that does not resolve.
+    static func resolve(_ host: String, port: UInt16, for function: String) throws(Failure) -> [SocketAddress] {
         if host.isEmpty {
-            return .failure(ErrorReport.fail(.invalidParameter, "\(function): the host is empty"))
+            throw Failure(.invalidParameter, "\(function): the host is empty")
         }
         if let literal = SocketAddress.parse(literal: host, port: port) {
-            return .success([literal])
+            return [literal]
         }
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
@@ -65,7 +61,7 @@ enum HostResolver {
         defer { if let list { freeaddrinfo(list) } }
         guard status == 0 else {
             let reason = status == EAI_SYSTEM ? String(cString: strerror(errno)) : String(cString: gai_strerror(status))
-            return .failure(ErrorReport.fail(.cantResolve, "\(function): cannot resolve host \"\(host)\": \(reason)"))
+            throw Failure(.cantResolve, "\(function): cannot resolve host \"\(host)\": \(reason)")
         }
         var addresses: [SocketAddress] = []
         var entry = list
@@ -82,37 +78,37 @@ enum HostResolver {
             entry = current.pointee.ai_next
         }
         guard !addresses.isEmpty else {
-            return .failure(ErrorReport.fail(.cantResolve, "\(function): host \"\(host)\" has no IPv4 or IPv6 address"))
+            throw Failure(.cantResolve, "\(function): host \"\(host)\" has no IPv4 or IPv6 address")
         }
-        return .success(addresses)
+        return addresses
     }
 
     /// The first of `addresses` a socket with `need` can use, or .cantResolve with a sentence.
     static func pick(_ addresses: [SocketAddress], for reach: AddressReach, host: String,
-                     function: String) -> UDPOutcome<SocketAddress, GodotError> {
-        if let usable = addresses.first(where: reach.accepts) { return .success(usable) }
-        return .failure(ErrorReport.fail(.cantResolve, "\(function): host \"\(host)\" has no \(reach.familyName) "
-            + "address, and this socket is \(reach.familyName) only"))
+                     function: String) throws(Failure) -> SocketAddress {
+        if let usable = addresses.first(where: reach.accepts) { return usable }
+        throw Failure(.cantResolve, "\(function): host \"\(host)\" has no \(reach.familyName) "
+            + "address, and this socket is \(reach.familyName) only")
     }
 
     /// What a bind address asks for: "*" is the dual-stack wildcard (address nil, any family);
     /// an IPv4 literal makes an IPv4 socket, an IPv6 literal ("::" included) an IPv6-only one.
     /// Names are not resolved here, as in Godot, whose bind takes an IP address.
-    static func bindTarget(_ text: String, port: UInt16, for function: String) -> UDPOutcome<BindTarget, GodotError> {
-        if text == "*" { return .success((.any, nil)) }
+    static func bindTarget(_ text: String, port: UInt16, for function: String) throws(Failure) -> BindTarget {
+        if text == "*" { return (.any, nil) }
         guard let address = SocketAddress.parse(literal: text, port: port) else {
-            return .failure(ErrorReport.fail(.invalidParameter,
-                "\(function): bind address \"\(text)\" is not an IPv4 or IPv6 address, nor \"*\""))
+            throw Failure(.invalidParameter,
+                "\(function): bind address \"\(text)\" is not an IPv4 or IPv6 address, nor \"*\"")
         }
-        return .success((address.isIPv4 ? .ipv4Only : .ipv6Only, address))
+        return (address.isIPv4 ? .ipv4Only : .ipv6Only, address)
     }
 
     /// A port argument checked to lie in `range`; .invalidParameter with a sentence otherwise.
-    static func port(_ value: Int, in range: ClosedRange<Int>, for function: String) -> UDPOutcome<UInt16, GodotError> {
+    static func port(_ value: Int, in range: ClosedRange<Int>, for function: String) throws(Failure) -> UInt16 {
         guard range.contains(value) else {
-            return .failure(ErrorReport.fail(.invalidParameter,
-                "\(function): port \(value) is outside \(range.lowerBound)...\(range.upperBound)"))
+            throw Failure(.invalidParameter,
+                "\(function): port \(value) is outside \(range.lowerBound)...\(range.upperBound)")
         }
-        return .success(UInt16(value))
+        return UInt16(value)
     }
 }

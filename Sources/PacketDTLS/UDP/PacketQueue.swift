@@ -12,9 +12,7 @@ struct PacketQueue {
         var source: SocketAddress
     }
 
-    /// Packets in arrival order; those before `head` were handed out already.
-    private var packets: [Packet] = []
-    private var head = 0
+    private var packets = FIFOQueue<Packet>()
     /// Bytes queued now, bookkeeping included.
     private(set) var byteCount = 0
     /// The most bytes the queue holds, bookkeeping included (see the file comment for the one exception).
@@ -26,8 +24,8 @@ struct PacketQueue {
         self.byteLimit = byteLimit
     }
 
-    var count: Int { packets.count - head }
-    var isEmpty: Bool { head == packets.count }
+    var count: Int { packets.count }
+    var isEmpty: Bool { packets.isEmpty }
 
     /// True when a datagram of `size` bytes may be queued now.
     func hasRoom(for size: Int) -> Bool {
@@ -35,7 +33,7 @@ struct PacketQueue {
     }
 
     /// The oldest packet, left in place.
-    var first: Packet? { isEmpty ? nil : packets[head] }
+    var first: Packet? { packets.first }
 
     mutating func append(_ packet: Packet) {
         byteCount += packet.bytes.count + Self.bookkeepingBytes
@@ -44,24 +42,13 @@ struct PacketQueue {
 
     /// Takes the oldest packet out.
     mutating func removeFirst() -> Packet? {
-        guard !isEmpty else { return nil }
-        let packet = packets[head]
-        packets[head].bytes = []
-        head += 1
+        guard let packet = packets.removeFirst() else { return nil }
         byteCount -= packet.bytes.count + Self.bookkeepingBytes
-        if head == packets.count {
-            packets.removeAll(keepingCapacity: packets.count <= 64)
-            head = 0
-        } else if head >= 32 && head * 2 >= packets.count {
-            packets.removeFirst(head)
-            head = 0
-        }
         return packet
     }
 
     mutating func removeAll() {
-        packets = []
-        head = 0
+        packets.removeAll()
         byteCount = 0
     }
 }

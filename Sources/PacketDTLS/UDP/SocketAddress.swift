@@ -79,7 +79,7 @@ struct SocketAddress: Hashable, Sendable {
                 _ = inet_ntop(AF_INET6, raw.baseAddress!, &buffer, socklen_t(buffer.count))
             }
         }
-        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let text = String(cBuffer: buffer)
         return scopeID != 0 && !isIPv4 ? "\(text)%\(scopeID)" : text
     }
 

@@ -27,15 +27,12 @@ public final class UDPServer: @unchecked Sendable {
     }
 
     private let lock = Lock()
-    // Every stored `var` below is read and written under `lock` only, so Swift's dynamic exclusivity
-    // checks would guard nothing; @exclusivity(unchecked) drops them (about 3.5k instructions per echo
-    // round trip, docs/PERFORMANCE.md).
+    // Every stored `var` below is touched under `lock` only: @exclusivity(unchecked), see Lock.
     @exclusivity(unchecked) private var socket: UDPSocket?
     /// Every peer by its client's address: taken ones (weak) and pending ones (also in `pending`).
     @exclusivity(unchecked) private var routes: [SocketAddress: Route] = [:]
-    /// Pending peers, oldest first, from index `pendingHead` on.
-    @exclusivity(unchecked) private var pending: [PacketPeerUDP] = []
-    @exclusivity(unchecked) private var pendingHead = 0
+    /// Pending peers, oldest first.
+    @exclusivity(unchecked) private var pending = FIFOQueue<PacketPeerUDP>()
     @exclusivity(unchecked) private var maxPending = UDPServer.defaultMaxPendingConnections
     @exclusivity(unchecked) private var dropped = 0
     /// poll() sweeps routes of vanished peers out when the map grows past this size.
@@ -50,7 +47,7 @@ public final class UDPServer: @unchecked Sendable {
         lock.withLock { stopLocked() }
     }
 
-    private var pendingCount: Int { pending.count - pendingHead }
+    private var pendingCount: Int { pending.count }
 
     // MARK: - Listening
 
@@ -59,22 +56,19 @@ public final class UDPServer: @unchecked Sendable {
     /// fails with .unavailable instead of silently sharing its datagrams.
     public func listen(port: Int, bindAddress: String = "*") -> GodotError {
         let function = "UDPServer.listen"
-        guard case .success(let port) = HostResolver.port(port, in: 0...65535, for: function),
-              case .success(let target) = HostResolver.bindTarget(bindAddress, port: port, for: function)
-        else { return .invalidParameter }
-        return lock.withLock {
-            if let socket {
-                return ErrorReport.fail(.alreadyInUse, "\(function): already listening on port \(socket.localPort)")
+        return Failure.reported { () throws(Failure) in
+            let port = try HostResolver.port(port, in: 0...65535, for: function)
+            let target = try HostResolver.bindTarget(bindAddress, port: port, for: function)
+            return try lock.withLock { () throws(Failure) in
+                if let socket {
+                    throw Failure(.alreadyInUse, "\(function): already listening on port \(socket.localPort)")
             }
-            let opened: UDPSocket
-            switch UDPSocket.openBound(target, port: port, bindAddress: bindAddress, for: function) {
-            case .success(let bound): opened = bound
-            case .failure(let error): return error
+                let opened = try UDPSocket.openBound(target, port: port, bindAddress: bindAddress, for: function)
+                // Many clients share this buffer; the kernel caps the request at its rmem_max.
+                opened.growReceiveBuffer(to: 1 << 20)
+                socket = opened
+                return .ok
             }
-            // Many clients share this buffer; the kernel caps the request at its rmem_max.
-            opened.growReceiveBuffer(to: 1 << 20)
-            socket = opened
-            return .ok
         }
     }
 
@@ -96,10 +90,9 @@ public final class UDPServer: @unchecked Sendable {
 
     private func stopLocked() {
         for route in routes.values { route.peer?.detachFromServer() }
-        for peer in pending[pendingHead...] { peer.detachFromServer() }
+        pending.forEach { _ = $0.detachFromServer() }
         routes = [:]
-        pending = []
-        pendingHead = 0
+        pending.removeAll()
         sweepThreshold = 64
         socket?.close()
         socket = nil
@@ -201,7 +194,8 @@ public final class UDPServer: @unchecked Sendable {
     // MARK: - Pending connections
 
     /// True when a pending peer waits for takeConnection(). Reads what the socket holds first, as
-    /// Godot 3 did: the seeds' DTLSServer example never calls poll(), and works as written.
+    /// Godot 3 did: a Godot 3 accept loop that calls is_connection_available() and take_connection()
+    /// but never poll() works as written.
     public func isConnectionAvailable() -> Bool {
         if isListening() { _ = poll() }
         return lock.withLock { socket != nil && pendingCount > 0 }
@@ -211,17 +205,8 @@ public final class UDPServer: @unchecked Sendable {
     /// when none waits.
     public func takeConnection() -> PacketPeerUDP? {
         lock.withLock {
-            guard socket != nil, pendingCount > 0 else { return nil }
-            let peer = pending[pendingHead]
-            pendingHead += 1
-            if pendingHead == pending.count {
-                pending.removeAll(keepingCapacity: true)
-                pendingHead = 0
-            } else if pendingHead >= 32 && pendingHead * 2 >= pending.count {
-                pending.removeFirst(pendingHead)
-                pendingHead = 0
-            }
-            return peer
+            guard socket != nil else { return nil }
+            return pending.removeFirst()
         }
     }
 
@@ -242,7 +227,7 @@ public final class UDPServer: @unchecked Sendable {
         lock.withLock {
             maxPending = limit
             while pendingCount > limit {
-                if let remote = pending.removeLast().detachFromServer() { routes[remote] = nil }
+                if let remote = pending.removeLast()?.detachFromServer() { routes[remote] = nil }
             }
         }
         return .ok

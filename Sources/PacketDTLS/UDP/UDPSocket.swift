@@ -102,45 +102,44 @@ final class UDPSocket: @unchecked Sendable {
 
     /// Opens a non-blocking socket able to reach `reach`: IPv4, IPv6 only, or dual-stack IPv6
     /// (IPV6_V6ONLY off), falling back to IPv4 when the system has no IPv6.
-    static func open(reaching reach: AddressReach) -> UDPOutcome<UDPSocket, Int32> {
+    /// A failure is .cantCreate, its sentence naming `function`.
+    static func open(reaching reach: AddressReach, for function: String) throws(Failure) -> UDPSocket {
         let family = reach == .ipv4Only ? AF_INET : AF_INET6
         let type = Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         let descriptor = socket(family, type, 0)
         guard descriptor >= 0 else {
             let error = errno
             if reach == .any && (error == EAFNOSUPPORT || error == EPROTONOSUPPORT) {
-                return open(reaching: .ipv4Only)
+                return try open(reaching: .ipv4Only, for: function)
             }
-            return .failure(error)
+            throw cannotOpen(error, for: function)
         }
         if family == AF_INET6 {
             let status = setOption(descriptor, Int32(IPPROTO_IPV6), IPV6_V6ONLY, Int32(reach == .ipv6Only ? 1 : 0))
             if status != 0 {
                 _ = Glibc.close(descriptor)
-                return .failure(status)
+                throw cannotOpen(status, for: function)
             }
         }
-        return .success(UDPSocket(descriptor: descriptor, family: family, reach: reach))
+        return UDPSocket(descriptor: descriptor, family: family, reach: reach)
+    }
+
+    private static func cannotOpen(_ code: Int32, for function: String) -> Failure {
+        Failure(.cantCreate, "\(function): cannot open a UDP socket: \(errnoText(code))")
     }
 
     /// Opens a socket for `target` and binds it to `port` there, as bind() and UDPServer.listen() both
-    /// need; a failure is reported (naming `function` and `bindAddress`) and returned as Godot's error.
+    /// need; a failure names `function` and `bindAddress`.
     static func openBound(_ target: HostResolver.BindTarget, port: UInt16, bindAddress: String,
-                          for function: String) -> UDPOutcome<UDPSocket, GodotError> {
-        let socket: UDPSocket
-        switch open(reaching: target.reach) {
-        case .success(let opened): socket = opened
-        case .failure(let code):
-            return .failure(ErrorReport.fail(.cantCreate, "\(function): cannot open a UDP socket: \(errnoText(code))"))
-        }
+                          for function: String) throws(Failure) -> UDPSocket {
+        let socket = try open(reaching: target.reach, for: function)
         let address = target.address ?? SocketAddress.wildcard(family: socket.family, port: port)
         let status = socket.bind(to: address)
         guard status == 0 else {
             socket.close()
-            return .failure(ErrorReport.fail(.unavailable, "\(function): cannot bind to \(bindAddress) port \(port): "
-                + errnoText(status)))
+            throw Failure(.unavailable, "\(function): cannot bind to \(bindAddress) port \(port): " + errnoText(status))
         }
-        return .success(socket)
+        return socket
     }
 
     // MARK: - Addresses
@@ -340,10 +339,4 @@ final class UDPSocket: @unchecked Sendable {
 /// errno as a sentence, e.g. "Address already in use (errno 98)".
 func errnoText(_ code: Int32) -> String {
     "\(String(cString: strerror(code))) (errno \(code))"
-}
-
-/// Swift's Result for failures that are plain codes (errno, GodotError), which are not Error types.
-enum UDPOutcome<Value, Failure> {
-    case success(Value)
-    case failure(Failure)
 }

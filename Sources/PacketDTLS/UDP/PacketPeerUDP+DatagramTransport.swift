@@ -1,0 +1,118 @@
+// PacketPeerUDP+DatagramTransport.swift — the DTLS receive and send path, and the DTLS peer slot.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+// MARK: - DatagramTransport (what a DTLS connection uses)
+
+/// These calls run for every peer on every DTLS poll, so they stay cheap: one lock, no allocation.
+extension PacketPeerUDP: DatagramTransport {
+    /// Server-taken peers are fed only by deliver(), so they can tell their DTLS peer about every
+    /// datagram; a peer with its own socket reads on demand and tells nothing.
+    public func attachDTLSPeer(_ peer: DatagramArrivalObserver) -> DTLSAttachment {
+        lock.withLock {
+            if let current = dtlsPeer, current !== peer { return .inUse }
+            dtlsPeer = peer
+            reportsArrivals = serverLink != nil && ownSocket == nil
+            return reportsArrivals ? .reportsArrivals : .silent
+        }
+    }
+
+    public func detachDTLSPeer(_ peer: DatagramArrivalObserver) {
+        lock.withLock {
+            guard dtlsPeer === peer else { return }
+            dtlsPeer = nil
+            reportsArrivals = false
+        }
+    }
+
+    /// The next datagram: first from the queue, then (own socket only) straight from the socket
+    /// into `buffer`. A peer of a UDPServer gets only what the server routed to it.
+    public func receiveDatagram(into buffer: UnsafeMutableRawBufferPointer) -> DatagramReceive {
+        receiveDatagramReportingMore(into: buffer).received
+    }
+
+    /// A peer of a UDPServer knows exactly what is left in its queue; a peer with its own socket
+    /// cannot tell without asking the kernel, so it says "maybe".
+    public func receiveDatagramReportingMore(into buffer: UnsafeMutableRawBufferPointer)
+        -> (received: DatagramReceive, moreWaiting: Bool) {
+        lock.withLock {
+            if let packet = queue.removeFirst() {
+                lastSource = packet.source
+                let more = mayHaveDatagramLocked
+                guard packet.bytes.count <= buffer.count else { return (.oversized(packet.bytes.count), more) }
+                packet.bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
+                return (.datagram(packet.bytes.count), more)
+            }
+            guard let ownSocket else {
+                if serverLink != nil { return (.empty, false) }
+                return (.failed("the UDP peer has no socket (closed, or its server stopped)"), false)
+            }
+            // Two at once: the first straight into `buffer`, and a second, if one waits, queued. Only one
+            // means the socket is empty behind it, so the reader need not ask again (no EAGAIN call).
+            let batch = ownReceiveBatch
+                ?? DatagramBatch(capacity: 2, slotSize: Self.maxDatagramSize + 1, callerFillsFirstSlot: true)
+            ownReceiveBatch = batch
+            // A connected socket hears only its peer: the sources need not be asked for.
+            let peer = connectedHost
+            switch ownSocket.receive(into: batch, firstInto: buffer, sources: peer == nil) {
+            case .received(let count):
+                let first = batch.datagram(0)
+                lastSource = peer ?? first.source
+                if count > 1 {
+                    let second = batch.datagram(1)
+                    queue.append(.init(bytes: Array(second.bytes), source: peer ?? second.source))
+                }
+                return (first.truncated ? .oversized(first.length) : .datagram(first.length), count > 1)
+            case .empty:
+                return (.empty, false)
+            case .failed(let code):
+                return (.failed("recv on UDP port \(ownSocket.localPort) failed: \(errnoText(code))"), false)
+            }
+        }
+    }
+
+    /// Sends one datagram to the connected host, or the client of a UDPServer peer.
+    public func sendDatagram(_ bytes: UnsafeRawBufferPointer) -> DatagramSend {
+        lock.withLock {
+            guard let route = sendRouteLocked(), let socket = route.socket else {
+                return .failed("the UDP peer has no socket or destination")
+            }
+            switch socket.send(bytes, to: route.target) {
+            case .sent: return .sent
+            case .wouldBlock: return .wouldBlock
+            case .failed(let code):
+                let whereTo = (route.target ?? remoteLocked)?.description ?? "the connected host"
+                return .failed("sending \(bytes.count) bytes to \(whereTo) failed: \(errnoText(code))")
+            }
+        }
+    }
+
+    /// A peer of a UDPServer is fed only by the server: an empty queue means nothing waits. A peer
+    /// with its own socket cannot know without asking the kernel.
+    public var mayHaveDatagram: Bool {
+        lock.withLock { mayHaveDatagramLocked }
+    }
+
+    var mayHaveDatagramLocked: Bool { !queue.isEmpty || ownSocket != nil }
+
+    public var isConnectedToPeer: Bool {
+        lock.withLock { socketLocked != nil && remoteLocked != nil }
+    }
+
+    /// The remote's 16 address bytes (IPv4 in mapped form) and 2 port bytes (big-endian), and its
+    /// printable address.
+    public var remoteIdentity: (transportID: [UInt8], host: String)? {
+        guard let remote = lock.withLock({ socketLocked != nil ? remoteLocked : nil }) else { return nil }
+        return (remote.addressBytes + [UInt8(remote.port >> 8), UInt8(remote.port & 0xff)], remote.host)
+    }
+
+    /// A peer of a UDPServer leaves it, so the client's next datagram becomes a new pending peer.
+    /// A peer with its own socket keeps it: its owner decides.
+    public func sessionEnded() {
+        if lock.withLock({ serverLink != nil }) { close() }
+    }
+}

@@ -1,0 +1,141 @@
+// PacketPeerUDP+Receiving.swift — Godot's receive path: get_packet from the queue (fed from the own
+// socket, or by the server), and wait().
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+extension PacketPeerUDP {
+    // MARK: - Receiving
+
+    /// The number of datagrams ready to read, after reading what the socket holds (up to the
+    /// queue's limit). 0 without a socket.
+    public func getAvailablePacketCount() -> Int {
+        lock.withLock {
+            drainSocketLocked()
+            return queue.count
+        }
+    }
+
+    /// Takes the next datagram; [] with getPacketError() == .unavailable when none is queued.
+    public func getPacket() -> [UInt8] {
+        lock.withLock {
+            drainSocketLocked()
+            guard let packet = queue.removeFirst() else {
+                lastPacketError = reportNothingQueuedLocked()
+                return []
+            }
+            lastSource = packet.source
+            lastPacketError = .ok
+            return packet.bytes
+        }
+    }
+
+    /// Takes the next datagram into `buffer` (the C ABI's form); `length` gets its size.
+    /// - Returns: .ok; .unavailable when none is queued; .parameterRangeError when `buffer` is too
+    ///   small: then `length` is the size needed and the datagram stays queued.
+    public func getPacket(into buffer: UnsafeMutableRawBufferPointer, length: inout Int) -> GodotError {
+        lock.withLock {
+            drainSocketLocked()
+            guard let packet = queue.first else {
+                length = 0
+                lastPacketError = reportNothingQueuedLocked()
+                return lastPacketError
+            }
+            length = packet.bytes.count
+            guard packet.bytes.count <= buffer.count else {
+                lastPacketError = ErrorReport.fail(.parameterRangeError, "PacketPeerUDP.get_packet: the buffer holds "
+                    + "\(buffer.count) bytes, the next datagram has \(packet.bytes.count); it stays queued")
+                return lastPacketError
+            }
+            packet.bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
+            _ = queue.removeFirst()
+            lastSource = packet.source
+            lastPacketError = .ok
+            return .ok
+        }
+    }
+
+    /// The result of the last getPacket.
+    public func getPacketError() -> GodotError {
+        lock.withLock { lastPacketError }
+    }
+
+    /// The source address of the last datagram read ("" before any); IPv4 as a dotted quad.
+    public func getPacketIP() -> String {
+        lock.withLock { lastSource?.host ?? "" }
+    }
+
+    /// The source port of the last datagram read, 0 before any.
+    public func getPacketPort() -> Int {
+        lock.withLock { Int(lastSource?.port ?? 0) }
+    }
+
+    func reportNothingQueuedLocked() -> GodotError {
+        let why = socketLocked == nil ? "the peer has no socket" : "no datagram is queued"
+        return ErrorReport.fail(.unavailable, "PacketPeerUDP.get_packet: \(why)")
+    }
+
+    /// Moves waiting datagrams from our own socket into the queue until the socket is empty or the
+    /// queue is full (the rest stays in the kernel). A peer of a UDPServer is fed by the server.
+    func drainSocketLocked() {
+        guard let socket = ownSocket else { return }
+        while true {
+            let size: Int
+            switch socket.nextDatagramSize() {
+            case .size(let waiting): size = waiting
+            case .empty: return
+            case .failed(let code):
+                ErrorReport.set("PacketPeerUDP: reading the socket failed: \(errnoText(code))")
+                return
+            }
+            guard queue.hasRoom(for: size) else { return }
+            var outcome = SocketReceive.empty
+            let bytes = [UInt8](unsafeUninitializedCapacity: size) { storage, initialized in
+                outcome = socket.receive(into: UnsafeMutableRawBufferPointer(storage))
+                if case .datagram(let length, _, false) = outcome { initialized = length }
+            }
+            guard case .datagram(_, let source, let truncated) = outcome, !truncated else { return }
+            queue.append(.init(bytes: bytes, source: source))
+        }
+    }
+
+    // MARK: - Waiting
+
+    /// Blocks until a datagram can be read. For a peer of a UDPServer this waits for the server's
+    /// socket, as in Godot: call the server's poll() to route what arrived.
+    public func wait() -> GodotError {
+        waitForDatagram(timeoutMs: -1)
+    }
+
+    /// As wait(), giving up after `timeoutMs` milliseconds with .timeout.
+    public func wait(timeoutMs: Int) -> GodotError {
+        guard timeoutMs >= 0 else {
+            return ErrorReport.fail(.invalidParameter, "PacketPeerUDP.wait: timeout \(timeoutMs) ms is negative")
+        }
+        return waitForDatagram(timeoutMs: timeoutMs)
+    }
+
+    func waitForDatagram(timeoutMs: Int) -> GodotError {
+        let function = "PacketPeerUDP.wait"
+        let socket: UDPSocket? = lock.withLock { queue.isEmpty ? socketLocked : nil }
+        guard let socket else {
+            let queued = lock.withLock { !queue.isEmpty }
+            return queued ? .ok : ErrorReport.fail(.unconfigured, "\(function): the peer has no socket; bind() first")
+        }
+        // No lock is held while blocked: other threads may send, read or close meanwhile.
+        switch socket.waitReadable(timeoutMs: timeoutMs) {
+        case .readable:
+            lock.withLock { drainSocketLocked() }
+            return .ok
+        case .timedOut:
+            return ErrorReport.fail(.timeout, "\(function): no datagram arrived within \(timeoutMs) ms")
+        case .closed:
+            return ErrorReport.fail(.unconfigured, "\(function): the socket was closed while waiting")
+        case .failed(let code):
+            return ErrorReport.fail(.failed, "\(function): poll() failed: \(errnoText(code))")
+        }
+    }
+}

@@ -1,0 +1,117 @@
+// MbedTLSInternalsTests.swift — the non-public mbedTLS 2.28 fields PacketDTLS relies on
+// (Sources/PacketDTLS/DTLS/MbedTLSInternals.swift), checked against what the public API says about
+// the same session. A failure here means the mbedTLS in use lays its structs out differently from
+// the headers PacketDTLS was built with, or has changed what the fields mean: do not ship.
+
+import CMbedTLS
+import XCTest
+@testable import PacketDTLS
+
+final class MbedTLSInternalsTests: XCTestCase {
+    func testHeadersAndLibraryAreBoth228() {
+        XCTAssertEqual(MBEDTLS_VERSION_MAJOR, 2)
+        XCTAssertEqual(MBEDTLS_VERSION_MINOR, 28)
+        let linked = mbedtls_version_get_number()
+        XCTAssertEqual(linked >> 16, UInt32(MBEDTLS_VERSION_NUMBER) >> 16,
+                       "the linked mbedTLS (0x\(String(linked, radix: 16))) is not the one of the headers")
+    }
+
+    func testHandshakeStateAgreesWithPublicAPI() throws {
+        let pair = MemoryPair(server: MemoryPair.server(for: try TestIdentity.make()))
+        // Client side, mid-handshake: no session yet (mbedtls_ssl_get_session refuses).
+        pair.client.withSession { session in
+            guard let session = failIfNil(session) else { return }
+            XCTAssertFalse(session.internals.isHandshakeOver, "ssl->state")
+            XCTAssertNil(session.savedSession())
+            XCTAssertNotNil(session.internals.handshakeResumes, "ssl->handshake while handshaking")
+            XCTAssertEqual(session.internals.handshakeResumes, false, "handshake->resume on a first handshake")
+        }
+        let server = try pair.handshake()
+        XCTAssertEqual(pair.client.getStatus(), .connected, pair.client.getErrorMessage())
+        pair.client.withSession { session in
+            guard let session = failIfNil(session) else { return }
+            XCTAssertTrue(session.internals.isHandshakeOver, "ssl->state")
+            XCTAssertNotNil(session.savedSession(), "mbedtls_ssl_get_session works once the handshake is over")
+            XCTAssertNil(session.internals.handshakeResumes, "mbedTLS frees ssl->handshake when it is over")
+            XCTAssertFalse(session.internals.willResendOnRetransmissionTimeout)
+            XCTAssertFalse(session.internals.hasQueuedOutput, "ssl->out_left")
+            XCTAssertEqual(session.internals.badMACRecords, 0, "ssl->badmac_seen")
+        }
+        server.withSession { session in
+            guard let session = failIfNil(session) else { return }
+            XCTAssertTrue(session.internals.isHandshakeOver)
+            XCTAssertFalse(session.internals.isAtOrBeforeClientHello)
+        }
+    }
+
+    func testHeldRecordAgreesWithPublicAPI() throws {
+        let pair = MemoryPair(server: MemoryPair.server(for: try TestIdentity.make()))
+        let server = try pair.handshake()
+        XCTAssertEqual(pair.client.getStatus(), .connected, pair.client.getErrorMessage())
+        // Two records in one datagram: the second stays in mbedTLS's input buffer behind the first.
+        var captured: [[UInt8]] = []
+        pair.link.server.outboundFilter = { captured.append($0); return nil }
+        XCTAssertEqual(server.putPacket(Array("first".utf8)), .ok)
+        XCTAssertEqual(server.putPacket(Array("second!".utf8)), .ok)
+        XCTAssertEqual(captured.count, 2)
+        pair.link.client.inject(captured.flatMap { $0 })
+
+        pair.client.withSession { session in
+            guard let session = failIfNil(session) else { return }
+            let ssl = session.ssl
+            let internals = session.internals
+            XCTAssertEqual(mbedtls_ssl_get_bytes_avail(ssl), 0)
+            XCTAssertEqual(mbedtls_ssl_check_pending(ssl), 0)
+            XCTAssertFalse(internals.hasBufferedInputBesidesHeldRecord)
+
+            session.expectInput()
+            XCTAssertEqual(try? session.decryptNext(), .packet(5))
+            XCTAssertEqual(mbedtls_ssl_get_bytes_avail(ssl), 5)
+            XCTAssertTrue(internals.hasBufferedInputBesidesHeldRecord, "in_left > next_record_offset")
+            XCTAssertEqual(mbedtls_ssl_check_pending(ssl), 1)
+
+            var buffer = [UInt8](repeating: 0, count: 64)
+            let first = buffer.withUnsafeMutableBytes { internals.takeHeldRecord(into: $0) }
+            XCTAssertEqual(String(decoding: buffer.prefix(first), as: UTF8.self), "first", "in_offt, in_msglen")
+            XCTAssertEqual(mbedtls_ssl_get_bytes_avail(ssl), 0, "taking the record cleared in_offt")
+
+            XCTAssertEqual(try? session.decryptNext(), .packet(7))
+            XCTAssertFalse(internals.hasBufferedInputBesidesHeldRecord, "the datagram is used up")
+            XCTAssertEqual(mbedtls_ssl_check_pending(ssl), 1, "only the held record is pending")
+            let second = buffer.withUnsafeMutableBytes { internals.takeHeldRecord(into: $0) }
+            XCTAssertEqual(String(decoding: buffer.prefix(second), as: UTF8.self), "second!")
+            XCTAssertEqual(mbedtls_ssl_get_bytes_avail(ssl), 0)
+            XCTAssertEqual(mbedtls_ssl_check_pending(ssl), 0, "nothing left: keep_current_message is clear")
+            XCTAssertEqual(try? session.decryptNext(), .nothing)
+        }
+    }
+
+    func testBadMACCountAndAlertAreRead() throws {
+        let pair = MemoryPair(server: MemoryPair.server(for: try TestIdentity.make()))
+        let server = try pair.handshake()
+        XCTAssertEqual(pair.client.getStatus(), .connected, pair.client.getErrorMessage())
+        pair.link.server.outboundFilter = { datagram in
+            var altered = datagram
+            altered[altered.count - 1] ^= 0x01
+            return altered
+        }
+        XCTAssertEqual(server.putPacket(Array("forged".utf8)), .ok)
+        pair.client.poll()
+        XCTAssertEqual(pair.client.getAvailablePacketCount(), 0)
+        XCTAssertEqual(pair.client.withSession { $0?.internals.badMACRecords }, 1, "ssl->badmac_seen")
+
+        // A fatal alert: its description byte is read from ssl->in_msg.
+        pair.link.server.outboundFilter = nil
+        server.withSession { $0?.sendFatalAlert(MBEDTLS_SSL_ALERT_MSG_ACCESS_DENIED) }
+        pair.client.poll()
+        XCTAssertEqual(pair.client.getStatus(), .error)
+        XCTAssertEqual(pair.client.getLastAlertReceived(), UInt8(MBEDTLS_SSL_ALERT_MSG_ACCESS_DENIED),
+                       pair.client.getErrorMessage())
+    }
+
+    private func failIfNil(_ session: DTLSSession?, file: StaticString = #filePath,
+                           line: UInt = #line) -> DTLSSession? {
+        if session == nil { XCTFail("the peer has no live session", file: file, line: line) }
+        return session
+    }
+}

@@ -71,8 +71,10 @@ struct BenchSessionsServer {
         let hibernatedClientKiB = Self.perSession(ready, count)
         let hibernatedPoll = server.medianPollMs()
         // Every pinged session sleeps on both ends: the round trip includes both wakes.
+        server.packetPolls.removeAll()
         for child in children { child.send("ping") }
         let wakeLatency = Self.latencies(try server.serve(until: children, expecting: "latency"))
+        let wakePolls = Self.percentiles(server.packetPolls)
 
         // The same sessions kept awake: 0 turns hibernation off and wakes them.
         for peer in server.established { peer.setHibernateAfterMs(0) }
@@ -81,8 +83,10 @@ struct BenchSessionsServer {
         let awakeKiB = Double(BenchLine.residentKiB() - rssBefore) / Double(count)
         let awakeClientKiB = Self.perSession(woken, count)
         let awakePoll = server.medianPollMs()
+        server.packetPolls.removeAll()
         for child in children { child.send("ping") }
         let awakeLatency = Self.latencies(try server.serve(until: children, expecting: "latency"))
+        let awakePolls = Self.percentiles(server.packetPolls)
         let connected = server.established.filter { $0.getStatus() == .connected }.count
         guard connected == count else { throw .network("\(count - connected) sessions ended") }
 
@@ -94,6 +98,9 @@ struct BenchSessionsServer {
         Output.line("awake: server \(kib(awakeKiB)) KiB/session, client \(kib(awakeClientKiB)) KiB/session, "
             + "poll all \(ms(awakePoll)) ms, echo p50 \(ms(awakeLatency.p50)) ms p99 \(ms(awakeLatency.p99)) ms; "
             + "waking adds \(ms(wakeLatency.p99 - awakeLatency.p99)) ms at p99")
+        Output.line("server poll() of a peer bringing a packet in: asleep p50 \(ms(wakePolls.p50)) ms p99 "
+            + "\(ms(wakePolls.p99)) ms, awake p50 \(ms(awakePolls.p50)) ms p99 \(ms(awakePolls.p99)) ms; "
+            + "the wake adds \(ms(wakePolls.p99 - awakePolls.p99)) ms at p99")
         // Last, in the format scripts/bench reads (the awake figures, beside plain mbedTLS's).
         BenchLine.print("sessions", count, seconds, "\(kib(awakeKiB)) KiB \(ms(awakePoll)) ms")
     }
@@ -117,9 +124,16 @@ struct BenchSessionsServer {
 
     /// Percentiles over every child's "latency <ms> <ms> ..." line.
     private static func latencies(_ lines: [[String]]) -> (p50: Double, p99: Double) {
-        let all = lines.flatMap { $0.dropFirst().compactMap { Double($0) } }.sorted()
-        guard !all.isEmpty else { return (0, 0) }
-        return (all[all.count / 2], all[min(all.count - 1, all.count * 99 / 100)])
+        let all = lines.flatMap { $0.dropFirst().compactMap { Double($0) } }
+        let (p50, p99) = percentiles(all)
+        return (p50 / 1000, p99 / 1000)
+    }
+
+    /// p50 and p99 of `samples`, times 1000 (seconds in, milliseconds out).
+    private static func percentiles(_ samples: [Double]) -> (p50: Double, p99: Double) {
+        let sorted = samples.sorted()
+        guard !sorted.isEmpty else { return (0, 0) }
+        return (sorted[sorted.count / 2] * 1000, sorted[min(sorted.count - 1, sorted.count * 99 / 100)] * 1000)
     }
 
     /// glibc's malloc_trim(0), looked up (not in Swift's Glibc module).
@@ -138,6 +152,9 @@ struct SessionsServerLoop {
     var handshaking: [PacketPeerDTLS] = []
     var established: [PacketPeerDTLS] = []
     var failures = 0
+    /// Seconds that one peer's poll() took when it brought a packet in (the wake, when the session
+    /// slept, and the decryption): the server's own cost, free of the two processes' scheduling.
+    var packetPolls: [Double] = []
     private var buffer = [UInt8](repeating: 0, count: 2048)
 
     init(udp: UDPServer, dtls: DTLSServer, deadline: UInt64) {
@@ -169,7 +186,10 @@ struct SessionsServerLoop {
             handshaking.removeLast()
         }
         for peer in established {
+            let start = BenchClock.seconds()
             peer.poll()
+            let took = BenchClock.seconds() - start
+            if peer.getAvailablePacketCount() > 0 { packetPolls.append(took) }
             while peer.getAvailablePacketCount() > 0 {
                 let (error, length) = buffer.withUnsafeMutableBytes { peer.getPacket(into: $0) }
                 guard error == .ok else { break }

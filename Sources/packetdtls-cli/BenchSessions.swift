@@ -33,12 +33,13 @@ struct BenchSessionsServer {
 
     func run() throws(CLIFailure) {
         let udp = UDPServer(), dtls = DTLSServer()
+        let processes = (count + Self.clientsPerProcess - 1) / Self.clientsPerProcess
         // Setting up many sessions takes longer than the default idle timeout (120 s), and the first
         // sessions stay idle throughout: keep the check running, but past the end of the run.
         _ = options.setIdleTimeout(ms: UInt32(clamping: timeoutMs + 60_000))
         guard dtls.setup(serverOptions: options) == .ok else { throw .tls("DTLSServer.setup: \(ErrorReport.message)") }
         guard udp.listen(port: 0, bindAddress: "127.0.0.1") == .ok,
-              udp.setMaxPendingConnections(max(UDPServer.defaultMaxPendingConnections, concurrent)) == .ok
+              udp.setMaxPendingConnections(max(UDPServer.defaultMaxPendingConnections, concurrent * processes)) == .ok
         else { throw .network("UDPServer.listen: \(ErrorReport.message)") }
         var server = SessionsServerLoop(udp: udp, dtls: dtls, deadline: Clock.nowMs() + timeoutMs)
         server.established.reserveCapacity(count)
@@ -57,7 +58,8 @@ struct BenchSessionsServer {
             first += slice
         }
         let started = BenchClock.seconds()
-        // Each child says "ready <KiB before> <KiB after>" once its clients are connected and asleep.
+        // Each child says "ready <KiB before> <KiB after> <KiB after malloc_trim>" once its clients are
+        // connected and asleep.
         let ready = try server.serve(until: children, expecting: "ready")
         let seconds = BenchClock.seconds() - started
         guard server.established.count == count else {
@@ -69,6 +71,7 @@ struct BenchSessionsServer {
         let trimmedKiB = Double(BenchLine.residentKiB() - rssBefore) / Double(count)
         mallocStatsIfAsked()
         let hibernatedClientKiB = Self.perSession(ready, count)
+        let trimmedClientKiB = Self.perSession(ready.map { Array($0.prefix(2)) + Array($0.dropFirst(3)) }, count)
         let hibernatedPoll = server.medianPollMs()
         // Every pinged session sleeps on both ends: the round trip includes both wakes.
         server.packetPolls.removeAll()
@@ -93,7 +96,7 @@ struct BenchSessionsServer {
         let kib = { (value: Double) in BenchLine.fixed(value, 2) }
         let ms = { (value: Double) in BenchLine.fixed(value, 3) }
         Output.line("hibernated: server \(kib(hibernatedKiB)) KiB/session (\(kib(trimmedKiB)) after malloc_trim), "
-            + "client \(kib(hibernatedClientKiB)) KiB/session, poll all \(ms(hibernatedPoll)) ms, "
+            + "client \(kib(hibernatedClientKiB)) KiB/session (\(kib(trimmedClientKiB)) after malloc_trim), poll all \(ms(hibernatedPoll)) ms, "
             + "echo through sleeping sessions p50 \(ms(wakeLatency.p50)) ms p99 \(ms(wakeLatency.p99)) ms")
         Output.line("awake: server \(kib(awakeKiB)) KiB/session, client \(kib(awakeClientKiB)) KiB/session, "
             + "poll all \(ms(awakePoll)) ms, echo p50 \(ms(awakeLatency.p50)) ms p99 \(ms(awakeLatency.p99)) ms; "
@@ -314,6 +317,7 @@ enum BenchSessionsClients {
         var inFlight: [PacketPeerDTLS] = []
         var connected: [PacketPeerDTLS] = []
         var echoed = 0
+        var nextSweep = 0.0
         connected.reserveCapacity(count)
         var saved: ResumableSession?
         var started = 0
@@ -354,12 +358,20 @@ enum BenchSessionsClients {
                 _ = client.getPacket()
             }
             while echoed < connected.count, connected[echoed].getStats().packetsReceived > 0 { echoed += 1 }
+            // The clients done so far are polled now and then, so that they hibernate as a program
+            // polling all its peers would let them, rather than all at the end.
+            if BenchClock.seconds() >= nextSweep {
+                for client in connected[..<echoed] { client.poll() }
+                nextSweep = BenchClock.seconds() + 0.02
+            }
         }
         while connected.contains(where: { !$0.isHibernated() }) {
             Clock.sleep(ms: 5)
             for client in connected { client.poll() }
         }
-        Output.line("ready \(before) \(BenchLine.residentKiB())")
+        let asleep = BenchLine.residentKiB()
+        BenchSessionsServer.mallocTrim()
+        Output.line("ready \(before) \(asleep) \(BenchLine.residentKiB())")
         var pinged = 0
         while let command = readLine() {
             switch command {

@@ -221,10 +221,18 @@ struct SessionsServerLoop {
     }
 
     mutating func pollUntilHibernated() throws(CLIFailure) {
+        var report = Clock.nowMs() + 10_000
         while established.contains(where: { !$0.isHibernated() }) {
             Clock.sleep(ms: 5)
             step()
             if Clock.nowMs() > deadline { throw .network("sessions did not hibernate in time") }
+            if Clock.nowMs() > report {
+                let awake = established.filter { !$0.isHibernated() }
+                let statuses = Dictionary(grouping: awake, by: { "\($0.getStatus())" }).mapValues(\.count)
+                Output.error("bench sessions: \(awake.count) sessions still awake: \(statuses); "
+                    + "first: \(awake.first.map { "\($0.getStats())" } ?? "")")
+                report = Clock.nowMs() + 10_000
+            }
         }
     }
 

@@ -101,6 +101,33 @@ final class HibernationTests: XCTestCase {
                            + "every packet once, in order, counters exact")
     }
 
+    /// A resumed session asleep before any packet: the server (which received the client's last
+    /// flight) sleeps first, a packet wakes it, and after the answer it sleeps again.
+    func testResumedSessionSleepsAgainAfterItsFirstWake() throws {
+        let server = MemoryPair.server(for: try TestIdentity.make())
+        server.setHibernateAfterMs(1)
+        let saved = try XCTUnwrap(try sleepyPair(server).client.getSession())
+        let link = MemoryLink.pair()
+        link.client.tellsWhenEmpty = true
+        link.server.tellsWhenEmpty = true
+        let client = PacketPeerDTLS()
+        client.setSession(saved)
+        XCTAssertEqual(client.connectToPeer(link.client, hostname: "localhost", clientOptions: .clientUnsafe()), .ok)
+        let accepted = try XCTUnwrap(Pump.accept(server, link.server, client: client))
+        Pump.handshake(client, accepted)
+        XCTAssertTrue(accepted.isSessionResumed())
+        XCTAssertTrue(pollUntilHibernated([accepted]))
+        for round in 1...3 {
+            XCTAssertEqual(client.putPacket(Array("p\(round)".utf8)), .ok)
+            accepted.poll()
+            XCTAssertEqual(accepted.getPacket(), Array("p\(round)".utf8))
+            XCTAssertEqual(accepted.putPacket(Array("a\(round)".utf8)), .ok)
+            client.poll()
+            XCTAssertEqual(client.getPacket(), Array("a\(round)".utf8))
+            XCTAssertTrue(pollUntilHibernated([accepted]), "round \(round): \(accepted.getStats())")
+        }
+    }
+
     func testCallersSeeNoChangeAcrossAHibernation() throws {
         let identity = try TestIdentity.make()
         let server = DTLSServer()

@@ -61,6 +61,8 @@ final class DTLSSession {
     var retransmissions: Int { carriedRetransmissions + timer.pointee.retransmissions }
     /// Retransmissions counted before a hibernation (the timer of a woken session starts at 0).
     private let carriedRetransmissions: Int
+    /// True for a session rebuilt from a hibernation (it never sent a handshake flight itself).
+    let isWokenFromHibernation: Bool
     /// Set when the peer's public key matched none of the pinned ones.
     @exclusivity(unchecked) private(set) var pinRejected = false
     /// Whether the handshake resumed a saved session (known once it completes).
@@ -94,6 +96,7 @@ final class DTLSSession {
         datagramsReceived = carried?.datagramsReceived ?? 0
         oversizedDatagrams = carried?.oversized ?? 0
         carriedRetransmissions = carried?.retransmissions ?? 0
+        isWokenFromHibernation = carried != nil
         ssl = .allocate(capacity: 1)
         mbedtls_ssl_init(ssl)
         let rc = mbedtls_ssl_setup(ssl, configuration.config)

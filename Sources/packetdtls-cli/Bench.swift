@@ -151,12 +151,20 @@ struct BenchSessions: ParsableCommand {
         commandName: "sessions",
         abstract: "N sessions to one UDPServer + DTLSServer socket, awake and hibernated; clients in other processes.",
         discussion: """
-            Prints one line of hibernated and one of awake figures, then (last, as scripts/bench reads it) \
-            sessions <count> <seconds> <per_second> <awake KiB per session> KiB <awake poll ms> ms. Figures: resident KiB per session on the server and \
-            the client side, the time to poll every idle peer once (median of 21 passes 50 ms apart), and the \
-            echo round trip through sleeping and through awake sessions (p50, p99). The clients make one full \
-            handshake and resume its session for the rest, bound to 127.0.0.x (a new x every 20,000), at most \
-            15,000 per process. Both ends hibernate from the start; then the sessions are woken and kept awake.
+            Prints one line of hibernated and one of awake figures (resident KiB per session on the server and \
+            the client side, the time to poll every idle peer once, the echo round trip through sleeping and \
+            through awake sessions, p50 and p99), then last, as scripts/bench reads it:
+              sessions <count> <seconds> <per_second> <kib> KiB <poll_ms> ms
+            - count: sessions established (--count).
+            - seconds: wall-clock time from starting the clients to the last session established.
+            - per_second: count / seconds, the handshakes this one server thread completed per second.
+            - kib: memory per awake session, the server process's resident-set growth (VmRSS) from just \
+            before the first client, divided by count.
+            - poll_ms: one idle pass over the awake sessions in milliseconds, UDPServer.poll() and then \
+            PacketPeerDTLS.poll() on every session (the median of 21 passes, 50 ms apart).
+            The clients make one full handshake and resume its session for the rest, bound to 127.0.0.x (a new \
+            x every 20,000), at most 15,000 per process. Both ends hibernate from the start; then the sessions \
+            are woken and kept awake.
             """)
 
     @Option(help: "Sessions to establish.") var count = 1000

@@ -810,6 +810,8 @@ typedef struct dtls_peer_stats {
     uint64_t keepalives_sent;           /**< keepalive records sent (answers and refusal probes included) */
     uint64_t keepalives_received;       /**< keepalive records (empty application data) received */
     uint64_t datagrams_dropped;         /**< dropped below DTLS: its UDPServer peer's queue stayed full */
+    uint64_t hibernations;              /**< times the session hibernated after a quiet spell */
+    uint64_t wakes;                     /**< times a hibernated session woke again */
 } dtls_peer_stats;
 
 /**
@@ -848,6 +850,20 @@ DTLS_API dtls_error dtls_server_rotate_keys(dtls_server *server);
  */
 DTLS_API dtls_error dtls_udp_server_set_reuse_port(dtls_udp_server *server, bool enabled);
 
+
+/*
+ * Hibernation (beyond Godot, on by default): a CONNECTED session with no traffic either way for a
+ * while saves its state (a few hundred bytes, kept in wiped-on-free memory) and frees its mbedTLS
+ * context and record buffers. The next datagram, put_packet, put_var, disconnect_from_peer, reading
+ * the peer certificate or session, or the idle deadline wakes it; the remote end notices nothing and
+ * callers see no change of status, packets, stats, ALPN or cipher suite. Default: after 10000 ms.
+ */
+/** Quiet milliseconds after which the peers this server makes from now on hibernate; 0 = never. */
+DTLS_API dtls_error dtls_server_set_hibernate_after_ms(dtls_server *server, uint32_t ms);
+/** Quiet milliseconds after which this peer's session hibernates; 0 = never (and wakes it now). */
+DTLS_API dtls_error dtls_peer_set_hibernate_after_ms(dtls_peer *peer, uint32_t ms);
+/** True while the peer's session is hibernated; false otherwise and for an invalid handle. */
+DTLS_API bool dtls_peer_is_hibernated(dtls_peer *peer);
 /* MARK: - Variant values: put_var / get_var (dtls_var) */
 
 /*

@@ -961,6 +961,11 @@ public:
     }
     /// True when the last handshake resumed a saved session.
     bool is_session_resumed() const noexcept { return dtls_peer_is_session_resumed(get()); }
+    /// Quiet milliseconds after which the session hibernates (frees its mbedTLS context, keeps a few
+    /// hundred saved bytes); 0 = never. Default 10000.
+    Error set_hibernate_after_ms(uint32_t ms) noexcept { return to_error(dtls_peer_set_hibernate_after_ms(get(), ms)); }
+    /// True while the session is hibernated.
+    bool is_hibernated() const noexcept { return dtls_peer_is_hibernated(get()); }
     /// The ALPN protocol both ends agreed on ("" when none).
     std::string get_alpn_protocol() const {
         dtls_peer *peer = get();
@@ -1061,6 +1066,10 @@ public:
     }
     /// Beyond Godot: new current keys; the current ones stay accepted as the previous.
     Error rotate_keys() noexcept { return to_error(dtls_server_rotate_keys(get())); }
+    /// Quiet milliseconds after which the peers this server makes from now on hibernate; 0 = never.
+    Error set_hibernate_after_ms(uint32_t ms) noexcept {
+        return to_error(dtls_server_set_hibernate_after_ms(get(), ms));
+    }
 };
 
 /// Shorter names.

@@ -60,7 +60,7 @@ public func dtls_peer_get_stats(_ handle: OpaquePointer?, _ out: UnsafeMutablePo
         records_dropped_bad_mac: stats.recordsDroppedBadMAC, datagrams_oversized: stats.datagramsOversized,
         handshake_retransmissions: stats.handshakeRetransmissions, handshake_duration_ms: stats.handshakeDurationMs,
         keepalives_sent: stats.keepalivesSent, keepalives_received: stats.keepalivesReceived,
-        datagrams_dropped: stats.datagramsDropped)
+        datagrams_dropped: stats.datagramsDropped, hibernations: stats.hibernations, wakes: stats.wakes)
     // An older caller's struct is a prefix of ours (append-only): copy only what it has room for.
     let count = min(size, MemoryLayout<dtls_peer_stats>.size)
     withUnsafeBytes(of: &filled) { UnsafeMutableRawPointer(out).copyMemory(from: $0.baseAddress!, byteCount: count) }

@@ -149,49 +149,59 @@ struct BenchUDP: ParsableCommand {
 struct BenchSessions: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sessions",
-        abstract: "N sessions to one UDPServer + DTLSServer socket; the clients run in a second process.",
+        abstract: "N sessions to one UDPServer + DTLSServer socket, awake and hibernated; clients in other processes.",
         discussion: """
-            Prints one line on stdout:
+            Prints one line of hibernated and one of awake figures (resident KiB per session on the server and \
+            the client side, the time to poll every idle peer once, the echo round trip through sleeping and \
+            through awake sessions, p50 and p99), then last, as scripts/bench reads it:
               sessions <count> <seconds> <per_second> <kib> KiB <poll_ms> ms
-            - count: sessions established (--count); the clients run in a second process.
+            - count: sessions established (--count).
             - seconds: wall-clock time from starting the clients to the last session established.
             - per_second: count / seconds, the handshakes this one server thread completed per second.
-            - kib: memory per session, the server process's resident-set growth (VmRSS) from just \
-            before the first client to all sessions established, divided by count.
-            - poll_ms: one idle pass in milliseconds, UDPServer.poll() and then PacketPeerDTLS.poll() \
-            on every session with nothing arriving (the median of 21 passes, 50 ms apart): what one \
-            frame of a game loop spends on this many quiet clients.
-            stderr gets the fastest and slowest pass too and, when it is a terminal, a progress line \
-            (sessions established so far) while the sessions are set up.
+            - kib: memory per awake session, the server process's resident-set growth (VmRSS) from just \
+            before the first client, divided by count.
+            - poll_ms: one idle pass over the awake sessions in milliseconds, UDPServer.poll() and then \
+            PacketPeerDTLS.poll() on every session (the median of 21 passes, 50 ms apart).
+            The clients make one full handshake and resume its session for the rest, bound to 127.0.0.x (a new \
+            x every 20,000), at most 15,000 per process. Both ends hibernate from the start; then the sessions \
+            are woken and kept awake.
             """)
 
     @Option(help: "Sessions to establish.") var count = 1000
-    @Option(help: "Client handshakes in flight at once (default: all of them).") var concurrent: Int?
+    @Option(help: "Client handshakes in flight at once per client process.") var concurrent = 256
+    @Option(help: "Echo round trips timed per client process and phase.") var pings = 1000
+    @Option(help: "Quiet milliseconds before a session hibernates, on both ends, in the first phase.")
+    var hibernateAfterMs: UInt32 = 50
     @Option(help: "Give up after this many seconds.") var timeout: Double = 900
     @OptionGroup var identity: BenchIdentity
 
     func validate() throws {
         guard count > 0 else { throw ValidationError("--count must be positive") }
-        guard (concurrent ?? 1) > 0 else { throw ValidationError("--concurrent must be positive") }
+        guard concurrent > 0 else { throw ValidationError("--concurrent must be positive") }
+        guard pings > 0 else { throw ValidationError("--pings must be positive") }
     }
 
     func run() throws {
-        try BenchSessionsServer(options: identity.serverOptions(), count: count, concurrent: concurrent ?? count,
-                                timeoutMs: Clock.milliseconds(timeout)).run()
+        try BenchSessionsServer(options: identity.serverOptions(), count: count, concurrent: concurrent, pings: pings,
+                                hibernateAfterMs: hibernateAfterMs, timeoutMs: Clock.milliseconds(timeout)).run()
     }
 }
 
 struct BenchSessionsClient: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sessions-client",
-        abstract: "The client side of `bench sessions` (started by it): N DTLS clients, then idle until killed.",
+        abstract: "The client side of `bench sessions` (started by it): N DTLS clients, then commands on stdin.",
         shouldDisplay: false)
 
     @Option var port: Int
     @Option var count: Int
+    @Option var first = 0
     @Option var concurrent: Int
+    @Option var pings = 1000
+    @Option var hibernateAfterMs: UInt32 = 50
 
     func run() throws {
-        try BenchSessionsServer.runClients(port: port, count: count, concurrent: concurrent)
+        try BenchSessionsClients.run(port: port, count: count, first: first, concurrent: concurrent, pings: pings,
+                                     hibernateAfterMs: hibernateAfterMs)
     }
 }

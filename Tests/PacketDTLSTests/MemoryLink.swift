@@ -57,6 +57,10 @@ final class MemoryLink: DatagramTransport, @unchecked Sendable {
         (Array((other?.address ?? "?").utf8) + [0x12, 0x34], other?.address ?? "?")
     }
     func sessionEnded() { lock.lock(); endedSessions += 1; lock.unlock() }
+    /// When set, the link tells an empty inbound queue (a hibernated session then sleeps on until a
+    /// datagram comes); otherwise it says "maybe", as a transport that cannot tell does.
+    var tellsWhenEmpty = false
+    var mayHaveDatagram: Bool { !tellsWhenEmpty || pending > 0 }
 }
 
 /// Pumps a client and a server-side peer until both are past the handshake (or a bound passes).

@@ -310,6 +310,41 @@ static void test_key_log_refusals(void) {
     dtls_options_free(options);
 }
 
+static void test_hibernation(void) {
+    server_node s;
+    client_node c;
+    CHECK(server_ready(&s, g_key, g_cert, NULL));
+    CHECK_ERR(dtls_server_set_hibernate_after_ms(s.dtls, 1), DTLS_OK);
+    client_ready(&c, server_port(&s));
+    CHECK_ERR(dtls_peer_set_hibernate_after_ms(c.dtls, 1), DTLS_OK);
+    run_pair(&s, &c, 5000);
+    CHECK(c.connected && s.peer_count == 1);
+    /* A message each way was exchanged: both ends let the handshake go and fall asleep. */
+    POLL_UNTIL(dtls_peer_is_hibernated(c.dtls) && dtls_peer_is_hibernated(s.peers[0]),
+               (server_process(&s), client_process(&c), tiny_wait()), 5000);
+    CHECK(dtls_peer_is_hibernated(c.dtls) && dtls_peer_is_hibernated(s.peers[0]));
+    CHECK(dtls_peer_get_status(c.dtls) == DTLS_STATUS_CONNECTED);
+    CHECK(dtls_peer_get_max_packet_size(c.dtls) > 0);
+    /* A put wakes the client, its datagram the server's peer, which answers (server_process). */
+    c.connected = false;
+    c.reply[0] = '\0';
+    CHECK_ERR(dtls_peer_put_packet(c.dtls, (const uint8_t *)MESSAGE, strlen(MESSAGE)), DTLS_OK);
+    CHECK(!dtls_peer_is_hibernated(c.dtls));
+    run_pair(&s, &c, 5000);
+    CHECK(strcmp(c.reply, REPLY) == 0 && s.received == 2);
+    dtls_peer_stats stats;
+    CHECK_ERR(dtls_peer_get_stats(s.peers[0], &stats, sizeof stats), DTLS_OK);
+    CHECK(stats.hibernations >= 1 && stats.wakes >= 1 && stats.packets_received == 2);
+    CHECK_ERR(dtls_peer_get_stats(c.dtls, &stats, sizeof stats), DTLS_OK);
+    CHECK(stats.hibernations >= 1 && stats.wakes >= 1 && stats.packets_sent == 2);
+    /* 0 turns it off, waking a sleeping session. */
+    POLL_UNTIL(dtls_peer_is_hibernated(c.dtls), (server_process(&s), client_process(&c), tiny_wait()), 5000);
+    CHECK_ERR(dtls_peer_set_hibernate_after_ms(c.dtls, 0), DTLS_OK);
+    CHECK(!dtls_peer_is_hibernated(c.dtls));
+    client_free(&c);
+    server_free(&s);
+}
+
 static void test_bad_handles(void) {
     dtls_options *bogus = (dtls_options *)(uintptr_t)0x1234;
     dtls_peer *freed = dtls_peer_new();
@@ -341,6 +376,10 @@ static void test_bad_handles(void) {
     CHECK(dtls_peer_get_last_alert(freed) == -1);
     dtls_peer_stats stats;
     CHECK_ERR(dtls_peer_get_stats(freed, &stats, sizeof stats), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_peer_set_hibernate_after_ms(freed, 5), DTLS_ERR_INVALID_PARAMETER);
+    CHECK(!dtls_peer_is_hibernated(freed));
+    CHECK_ERR(dtls_server_set_hibernate_after_ms((dtls_server *)freed, 5), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_server_set_hibernate_after_ms(NULL, 5), DTLS_ERR_INVALID_PARAMETER);
     dtls_peer *live = dtls_peer_new();
     CHECK_ERR(dtls_peer_set_session(live, (dtls_session *)live), DTLS_ERR_INVALID_PARAMETER);
     dtls_peer_free(live);
@@ -437,6 +476,7 @@ int main(void) {
     RUN(test_contradictions_are_refused);
     RUN(test_key_log_refusals);
     RUN(test_shared_keys_and_reuse_port);
+    RUN(test_hibernation);
     RUN(test_bad_handles);
     free_identities();
     return check_summary("test_beyond");

@@ -783,6 +783,22 @@ static void test_put_var_get_var_over_dtls(void) {
 
 // MARK: - Tests: beyond Godot
 
+static void test_hibernation(void) {
+    DtlsServerSide server;
+    CHECK(server.start(pd::TLSOptions::server(identity().key, identity().cert)));
+    CHECK(server.dtls.set_hibernate_after_ms(1) == pd::Error::Ok);
+    DtlsClientSide client;
+    CHECK(client.dtls.set_hibernate_after_ms(1) == pd::Error::Ok);
+    CHECK(handshake(server, client, pd::TLSOptions::client(identity().cert)) == pd::Status::Connected);
+    CHECK(echo_through(server, client, "before") == "before");
+    CHECK(step_until(server, client, [&] { return client.dtls.is_hibernated() && server.last()->is_hibernated(); }));
+    CHECK(echo_through(server, client, "after") == "after");
+    CHECK(client.dtls.get_stats().wakes >= 1 && server.last()->get_stats().wakes >= 1);
+    CHECK(client.dtls.get_stats().packets_received == 2);
+    pd::PacketPeerDTLS none = nullptr;
+    CHECK(none.set_hibernate_after_ms(5) == pd::Error::InvalidParameter && !none.is_hibernated());
+}
+
 static void test_session_resumption(void) {
     DtlsServerSide server;
     CHECK(server.start(pd::TLSOptions::server(identity().key, identity().cert)));
@@ -1342,6 +1358,7 @@ int main() {
     RUN(test_put_var_get_var_over_udp);
     RUN(test_put_var_get_var_over_dtls);
     RUN(test_session_resumption);
+    RUN(test_hibernation);
     RUN(test_session_tickets_off);
     RUN(test_pre_shared_key);
     RUN(test_alpn_stats_and_alerts);

@@ -25,6 +25,7 @@ public final class DTLSServer: @unchecked Sendable {
     private var keyRing: ServerKeyRing?
     /// Handshakes in flight, across setups: a new identity does not reset what is running.
     let budget = HandshakeBudget()
+    private var hibernateAfterMs = PeerHibernation.defaultAfterMs
 
     public init() {}
 
@@ -94,7 +95,11 @@ public final class DTLSServer: @unchecked Sendable {
             ErrorReport.set("take_connection: the UDP peer is not connected to a client")
             return nil
         }
-        let (peer, workers) = lock.withLock { () -> (PacketPeerDTLS, HandshakeWorkers?) in (peers.take(), self.workers) }
+        let (peer, workers, hibernateAfter) = lock.withLock { () -> (PacketPeerDTLS, HandshakeWorkers?, UInt32) in
+            (peers.take(), self.workers, hibernateAfterMs)
+        }
+        // Only a CONNECTED session hibernates: one whose handshake runs on a worker never does.
+        peer.setHibernateAfterMs(hibernateAfter)
         // A peer of a UDPServer: from now on its server answers cookie-less hellos for us, and a
         // hello it verified arrives with its handshake place taken already.
         let serverPeer = udpPeer as? PacketPeerUDP
@@ -163,6 +168,14 @@ public final class DTLSServer: @unchecked Sendable {
             peers = PeerBatch()
         }
     }
+
+    /// The quiet time after which the peers this server makes from now on hibernate (see
+    /// PacketPeerDTLS.setHibernateAfterMs); 0 = never. Default 10,000 ms.
+    public func setHibernateAfterMs(_ milliseconds: UInt32) {
+        lock.withLock { hibernateAfterMs = milliseconds }
+    }
+
+    public func getHibernateAfterMs() -> UInt32 { lock.withLock { hibernateAfterMs } }
 
     /// True between a successful setup() and stop().
     public var isSetUp: Bool { lock.withLock { configuration != nil } }

@@ -64,7 +64,11 @@ final class DTLSSession {
     @exclusivity(unchecked) private(set) var datagramsReceived = 0
     @exclusivity(unchecked) var datagramsSent = 0
     /// Times the retransmission timer ran out and a flight was sent again.
-    var retransmissions: Int { timer.pointee.retransmissions }
+    var retransmissions: Int { carriedRetransmissions + timer.pointee.retransmissions }
+    /// Retransmissions counted before a hibernation (the timer of a woken session starts at 0).
+    private let carriedRetransmissions: Int
+    /// True for a session rebuilt from a hibernation (it never sent a handshake flight itself).
+    let isWokenFromHibernation: Bool
     /// When the retransmission timer's final delay runs out (monotonic ms); nil while it is not running.
     var retransmissionDueMs: UInt64? { timer.pointee.finalDeadlineMs }
     /// Set when the peer's public key matched none of the pinned ones.
@@ -87,8 +91,19 @@ final class DTLSSession {
 
     /// `expectedName` is checked against the server's certificate (client, verifying names);
     /// `sniName` is sent as SNI (a DNS name, never an address).
+    convenience init(configuration: DTLSConfiguration, transport: DatagramTransport, expectedName: String?,
+                     sniName: String?) throws(Failure) {
+        try self.init(configuration: configuration, transport: transport, expectedName: expectedName, carrying: nil)
+        // SNI carries ASCII names only (RFC 6066); a name that is not goes unsent, not mangled.
+        if let sniName, !sniName.isEmpty, PeerNameCheck.refusal(of: sniName) == nil {
+            mbedtls_ssl_set_hostname(ssl, sniName)
+        }
+    }
+
+    /// A context set up and wired for `configuration`, before any handshake: a new session
+    /// (`carrying` nil), or one about to be loaded from a hibernation with the counts it had.
     init(configuration: DTLSConfiguration, transport: DatagramTransport, expectedName: String?,
-         sniName: String?) throws(Failure) {
+         carrying carried: SessionCounts?) throws(Failure) {
         if let expectedName, let reason = PeerNameCheck.refusal(of: expectedName) {
             throw Failure(.invalidParameter, reason)
         }
@@ -96,8 +111,14 @@ final class DTLSSession {
         self.transport = transport
         clientID = configuration.role == .server ? transport.remoteIdentity?.transportID : nil
         nameCheck = expectedName.map { PeerNameCheck(expectedName: $0) }
-        lastReceiveMs = MonotonicClock.coarseMilliseconds()
-        lastSendMs = lastReceiveMs
+        lastReceiveMs = carried?.lastReceiveMs ?? MonotonicClock.coarseMilliseconds()
+        lastSendMs = carried?.lastSendMs ?? lastReceiveMs
+        datagramsSent = carried?.datagramsSent ?? 0
+        datagramsReceived = carried?.datagramsReceived ?? 0
+        oversizedDatagrams = carried?.oversized ?? 0
+        keepalivesReceived = carried?.keepalivesReceived ?? 0
+        carriedRetransmissions = carried?.retransmissions ?? 0
+        isWokenFromHibernation = carried != nil
         ssl = .allocate(capacity: 1)
         mbedtls_ssl_init(ssl)
         let rc = mbedtls_ssl_setup(ssl, configuration.config)
@@ -114,10 +135,6 @@ final class DTLSSession {
         if configuration.verifiesChain {
             // Names and pins are judged by us alone: see verify(_:depth:flags:).
             mbedtls_ssl_set_verify(ssl, sessionVerify, context)
-        }
-        // SNI carries ASCII names only (RFC 6066); a name that is not goes unsent, not mangled.
-        if let sniName, !sniName.isEmpty, PeerNameCheck.refusal(of: sniName) == nil {
-            mbedtls_ssl_set_hostname(ssl, sniName)
         }
         if configuration.role == .server {
             guard let identity = transport.remoteIdentity else {
@@ -221,7 +238,7 @@ final class DTLSSession {
     }
 
     /// Input inside mbedTLS still to be processed, a held record not counted.
-    private var hasBufferedInput: Bool { internals.hasBufferedInputBesidesHeldRecord }
+    var hasBufferedInput: Bool { internals.hasBufferedInputBesidesHeldRecord }
 
     /// Whether the transport's last receive left more datagrams waiting (true when unknown).
     @exclusivity(unchecked) private var transportMayHaveMore = true
@@ -275,6 +292,16 @@ final class DTLSSession {
     }
 
     // MARK: What the session knows
+
+    /// The counts to carry across a hibernation.
+    var counts: SessionCounts {
+        SessionCounts(datagramsSent: datagramsSent, datagramsReceived: datagramsReceived, badMAC: badMACRecords,
+                      oversized: oversizedDatagrams, retransmissions: retransmissions,
+                      keepalivesReceived: keepalivesReceived, lastReceiveMs: lastReceiveMs, lastSendMs: lastSendMs)
+    }
+
+    /// The name checked against the server's certificate (client side), nil when none.
+    var checkedName: String? { nameCheck?.expectedName }
 
     var cipherSuite: String {
         guard let name = mbedtls_ssl_get_ciphersuite(ssl) else { return "" }

@@ -134,6 +134,34 @@ struct MbedTLSInternals {
 
     /// True when a record built earlier still waits for the socket.
     var hasQueuedOutput: Bool { ssl.pointee.out_left > 0 }
+
+    // MARK: Hibernation (ssl->handshake after the handshake, ssl->alpn_chosen)
+
+    /// The handshake is over but mbedTLS still keeps its state: this end sent the last flight and
+    /// keeps it to answer a retransmission until the other end's first record arrives.
+    var keepsLastFlight: Bool { isHandshakeOver && ssl.pointee.handshake != nil }
+
+    /// Frees the kept last flight and handshake state, as mbedTLS does itself when the other end's
+    /// first record arrives (mbedtls_ssl_handshake_wrapup_free_hs_transform). True when none is left.
+    func releaseLastFlight() -> Bool {
+        guard keepsLastFlight else { return ssl.pointee.handshake == nil }
+        mbedtls_ssl_handshake_wrapup_free_hs_transform(ssl)
+        return ssl.pointee.handshake == nil
+    }
+
+    /// Sets the agreed ALPN protocol to the configuration's entry named `name`, as the handshake had
+    /// it; false when the configuration lists no such name.
+    func chooseConfiguredALPN(_ name: String) -> Bool {
+        guard var entry = ssl.pointee.conf.pointee.alpn_list else { return false }
+        while let candidate = entry.pointee {
+            if String(cString: candidate) == name {
+                ssl.pointee.alpn_chosen = candidate
+                return true
+            }
+            entry += 1
+        }
+        return false
+    }
 }
 
 /// The one field of a saved session (mbedtls_ssl_session) that the ticket code reads; 2.28 has no

@@ -23,6 +23,9 @@ extension PacketPeerDTLS {
         /// Datagrams for this peer dropped below DTLS: the queue of its UDPServer peer stayed full
         /// (see UDPServer.poll()). 0 over a peer with its own socket, which leaves them in the kernel.
         public var datagramsDropped: UInt64 = 0
+        /// Times the session hibernated after a quiet spell, and times it woke again.
+        public var hibernations: UInt64 = 0
+        public var wakes: UInt64 = 0
 
         /// Session-level counts, which live in the session until it ends.
         var sessionPart = SessionPart()
@@ -31,15 +34,20 @@ extension PacketPeerDTLS {
         }
 
         mutating func absorb(_ session: DTLSSession) {
+            absorb(session.counts, droppedBy: session.transport)
+        }
+
+        /// The session's counts (kept across a hibernation), and what `transport` dropped for it.
+        mutating func absorb(_ session: SessionCounts, droppedBy transport: DatagramTransport) {
             sessionPart = SessionPart(datagramsSent: session.datagramsSent, datagramsReceived: session.datagramsReceived,
-                                      badMAC: session.badMACRecords, oversized: session.oversizedDatagrams,
+                                      badMAC: session.badMAC, oversized: session.oversized,
                                       retransmissions: session.retransmissions)
             datagramsSent = UInt64(sessionPart.datagramsSent)
             datagramsReceived = UInt64(sessionPart.datagramsReceived)
             recordsDroppedBadMAC = UInt64(sessionPart.badMAC)
             datagramsOversized = UInt64(sessionPart.oversized)
             handshakeRetransmissions = UInt64(sessionPart.retransmissions)
-            datagramsDropped = session.transport.droppedDatagrams
+            datagramsDropped = transport.droppedDatagrams
         }
     }
 }

@@ -55,6 +55,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     @exclusivity(unchecked) private var handshakeDeadlineMs: UInt64 = 0
     /// Keepalives, and whether ICMP refusals mean the other end is gone.
     @exclusivity(unchecked) private var liveness = SessionLiveness()
+    /// An idle session's saved state while its mbedTLS context is freed (SessionHibernation.swift).
+    @exclusivity(unchecked) private var hibernation = PeerHibernation()
 
     /// Records decrypted per poll at most, so one poll stays bounded under a flood.
     static let recordsPerPoll = 4096
@@ -64,8 +66,12 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     deinit {
         handshakeJob?.cancel()
         // Under our lock: a stopping server that holds it (PacketPeerUDP.endSessionForStoppedServer)
-        // finishes first. The transport does not retain its DTLS peer: detach before going.
-        lock.withLock { session?.transport.detachDTLSPeer(self) }
+        // finishes first. The goodbye below needs the session's keys: a sleeping session wakes.
+        // The transport does not retain its DTLS peer: detach before going.
+        lock.withLock {
+            if hibernation.isHibernated { wakeFromHibernation() }
+            session?.transport.detachDTLSPeer(self)
+        }
         // Freeing a connected peer says goodbye, as disconnect_from_peer() would.
         if status == .connected { session?.sendCloseNotify() }
         if isServerSide { session?.transport.sessionEnded() }
@@ -174,6 +180,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// Ends the session because the UDPServer below stopped: close_notify to a connected client, and
     /// DISCONNECTED with the reason at once. The caller holds our lock (PacketPeerUDP.endSessionForStoppedServer).
     func endBecauseServerStoppedLocked() {
+        // The goodbye needs the session's keys: a sleeping session wakes (or ends in ERROR).
+        if hibernation.isHibernated { wakeFromHibernation() }
         switch status {
         case .connected:
             session?.sendCloseNotify()
@@ -205,6 +213,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         verifyFlags = 0
         lastAlert = nil
         counters = Stats()
+        hibernation.reset()
         handshakeStartMs = MonotonicClock.milliseconds()
         lastPacketError = .ok
         status = .handshaking
@@ -230,6 +239,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             case .handshaking:
                 if let handshakeJob { collectHandshake(handshakeJob) } else { advanceHandshake() }
             case .connected:
+                if hibernation.isHibernated, !wakeForPoll(seenArrivals) { break }
                 // One reference for the whole poll, handed down (each load of `session` is a retain).
                 if let session { pollConnected(session, seenArrivals) }
             default:
@@ -252,6 +262,10 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             end(.error, reason)
             return
         }
+        if hibernateIfDue(session) {
+            settleAsleep(seenArrivals)
+            return
+        }
         settleIfQuiet(session, seenArrivals)
     }
 
@@ -260,7 +274,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         guard arrivalsObserved, status == .connected, !session.hasQueuedOutput, !session.mayHaveInput,
               !liveness.isProbing else { return }
         let idleDeadline = idleTimeoutMs > 0 ? session.lastReceiveMs &+ UInt64(idleTimeoutMs) : UInt64.max
-        let deadline = min(idleDeadline, liveness.keepaliveDueMs(session))
+        // The poll that finds the session due for a keepalive or for hibernation must not be skipped.
+        let deadline = min(idleDeadline, liveness.keepaliveDueMs(session), hibernation.dueMs(for: session) ?? UInt64.max)
         quietArrivals.store(seenArrivals, ordering: .relaxed)
         quietUntilMs.store(deadline, ordering: .relaxed)
         quiet.store(true, ordering: .releasing)
@@ -398,6 +413,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     private func endIfClientReconnected() -> Bool {
         guard isServerSide, reconnectedByClient.load(ordering: .acquiring) || session?.clientReconnected == true
         else { return false }
+        // A sleeping session wakes so that it ends as an awake one does (transport let go, counts kept).
+        if hibernation.isHibernated { wakeFromHibernation() }
         end(.disconnected, Self.reconnectReason)
         return true
     }
@@ -447,6 +464,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         lock.withLock {
             handshakeJob?.cancel()
             handshakeJob = nil
+            if hibernation.isHibernated { wakeFromHibernation() }
             if status == .connected { session?.sendCloseNotify() }
             if session != nil { end(.disconnected, "") }
             status = .disconnected
@@ -462,6 +480,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// then the new packet was not taken.
     public func putPacket(_ bytes: UnsafeRawBufferPointer) -> GodotError {
         lock.withLock {
+            if hibernation.isHibernated { wakeFromHibernation() }
             guard status == .connected, let session else {
                 return ErrorReport.fail(.unconfigured, "put_packet: the DTLS peer is \(status), not connected")
             }
@@ -553,7 +572,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     public func getCipherSuite() -> String { lock.withLock { cipherSuite } }
     /// The largest packet putPacket accepts now; 0 when not connected.
     public func getMaxPacketSize() -> Int {
-        lock.withLock { status == .connected ? session?.maxPacketSize ?? 0 : 0 }
+        lock.withLock { status == .connected ? session?.maxPacketSize ?? hibernation.sleeping?.maxPacketSize ?? 0 : 0 }
     }
 
     // MARK: Beyond Godot
@@ -566,7 +585,10 @@ public final class PacketPeerDTLS: @unchecked Sendable {
 
     /// The session of a connected client, to resume later; nil when not connected.
     public func getSession() -> ResumableSession? {
-        lock.withLock { status == .connected ? session?.savedSession() : nil }
+        lock.withLock {
+            if hibernation.isHibernated { wakeFromHibernation() }
+            return status == .connected ? session?.savedSession() : nil
+        }
     }
 
     /// True when the last handshake resumed a saved session.
@@ -579,6 +601,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// peer sent none (PSK, or a client the server did not ask).
     public func getPeerCertificate() -> X509Certificate? {
         lock.withLock {
+            if hibernation.isHibernated { wakeFromHibernation() }
             guard status == .connected, let chain = session?.peerCertificate else { return nil }
             return X509Certificate(chain: chain)
         }
@@ -619,9 +642,105 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         lock.withLock {
             var snapshot = counters
             if let session { snapshot.absorb(session) }
+            if let sleeping = hibernation.sleeping { snapshot.absorb(sleeping.counts, droppedBy: sleeping.transport) }
             snapshot.keepalivesSent = liveness.keepalivesSent
             snapshot.keepalivesReceived = liveness.keepalivesReceived
+            snapshot.hibernations = hibernation.hibernations
+            snapshot.wakes = hibernation.wakes
             return snapshot
+        }
+    }
+}
+
+// MARK: - Hibernation hooks (the mechanism is in SessionHibernation.swift)
+
+extension PacketPeerDTLS {
+    /// Quiet time after which a connected session hibernates (frees its mbedTLS context and
+    /// buffers, keeping a few hundred saved bytes); 0 turns hibernation off (and wakes a sleeping
+    /// session). Default 10,000 ms. Callers see no difference but memory: the next datagram,
+    /// putPacket, putVar, disconnectFromPeer or the idle deadline wakes the session.
+    public func setHibernateAfterMs(_ milliseconds: UInt32) {
+        lock.withLock {
+            hibernation.afterMs = milliseconds
+            hibernation.retryAtMs = 0
+            if milliseconds == 0, hibernation.isHibernated { wakeFromHibernation() }
+            // The next poll recomputes when to look at this peer again.
+            quiet.store(false, ordering: .releasing)
+        }
+    }
+
+    public func getHibernateAfterMs() -> UInt32 { lock.withLock { hibernation.afterMs } }
+
+    /// True while the session sleeps (see setHibernateAfterMs).
+    public func isHibernated() -> Bool { lock.withLock { hibernation.isHibernated } }
+
+    /// Hibernates `session` when it has been quiet long enough; true when it now sleeps.
+    fileprivate func hibernateIfDue(_ session: DTLSSession) -> Bool {
+        // A refusal being probed needs the session awake (SessionLiveness).
+        guard status == .connected, !liveness.isProbing, let due = hibernation.dueMs(for: session) else { return false }
+        let now = MonotonicClock.coarseMilliseconds()
+        guard now >= due else { return false }
+        // A decrypted record still inside mbedTLS moves to the inbox: the context is about to go.
+        if session.heldRecordLength > 0 {
+            guard !inbox.isFull else { return false }
+            inbox.append(session.takeHeldRecord())
+        }
+        switch hibernation.hibernateIfDue(session, now: now) {
+        case .hibernated:
+            self.session = nil
+            return true
+        case .refused:
+            return false
+        case .lost(let code):
+            end(.error, "the session could not be saved for hibernation: \(MbedTLSError.describe(code))")
+            return false
+        }
+    }
+
+    /// A poll of a sleeping session wakes it when a datagram waits, its idle deadline passed or its
+    /// keepalive fell due (waking first lets the usual code end it or send the keepalive as before;
+    /// the keepalive sent counts as activity, so it sleeps again after another quiet spell);
+    /// otherwise it sleeps on. True when awake.
+    fileprivate func wakeForPoll(_ seenArrivals: UInt64) -> Bool {
+        guard let sleeping = hibernation.sleeping else { return true }
+        if hibernation.sleepingTransportHasDatagram() || MonotonicClock.coarseMilliseconds() >= wakeDueMs(sleeping) {
+            return wakeFromHibernation()
+        }
+        settleAsleep(seenArrivals)
+        return false
+    }
+
+    /// When a sleeping session must wake with no datagram: its idle deadline or its next keepalive.
+    private func wakeDueMs(_ sleeping: HibernatedSession) -> UInt64 {
+        let idleDeadline = idleTimeoutMs > 0 ? sleeping.counts.lastReceiveMs &+ UInt64(idleTimeoutMs) : UInt64.max
+        return min(idleDeadline, liveness.keepaliveDueMs(lastSendMs: sleeping.counts.lastSendMs))
+    }
+
+    /// Lets the next polls of a sleeping session return at once until a datagram, its idle deadline
+    /// or its keepalive.
+    fileprivate func settleAsleep(_ seenArrivals: UInt64) {
+        guard arrivalsObserved, let sleeping = hibernation.sleeping else { return }
+        quietArrivals.store(seenArrivals, ordering: .relaxed)
+        quietUntilMs.store(wakeDueMs(sleeping), ordering: .relaxed)
+        quiet.store(true, ordering: .releasing)
+    }
+
+    /// Brings a sleeping session back before anything uses `session`. When it cannot come back the
+    /// peer ends in ERROR, its transport let go as end() would. True when awake.
+    @discardableResult
+    fileprivate func wakeFromHibernation() -> Bool {
+        guard let sleeping = hibernation.sleeping else { return session != nil }
+        switch hibernation.wake() {
+        case .success(let woken):
+            session = woken
+            return true
+        case .failure(let failure):
+            sleeping.transport.detachDTLSPeer(self)
+            arrivalsObserved = false
+            counters.absorb(sleeping.counts, droppedBy: sleeping.transport)
+            end(.error, failure.message)
+            if isServerSide { sleeping.transport.sessionEnded() }
+            return false
         }
     }
 }

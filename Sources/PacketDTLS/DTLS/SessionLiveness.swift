@@ -164,6 +164,11 @@ struct SessionLiveness {
 
     /// When the next keepalive falls due for `session` (UInt64.max when off).
     func keepaliveDueMs(_ session: DTLSSession) -> UInt64 {
-        keepaliveMs > 0 ? session.lastSendMs &+ UInt64(keepaliveMs) : UInt64.max
+        keepaliveDueMs(lastSendMs: session.lastSendMs)
+    }
+
+    /// The same for a session last sending at `lastSendMs` (a hibernated one, SessionHibernation.swift).
+    func keepaliveDueMs(lastSendMs: UInt64) -> UInt64 {
+        keepaliveMs > 0 ? lastSendMs &+ UInt64(keepaliveMs) : UInt64.max
     }
 }

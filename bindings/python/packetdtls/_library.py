@@ -105,6 +105,8 @@ class dtls_peer_stats(ctypes.Structure):
         ("keepalives_sent", ctypes.c_uint64),
         ("keepalives_received", ctypes.c_uint64),
         ("datagrams_dropped", ctypes.c_uint64),
+        ("hibernations", ctypes.c_uint64),
+        ("wakes", ctypes.c_uint64),
     ]
 
 
@@ -310,6 +312,10 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_peer_get_last_alert": (_int, (PeerHandle,)),
     "dtls_peer_get_stats": (_err, (PeerHandle, _stats_p, _size)),
     "dtls_peer_set_keepalive_ms": (_err, (PeerHandle, _u32)),
+    # Hibernation of idle sessions
+    "dtls_server_set_hibernate_after_ms": (_err, (ServerHandle, _u32)),
+    "dtls_peer_set_hibernate_after_ms": (_err, (PeerHandle, _u32)),
+    "dtls_peer_is_hibernated": (_bool, (PeerHandle,)),
     # Variant values (dtls_var) and put_var / get_var
     "dtls_var_new": (VarHandle, ()),
     "dtls_var_new_of_type": (VarHandle, (_int,)),

@@ -47,6 +47,8 @@ class PeerStats(NamedTuple):
     keepalives_sent: int  #: keepalive records sent (answers and refusal probes included)
     keepalives_received: int  #: keepalive records (empty application data) received
     datagrams_dropped: int  #: dropped below DTLS: its UDPServer peer's queue stayed full
+    hibernations: int  #: times the session hibernated after a quiet spell
+    wakes: int  #: times a hibernated session woke again
 
 _NAMES_3X = ("validate_certs", "for_hostname", "valid_certificate")
 _NAMES_4X = ("hostname", "client_options")
@@ -217,6 +219,19 @@ class PacketPeerDTLS(VarPeer, HandleOwner):
     def is_session_resumed(self) -> bool:
         """True when the last handshake resumed a saved session (an abbreviated handshake)."""
         return bool(lib.dtls_peer_is_session_resumed(self._handle()))
+
+    def set_hibernate_after_ms(self, ms: int) -> Error:
+        """Quiet milliseconds after which the session hibernates (frees its mbedTLS context, keeps
+        a few hundred saved bytes) until the next datagram, put or disconnect; 0 = never. Default 10000."""
+        h = self._handle()
+        value = c_u32("set_hibernate_after_ms", "ms", ms)
+        if value is None:
+            return Error.ERR_INVALID_PARAMETER
+        return to_error(lib.dtls_peer_set_hibernate_after_ms(h, value))
+
+    def is_hibernated(self) -> bool:
+        """True while the session is hibernated."""
+        return bool(lib.dtls_peer_is_hibernated(self._handle()))
 
     def get_alpn_protocol(self) -> str:
         """The ALPN protocol both ends agreed on ("" when none)."""

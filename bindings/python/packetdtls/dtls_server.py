@@ -6,7 +6,7 @@ from __future__ import annotations
 import ctypes
 from typing import Any, NamedTuple, Optional, overload
 
-from ._common import HandleOwner, PathLike, c_int, c_path, instance, type_error
+from ._common import HandleOwner, PathLike, c_int, c_path, c_u32, instance, type_error
 from ._errors import Error, to_error
 from ._library import lib
 from .crypto_key import CryptoKey
@@ -154,3 +154,11 @@ class DTLSServer(HandleOwner):
         """New random keys become current; the current ones stay accepted as the previous, the
         previous ones are forgotten (their tickets then get a full handshake)."""
         return to_error(lib.dtls_server_rotate_keys(self._handle()))
+    def set_hibernate_after_ms(self, ms: int) -> Error:
+        """Quiet milliseconds after which the peers this server makes from now on hibernate; 0 = never.
+        Default 10000."""
+        h = self._handle()
+        value = c_u32("set_hibernate_after_ms", "ms", ms)
+        if value is None:
+            return Error.ERR_INVALID_PARAMETER
+        return to_error(lib.dtls_server_set_hibernate_after_ms(h, value))

@@ -19,6 +19,7 @@ from packetdtls import (
     ClientCertificateMode,
     Crypto,
     CryptoKey,
+    DTLSServer,
     DTLSSession,
     Error,
     PacketPeerDTLS,
@@ -602,3 +603,48 @@ def test_cipher_suites_can_be_narrowed_to_allowed_aead_suites():
     assert options.set_cipher_suites([]) == Error.OK
     with pytest.raises(TypeError):
         options.set_cipher_suites("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256")
+
+
+def test_idle_sessions_hibernate_and_wake(identity: Identity):
+    def setup(dtls: DTLSServer) -> Error:
+        assert dtls.set_hibernate_after_ms(1) == Error.OK
+        return dtls.setup(TLSOptions.server(identity.key, identity.cert))
+
+    harness = Harness(setup)
+    client = PacketPeerDTLS()
+    assert client.set_hibernate_after_ms(1) == Error.OK
+    assert client.connect_to_peer(client_for(harness.port), "localhost", TLSOptions.client(identity.cert)) == Error.OK
+    run_until(harness, [client], settled(client))
+    assert client.get_status() == CONNECTED
+    # A packet each way, so that neither end still keeps the handshake's last flight.
+    assert echo(harness, client, b"abc") == b"cba"
+    peer = server_side(harness)
+    run_until(harness, [client], lambda: client.is_hibernated() and peer.is_hibernated(), timeout=10)
+    suite = client.get_cipher_suite()
+    assert client.get_status() == CONNECTED and peer.get_status() == CONNECTED
+    assert client.get_stats().hibernations >= 1 and peer.get_stats().hibernations >= 1
+    # A put wakes the client; the datagram wakes the server's peer; nothing is lost.
+    assert echo(harness, client, b"wake") == b"ekaw"
+    assert client.get_stats().wakes >= 1 and peer.get_stats().wakes >= 1
+    assert client.get_stats().packets_received == 2 and peer.get_stats().packets_received == 2
+    assert client.get_cipher_suite() == suite
+    # 0 turns hibernation off and wakes a sleeping session.
+    run_until(harness, [client], lambda: peer.is_hibernated(), timeout=10)
+    assert peer.set_hibernate_after_ms(0) == Error.OK
+    assert not peer.is_hibernated()
+
+
+def test_hibernation_bad_input():
+    peer = PacketPeerDTLS()
+    assert peer.set_hibernate_after_ms(-1) == Error.ERR_INVALID_PARAMETER
+    assert peer.set_hibernate_after_ms(2**32) == Error.ERR_INVALID_PARAMETER
+    assert not peer.is_hibernated()
+    with pytest.raises(TypeError):
+        peer.set_hibernate_after_ms("10")
+    server = DTLSServer()
+    assert server.set_hibernate_after_ms(0) == Error.OK
+    with pytest.raises(TypeError):
+        server.set_hibernate_after_ms(1.5)
+    peer.close()
+    with pytest.raises(ValueError):
+        peer.is_hibernated()

@@ -1,0 +1,229 @@
+// SessionHibernation.swift — an idle DTLS session saved to a few hundred bytes and brought back.
+//
+// A connected session costs mbedTLS's two record buffers and its cipher contexts even while nothing
+// moves. mbedTLS 2.28 can serialize an established DTLS 1.2 AEAD session without renegotiation
+// (mbedtls_ssl_context_save) and rebuild it (mbedtls_ssl_context_load) without the peer noticing:
+// keys, record counters and the anti-replay window travel inside the saved bytes. Those bytes are
+// secret (they hold the keys): they live in SensitiveBytes, are loaded at most once (mbedTLS's rule:
+// never load the same state twice, or record sequence numbers repeat), and are wiped once loaded.
+
+internal import CMbedTLS
+
+/// The counts a session keeps about its traffic; carried across a hibernation so that callers see
+/// no change. (mbedTLS keeps the count of records dropped for a bad MAC inside the saved bytes.)
+struct SessionCounts: Sendable, Equatable {
+    var datagramsSent = 0
+    var datagramsReceived = 0
+    var badMAC = 0
+    var oversized = 0
+    var retransmissions = 0
+    /// Keepalives received (SessionLiveness compares its own count with it).
+    var keepalivesReceived = 0
+    /// When the last datagram arrived (coarse monotonic ms), for the idle deadline.
+    var lastReceiveMs: UInt64 = 0
+    /// When the last datagram went out (coarse monotonic ms), for the keepalive and hibernation.
+    var lastSendMs: UInt64 = 0
+}
+
+/// What hibernation keeps of a session while its mbedTLS context is freed.
+final class HibernatedSession {
+    let configuration: DTLSConfiguration
+    let transport: DatagramTransport
+    let expectedName: String?
+    let counts: SessionCounts
+    /// The largest packet the session takes, answered without waking it.
+    let maxPacketSize: Int
+    /// The agreed ALPN protocol, kept out of the saved bytes (see SavedALPN).
+    let alpn: String?
+    /// mbedTLS's saved context; nil once loaded.
+    private var saved: SensitiveBytes?
+
+    fileprivate init(of session: DTLSSession, saved: SensitiveBytes, maxPacketSize: Int, counts: SessionCounts,
+                     alpn: String?) {
+        self.alpn = alpn
+        configuration = session.configuration
+        transport = session.transport
+        expectedName = session.checkedName
+        self.counts = counts
+        self.maxPacketSize = maxPacketSize
+        self.saved = saved
+    }
+
+    /// The size of the saved context, in bytes (0 once woken).
+    var savedByteCount: Int { saved?.count ?? 0 }
+
+    /// Rebuilds the session: a fresh context on the same configuration, wired as a new session is
+    /// (I/O, timer, verification, client id), then loaded from the saved bytes, which are wiped.
+    /// Callable once; a second call fails rather than load the same state twice.
+    func wake() throws(Failure) -> DTLSSession {
+        guard let bytes = saved else {
+            throw Failure(.bug, "the hibernated session was already woken once")
+        }
+        saved = nil
+        defer { mbedtls_platform_zeroize(bytes.base, bytes.capacity) }
+        let session = try DTLSSession(configuration: configuration, transport: transport, expectedName: expectedName,
+                                      carrying: counts)
+        let rc = mbedtls_ssl_context_load(session.ssl, bytes.base, bytes.count)
+        guard rc == 0 else {
+            throw Failure(.connectionError, "the hibernated session could not be loaded: \(MbedTLSError.describe(rc))")
+        }
+        if let alpn, !session.internals.chooseConfiguredALPN(alpn) {
+            throw Failure(.connectionError, "the hibernated session's ALPN protocol is no longer configured")
+        }
+        return session
+    }
+}
+
+extension DTLSSession {
+    enum HibernateOutcome {
+        case hibernated(HibernatedSession)
+        /// mbedTLS refused (pending data, a handshake going on): the session is untouched and awake.
+        case refused
+        /// Saving failed after mbedTLS had reset the context: the session is gone.
+        case lost(Int32)
+    }
+
+    /// Saves the session and leaves its context reset; after `.hibernated` this object must be
+    /// dropped. A held record must have been taken out first (it counts as pending input).
+    /// `quietMs`: how long nothing has moved either way.
+    func hibernate(quietMs: UInt64) -> HibernateOutcome {
+        guard heldRecordLength == 0, !hasQueuedOutput, !hasBufferedInput, !SleepingTransport.hasDatagram(transport) else {
+            return .refused
+        }
+        guard releaseRetainedLastFlight(quietMs: quietMs) else { return .refused }
+        let maxPacket = maxPacketSize
+        let carried = counts
+        let alpn = alpnProtocol
+        // A first call with no buffer runs mbedTLS's checks and gives the size without touching the context.
+        var needed = 0
+        guard mbedtls_ssl_context_save(ssl, nil, 0, &needed) == MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL, needed > 0 else {
+            return .refused
+        }
+        let saved = SensitiveBytes(capacity: needed)
+        var written = 0
+        let rc = mbedtls_ssl_context_save(ssl, saved.base, needed, &written)
+        guard rc == 0, written > 0, written <= needed else { return .lost(rc) }
+        saved.count = written
+        if let alpn {
+            guard SavedALPN.strip(alpn, from: saved) else { return .lost(MBEDTLS_ERR_SSL_BAD_INPUT_DATA) }
+        }
+        return .hibernated(HibernatedSession(of: self, saved: saved, maxPacketSize: maxPacket, counts: carried,
+                                             alpn: alpn))
+    }
+}
+
+extension DTLSSession {
+    /// The end that sent the handshake's last flight keeps it (and mbedTLS keeps the whole handshake
+    /// state) until a record from the other end shows it arrived; mbedTLS refuses to save meanwhile.
+    /// Once the other end has been silent for the longest handshake timeout it has stopped
+    /// retransmitting (or is gone), so the flight can go. True when no handshake state is left.
+    ///
+    /// A session woken from a hibernation sent no flight, yet a few were seen holding handshake state
+    /// again after their wake (docs/PERFORMANCE.md, 20,000 and 50,000 sessions; cause not found). What
+    /// that state holds is not known, so it is left alone: such a session stays awake.
+    fileprivate func releaseRetainedLastFlight(quietMs: UInt64) -> Bool {
+        guard internals.keepsLastFlight else { return true }
+        guard !isWokenFromHibernation else { return false }
+        guard quietMs >= UInt64(configuration.tuning.handshakeTimeoutMax) else { return false }
+        return internals.releaseLastFlight()
+    }
+}
+
+/// mbedTLS 2.28's mbedtls_ssl_context_load compares the saved ALPN protocol with the address of
+/// the configured name instead of the name itself, so a context saved with an ALPN protocol never
+/// loads (MBEDTLS_ERR_SSL_BAD_INPUT_DATA). The protocol is the last field of the saved bytes (a
+/// length byte, then the name): it is cut off before saving and chosen again after loading
+/// (MbedTLSInternals.chooseConfiguredALPN).
+enum SavedALPN {
+    /// Replaces the trailing length-and-name by a zero length; false when the bytes do not end so.
+    static func strip(_ alpn: String, from saved: SensitiveBytes) -> Bool {
+        let name = Array(alpn.utf8)
+        let start = saved.count - name.count - 1
+        guard !name.isEmpty, name.count < 256, start >= 0, Int(saved.base[start]) == name.count,
+              Array(UnsafeBufferPointer(start: saved.base + start + 1, count: name.count)) == name else { return false }
+        saved.base[start] = 0
+        mbedtls_platform_zeroize(saved.base + start + 1, name.count)
+        saved.count = start + 1
+        return true
+    }
+}
+
+/// One peer's hibernation: when to hibernate, the sleeping session, and the counts of both ways.
+/// Used under the peer's lock only.
+struct PeerHibernation {
+    /// Quiet time after which a connected session hibernates; 0 = never.
+    var afterMs: UInt32 = PeerHibernation.defaultAfterMs
+    /// The session while it sleeps.
+    var sleeping: HibernatedSession?
+    /// After a refusal, no new attempt before this time.
+    var retryAtMs: UInt64 = 0
+    private(set) var hibernations: UInt64 = 0
+    private(set) var wakes: UInt64 = 0
+
+    /// Ten seconds of quiet, as issue 13 asks: long beside any game tick or report interval.
+    static let defaultAfterMs: UInt32 = 10_000
+
+    var isHibernated: Bool { sleeping != nil }
+
+    /// Forgets counts and any sleeping session (a new connection starts).
+    mutating func reset() {
+        sleeping = nil
+        retryAtMs = 0
+        hibernations = 0
+        wakes = 0
+    }
+
+    /// When `session` is due to hibernate (coarse ms); nil when hibernation is off. Every datagram
+    /// sent is activity, keepalives included: with a keepalive shorter than `afterMs` the session
+    /// stays awake; with a longer one it sleeps and wakes for each keepalive (PacketPeerDTLS.wakeForPoll).
+    func dueMs(for session: DTLSSession) -> UInt64? {
+        guard afterMs > 0 else { return nil }
+        return max(max(session.lastReceiveMs, session.lastSendMs) &+ UInt64(afterMs), retryAtMs)
+    }
+
+    /// Hibernates `session` if it has been quiet long enough and mbedTLS agrees. `.refused` also
+    /// when it is not due yet.
+    mutating func hibernateIfDue(_ session: DTLSSession, now: UInt64) -> DTLSSession.HibernateOutcome {
+        guard let due = dueMs(for: session), now >= due else { return .refused }
+        let outcome = session.hibernate(quietMs: now &- max(session.lastReceiveMs, session.lastSendMs))
+        switch outcome {
+        case .hibernated(let saved):
+            sleeping = saved
+            hibernations += 1
+        case .refused:
+            retryAtMs = now &+ UInt64(max(afterMs / 4, 250))
+        case .lost:
+            break
+        }
+        return outcome
+    }
+
+    /// Takes the sleeping session and brings it back (counted as a wake when it comes back).
+    mutating func wake() -> Result<DTLSSession, Failure> {
+        guard let saved = sleeping else { return .failure(Failure(.bug, "no hibernated session to wake")) }
+        sleeping = nil
+        do throws(Failure) {
+            let session = try saved.wake()
+            wakes += 1
+            return .success(session)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Whether a datagram waits for the sleeping session.
+    func sleepingTransportHasDatagram() -> Bool {
+        guard let transport = sleeping?.transport else { return false }
+        return SleepingTransport.hasDatagram(transport)
+    }
+}
+
+enum SleepingTransport {
+    /// Whether a datagram waits on `transport`, asked without mbedTLS. A UDP peer with its own
+    /// socket cannot tell without the kernel (mayHaveDatagram says "maybe"): it is asked to count
+    /// what waits, which moves the socket's datagrams into its queue, nothing lost.
+    static func hasDatagram(_ transport: DatagramTransport) -> Bool {
+        if let udp = transport as? PacketPeerUDP { return udp.getAvailablePacketCount() > 0 }
+        return transport.mayHaveDatagram
+    }
+}

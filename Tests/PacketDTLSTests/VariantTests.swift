@@ -129,6 +129,25 @@ final class VariantTests: XCTestCase {
                        words(5, f32(0.1), f32(2)))
     }
 
+    /// A NodePath part that is empty or holds a separator cannot be one of Godot's and would not
+    /// survive as text: "//" (two empty names) would read back as "/" and collapse with it as a
+    /// Dictionary key (found by the variant fuzzer). Such a path is invalid data.
+    func testNodePathWithAnEmptyOrSeparatorPartIsInvalidData() {
+        func path(_ parts: [[UInt8]]) -> [UInt8] {
+            var bytes: [UInt8] = [22, 0, 0, 0] + [UInt8(parts.count), 0, 0, 0x80] + [0, 0, 0, 0] + [1, 0, 0, 0]
+            for part in parts {
+                bytes += [UInt8(part.count), 0, 0, 0] + part + [UInt8](repeating: 0, count: (4 - part.count % 4) % 4)
+            }
+            return bytes
+        }
+        XCTAssertEqual(try VariantDecoder.decode(path([Array("a".utf8), Array("b".utf8)])), .nodePath("/a/b"))
+        for bad in [[UInt8](), Array("a/b".utf8), Array("a:b".utf8)] {
+            XCTAssertThrowsError(try VariantDecoder.decode(path([bad]))) { error in
+                XCTAssertEqual((error as? VariantError)?.code, .invalidData, "\(error)")
+            }
+        }
+    }
+
     func testDictionaryAndArrayLayouts() {
         // "27: Dictionary" (18 in Godot 3): count, then key, value, key, value...
         let entries = [GodotDictionaryEntry(.string("a"), .int(1))]

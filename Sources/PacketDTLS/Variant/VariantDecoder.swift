@@ -275,6 +275,11 @@ private struct Reader {
         var subnames: [String] = []
         for _ in 0..<nameCount { names.append(try string()) }
         for _ in 0..<subnameCount { subnames.append(try string()) }
+        // Godot's NodePath parts are never empty and never hold a separator; a part that does would
+        // not survive as text (two such paths could read the same and collapse in a Dictionary).
+        if let part = (names + subnames).first(where: { $0.isEmpty || $0.contains("/") || $0.contains(":") }) {
+            throw VariantError(.invalidData, "a NodePath part '\(part)' is empty or holds '/' or ':'")
+        }
         return NodePathText(absolute: flags & 1 != 0, names: names, subnames: subnames).text
     }
 

@@ -100,7 +100,7 @@ struct GameServerLoop {
                                                   "--clients", "\(clients)", "--joiners", "\(joiners)", "--hz", "\(hz)"])
         defer { child.stop() }
 
-        var handshaking: [PacketPeerDTLS] = []
+        var handshaking = HandshakingPeers()
         var players: [PacketPeerDTLS] = []
         players.reserveCapacity(clients + joiners)
         let state = [UInt8](repeating: 0x53, count: Self.stateSize)
@@ -116,25 +116,9 @@ struct GameServerLoop {
             let started = BenchClock.seconds()
             // Godot's loop: the socket, the new connections, every peer, then this tick's states.
             _ = udp.poll()
-            while let taken = udp.takeConnection() {
-                if let peer = dtls.takeConnection(taken), peer.getStatus() == .handshaking { handshaking.append(peer) }
-            }
-            var index = 0
-            while index < handshaking.count {
-                let peer = handshaking[index]
-                peer.poll()
-                switch peer.getStatus() {
-                case .handshaking:
-                    index += 1
-                    continue
-                case .connected:
-                    players.append(peer)
-                default:
-                    break  // the client retries, as a game client would; the client process reports failures
-                }
-                handshaking.swapAt(index, handshaking.count - 1)
-                handshaking.removeLast()
-            }
+            handshaking.admit(from: udp, through: dtls)
+            // A failed client retries, as a game client would; the client process reports failures.
+            _ = handshaking.advance { players.append($0) }
             for peer in players {
                 peer.poll()
                 while peer.getAvailablePacketCount() > 0 { _ = peer.getPacket(into: input) }

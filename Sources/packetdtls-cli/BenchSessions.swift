@@ -152,7 +152,7 @@ struct SessionsServerLoop {
     let udp: UDPServer
     let dtls: DTLSServer
     let deadline: UInt64
-    var handshaking: [PacketPeerDTLS] = []
+    var handshaking = HandshakingPeers()
     var established: [PacketPeerDTLS] = []
     var failures = 0
     /// Seconds that one peer's poll() took when it brought a packet in (the wake, when the session
@@ -169,25 +169,8 @@ struct SessionsServerLoop {
     /// One pass: new connections, handshakes, and every established peer polled and echoed.
     mutating func step() {
         _ = udp.poll()
-        while let taken = udp.takeConnection() {
-            if let peer = dtls.takeConnection(taken), peer.getStatus() == .handshaking { handshaking.append(peer) }
-        }
-        var index = 0
-        while index < handshaking.count {
-            let peer = handshaking[index]
-            peer.poll()
-            switch peer.getStatus() {
-            case .handshaking:
-                index += 1
-                continue
-            case .connected:
-                established.append(peer)
-            default:
-                failures += 1
-            }
-            handshaking.swapAt(index, handshaking.count - 1)
-            handshaking.removeLast()
-        }
+        handshaking.admit(from: udp, through: dtls)
+        failures += handshaking.advance { established.append($0) }
         for peer in established {
             let start = BenchClock.seconds()
             peer.poll()

@@ -100,25 +100,14 @@ struct BenchRestartStorm: ParsableCommand {
                 inFlight.append((started, udp, dtls))
                 started += 1
             }
-            var index = 0
-            while index < inFlight.count {
-                let client = inFlight[index]
-                client.dtls.poll()
-                switch client.dtls.getStatus() {
-                case .handshaking:
-                    index += 1
-                    continue
-                case .connected:
-                    connected.append(client.dtls)
-                    saved[client.index] = client.dtls.getSession()
-                    if client.dtls.isSessionResumed() { resumedCount += 1 }
-                    if suite.isEmpty { suite = client.dtls.getCipherSuite() }
-                default:
-                    throw .tls("a client's handshake failed: \(client.dtls.getErrorMessage())")
-                }
-                inFlight.swapAt(index, inFlight.count - 1)
-                inFlight.removeLast()
-            }
+            try pollHandshakes(&inFlight, peer: { $0.dtls }, connected: { client in
+                connected.append(client.dtls)
+                saved[client.index] = client.dtls.getSession()
+                if client.dtls.isSessionResumed() { resumedCount += 1 }
+                if suite.isEmpty { suite = client.dtls.getCipherSuite() }
+            }, failed: { client throws(CLIFailure) in
+                throw .tls("a client's handshake failed: \(client.dtls.getErrorMessage())")
+            })
         }
         let seconds = Double(Clock.nowMs() - start) / 1000
         return Phase(seconds: seconds, sessions: saved.compactMap { $0 }, resumedCount: resumedCount, suite: suite)

@@ -53,22 +53,9 @@ struct GameClients {
                     started += 1
                 }
             }
-            var index = 0
-            while index < connecting.count {
-                let client = connecting[index]
-                client.dtls.poll()
-                switch client.dtls.getStatus() {
-                case .handshaking:
-                    index += 1
-                    continue
-                case .connected:
-                    players.append(client)
-                default:
-                    Self.fail("a client's handshake failed: \(client.dtls.getErrorMessage())")
-                }
-                connecting.swapAt(index, connecting.count - 1)
-                connecting.removeLast()
-            }
+            pollHandshakes(&connecting, peer: { $0.dtls }, connected: { players.append($0) }, failed: { client in
+                Self.fail("a client's handshake failed: \(client.dtls.getErrorMessage())")
+            })
             if !ready, players.count == clients {
                 ready = true
                 stormAt = BenchClock.seconds() + 0.5

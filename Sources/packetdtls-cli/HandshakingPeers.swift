@@ -17,22 +17,31 @@ struct HandshakingPeers {
     /// Polls each handshake once; hands the connected ones to `connected` and returns how many failed.
     mutating func advance(connected: (PacketPeerDTLS) -> Void) -> Int {
         var failed = 0
-        var index = 0
-        while index < peers.count {
-            let peer = peers[index]
-            peer.poll()
-            switch peer.getStatus() {
-            case .handshaking:
-                index += 1
-                continue
-            case .connected:
-                connected(peer)
-            default:
-                failed += 1
-            }
-            peers.swapAt(index, peers.count - 1)
-            peers.removeLast()
-        }
+        pollHandshakes(&peers, peer: { $0 }, connected: connected, failed: { _ in failed += 1 })
         return failed
+    }
+}
+
+/// Polls the handshake of every element of `pending` once and removes those that ended: connected
+/// ones go to `connected`, the others to `failed` (which may throw to stop the run). Order is not kept.
+func pollHandshakes<Element, Failure: Error>(_ pending: inout [Element], peer: (Element) -> PacketPeerDTLS,
+                                             connected: (Element) -> Void,
+                                             failed: (Element) throws(Failure) -> Void) throws(Failure) {
+    var index = 0
+    while index < pending.count {
+        let element = pending[index]
+        let dtls = peer(element)
+        dtls.poll()
+        switch dtls.getStatus() {
+        case .handshaking:
+            index += 1
+            continue
+        case .connected:
+            connected(element)
+        default:
+            try failed(element)
+        }
+        pending.swapAt(index, pending.count - 1)
+        pending.removeLast()
     }
 }

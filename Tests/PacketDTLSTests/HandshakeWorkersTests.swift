@@ -272,4 +272,144 @@ final class HandshakeWorkersTests: XCTestCase {
         XCTAssertTrue(done, "\(peers.filter { $0.getStatus() == .connected }.count) of \(clients.count) connected")
         XCTAssertTrue(clients.allSatisfy { $0.getStatus() == .connected })
     }
+
+    // MARK: What the caller's poll() judges, judged on the worker too
+
+    /// Runs the server side of a handshake over a UDP peer of its own (bound, connected to the client:
+    /// a transport that hears ICMP refusals), the client freed (its port closed) once the server holds
+    /// its ClientHello with cookie. Returns the server peer once it left HANDSHAKING.
+    private static func refusedHandshake(threads: Int) throws -> PacketPeerDTLS {
+        let identity = try TestIdentity.make()
+        let options = serverOptions(identity)
+        // Retransmit soon, and let mbedTLS's own timeout come long after the refusals.
+        XCTAssertEqual(options.setHandshakeTimeout(minMs: 100, maxMs: 20_000), .ok)
+        let dtls = DTLSServer()
+        XCTAssertEqual(dtls.setup(serverOptions: options), .ok, ErrorReport.message)
+        XCTAssertEqual(dtls.setHandshakeThreads(threads), .ok)
+        var clientUDP: PacketPeerUDP? = PacketPeerUDP()
+        XCTAssertEqual(clientUDP?.bind(port: 0, bindAddress: "127.0.0.1"), .ok)
+        let serverUDP = PacketPeerUDP()
+        XCTAssertEqual(serverUDP.bind(port: 0, bindAddress: "127.0.0.1"), .ok)
+        XCTAssertEqual(serverUDP.connectToHost("127.0.0.1", port: clientUDP?.getLocalPort() ?? 0), .ok)
+        XCTAssertEqual(clientUDP?.connectToHost("127.0.0.1", port: serverUDP.getLocalPort()), .ok)
+        var client: PacketPeerDTLS? = PacketPeerDTLS()
+        XCTAssertEqual(client?.connectToPeer(clientUDP!, hostname: "", clientOptions: .clientUnsafe()), .ok)
+        // take_connection on the same UDP peer until a ClientHello with cookie is taken.
+        var peer: PacketPeerDTLS?
+        let taken = DTLSLoopbackTests.run({
+            client?.poll()
+            let next = dtls.takeConnection(serverUDP)
+            if next?.getStatus() == .handshaking { peer = next }
+        }, until: { peer != nil })
+        XCTAssertTrue(taken, "no ClientHello with cookie was taken")
+        client = nil
+        clientUDP = nil  // the port is closed: the server's flights are refused
+        let server = try XCTUnwrap(peer)
+        let ended = DTLSLoopbackTests.run(within: 15, { server.poll() }, until: { server.getStatus() != .handshaking })
+        XCTAssertTrue(ended, "still HANDSHAKING")
+        return server
+    }
+
+    /// A refused client (ICMP port unreachable on the server's own connected socket) ends a handshake
+    /// on a worker as it ends one in the caller's poll(): one retransmission, then ERROR, same sentence.
+    func testRefusedClientEndsTheHandshakeOnTheWorker() throws {
+        let start = MonotonicClock.milliseconds()
+        let onWorker = try Self.refusedHandshake(threads: 2)
+        let elapsed = MonotonicClock.milliseconds() - start
+        XCTAssertEqual(onWorker.getStatus(), .error)
+        XCTAssertTrue(onWorker.getErrorMessage().hasPrefix("connection refused: nothing listens on 127.0.0.1 port"),
+                      onWorker.getErrorMessage())
+        XCTAssertLessThan(elapsed, 10_000, "ended by the refusals, not by mbedTLS's 20 s timeout")
+        let onCaller = try Self.refusedHandshake(threads: 0)
+        XCTAssertEqual(onCaller.getStatus(), .error)
+        XCTAssertTrue(onCaller.getErrorMessage().hasPrefix("connection refused: nothing listens on 127.0.0.1 port"),
+                      onCaller.getErrorMessage())
+    }
+
+    /// A client that stops answering after its ClientHello with cookie, under a server whose handshake
+    /// deadline (300 ms) comes long before mbedTLS's timeout. `pollEarly`: the peer is polled all along;
+    /// otherwise only once the deadline has passed by a margin.
+    private static func deadlineHandshake(threads: Int, pollEarly: Bool) throws -> (PacketPeerDTLS, UInt64) {
+        let identity = try TestIdentity.make()
+        let options = serverOptions(identity)
+        XCTAssertEqual(options.setHandshakeTimeout(minMs: 50, maxMs: 20_000), .ok)
+        let server = Server(options: options, threads: threads)
+        XCTAssertEqual(server.dtls?.setHandshakeLimits(HandshakeLimits(deadlineMs: 300)), .ok)
+        let client = Self.client(port: server.port)
+        var peers: [PacketPeerDTLS] = []
+        _ = DTLSLoopbackTests.run({
+            peers += server.take()
+            if peers.isEmpty { client.poll() }
+        }, until: { !peers.isEmpty })
+        let start = MonotonicClock.milliseconds()
+        let peer = try XCTUnwrap(peers.first)
+        if !pollEarly {
+            _ = DTLSLoopbackTests.run({ server.udp.poll() }, until: { MonotonicClock.milliseconds() - start >= 800 })
+        }
+        let ended = DTLSLoopbackTests.run({ server.udp.poll(); peer.poll() }, until: { peer.getStatus() != .handshaking })
+        XCTAssertTrue(ended, "still HANDSHAKING")
+        XCTAssertEqual(client.getStatus(), .handshaking, "the client, never polled, is still waiting")
+        return (peer, MonotonicClock.milliseconds() - start)
+    }
+
+    /// The handshake deadline ends a handshake on a worker at the deadline, with the caller's sentence.
+    func testDeadlineEndsTheHandshakeOnTheWorker() throws {
+        let expected = "handshake deadline: the client did not complete its handshake within 300 ms"
+        let (polled, elapsed) = try Self.deadlineHandshake(threads: 2, pollEarly: true)
+        XCTAssertEqual(polled.getStatus(), .error)
+        XCTAssertTrue(polled.getErrorMessage().hasPrefix(expected), polled.getErrorMessage())
+        XCTAssertGreaterThanOrEqual(elapsed, 290, "not before the deadline")
+        XCTAssertLessThan(elapsed, 5_000, "at the deadline, not at mbedTLS's 20 s timeout")
+        // Nobody polls the peer: the worker ends the job itself at the deadline and hands the session
+        // back with its figures (the flight it sent), so the first poll after it says ERROR.
+        let (unpolled, _) = try Self.deadlineHandshake(threads: 2, pollEarly: false)
+        XCTAssertEqual(unpolled.getStatus(), .error)
+        XCTAssertTrue(unpolled.getErrorMessage().hasPrefix(expected), unpolled.getErrorMessage())
+        XCTAssertGreaterThan(unpolled.getStats().datagramsSent, 0, "the worker, not the poll, ended it")
+        let (onCaller, _) = try Self.deadlineHandshake(threads: 0, pollEarly: true)
+        XCTAssertEqual(onCaller.getErrorMessage(), polled.getErrorMessage(), "the same sentence on both paths")
+    }
+
+    /// UDPServer.stop() while handshakes are on workers, some of them being stepped at that moment: each
+    /// peer is DISCONNECTED at its next poll with the caller's sentence, the workers let go of every job
+    /// (their threads end once the DTLSServer is freed), and the next server works.
+    func testUDPServerStopEndsHandshakesOnWorkers() throws {
+        func threads() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0 }
+        let identity = try TestIdentity.make()
+        for round in 0..<6 {
+            let server = Server(options: Self.serverOptions(identity), threads: 2)
+            XCTAssertEqual(server.udp.setMaxPendingConnections(64), .ok)
+            let clients = (0..<4).map { _ in Self.client(port: server.port) }
+            var peers: [PacketPeerDTLS] = []
+            _ = DTLSLoopbackTests.run({
+                peers += server.take()
+                for client in clients { client.poll() }
+            }, until: { peers.count == clients.count })
+            XCTAssertEqual(peers.count, clients.count)
+            // Odd rounds: the clients' flights are under way, so workers are stepping as stop() comes.
+            if round % 2 == 1 { for _ in 0..<3 { for client in clients { client.poll() }; usleep(300) } }
+            server.udp.stop()
+            for peer in peers {
+                peer.poll()
+                XCTAssertEqual(peer.getStatus(), .disconnected, "round \(round): \(peer.getErrorMessage())")
+                XCTAssertEqual(peer.getErrorMessage(), "the UDPServer stopped during the handshake")
+            }
+            // The workers let go: freed, the DTLSServer's threads end although nobody polls again.
+            let before = threads()
+            server.dtls = nil
+            let ended = DTLSLoopbackTests.run(within: 5, { usleep(1000) }, until: { threads() <= before - 2 })
+            XCTAssertTrue(ended, "round \(round): the workers still hold a job")
+            peers.removeAll()
+        }
+        // The caller's path says the same.
+        let server = Server(options: Self.serverOptions(identity), threads: 0)
+        let client = Self.client(port: server.port)
+        var peers: [PacketPeerDTLS] = []
+        _ = DTLSLoopbackTests.run({ peers += server.take(); client.poll() }, until: { !peers.isEmpty })
+        server.udp.stop()
+        let peer = try XCTUnwrap(peers.first)
+        peer.poll()
+        XCTAssertEqual(peer.getStatus(), .disconnected)
+        XCTAssertEqual(peer.getErrorMessage(), "the UDPServer stopped during the handshake")
+    }
 }

@@ -4,6 +4,9 @@
 // cookie on the caller's thread and then hands the session to these workers: every later handshake
 // step (ECDHE, signatures, flights, retransmissions) runs here, and the peer's poll() only looks
 // whether the worker is done. A connected session goes back to its peer and is never touched here again.
+// A worker judges what the caller's poll() would after each step, with the same sentences: ICMP
+// refusals (SessionLiveness), the handshake deadline (HandshakeLimits), a client that reconnected; and
+// a UDPServer that stops ends the job (HandshakeJob.serverStopped).
 //
 // Lock order: a DTLS peer's lock, then the workers' lock; a transport's lock, then the workers' lock (a
 // job stands in for its DTLS peer on the transport, which tells it of arrivals). A worker steps, detaches
@@ -50,8 +53,11 @@ final class HandshakeWorkers: @unchecked Sendable {
     }
 
     /// Hands `session` (its ClientHello verified) to a worker; nil when the workers are closing.
-    func submit(_ session: DTLSSession) -> HandshakeJob? {
-        let job = HandshakeJob(session: session, workers: self)
+    /// `liveness` is the peer's refusal watch, carried on here; `deadline` the handshake deadline
+    /// (HandshakeLimits.deadlineMs counted from `startMs`; 0 = none).
+    func submit(_ session: DTLSSession, liveness: SessionLiveness, startMs: UInt64, deadlineMs: UInt64) -> HandshakeJob? {
+        let job = HandshakeJob(session: session, workers: self, liveness: liveness, startMs: startMs,
+                               deadlineMs: deadlineMs)
         // Attached before the job is listed, so that no worker can finish it (and detach) first.
         let attachment = session.transport.attachDTLSPeer(job)
         guard attachment != .inUse else { return nil }
@@ -139,7 +145,10 @@ final class HandshakeWorkers: @unchecked Sendable {
             let job = jobs[index]
             guard !job.stepping, let session = job.session else { continue }
             // No transport is asked here: its lock comes before this one (it calls datagramArrived).
-            let due = job.pending || job.cancelled || session.retransmissionDueMs.map { $0 <= now } == true
+            let due = job.pending || job.cancelled || job.endRequest != nil
+                || session.retransmissionDueMs.map { $0 <= now } == true
+                || job.liveness.handshakeRetryDueMs.map { $0 <= MonotonicClock.coarseMilliseconds() } == true
+                || (job.deadlineAtMs > 0 && now >= job.deadlineAtMs)
                 || (!job.observed && now >= job.lastStepMs + Self.unobservedPollMs)
             if due {
                 nextJob = index + 1
@@ -154,41 +163,60 @@ final class HandshakeWorkers: @unchecked Sendable {
     /// Runs one handshake step of `job` without the lock (entered and left with it held).
     private func step(_ job: HandshakeJob) {
         let session = job.session!
-        var outcome: Result<DTLSSession.HandshakeStep, MbedTLSError>?
-        if !job.cancelled {
+        var outcome: HandshakeJob.Outcome?
+        if !job.cancelled && job.endRequest == nil {
             pthread_mutex_unlock(lock.mutex)
+            // Stepping: this thread alone touches the session and the job's liveness until it relocks.
+            job.liveness.beforeHandshakeStep(session)
             do {
                 let step = try session.handshake()
-                if step != .inProgress { outcome = .success(step) }
+                outcome = step != .inProgress ? .step(step) : job.judgeWaiting(session)
             } catch {
                 outcome = .failure(error)
             }
             pthread_mutex_lock(lock.mutex)
         }
         job.lastStepMs = MonotonicClock.milliseconds()
+        // Asked to end (its UDPServer stopped, its client reconnected), before or during the step.
+        var goodbye = false
+        if let request = job.endRequest, !job.cancelled {
+            if case .failure = outcome {} else {
+                goodbye = outcome == .step(.complete)
+                outcome = .ended(request.status, request.reason)
+            }
+        }
         guard job.cancelled || outcome != nil else {
             job.stepping = false
             return
         }
-        // Done: off the list, so no worker looks at it again, and detached from the transport before
-        // the peer can take the session back and attach itself. Still "stepping" meanwhile, so that a
+        // Done: off the list, so no worker looks at it again. Still "stepping" meanwhile, so that a
         // cancel leaves the session to this thread.
         jobs.removeAll { $0 === job }
         // A closing pool's other workers may sleep without a deadline: the last job gone, they may end.
         if closing && jobs.isEmpty { pthread_cond_broadcast(wakeup) }
         job.observed = false
+        if goodbye {
+            // A handshake that completed as its UDPServer stopped says goodbye, as a connected peer would.
+            pthread_mutex_unlock(lock.mutex)
+            session.sendCloseNotify()
+            pthread_mutex_lock(lock.mutex)
+        }
+        guard job.cancelled else {
+            // The job stays the transport's observer until the peer takes the session back (collect,
+            // which detaches it): a UDPServer that stops or a client that reconnects meanwhile still
+            // reaches it, and the peer hears of it at its next poll.
+            job.stepping = false
+            job.outcome = outcome
+            return
+        }
         pthread_mutex_unlock(lock.mutex)
         session.transport.detachDTLSPeer(job)
         pthread_mutex_lock(lock.mutex)
         job.stepping = false
-        if job.cancelled {
-            job.session = nil
-            pthread_mutex_unlock(lock.mutex)
-            HandshakeJob.discard(session, connected: (try? outcome?.get()) == .complete)
-            pthread_mutex_lock(lock.mutex)
-        } else {
-            job.outcome = outcome
-        }
+        job.session = nil
+        pthread_mutex_unlock(lock.mutex)
+        HandshakeJob.discard(session, connected: outcome == .step(.complete))
+        pthread_mutex_lock(lock.mutex)
     }
 
     /// Sleeps until a job is submitted or a datagram arrives, or until the next retransmission timer.
@@ -201,6 +229,9 @@ final class HandshakeWorkers: @unchecked Sendable {
         var until = now + 100
         for job in jobs where !job.stepping {
             if let due = job.session?.retransmissionDueMs { until = min(until, due) }
+            // The watch counts in coarse ms, a tick behind: sleep a millisecond at a time rather than spin.
+            if let due = job.liveness.handshakeRetryDueMs { until = min(until, max(due, now + 1)) }
+            if job.deadlineAtMs > 0 { until = min(until, job.deadlineAtMs) }
             if !job.observed { until = min(until, job.lastStepMs + Self.unobservedPollMs) }
         }
         guard until > now else { return }
@@ -215,12 +246,41 @@ final class HandshakeWorkers: @unchecked Sendable {
 
 /// One handshake on the workers, from a verified ClientHello to its outcome.
 final class HandshakeJob: DatagramArrivalObserver, @unchecked Sendable {
+    /// How a job's handshake ended.
+    enum Outcome: Equatable {
+        /// mbedTLS finished its part: complete (or, in principle, another final step).
+        case step(DTLSSession.HandshakeStep)
+        /// mbedTLS reported a failure; the peer words it as for a step on the caller's thread.
+        case failure(MbedTLSError)
+        /// Ended by what the caller's poll() would have judged: a refusal, the deadline, a reconnect,
+        /// the UDPServer stopping. The status and sentence are those of the caller's path.
+        case ended(DTLSStatus, String)
+    }
+
+    /// What the peer's poll finds when it looks at its job.
+    enum Collected {
+        /// Still on a worker.
+        case running
+        /// Asked to end (see serverStopped, clientReconnected) while a worker still holds it.
+        case ending(DTLSStatus, String)
+        /// Done: the session is the peer's again.
+        case done(DTLSSession, Outcome)
+    }
+
     private let workers: HandshakeWorkers
+    /// When the handshake deadline passes (monotonic ms, 0 = none), and the deadline itself, for the text.
+    let deadlineAtMs: UInt64
+    let deadlineMs: UInt64
+    /// The peer's refusal watch, carried on here. Touched only by the worker stepping the job (without
+    /// the lock), read under the lock while no one steps, and handed back with the outcome.
+    fileprivate var liveness: SessionLiveness
     // Under workers.lock:
     /// nil once the peer took it back, or once the job was cancelled and its session freed.
     fileprivate var session: DTLSSession?
     /// How the handshake ended; set once, when the job leaves the workers.
-    fileprivate var outcome: Result<DTLSSession.HandshakeStep, MbedTLSError>?
+    fileprivate var outcome: Outcome?
+    /// Why the job must end without another step (its UDPServer stopped, its client reconnected).
+    fileprivate var endRequest: (status: DTLSStatus, reason: String)?
     /// A worker is stepping the session now (without the lock): nobody else may touch it.
     fileprivate var stepping = false
     /// Something happened (submitted, a datagram arrived) that the next step must see.
@@ -230,9 +290,13 @@ final class HandshakeJob: DatagramArrivalObserver, @unchecked Sendable {
     fileprivate var observed = false
     fileprivate var lastStepMs: UInt64 = 0
 
-    fileprivate init(session: DTLSSession, workers: HandshakeWorkers) {
+    fileprivate init(session: DTLSSession, workers: HandshakeWorkers, liveness: SessionLiveness, startMs: UInt64,
+                     deadlineMs: UInt64) {
         self.session = session
         self.workers = workers
+        self.liveness = liveness
+        self.deadlineMs = deadlineMs
+        deadlineAtMs = deadlineMs > 0 ? startMs &+ deadlineMs : 0
     }
 
     func datagramArrived() {
@@ -242,12 +306,53 @@ final class HandshakeJob: DatagramArrivalObserver, @unchecked Sendable {
         }
     }
 
-    /// The session and how its handshake ended, once a worker is done with it; nil while it runs.
-    func takeOutcome() -> (session: DTLSSession, outcome: Result<DTLSSession.HandshakeStep, MbedTLSError>)? {
+    /// The front door routed this client's new session elsewhere (transport's lock held): the job ends
+    /// DISCONNECTED, as a peer on the caller's thread does.
+    func clientReconnected() {
+        requestEnd(.disconnected, PacketPeerDTLS.reconnectReason)
+    }
+
+    /// The UDPServer under this handshake stops (the transport's lock held, then ours): the job ends
+    /// DISCONNECTED at once, and the peer's next poll says so, as a peer on the caller's thread does.
+    func serverStopped() {
+        requestEnd(.disconnected, PacketPeerDTLS.serverStoppedMidHandshakeReason)
+    }
+
+    /// Also for a job done and waiting for its peer's poll: its outcome gives way unless it failed.
+    private func requestEnd(_ status: DTLSStatus, _ reason: String) {
         workers.lock.withLock {
-            guard let outcome, let session else { return nil }
-            self.session = nil
-            return (session, outcome)
+            guard endRequest == nil else { return }
+            endRequest = (status, reason)
+            pending = true
+            workers.wake()
+        }
+    }
+
+    /// After a step that is still waiting (the stepping worker, no lock held): why the handshake must
+    /// end, judged as PacketPeerDTLS.settleHandshake judges it on the caller's thread; nil to go on.
+    fileprivate func judgeWaiting(_ session: DTLSSession) -> Outcome? {
+        if session.clientReconnected { return .ended(.disconnected, PacketPeerDTLS.reconnectReason) }
+        if let reason = liveness.handshakeRefusal(session) { return .ended(.error, reason) }
+        if deadlineAtMs > 0, MonotonicClock.milliseconds() >= deadlineAtMs {
+            return .ended(.error, PacketPeerDTLS.handshakeDeadlineReason(deadlineMs))
+        }
+        return nil
+    }
+
+    /// Where the job is; once done, the session is handed back with how it ended and the refusal
+    /// watch as the worker left it. The job is still the transport's observer then: the caller detaches it.
+    func collect() -> (Collected, SessionLiveness?) {
+        workers.lock.withLock {
+            if let outcome, let session {
+                self.session = nil
+                // Asked to end after the worker was done: that wins over a completed handshake.
+                if let endRequest, case .step = outcome {
+                    return (.done(session, .ended(endRequest.status, endRequest.reason)), liveness)
+                }
+                return (.done(session, outcome), liveness)
+            }
+            if let endRequest { return (.ending(endRequest.status, endRequest.reason), nil) }
+            return (.running, nil)
         }
     }
 
@@ -261,14 +366,17 @@ final class HandshakeJob: DatagramArrivalObserver, @unchecked Sendable {
             if outcome != nil {
                 // Done and waiting for the peer's next poll: nobody else holds it.
                 self.session = nil
-                return (session, (try? outcome?.get()) == .complete)
+                return (session, outcome == .step(.complete))
             }
             // Still listed: a worker takes it (cancelled jobs are due at once) and frees it off this thread.
             pending = true
             workers.wake()
             return (nil, false)
         }
-        if let discarded { Self.discard(discarded, connected: connected) }
+        guard let discarded else { return }
+        // Done, it was still the transport's observer (see step()).
+        discarded.transport.detachDTLSPeer(self)
+        Self.discard(discarded, connected: connected)
     }
 
     /// Ends a server-side session nobody will poll: goodbye if it connected, and the UDPServer forgets it.

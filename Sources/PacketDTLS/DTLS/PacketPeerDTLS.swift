@@ -187,11 +187,13 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             session?.sendCloseNotify()
             end(.disconnected, "the UDPServer stopped; close_notify was sent to the client")
         case .handshaking:
-            end(.disconnected, "the UDPServer stopped during the handshake")
+            end(.disconnected, Self.serverStoppedMidHandshakeReason)
         default:
             break
         }
     }
+
+    static let serverStoppedMidHandshakeReason = "the UDPServer stopped during the handshake"
 
     private func begin(serverSide: Bool, expectedName: String, tuning: TLSOptions.Tuning, attachment: DTLSAttachment) {
         quiet.store(false, ordering: .releasing)
@@ -202,8 +204,10 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         self.expectedName = expectedName
         idleTimeoutMs = tuning.idleTimeout
         if let session {
+            // Only a transport with its own connected socket hears refusals (a client's, or one a
+            // DTLSServer was handed instead of a UDPServer's peer); a UDPServer's peers share one that cannot.
             liveness.begin(optionsKeepaliveMs: tuning.keepalive, transport: session.transport,
-                           watchRefusals: !serverSide && !arrivalsObserved)
+                           watchRefusals: !arrivalsObserved)
         }
         inbox.removeAll()
         errorMessage = ""
@@ -307,10 +311,12 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             settleHandshake(step, session)
             return false
         }
-        // The job takes this peer's place on the transport while it runs.
+        // The job takes this peer's place on the transport while it runs, and carries its refusal
+        // watch and deadline: the worker judges them after each step as settleHandshake would.
         session.transport.detachDTLSPeer(self)
         arrivalsObserved = false
-        guard let job = workers.submit(session) else {
+        guard let job = workers.submit(session, liveness: liveness, startMs: handshakeStartMs,
+                                       deadlineMs: handshakeDeadlineMs) else {
             arrivalsObserved = session.transport.attachDTLSPeer(self) == .reportsArrivals
             advanceHandshake()
             return false
@@ -321,15 +327,35 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     }
 
     /// Takes the session back once its worker is done, and settles as a handshake step here would.
+    /// A job asked to end (its UDPServer stopped, its client reconnected) or past its deadline ends
+    /// here and now even while a worker still holds it: the worker lets go of it after its step.
     private func collectHandshake(_ job: HandshakeJob) {
-        guard let (session, outcome) = job.takeOutcome() else { return }
-        handshakeJob = nil
-        self.session = session
-        arrivalsObserved = session.transport.attachDTLSPeer(self) == .reportsArrivals
-        switch outcome {
-        case .success(let step): settleHandshake(step, session)
-        case .failure(let error): fail(error)
+        let (collected, watch) = job.collect()
+        switch collected {
+        case .running:
+            if handshakeDeadlineMs > 0, MonotonicClock.milliseconds() &- handshakeStartMs >= handshakeDeadlineMs {
+                end(.error, Self.handshakeDeadlineReason(handshakeDeadlineMs))
+            }
+        case .ending(let final, let reason):
+            end(final, reason)
+        case .done(let session, let outcome):
+            handshakeJob = nil
+            self.session = session
+            if let watch { liveness.adoptHandshakeWatch(watch) }
+            // The job observed the transport until now; this peer takes its place.
+            session.transport.detachDTLSPeer(job)
+            arrivalsObserved = session.transport.attachDTLSPeer(self) == .reportsArrivals
+            switch outcome {
+            case .step(let step): settleHandshake(step, session)
+            case .failure(let error): fail(error)
+            case .ended(let final, let reason): end(final, reason)
+            }
         }
+    }
+
+    static func handshakeDeadlineReason(_ deadlineMs: UInt64) -> String {
+        "handshake deadline: the client did not complete its handshake within \(deadlineMs) ms "
+            + "(DTLSServer.set_handshake_limits)"
     }
 
     private func settleHandshake(_ step: DTLSSession.HandshakeStep, _ session: DTLSSession) {
@@ -339,8 +365,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             if let reason = liveness.handshakeRefusal(session) {
                 end(.error, reason)
             } else if handshakeDeadlineMs > 0, MonotonicClock.milliseconds() &- handshakeStartMs >= handshakeDeadlineMs {
-                end(.error, "handshake deadline: the client did not complete its handshake within "
-                    + "\(handshakeDeadlineMs) ms (DTLSServer.set_handshake_limits)")
+                end(.error, Self.handshakeDeadlineReason(handshakeDeadlineMs))
             }
         case .complete:
             handshakeSlot = nil
@@ -441,9 +466,14 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         end(failure.status, failure.reason)
     }
 
-    /// Frees the session and settles on `final`; packets already decrypted stay readable.
+    /// Frees the session and settles on `final`; packets already decrypted stay readable. A handshake
+    /// still on a worker is cancelled: the worker frees its session and the UDPServer forgets the client.
     private func end(_ final: DTLSStatus, _ reason: String) {
         quiet.store(false, ordering: .releasing)
+        if let job = handshakeJob {
+            handshakeJob = nil
+            job.cancel()
+        }
         let ended = session
         // A record still held inside mbedTLS goes to the inbox before the context is freed.
         if let ended, ended.heldRecordLength > 0 { inbox.append(ended.takeHeldRecord()) }

@@ -94,6 +94,13 @@ struct SessionLiveness {
         }
     }
 
+    /// Takes over the handshake's refusal watch from the copy a handshake worker carried
+    /// (HandshakeWorkers); the keepalive settings and counters stay this peer's own.
+    mutating func adoptHandshakeWatch(_ carried: SessionLiveness) {
+        refusalsSeen = carried.refusalsSeen
+        handshakeRetry = carried.handshakeRetry
+    }
+
     /// The handshake's next wake-up that this watch needs (a due retransmission), or nil.
     var handshakeRetryDueMs: UInt64? {
         if case .due(let atMs) = handshakeRetry { return atMs }

@@ -84,7 +84,9 @@ extension PacketPeerUDP {
     }
 
     /// Ends the DTLS session over this peer, if one runs, because its server stops (close_notify
-    /// when connected). Called by the stopping server with no lock held.
+    /// when connected). Called by the stopping server with no lock held. A handshake on a DTLSServer's
+    /// worker is told under our lock (a job's lock comes after ours): the worker ends it, and the
+    /// DTLS peer's next poll is DISCONNECTED, even while the worker still finishes a step.
     ///
     /// This reaches upwards against the lock order (the DTLS peer locks before us), so it only tries
     /// the DTLS peer's lock while holding ours and backs off when it is busy. Holding our lock keeps
@@ -98,6 +100,11 @@ extension PacketPeerUDP {
         }
         while true {
             let step: Step = lock.withLock {
+                // Attached, a job is alive: it detaches under our lock before it can go.
+                if let job = dtlsPeer as? HandshakeJob {
+                    job.serverStopped()
+                    return .none
+                }
                 guard let session = stoppableSession else { return .none }
                 return session._withUnsafeGuaranteedRef { dtls in
                     let dtlsLock = dtls.lock

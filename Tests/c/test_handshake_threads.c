@@ -1,7 +1,8 @@
 /*
  * test_handshake_threads.c — dtls_server_set_handshake_threads from C: the seeds' example with the
  * handshakes on worker threads, and every status path of a handshake that runs there (success, bad
- * certificate, hostname mismatch, timeout, a peer or the server freed mid-handshake), over loopback UDP.
+ * certificate, hostname mismatch, timeout, a peer or the server freed mid-handshake, the handshake
+ * deadline, a refused client, the UDPServer stopped mid-handshake), over loopback UDP.
  *
  * Build (from the repository root, after `swift build --product packetdtls`):
  *   gcc -std=c99 -Wall -Wextra -Werror -I include Tests/c/test_handshake_threads.c -L .build/debug \
@@ -178,6 +179,99 @@ static void test_server_freed_peer_connects(void) {
     server_free(&s);
 }
 
+/* The handshake deadline (300 ms, long before mbedTLS's timeout) ends a handshake on a worker with the
+ * sentence of the caller's path. */
+static void test_deadline_on_a_worker(void) {
+    server_node s;
+    client_node c;
+    dtls_options *options = dtls_options_server(g_key, g_cert);
+    CHECK_ERR(dtls_options_set_handshake_timeout(options, 50, 20000), DTLS_OK);
+    CHECK(threaded_server(&s, options, 2));
+    dtls_options_free(options);
+    CHECK_ERR(dtls_server_set_handshake_limits(s.dtls, 512, 128, 300), DTLS_OK);
+    client_ready(&c, server_port(&s));
+    run_until_server_holds_a_peer(&s, &c);
+    CHECK(s.peer_count == 1);
+    long long start = check_now_ms();
+    if (s.peer_count == 1) {
+        POLL_UNTIL(dtls_peer_get_status(s.peers[0]) != DTLS_STATUS_HANDSHAKING, (server_process(&s), tiny_wait()), 5000);
+        CHECK(dtls_peer_get_status(s.peers[0]) == DTLS_STATUS_ERROR);
+        CHECK(message_contains(s.peers[0], "handshake deadline: the client did not complete its handshake within 300 ms"));
+        CHECK(check_now_ms() - start < 5000);
+        print_peer_error("server's peer", s.peers[0]);
+    }
+    client_free(&c);
+    server_free(&s);
+}
+
+/* dtls_udp_server_stop() while handshakes are on workers: each peer is DISCONNECTED at its next poll,
+ * as on the caller's thread, and freeing everything afterwards is safe. */
+static void test_udp_server_stop_during_worker_handshake(void) {
+    for (int round = 0; round < 4; round++) {
+        server_node s;
+        client_node c;
+        CHECK(threaded_server(&s, NULL, 2));
+        client_ready(&c, server_port(&s));
+        run_until_server_holds_a_peer(&s, &c);
+        CHECK(s.peer_count == 1);
+        if (round % 2) client_process(&c); /* the client's flight under way: a worker may be stepping */
+        CHECK_ERR(dtls_udp_server_stop(s.server), DTLS_OK);
+        if (s.peer_count == 1) {
+            dtls_peer_poll(s.peers[0]);
+            CHECK(dtls_peer_get_status(s.peers[0]) == DTLS_STATUS_DISCONNECTED);
+            CHECK(message_contains(s.peers[0], "the UDPServer stopped during the handshake"));
+        }
+        client_free(&c);
+        server_free(&s);
+    }
+}
+
+/* A server-side peer over a UDP peer of its own (bound, connected to the client), its client gone after
+ * its ClientHello with cookie: the kernel refuses the server's flights (ICMP port unreachable) and the
+ * handshake on the worker ends in ERROR after one retransmission, as on the caller's thread. */
+static void refused_client(int threads) {
+    dtls_options *options = dtls_options_server(g_key, g_cert);
+    CHECK_ERR(dtls_options_set_handshake_timeout(options, 100, 20000), DTLS_OK);
+    dtls_server *server = dtls_server_new();
+    CHECK_ERR(dtls_server_setup_with_options(server, options), DTLS_OK);
+    dtls_options_free(options);
+    CHECK_ERR(dtls_server_set_handshake_threads(server, threads), DTLS_OK);
+    dtls_udp *client_udp = dtls_udp_new();
+    dtls_udp *server_udp = dtls_udp_new();
+    CHECK_ERR(dtls_udp_bind(client_udp, 0, "127.0.0.1", 65536), DTLS_OK);
+    CHECK_ERR(dtls_udp_bind(server_udp, 0, "127.0.0.1", 65536), DTLS_OK);
+    CHECK_ERR(dtls_udp_connect_to_host(server_udp, "127.0.0.1", dtls_udp_get_local_port(client_udp)), DTLS_OK);
+    CHECK_ERR(dtls_udp_connect_to_host(client_udp, "127.0.0.1", dtls_udp_get_local_port(server_udp)), DTLS_OK);
+    dtls_peer *client = dtls_peer_new();
+    CHECK_ERR(dtls_peer_connect_to_peer(client, client_udp, false, NULL, NULL), DTLS_OK);
+    dtls_peer *peer = NULL;
+    long long deadline = check_now_ms() + 3000;
+    while (!peer && check_now_ms() < deadline) {
+        dtls_peer_poll(client);
+        dtls_peer *next = dtls_server_take_connection(server, server_udp);
+        if (next && dtls_peer_get_status(next) == DTLS_STATUS_HANDSHAKING) peer = next;
+        else dtls_peer_free(next);
+        tiny_wait();
+    }
+    CHECK(peer != NULL);
+    dtls_peer_free(client);
+    dtls_udp_free(client_udp); /* the port closes: the server's flights are refused */
+    if (peer) {
+        POLL_UNTIL(dtls_peer_get_status(peer) != DTLS_STATUS_HANDSHAKING, (dtls_peer_poll(peer), tiny_wait()), 10000);
+        CHECK(dtls_peer_get_status(peer) == DTLS_STATUS_ERROR);
+        CHECK(message_contains(peer, "connection refused: nothing listens on 127.0.0.1 port"));
+        print_peer_error(threads ? "server's peer (workers)" : "server's peer (caller)", peer);
+    }
+    dtls_peer_free(peer);
+    dtls_udp_free(server_udp);
+    dtls_server_free(server);
+}
+
+static void test_refused_client_on_a_worker(void) {
+    refused_client(2);
+    refused_client(0);
+}
+
 int main(void) {
     if (!make_identities()) {
         fprintf(stderr, "cannot make the test identities: %s\n", dtls_last_error_message());
@@ -190,6 +284,9 @@ int main(void) {
     RUN(test_timeout_on_a_worker);
     RUN(test_peer_and_server_freed_mid_handshake);
     RUN(test_server_freed_peer_connects);
+    RUN(test_deadline_on_a_worker);
+    RUN(test_udp_server_stop_during_worker_handshake);
+    RUN(test_refused_client_on_a_worker);
     free_identities();
     return check_summary("test_handshake_threads");
 }

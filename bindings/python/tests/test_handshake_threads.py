@@ -1,18 +1,20 @@
 """DTLSServer.set_handshake_threads: the seeds' loop with the handshakes on worker threads, and every
 status path of a handshake that runs there (success, bad certificate, hostname mismatch, timeout, a
-peer or the server freed mid-handshake)."""
+peer or the server freed mid-handshake, the handshake deadline, a refused client, the UDPServer stopped
+mid-handshake)."""
 
 from __future__ import annotations
 
 import gc
 
 import packetdtls
-from packetdtls import DTLSServer, Error, PacketPeerDTLS, TLSOptions
+from packetdtls import DTLSServer, Error, PacketPeerDTLS, PacketPeerUDP, TLSOptions
 
 from .conftest import pump
 from .test_dtls import CONNECTED, HANDSHAKING, Harness, client_for, run_until, settled
 
 ERROR = PacketPeerDTLS.STATUS_ERROR
+DISCONNECTED = PacketPeerDTLS.STATUS_DISCONNECTED
 
 
 def threaded(identity, threads: int = 2, options: TLSOptions = None) -> Harness:
@@ -128,3 +130,71 @@ def test_server_freed_the_handshake_finishes(identity):
     pump(step, lambda: peer.get_status() != HANDSHAKING and client.get_status() != HANDSHAKING, timeout=10)
     assert client.get_status() == CONNECTED
     assert peer.get_status() == CONNECTED
+
+
+def test_deadline_on_a_worker(identity):
+    options = TLSOptions.server(identity.key, identity.cert)
+    assert options.set_handshake_timeout(50, 20000) == Error.OK
+    harness = threaded(identity, options=options)
+    assert harness.dtls.set_handshake_limits(512, 128, 300) == Error.OK
+    client = start(harness)
+    peer = hold_a_peer(harness, client)
+    run_until(harness, [], lambda: peer.get_status() != HANDSHAKING, timeout=5)
+    assert peer.get_status() == ERROR
+    assert peer.get_error_message().startswith(
+        "handshake deadline: the client did not complete its handshake within 300 ms"), peer.get_error_message()
+    assert client.get_status() == HANDSHAKING, "the client, never stepped, still waits"
+
+
+def test_udp_server_stop_during_worker_handshake(identity):
+    for round in range(4):
+        harness = threaded(identity)
+        client = start(harness)
+        peer = hold_a_peer(harness, client)
+        if round % 2:
+            client.poll()  # the client's flight under way: a worker may be stepping
+        harness.udp.stop()
+        peer.poll()
+        assert peer.get_status() == DISCONNECTED
+        assert peer.get_error_message() == "the UDPServer stopped during the handshake"
+        del harness, peer
+        gc.collect()
+
+
+def refused_client(identity, threads: int) -> PacketPeerDTLS:
+    """A server-side peer over a UDP peer of its own, its client gone after its ClientHello with cookie."""
+    options = TLSOptions.server(identity.key, identity.cert)
+    assert options.set_handshake_timeout(100, 20000) == Error.OK
+    server = DTLSServer()
+    assert server.setup(options) == Error.OK
+    assert server.set_handshake_threads(threads) == Error.OK
+    client_udp = PacketPeerUDP()
+    server_udp = PacketPeerUDP()
+    assert client_udp.bind(0, "127.0.0.1") == Error.OK
+    assert server_udp.bind(0, "127.0.0.1") == Error.OK
+    assert server_udp.connect_to_host("127.0.0.1", client_udp.get_local_port()) == Error.OK
+    assert client_udp.connect_to_host("127.0.0.1", server_udp.get_local_port()) == Error.OK
+    client = PacketPeerDTLS()
+    assert client.connect_to_peer(client_udp, "", TLSOptions.client_unsafe()) == Error.OK
+    taken = []
+
+    def step() -> None:
+        client.poll()
+        peer = server.take_connection(server_udp)
+        if peer is not None and peer.get_status() == HANDSHAKING:
+            taken.append(peer)
+
+    pump(step, lambda: bool(taken), timeout=5)
+    del client, client_udp  # the port closes: the server's flights are refused
+    gc.collect()
+    peer = taken[0]
+    pump(lambda: peer.poll(), lambda: peer.get_status() != HANDSHAKING, timeout=10)
+    return peer
+
+
+def test_refused_client_on_a_worker(identity):
+    for threads in (2, 0):
+        peer = refused_client(identity, threads)
+        assert peer.get_status() == ERROR
+        assert peer.get_error_message().startswith("connection refused: nothing listens on 127.0.0.1 port"), \
+            peer.get_error_message()

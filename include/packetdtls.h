@@ -665,8 +665,12 @@ DTLS_API dtls_error dtls_server_stop(dtls_server *server);
  * step (public-key work, flights, retransmissions) runs on a worker, dtls_peer_poll() returns at once,
  * and the status becomes CONNECTED or an error at the first poll after the worker is done. Connected
  * peers are driven by the caller's thread alone. Workers run at a lower scheduling priority (nice)
- * than the calling thread. Freeing the server or a peer while its handshake is on a worker is safe:
- * handshakes already there finish (or end with their peer), then the threads exit.
+ * than the calling thread. A worker ends a handshake as the caller's poll would, with the same status
+ * and message: the handshake deadline (dtls_server_set_handshake_limits), ICMP refusals (a peer over a
+ * udp peer of its own), a client that reconnected. dtls_udp_server_stop() (or freeing the UDPServer)
+ * makes each peer whose handshake is on a worker DISCONNECTED at its next dtls_peer_poll(). Freeing the
+ * server or a peer while its handshake is on a worker is safe: handshakes already there finish (or end
+ * with their peer), then the threads exit.
  * \return DTLS_OK; DTLS_ERR_INVALID_PARAMETER for a bad handle or a count outside -1...64;
  *         DTLS_ERR_OUT_OF_MEMORY when no thread could be started.
  */

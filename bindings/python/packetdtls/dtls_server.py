@@ -104,7 +104,9 @@ class DTLSServer(HandleOwner):
         """Beyond Godot: runs the handshakes after the cookie exchange on `threads` worker threads of
         this server (0, the default, runs them in each peer's poll() as Godot does; -1 one per core).
         poll() of a handshaking peer then returns at once; its status becomes STATUS_CONNECTED (or an
-        error) at the first poll() after its worker is done. ERR_INVALID_PARAMETER outside -1...64."""
+        error) at the first poll() after its worker is done. The handshake deadline, ICMP refusals and
+        UDPServer.stop() end a handshake on a worker as they end one in poll(), with the same status and
+        message. ERR_INVALID_PARAMETER outside -1...64."""
         return to_error(lib.dtls_server_set_handshake_threads(
             self._handle(), c_int("set_handshake_threads", "threads", threads)))
 

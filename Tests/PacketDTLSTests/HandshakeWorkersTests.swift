@@ -412,4 +412,26 @@ final class HandshakeWorkersTests: XCTestCase {
         XCTAssertEqual(peer.getStatus(), .disconnected)
         XCTAssertEqual(peer.getErrorMessage(), "the UDPServer stopped during the handshake")
     }
+
+    /// A client that restarts on the same address and port while its old handshake is on a worker: the
+    /// front door routes it to a new peer, and the old one ends DISCONNECTED saying so, as on the
+    /// caller's thread (before, the worker's next step failed on the detached transport: ERROR).
+    func testReconnectWhileTheOldHandshakeIsOnAWorker() throws {
+        let identity = try TestIdentity.make()
+        let server = try EchoServer(key: identity.key, certificate: identity.certificate)
+        XCTAssertEqual(server.dtls.setHandshakeThreads(2), .ok)
+        let warm = PortClient(serverPort: server.port)
+        XCTAssertTrue(DTLSLoopbackTests.run({ server.step(); warm.poll() }, until: { warm.connected }))
+        let first = PortClient(serverPort: server.port)
+        XCTAssertTrue(DTLSLoopbackTests.run({ server.step(); first.poll() }, until: { server.peers.count == 2 }))
+        let oldPeer = try XCTUnwrap(server.peers.last)
+        XCTAssertEqual(oldPeer.getStatus(), .handshaking)
+        first.crash()
+        let second = PortClient(serverPort: server.port, localPort: first.localPort)
+        XCTAssertTrue(DTLSLoopbackTests.run({ server.step(); second.poll() },
+                                            until: { second.connected && oldPeer.getStatus() != .handshaking }),
+                      "\(second.dtls.getStatus()), old peer \(oldPeer.getStatus())")
+        XCTAssertEqual(oldPeer.getStatus(), .disconnected, oldPeer.getErrorMessage())
+        XCTAssertEqual(oldPeer.getErrorMessage(), PacketPeerDTLS.reconnectReason)
+    }
 }

@@ -177,13 +177,11 @@ final class HandshakeWorkers: @unchecked Sendable {
             pthread_mutex_lock(lock.mutex)
         }
         job.lastStepMs = MonotonicClock.milliseconds()
-        // Asked to end (its UDPServer stopped, its client reconnected), before or during the step.
-        var goodbye = false
+        // Asked to end (its UDPServer stopped, its client reconnected), before or during the step: that
+        // wins over anything but a failure. (No close_notify for a step that completed meanwhile: the
+        // transport has left its server, or goes to the client's new session.)
         if let request = job.endRequest, !job.cancelled {
-            if case .failure = outcome {} else {
-                goodbye = outcome == .step(.complete)
-                outcome = .ended(request.status, request.reason)
-            }
+            if case .failure = outcome {} else { outcome = .ended(request.status, request.reason) }
         }
         guard job.cancelled || outcome != nil else {
             job.stepping = false
@@ -195,12 +193,6 @@ final class HandshakeWorkers: @unchecked Sendable {
         // A closing pool's other workers may sleep without a deadline: the last job gone, they may end.
         if closing && jobs.isEmpty { pthread_cond_broadcast(wakeup) }
         job.observed = false
-        if goodbye {
-            // A handshake that completed as its UDPServer stopped says goodbye, as a connected peer would.
-            pthread_mutex_unlock(lock.mutex)
-            session.sendCloseNotify()
-            pthread_mutex_lock(lock.mutex)
-        }
         guard job.cancelled else {
             // The job stays the transport's observer until the peer takes the session back (collect,
             // which detaches it): a UDPServer that stops or a client that reconnects meanwhile still

@@ -49,9 +49,9 @@ final class HibernatedSession {
     private var saved: SensitiveBytes?
 
     fileprivate init(of session: DTLSSession, saved: SensitiveBytes, maxPacketSize: Int, counts: SessionCounts,
-                     alpn: String?) {
+                     alpn: String?, replayWindow: ReplayWindow) {
         self.alpn = alpn
-        replayWindow = session.internals.replayWindow
+        self.replayWindow = replayWindow
         configuration = session.configuration
         transport = session.transport
         expectedName = session.checkedName
@@ -153,6 +153,8 @@ extension DTLSSession {
         let maxPacket = maxPacketSize
         let carried = counts
         let alpn = alpnProtocol
+        // Read before saving: mbedtls_ssl_context_save resets the context.
+        let window = internals.replayWindow
         // A first call with no buffer runs mbedTLS's checks and gives the size without touching the context.
         var needed = 0
         guard mbedtls_ssl_context_save(ssl, nil, 0, &needed) == MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL, needed > 0 else {
@@ -167,7 +169,7 @@ extension DTLSSession {
             guard SavedALPN.strip(alpn, from: saved) else { return .lost(MBEDTLS_ERR_SSL_BAD_INPUT_DATA) }
         }
         return .hibernated(HibernatedSession(of: self, saved: saved, maxPacketSize: maxPacket, counts: carried,
-                                             alpn: alpn))
+                                             alpn: alpn, replayWindow: window))
     }
 }
 

@@ -10,7 +10,8 @@
 //
 // Which record: the last epoch >= 1 handshake record this end sent, its Finished (or the last
 // retransmission of it). The other end accepted it before it accepted anything else from this end, so
-// once the session carries traffic it is a duplicate or too old, never new. An application record
+// once the session carries traffic it is a duplicate or too old, never new (but for a lossy handshake
+// that lost the last copy of it: docs/BEYOND_GODOT.md, "Keepalive"). An application record
 // could have been lost on the way and would then arrive as a late packet; never an epoch-0 record
 // (a ClientHello again would look like a reconnecting client to a server).
 

@@ -371,7 +371,12 @@ final class DTLSSession {
             datagramsSent += 1
             lastSendMs = MonotonicClock.coarseMilliseconds()
             lastActivityMs = lastSendMs
-            keepaliveRecord.observeSent(UnsafeRawBufferPointer(start: buffer, count: length))
+            // An application-data record leaves alone in its datagram: only other datagrams can hold
+            // the record that keepalives send again (KeepaliveRecord), and only they are looked at.
+            if length < Self.recordHeaderLength || buffer[0] != Self.applicationDataType
+                || length != Self.recordHeaderLength + (Int(buffer[11]) << 8 | Int(buffer[12])) {
+                keepaliveRecord.observeSent(UnsafeRawBufferPointer(start: buffer, count: length))
+            }
             return Int32(length)
         case .wouldBlock: return MBEDTLS_ERR_SSL_WANT_WRITE
         case .failed(let reason):
@@ -422,12 +427,17 @@ final class DTLSSession {
     }
 
     static let recordHeaderLength = 13
+    static let applicationDataType: UInt8 = 23
 
     /// Whether `datagram` is one record that the connected session has accepted already (or one too
     /// old for its window): mbedTLS would drop it unread, so it is a keepalive and goes no further.
+    @inline(__always)
     private func isKeepalive(_ datagram: UnsafeRawBufferPointer) -> Bool {
-        guard internals.isHandshakeOver, let header = DTLSRecordHeader.single(datagram) else { return false }
-        return internals.replayWindow.hasSeen(header)
+        guard let header = DTLSRecordHeader.single(datagram) else { return false }
+        let window = internals.replayWindow
+        // A new record (the common case) leaves at the first comparison.
+        guard header.sequence <= window.top, header.epoch == window.epoch else { return false }
+        return internals.isHandshakeOver && window.hasSeen(header)
     }
 
     /// Sends this end's keepalive record again, as it is (see KeepaliveRecord). False when there is

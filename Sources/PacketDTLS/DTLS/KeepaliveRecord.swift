@@ -32,10 +32,10 @@ struct DTLSRecordHeader: Equatable {
     init?(_ datagram: UnsafeRawBufferPointer, at offset: Int = 0) {
         guard offset >= 0, datagram.count - offset >= Self.size else { return nil }
         type = datagram[offset]
-        epoch = UInt16(datagram[offset + 3]) << 8 | UInt16(datagram[offset + 4])
-        var sequence: UInt64 = 0
-        for index in (offset + 5)..<(offset + 11) { sequence = sequence << 8 | UInt64(datagram[index]) }
-        self.sequence = sequence
+        // Epoch and sequence number: 8 bytes from offset 3, big-endian (one load on every record read).
+        let counter = UInt64(bigEndian: datagram.loadUnaligned(fromByteOffset: offset + 3, as: UInt64.self))
+        epoch = UInt16(truncatingIfNeeded: counter >> 48)
+        sequence = counter & 0xffff_ffff_ffff
         bodyLength = Int(datagram[offset + 11]) << 8 | Int(datagram[offset + 12])
     }
 

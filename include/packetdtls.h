@@ -539,12 +539,12 @@ DTLS_API dtls_error dtls_options_set_handshake_timeout(dtls_options *options, ui
 DTLS_API dtls_error dtls_options_set_idle_timeout(dtls_options *options, uint32_t timeout_ms);
 /**
  * Peers set up afterwards with these options (a client's own, or every peer a DTLS server makes) send a
- * keepalive whenever they have sent nothing for `interval_ms`: an empty application-data record, which
- * the other end (PacketDTLS, Godot, mbedTLS, OpenSSL, GnuTLS) accepts as proof of life and never
- * surfaces as a packet. It restarts the other end's idle timer, and a PacketDTLS peer without a keepalive
- * of its own answers it (at most once a second), restarting this end's. 0 turns it off (the default, as
- * in Godot). Keep it well below the other end's idle timeout. OpenSSL's SSL_read() returns 0 for the
- * record, which s_client and s_server take for the end: see docs/BEYOND_GODOT.md. Beyond Godot.
+ * keepalive whenever they have sent nothing for `interval_ms`: this end's Finished record sent again byte
+ * for byte, a duplicate that the other end (PacketDTLS, Godot, mbedTLS, OpenSSL, GnuTLS) drops silently
+ * as a replay and never surfaces as a packet. It restarts the other end's idle timer, and a PacketDTLS peer
+ * without a keepalive of its own answers it (at most once a second), restarting this end's. 0 turns it off
+ * (the default, as in Godot). Keep it well below the other end's idle timeout. A hibernated peer sends
+ * and answers keepalives without waking. See docs/BEYOND_GODOT.md. Beyond Godot.
  */
 DTLS_API dtls_error dtls_options_set_keepalive_ms(dtls_options *options, uint32_t interval_ms);
 /**
@@ -812,7 +812,7 @@ typedef struct dtls_peer_stats {
     uint64_t handshake_retransmissions; /**< flights sent again after their timer ran out */
     uint64_t handshake_duration_ms;     /**< connect (or accept) to CONNECTED; 0 until then */
     uint64_t keepalives_sent;           /**< keepalive records sent (answers and refusal probes included) */
-    uint64_t keepalives_received;       /**< keepalive records (empty application data) received */
+    uint64_t keepalives_received;       /**< keepalives received (duplicates of records already accepted) */
     uint64_t datagrams_dropped;         /**< dropped below DTLS: its UDPServer peer's queue stayed full */
     uint64_t hibernations;              /**< times the session hibernated after a quiet spell */
     uint64_t wakes;                     /**< times a hibernated session woke again */

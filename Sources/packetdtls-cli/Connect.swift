@@ -50,7 +50,7 @@ struct Connect: ParsableCommand {
     @Option(help: ArgumentHelp(CipherSuiteOption.help, valueName: "list"))
     var ciphers: String?
 
-    @Option(help: ArgumentHelp("Send a keepalive (an empty record) after this long with nothing sent; 0 = never.",
+    @Option(help: ArgumentHelp("Send a keepalive (the Finished record again) after this long with nothing sent; 0 = never.",
                                valueName: "seconds"))
     var keepalive: Double = 0
 

@@ -54,7 +54,7 @@ struct Serve: ParsableCommand {
                                + "the clients already connected.", valueName: "n"))
     var handshakeThreads: Int = -1
 
-    @Option(help: ArgumentHelp("Send each client a keepalive (an empty record) after this long with nothing sent "
+    @Option(help: ArgumentHelp("Send each client a keepalive (the Finished record again) after this long with nothing sent "
                                + "(0 = never).", valueName: "seconds"))
     var keepalive: Double = 0
 

@@ -87,12 +87,20 @@ final class LivenessTests: XCTestCase {
     // MARK: Keepalive
 
     /// Keepalive 500 ms each way (the client's set on the peer, the server's through its options) against
-    /// an idle timeout of 2 s on the other end: 10 s without application traffic, nothing surfaces.
+    /// an idle timeout of 2 s on the other end: 10 s without application traffic, nothing surfaces. 70
+    /// packets each way first, so that each end's Finished (which its keepalives send again) is older
+    /// than the other end's 64-record window: still a keepalive, not a packet.
     func testKeepaliveKeepsAQuietSessionAliveBothWays() throws {
         XCTAssertEqual(TLSOptions.clientUnsafe().keepalive, 0, "keepalive is off by default, as in Godot")
         let pair = try LivePair(serverOptions: { $0.setIdleTimeout(ms: 2000); $0.setKeepalive(ms: 500) },
                                 clientOptions: { $0.setIdleTimeout(ms: 2000) })
         XCTAssertEqual(pair.client.setKeepalive(ms: 500), .ok)
+        var echoes = 0
+        for index in 0..<70 { XCTAssertEqual(pair.client.putPacket(Array("warm-up \(index)".utf8)), .ok) }
+        XCTAssertTrue(DTLSLoopbackTests.run({
+            pair.server.step(); pair.client.poll()
+            while pair.client.getAvailablePacketCount() > 0 { _ = pair.client.getPacket(); echoes += 1 }
+        }, until: { echoes >= 70 }))
         var surfaced = 0
         let start = MonotonicClock.milliseconds()
         _ = DTLSLoopbackTests.run(within: 11, {
@@ -111,7 +119,8 @@ final class LivenessTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(server.keepalivesSent, 15, "\(server)")
         XCTAssertGreaterThanOrEqual(server.keepalivesReceived, 15, "\(server)")
         XCTAssertGreaterThanOrEqual(client.keepalivesReceived, 15, "\(client)")
-        XCTAssertEqual(client.packetsReceived + server.packetsReceived, 0)
+        XCTAssertEqual(client.packetsReceived, 70)
+        XCTAssertEqual(server.packetsReceived, 70)
         XCTAssertEqual(client.recordsDroppedBadMAC + server.recordsDroppedBadMAC, 0, "keepalives in a row were taken for forgeries")
         // Application traffic still flows after all the keepalives.
         XCTAssertEqual(pair.client.putPacket([7, 7]), .ok)
@@ -183,6 +192,89 @@ final class LivenessTests: XCTestCase {
         XCTAssertEqual(pair.serverPeer.getStatus(), .connected, pair.serverPeer.getErrorMessage())
         XCTAssertGreaterThan(lossy.counters[0].dropped + lossy.counters[1].dropped, 0, "the proxy dropped nothing")
         XCTAssertGreaterThan(pair.serverPeer.getStats().keepalivesReceived, 10)
+        XCTAssertEqual(pair.client.getAvailablePacketCount() + pair.serverPeer.getAvailablePacketCount(), 0)
+    }
+
+    /// Each end's keepalive is its own last epoch-1 handshake record (the Finished) sent again byte for
+    /// byte, whatever it sent since; the other end counts it and surfaces nothing.
+    func testKeepaliveIsTheFinishedRecordSentAgain() throws {
+        let pair = MemoryPair(server: MemoryPair.server(for: try TestIdentity.make()))
+        var clientSent: [[UInt8]] = [], serverSent: [[UInt8]] = []
+        pair.link.client.outboundFilter = { clientSent.append($0); return $0 }
+        pair.link.server.outboundFilter = { serverSent.append($0); return $0 }
+        let server = try pair.handshake()
+        XCTAssertEqual(pair.client.getStatus(), .connected, pair.client.getErrorMessage())
+        let clientFinished = try XCTUnwrap(Self.lastEpochOneHandshakeRecord(clientSent))
+        let serverFinished = try XCTUnwrap(Self.lastEpochOneHandshakeRecord(serverSent))
+        XCTAssertLessThanOrEqual(clientFinished.count, KeepaliveRecord.maxSize)
+        // Application records since do not change it.
+        XCTAssertEqual(pair.client.putPacket([1, 2, 3]), .ok)
+        server.poll()
+        XCTAssertEqual(server.getPacket(), [1, 2, 3])
+        XCTAssertEqual(server.putPacket([4]), .ok)
+        pair.client.poll()
+        XCTAssertEqual(pair.client.getPacket(), [4])
+        clientSent = []
+        serverSent = []
+        XCTAssertEqual(pair.client.withSession { $0?.sendKeepalive() }, true)
+        XCTAssertEqual(server.withSession { $0?.sendKeepalive() }, true)
+        XCTAssertEqual(clientSent, [clientFinished])
+        XCTAssertEqual(serverSent, [serverFinished])
+        server.poll()
+        pair.client.poll()
+        XCTAssertEqual(server.getStats().keepalivesReceived, 1)
+        XCTAssertEqual(pair.client.getStats().keepalivesReceived, 1)
+        XCTAssertEqual(server.getAvailablePacketCount() + pair.client.getAvailablePacketCount(), 0)
+        XCTAssertEqual(server.getStatus(), .connected)
+        XCTAssertEqual(pair.client.getStatus(), .connected)
+    }
+
+    /// The keepalive copy: only handshake records of epoch >= 1 (never an epoch-0 ClientHello, never an
+    /// application record), the last one wins, and a record past the size cap is not kept.
+    func testKeepaliveRecordKeepsOnlyEpochOneHandshakeRecords() {
+        func record(type: UInt8, epoch: UInt16, sequence: UInt8, body: Int) -> [UInt8] {
+            [type, 0xfe, 0xfd, UInt8(epoch >> 8), UInt8(epoch & 0xff), 0, 0, 0, 0, 0, sequence,
+             UInt8(body >> 8), UInt8(body & 0xff)] + [UInt8](repeating: sequence, count: body)
+        }
+        var kept = KeepaliveRecord()
+        func send(_ datagram: [UInt8]) { datagram.withUnsafeBytes { kept.observeSent($0) } }
+        let hello = record(type: 22, epoch: 0, sequence: 1, body: 40)
+        let finished = record(type: 22, epoch: 1, sequence: 0, body: 40)
+        let again = record(type: 22, epoch: 1, sequence: 1, body: 40)
+        let data = record(type: 23, epoch: 1, sequence: 2, body: 10)
+        send(hello)
+        XCTAssertTrue(kept.isEmpty)
+        // A flight: change_cipher_spec (epoch 0) and the Finished (epoch 1) in one datagram.
+        send(record(type: 20, epoch: 0, sequence: 2, body: 1) + finished)
+        XCTAssertEqual(kept.bytes, finished)
+        send(data)
+        XCTAssertEqual(kept.bytes, finished)
+        send(again + data)
+        XCTAssertEqual(kept.bytes, again)
+        send(record(type: 22, epoch: 1, sequence: 3, body: KeepaliveRecord.maxSize))
+        XCTAssertEqual(kept.bytes, again, "past the size cap")
+        send(Array(finished.dropLast()))
+        XCTAssertEqual(kept.bytes, again, "a record running past the datagram")
+        let header = finished.withUnsafeBytes { DTLSRecordHeader.single($0) }
+        XCTAssertEqual(header?.epoch, 1)
+        XCTAssertEqual(header?.recordLength, finished.count)
+        XCTAssertNil((finished + data).withUnsafeBytes { DTLSRecordHeader.single($0) }, "two records")
+    }
+
+    private static func lastEpochOneHandshakeRecord(_ datagrams: [[UInt8]]) -> [UInt8]? {
+        var found: [UInt8]?
+        for datagram in datagrams {
+            datagram.withUnsafeBytes { bytes in
+                var offset = 0
+                while let header = DTLSRecordHeader(bytes, at: offset), offset + header.recordLength <= bytes.count {
+                    if header.type == 22, header.epoch == 1 {
+                        found = Array(datagram[offset..<(offset + header.recordLength)])
+                    }
+                    offset += header.recordLength
+                }
+            }
+        }
+        return found
     }
 
     // MARK: ICMP "connection refused"

@@ -115,8 +115,11 @@ final class MbedTLSInternalsTests: XCTestCase {
         XCTAssertEqual(pair.client.getStatus(), .connected, pair.client.getErrorMessage())
         var captured: [[UInt8]] = []
         pair.link.server.outboundFilter = { captured.append($0); return nil }
-        // Two keepalives in one datagram: mbedTLS reads both in one mbedtls_ssl_read and counts them (nb_zero).
-        XCTAssertEqual(server.withSession { ($0?.sendKeepalive() ?? false) && ($0?.sendKeepalive() ?? false) }, true)
+        // Two empty records (an older PacketDTLS's keepalives) in one datagram: mbedTLS reads both in
+        // one mbedtls_ssl_read and counts them (nb_zero).
+        let none = UnsafeRawBufferPointer(start: nil, count: 0)
+        XCTAssertEqual(server.withSession { try? $0?.write(none) }, .written)
+        XCTAssertEqual(server.withSession { try? $0?.write(none) }, .written)
         XCTAssertEqual(captured.count, 2)
         pair.link.client.inject(captured.flatMap { $0 })
         pair.client.withSession { session in
@@ -137,6 +140,40 @@ final class MbedTLSInternalsTests: XCTestCase {
             XCTAssertEqual(session.internals.nextRecordTypeInDatagram, UInt8(MBEDTLS_SSL_MSG_APPLICATION_DATA),
                            "in_hdr + next_record_offset, within in_left")
         }
+    }
+
+    /// in_epoch, in_window_top and in_window, as the records the client read say they must be.
+    func testReplayWindowFollowsTheRecordsRead() throws {
+        let pair = MemoryPair(server: MemoryPair.server(for: try TestIdentity.make()))
+        let server = try pair.handshake()
+        XCTAssertEqual(pair.client.getStatus(), .connected, pair.client.getErrorMessage())
+        var captured: [[UInt8]] = []
+        pair.link.server.outboundFilter = { captured.append($0); return nil }
+        for byte in UInt8(1)...3 { XCTAssertEqual(server.putPacket([byte]), .ok) }
+        XCTAssertEqual(captured.count, 3)
+        let headers = try captured.map { bytes in try XCTUnwrap(bytes.withUnsafeBytes { DTLSRecordHeader.single($0) }) }
+        XCTAssertEqual(headers.map(\.epoch), [1, 1, 1])
+        XCTAssertEqual(headers.map(\.type), [23, 23, 23])
+        // The first and the third arrive; the second is "lost".
+        pair.link.client.inject(captured[0])
+        pair.link.client.inject(captured[2])
+        pair.client.poll()
+        XCTAssertEqual(pair.client.getAvailablePacketCount(), 2)
+        pair.client.withSession { session in
+            guard let window = failIfNil(session)?.internals.replayWindow else { return }
+            XCTAssertEqual(window.epoch, 1, "ssl->in_epoch")
+            XCTAssertEqual(window.top, headers[2].sequence, "ssl->in_window_top")
+            XCTAssertEqual(window.bits & 0b111, 0b101, "ssl->in_window: the third (bit 0) and the first (bit 2)")
+            XCTAssertTrue(window.hasSeen(headers[0]))
+            XCTAssertFalse(window.hasSeen(headers[1]), "never accepted: not a duplicate")
+            XCTAssertTrue(window.hasSeen(headers[2]))
+        }
+        // A duplicate is a keepalive: counted, and mbedTLS never sees it; the lost record still gets in.
+        pair.link.client.inject(captured[2])
+        pair.link.client.inject(captured[1])
+        pair.client.poll()
+        XCTAssertEqual(pair.client.getStats().keepalivesReceived, 1)
+        XCTAssertEqual(pair.client.getAvailablePacketCount(), 3)
     }
 
     func testNoRecordBehindAPlainCloseNotify() throws {

@@ -221,8 +221,8 @@ extension TLSOptions {
 extension TLSOptions {
     // MARK: Keepalive
 
-    /// Peers started with these options send a keepalive (an empty application-data record, which the
-    /// other side takes as proof of life and never surfaces as a packet) whenever nothing was sent for
+    /// Peers started with these options send a keepalive (their Finished record again: a duplicate the
+    /// other side drops silently, hearing a live peer, and never surfaces as a packet) whenever nothing was sent for
     /// `ms`; 0 turns it off (the default, as in Godot). A server's peers take it from the server's options.
     @discardableResult
     public func setKeepalive(ms: UInt32) -> GodotError {

@@ -1,21 +1,21 @@
 // DTLSSession+Liveness.swift — the records that tell the other end this one is alive, or why it goes.
 //
-// A keepalive is an empty application-data record (RFC 5246 6.2.1 allows them): authenticated like any
-// record, skipped by mbedTLS (so Godot) and GnuTLS, never a packet. An idle timeout says goodbye with
-// close_notify and, in the same datagram behind it, an empty application-data record: every receiver
-// stops reading at the close_notify (RFC 5246 7.2.1: data after it is ignored), so it ends cleanly
-// everywhere, and ours reads the record behind it as "closed for inactivity". Why this and not a
-// warning alert: docs/BEYOND_GODOT.md.
+// A keepalive is this end's Finished record sent again byte for byte: every receiver drops it
+// silently as a replay, and its idle timer hears a datagram (KeepaliveRecord.swift says why not an
+// empty application-data record). Empty records from older PacketDTLS peers still count as
+// keepalives received. An idle timeout says goodbye with close_notify and, in the same datagram
+// behind it, an empty application-data record: every receiver stops reading at the close_notify
+// (RFC 5246 7.2.1: data after it is ignored), so it ends cleanly everywhere, and ours reads the
+// record behind it as "closed for inactivity". Why this and not a warning alert: docs/BEYOND_GODOT.md.
 
 internal import CMbedTLS
 
 extension DTLSSession {
-    /// Sends one empty application-data record. False when the socket refused it (it then waits
-    /// inside mbedTLS and leaves with the next flush) or the session failed.
+    /// Sends this end's Finished record again (see KeepaliveRecord). False while a record mbedTLS
+    /// built waits for the socket, when the socket did not take it, or before any Finished was sent.
     func sendKeepalive() -> Bool {
         guard !hasQueuedOutput else { return false }
-        var none: UInt8 = 0
-        return mbedtls_ssl_write(ssl, &none, 0) == 0
+        return sendKeepaliveRecord()
     }
 
     /// One attempt at close_notify followed, in the same datagram, by an empty application-data
@@ -41,8 +41,8 @@ extension DTLSSession {
 
     /// mbedTLS reads past an empty record without a word to its caller, but counts it (after it
     /// authenticated it) and takes a fourth in a row for a forgery. Called before every datagram and
-    /// after every read: moves the count to keepalivesReceived and starts it again, so keepalives may
-    /// follow each other without limit (only the peer, holding the keys, can send them).
+    /// after every read: moves the count to keepalivesReceived and starts it again, so the keepalives
+    /// of a PacketDTLS peer from before duplicates (empty records) may follow each other without limit.
     func countEmptyRecords() {
         keepalivesReceived += internals.takeEmptyRecordCount()
     }

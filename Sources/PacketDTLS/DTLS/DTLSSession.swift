@@ -52,9 +52,17 @@ final class DTLSSession {
     @exclusivity(unchecked) private(set) var lastReceiveMs: UInt64
     /// When the last datagram left (coarse monotonic ms), for the keepalive.
     @exclusivity(unchecked) private(set) var lastSendMs: UInt64
+    /// When the last datagram other than a keepalive came or went (coarse monotonic ms), for hibernation.
+    @exclusivity(unchecked) private(set) var lastActivityMs: UInt64
+    /// This end's Finished record, which its keepalives send again (KeepaliveRecord.swift).
+    @exclusivity(unchecked) private(set) var keepaliveRecord: KeepaliveRecord
+    /// A datagram taken from the transport before this session existed (by its hibernated self),
+    /// read before the transport's next ones.
+    @exclusivity(unchecked) var handedDatagram: [UInt8]?
     /// While set, datagrams mbedTLS sends are gathered here to leave as one (see sendInactivityClose()).
     @exclusivity(unchecked) var gatheredOutput: [UInt8]?
-    /// Empty application-data records (keepalives) received; see countEmptyRecords().
+    /// Keepalives received: duplicates of the peer's records (see receive) and empty
+    /// application-data records (see countEmptyRecords()).
     @exclusivity(unchecked) var keepalivesReceived = 0
     /// Why the transport failed, when an I/O callback reported a failure.
     @exclusivity(unchecked) private(set) var transportFailure: String?
@@ -113,6 +121,8 @@ final class DTLSSession {
         nameCheck = expectedName.map { PeerNameCheck(expectedName: $0) }
         lastReceiveMs = carried?.lastReceiveMs ?? MonotonicClock.coarseMilliseconds()
         lastSendMs = carried?.lastSendMs ?? lastReceiveMs
+        lastActivityMs = carried?.lastActivityMs ?? lastReceiveMs
+        keepaliveRecord = carried?.keepaliveRecord ?? KeepaliveRecord()
         datagramsSent = carried?.datagramsSent ?? 0
         datagramsReceived = carried?.datagramsReceived ?? 0
         oversizedDatagrams = carried?.oversized ?? 0
@@ -270,7 +280,7 @@ final class DTLSSession {
     /// False when a read could only say "nothing": mbedTLS has no unprocessed input (a held record
     /// does not count: it is decrypted already) and the transport has no datagram waiting. An idle
     /// poll then skips mbedtls_ssl_read (docs/PERFORMANCE.md).
-    var mayHaveInput: Bool { hasBufferedInput || transport.mayHaveDatagram }
+    var mayHaveInput: Bool { hasBufferedInput || handedDatagram != nil || transport.mayHaveDatagram }
 
     /// Sends a record left waiting by a blocked socket: false while the socket still refuses it.
     func flushQueuedOutput() -> Bool {
@@ -297,7 +307,8 @@ final class DTLSSession {
     var counts: SessionCounts {
         SessionCounts(datagramsSent: datagramsSent, datagramsReceived: datagramsReceived, badMAC: badMACRecords,
                       oversized: oversizedDatagrams, retransmissions: retransmissions,
-                      keepalivesReceived: keepalivesReceived, lastReceiveMs: lastReceiveMs, lastSendMs: lastSendMs)
+                      keepalivesReceived: keepalivesReceived, lastReceiveMs: lastReceiveMs, lastSendMs: lastSendMs,
+                      lastActivityMs: lastActivityMs, keepaliveRecord: keepaliveRecord)
     }
 
     /// The name checked against the server's certificate (client side), nil when none.
@@ -359,6 +370,13 @@ final class DTLSSession {
         case .sent:
             datagramsSent += 1
             lastSendMs = MonotonicClock.coarseMilliseconds()
+            lastActivityMs = lastSendMs
+            // An application-data record leaves alone in its datagram: only other datagrams can hold
+            // the record that keepalives send again (KeepaliveRecord), and only they are looked at.
+            if length < Self.recordHeaderLength || buffer[0] != Self.applicationDataType
+                || length != Self.recordHeaderLength + (Int(buffer[11]) << 8 | Int(buffer[12])) {
+                keepaliveRecord.observeSent(UnsafeRawBufferPointer(start: buffer, count: length))
+            }
             return Int32(length)
         case .wouldBlock: return MBEDTLS_ERR_SSL_WANT_WRITE
         case .failed(let reason):
@@ -374,7 +392,12 @@ final class DTLSSession {
         countEmptyRecords()
         // Oversized datagrams are skipped: mbedTLS must never see a truncated one.
         while true {
-            let (received, moreWaiting) = transport.receiveDatagramReportingMore(into: space)
+            let (received, moreWaiting) = handedDatagram.map { handed in
+                handedDatagram = nil
+                guard handed.count <= length else { return (DatagramReceive.oversized(handed.count), true) }
+                handed.withUnsafeBytes { space.copyMemory(from: $0) }
+                return (DatagramReceive.datagram(handed.count), true)
+            } ?? transport.receiveDatagramReportingMore(into: space)
             transportMayHaveMore = moreWaiting
             switch received {
             case .datagram(let count):
@@ -385,6 +408,12 @@ final class DTLSSession {
                 if usable < 0 { return MBEDTLS_ERR_SSL_WANT_READ }
                 guard usable > 0 else { continue }
                 lastReceiveMs = MonotonicClock.coarseMilliseconds()
+                // A record mbedTLS would drop unread as a replay: the peer's keepalive (KeepaliveRecord).
+                if isKeepalive(UnsafeRawBufferPointer(start: buffer, count: usable)) {
+                    keepalivesReceived += 1
+                    continue
+                }
+                lastActivityMs = lastReceiveMs
                 return Int32(usable)
             case .oversized:
                 oversizedDatagrams += 1
@@ -398,6 +427,27 @@ final class DTLSSession {
     }
 
     static let recordHeaderLength = 13
+    static let applicationDataType: UInt8 = 23
+
+    /// Whether `datagram` is one record that the connected session has accepted already (or one too
+    /// old for its window): mbedTLS would drop it unread, so it is a keepalive and goes no further.
+    @inline(__always)
+    private func isKeepalive(_ datagram: UnsafeRawBufferPointer) -> Bool {
+        guard let header = DTLSRecordHeader.single(datagram) else { return false }
+        let window = internals.replayWindow
+        // A new record (the common case) leaves at the first comparison.
+        guard header.sequence <= window.top, header.epoch == window.epoch else { return false }
+        return internals.isHandshakeOver && window.hasSeen(header)
+    }
+
+    /// Sends this end's keepalive record again, as it is (see KeepaliveRecord). False when there is
+    /// none yet, or the socket did not take it.
+    func sendKeepaliveRecord() -> Bool {
+        guard keepaliveRecord.send(over: transport) else { return false }
+        datagramsSent += 1
+        lastSendMs = MonotonicClock.coarseMilliseconds()
+        return true
+    }
 
     /// How much of a datagram mbedTLS may see; 0 = discard it; -1 = the client reconnected, stop
     /// reading. Two inputs make mbedTLS 2.28 end a session on its own, so anyone able to send to the

@@ -130,6 +130,13 @@ struct MbedTLSInternals {
         return header[offset]
     }
 
+    // MARK: Anti-replay (in_epoch, in_window_top, in_window)
+
+    /// The anti-replay state of the current input epoch: what mbedtls_ssl_dtls_replay_check reads.
+    var replayWindow: ReplayWindow {
+        ReplayWindow(epoch: ssl.pointee.in_epoch, top: ssl.pointee.in_window_top, bits: ssl.pointee.in_window)
+    }
+
     // MARK: Output (out_left)
 
     /// True when a record built earlier still waits for the socket.

@@ -17,7 +17,8 @@ extension PacketPeerDTLS {
         public var handshakeRetransmissions: UInt64 = 0
         /// Milliseconds from connect (or accept) to CONNECTED; 0 until then.
         public var handshakeDurationMs: UInt64 = 0
-        /// Keepalive records (empty application data) sent (answers and refusal probes included), and received.
+        /// Keepalives sent (answers and refusal probes included), and received (duplicates of records
+        /// already accepted, or empty records from an older PacketDTLS: see KeepaliveRecord.swift).
         public var keepalivesSent: UInt64 = 0
         public var keepalivesReceived: UInt64 = 0
         /// Datagrams for this peer dropped below DTLS: the queue of its UDPServer peer stayed full

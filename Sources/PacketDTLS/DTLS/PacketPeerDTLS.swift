@@ -259,7 +259,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     private func pollConnected(_ session: DTLSSession, _ seenArrivals: UInt64) {
         guard session.flushQueuedOutput() else { return }
         if session.mayHaveInput { readRecords(session) }
-        liveness.observeKeepalives(session)
+        liveness.observeKeepalives(total: session.keepalivesReceived)
         checkIdleTimeout(session)
         guard status == .connected else { return }
         if let reason = liveness.checkConnected(session) {
@@ -727,23 +727,24 @@ extension PacketPeerDTLS {
         }
     }
 
-    /// A poll of a sleeping session wakes it when a datagram waits, its idle deadline passed or its
-    /// keepalive fell due (waking first lets the usual code end it or send the keepalive as before;
-    /// the keepalive sent counts as activity, so it sleeps again after another quiet spell);
-    /// otherwise it sleeps on. True when awake.
+    /// A poll of a sleeping session. The peer's keepalives are counted and dropped, and its own
+    /// keepalive (or answer) sent, without waking (KeepaliveRecord.swift). It wakes for any other
+    /// datagram, its idle deadline (to end as an awake session does), or an ICMP refusal (judged
+    /// awake); otherwise it sleeps on. True when awake.
     fileprivate func wakeForPoll(_ seenArrivals: UInt64) -> Bool {
         guard let sleeping = hibernation.sleeping else { return true }
-        if hibernation.sleepingTransportHasDatagram() || MonotonicClock.coarseMilliseconds() >= wakeDueMs(sleeping) {
+        if hibernation.sleepingTransportHasDatagram(), sleeping.takeKeepalives() { return wakeFromHibernation() }
+        liveness.observeKeepalives(total: sleeping.counts.keepalivesReceived)
+        if MonotonicClock.coarseMilliseconds() >= idleDeadlineMs(sleeping) || liveness.checkAsleep(sleeping) {
             return wakeFromHibernation()
         }
         settleAsleep(seenArrivals)
         return false
     }
 
-    /// When a sleeping session must wake with no datagram: its idle deadline or its next keepalive.
-    private func wakeDueMs(_ sleeping: HibernatedSession) -> UInt64 {
-        let idleDeadline = idleTimeoutMs > 0 ? sleeping.counts.lastReceiveMs &+ UInt64(idleTimeoutMs) : UInt64.max
-        return min(idleDeadline, liveness.keepaliveDueMs(lastSendMs: sleeping.counts.lastSendMs))
+    /// When a sleeping session's idle timeout runs out (UInt64.max when off).
+    private func idleDeadlineMs(_ sleeping: HibernatedSession) -> UInt64 {
+        idleTimeoutMs > 0 ? sleeping.counts.lastReceiveMs &+ UInt64(idleTimeoutMs) : UInt64.max
     }
 
     /// Lets the next polls of a sleeping session return at once until a datagram, its idle deadline
@@ -751,7 +752,8 @@ extension PacketPeerDTLS {
     fileprivate func settleAsleep(_ seenArrivals: UInt64) {
         guard arrivalsObserved, let sleeping = hibernation.sleeping else { return }
         quietArrivals.store(seenArrivals, ordering: .relaxed)
-        quietUntilMs.store(wakeDueMs(sleeping), ordering: .relaxed)
+        quietUntilMs.store(min(idleDeadlineMs(sleeping), liveness.keepaliveDueMs(lastSendMs: sleeping.counts.lastSendMs)),
+                           ordering: .relaxed)
         quiet.store(true, ordering: .releasing)
     }
 

@@ -21,8 +21,13 @@ struct SessionCounts: Sendable, Equatable {
     var keepalivesReceived = 0
     /// When the last datagram arrived (coarse monotonic ms), for the idle deadline.
     var lastReceiveMs: UInt64 = 0
-    /// When the last datagram went out (coarse monotonic ms), for the keepalive and hibernation.
+    /// When the last datagram went out (coarse monotonic ms), for the keepalive.
     var lastSendMs: UInt64 = 0
+    /// When the last datagram other than a keepalive came or went (coarse monotonic ms), for hibernation.
+    var lastActivityMs: UInt64 = 0
+    /// The record the keepalives send again (KeepaliveRecord.swift); outside mbedTLS, so a sleeping
+    /// session sends it without waking.
+    var keepaliveRecord = KeepaliveRecord()
 }
 
 /// What hibernation keeps of a session while its mbedTLS context is freed.
@@ -30,7 +35,12 @@ final class HibernatedSession {
     let configuration: DTLSConfiguration
     let transport: DatagramTransport
     let expectedName: String?
-    let counts: SessionCounts
+    private(set) var counts: SessionCounts
+    /// The saved session's anti-replay window: tells the peer's keepalives (records it accepted
+    /// already) from datagrams that need the session awake.
+    let replayWindow: ReplayWindow
+    /// A datagram taken while asleep that the woken session must read first.
+    private var handed: [UInt8]?
     /// The largest packet the session takes, answered without waking it.
     let maxPacketSize: Int
     /// The agreed ALPN protocol, kept out of the saved bytes (see SavedALPN).
@@ -39,8 +49,9 @@ final class HibernatedSession {
     private var saved: SensitiveBytes?
 
     fileprivate init(of session: DTLSSession, saved: SensitiveBytes, maxPacketSize: Int, counts: SessionCounts,
-                     alpn: String?) {
+                     alpn: String?, replayWindow: ReplayWindow) {
         self.alpn = alpn
+        self.replayWindow = replayWindow
         configuration = session.configuration
         transport = session.transport
         expectedName = session.checkedName
@@ -70,7 +81,54 @@ final class HibernatedSession {
         if let alpn, !session.internals.chooseConfiguredALPN(alpn) {
             throw Failure(.connectionError, "the hibernated session's ALPN protocol is no longer configured")
         }
+        session.handedDatagram = handed
+        handed = nil
         return session
+    }
+
+    /// Sends the keepalive record without waking (see KeepaliveRecord); false when none went.
+    func sendKeepalive() -> Bool {
+        guard counts.keepaliveRecord.send(over: transport) else { return false }
+        counts.datagramsSent += 1
+        counts.lastSendMs = MonotonicClock.coarseMilliseconds()
+        return true
+    }
+
+    /// The largest datagram taken while asleep; a larger one would not fit mbedTLS's input buffer
+    /// either (16 KiB of content and a record's overhead), and counts as oversized as it would awake.
+    static let largestDatagram = 16_384 + 2048
+
+    /// Takes the datagrams waiting while asleep. A keepalive of the peer (one record the saved session
+    /// accepted already: mbedTLS would drop it unread) is counted as received and dropped; the first
+    /// other datagram is kept for the woken session to read first. True when the session must wake.
+    func takeKeepalives() -> Bool {
+        guard handed == nil else { return true }
+        return withUnsafeTemporaryAllocation(byteCount: Self.largestDatagram, alignment: 1) { buffer in
+            // Bounded: at most the datagrams the transport holds now, and never more than this.
+            for _ in 0..<64 {
+                switch transport.receiveDatagram(into: buffer) {
+                case .datagram(let count):
+                    let datagram = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+                    if let header = DTLSRecordHeader.single(datagram), replayWindow.hasSeen(header) {
+                        counts.datagramsReceived += 1
+                        counts.keepalivesReceived += 1
+                        counts.lastReceiveMs = MonotonicClock.coarseMilliseconds()
+                        continue
+                    }
+                    handed = Array(datagram)
+                    return true
+                case .oversized:
+                    counts.datagramsReceived += 1
+                    counts.oversized += 1
+                case .empty:
+                    return false
+                case .failed:
+                    // The woken session meets the failure itself and ends with its reason.
+                    return true
+                }
+            }
+            return SleepingTransport.hasDatagram(transport)
+        }
     }
 }
 
@@ -87,13 +145,16 @@ extension DTLSSession {
     /// dropped. A held record must have been taken out first (it counts as pending input).
     /// `quietMs`: how long nothing has moved either way.
     func hibernate(quietMs: UInt64) -> HibernateOutcome {
-        guard heldRecordLength == 0, !hasQueuedOutput, !hasBufferedInput, !SleepingTransport.hasDatagram(transport) else {
+        guard heldRecordLength == 0, !hasQueuedOutput, !hasBufferedInput, handedDatagram == nil,
+              !SleepingTransport.hasDatagram(transport) else {
             return .refused
         }
         guard releaseRetainedLastFlight(quietMs: quietMs) else { return .refused }
         let maxPacket = maxPacketSize
         let carried = counts
         let alpn = alpnProtocol
+        // Read before saving: mbedtls_ssl_context_save resets the context.
+        let window = internals.replayWindow
         // A first call with no buffer runs mbedTLS's checks and gives the size without touching the context.
         var needed = 0
         guard mbedtls_ssl_context_save(ssl, nil, 0, &needed) == MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL, needed > 0 else {
@@ -108,7 +169,7 @@ extension DTLSSession {
             guard SavedALPN.strip(alpn, from: saved) else { return .lost(MBEDTLS_ERR_SSL_BAD_INPUT_DATA) }
         }
         return .hibernated(HibernatedSession(of: self, saved: saved, maxPacketSize: maxPacket, counts: carried,
-                                             alpn: alpn))
+                                             alpn: alpn, replayWindow: window))
     }
 }
 
@@ -173,19 +234,19 @@ struct PeerHibernation {
         wakes = 0
     }
 
-    /// When `session` is due to hibernate (coarse ms); nil when hibernation is off. Every datagram
-    /// sent is activity, keepalives included: with a keepalive shorter than `afterMs` the session
-    /// stays awake; with a longer one it sleeps and wakes for each keepalive (PacketPeerDTLS.wakeForPoll).
+    /// When `session` is due to hibernate (coarse ms); nil when hibernation is off. Keepalives, sent
+    /// or received, are no activity: a sleeping session sends its own and drops the peer's without
+    /// waking (PacketPeerDTLS.pollAsleep), so a session kept alive by keepalives sleeps too.
     func dueMs(for session: DTLSSession) -> UInt64? {
         guard afterMs > 0 else { return nil }
-        return max(max(session.lastReceiveMs, session.lastSendMs) &+ UInt64(afterMs), retryAtMs)
+        return max(session.lastActivityMs &+ UInt64(afterMs), retryAtMs)
     }
 
     /// Hibernates `session` if it has been quiet long enough and mbedTLS agrees. `.refused` also
     /// when it is not due yet.
     mutating func hibernateIfDue(_ session: DTLSSession, now: UInt64) -> DTLSSession.HibernateOutcome {
         guard let due = dueMs(for: session), now >= due else { return .refused }
-        let outcome = session.hibernate(quietMs: now &- max(session.lastReceiveMs, session.lastSendMs))
+        let outcome = session.hibernate(quietMs: now &- session.lastActivityMs)
         switch outcome {
         case .hibernated(let saved):
             sleeping = saved

@@ -6,7 +6,9 @@
 // - handshaking: the first refusal brings one retransmission of the flight a moment later; a refusal
 //   after that ends the handshake (a lost or stale notice is not fatal, a closed port fails fast);
 // - keepalives: sent after `keepaliveMs` with nothing sent; a peer without its own keepalive answers
-//   the other end's (at most once a second) so that both ends' idle timers hear a live peer;
+//   the other end's (at most once a second) so that both ends' idle timers hear a live peer. A
+//   keepalive is this end's Finished record sent again (KeepaliveRecord.swift), so a hibernated
+//   session sends and answers them without waking;
 // - connected: the first refusal starts a watch during which keepalive records probe the peer; when
 //   refusals keep coming for `refusedSessionGraceMs` and no authentic record arrives, the session ends.
 // Numbers are in coarse monotonic milliseconds.
@@ -114,9 +116,11 @@ struct SessionLiveness {
         refusedSinceMs = nil
     }
 
-    /// Takes the session's count of keepalives received; a new one is an authentic record too.
-    mutating func observeKeepalives(_ session: DTLSSession) {
-        let total = UInt64(session.keepalivesReceived)
+    /// Takes the session's count of keepalives received (awake or asleep). A new one ends a refusal
+    /// watch as an authentic record does: a duplicate proves only that someone who saw the peer's
+    /// records sent it, but the watch is there to tell a closed port, and refusals keep coming from one.
+    mutating func observeKeepalives(total count: Int) {
+        let total = UInt64(count)
         guard total > keepalivesReceived else { return }
         keepalivesReceived = total
         refusedSinceMs = nil
@@ -150,13 +154,32 @@ struct SessionLiveness {
         if refusedSinceMs != nil, now &- lastProbeMs >= Self.refusalProbeIntervalMs {
             lastProbeMs = now
             if session.sendKeepalive() { keepalivesSent += 1 }
-        } else if keepaliveMs > 0, now &- session.lastSendMs >= UInt64(keepaliveMs) {
-            if session.sendKeepalive() { keepalivesSent += 1 }
-        } else if answerDue, now &- session.lastSendMs >= Self.keepaliveAnswerQuietMs {
-            if session.sendKeepalive() { keepalivesSent += 1 }
+            answerDue = false
+        } else {
+            sendKeepaliveIfDue(now: now, lastSendMs: session.lastSendMs, session.sendKeepalive)
+        }
+        return nil
+    }
+
+    /// On a poll of a hibernated session: sends its keepalive, or an answer, when one is due, without
+    /// waking it. True when it must wake instead: the transport reported a refusal, judged awake.
+    mutating func checkAsleep(_ sleeping: HibernatedSession) -> Bool {
+        if watchesRefusals, sleeping.transport.refusalsReported > refusalsSeen { return true }
+        guard keepaliveMs > 0 || answerDue else { return false }
+        sendKeepaliveIfDue(now: MonotonicClock.coarseMilliseconds(), lastSendMs: sleeping.counts.lastSendMs,
+                           sleeping.sendKeepalive)
+        return false
+    }
+
+    /// Sends a keepalive when the interval ran out, or an answer when one is due and this end has been
+    /// quiet long enough; the answer is due only on this poll.
+    private mutating func sendKeepaliveIfDue(now: UInt64, lastSendMs: UInt64, _ send: () -> Bool) {
+        if keepaliveMs > 0, now &- lastSendMs >= UInt64(keepaliveMs) {
+            if send() { keepalivesSent += 1 }
+        } else if answerDue, now &- lastSendMs >= Self.keepaliveAnswerQuietMs {
+            if send() { keepalivesSent += 1 }
         }
         answerDue = false
-        return nil
     }
 
     /// Whether a poll must run soon for this watch (a refusal is being probed).

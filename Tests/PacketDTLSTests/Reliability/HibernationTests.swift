@@ -182,18 +182,27 @@ final class HibernationTests: XCTestCase {
         XCTAssertEqual(pair.server.getPacket(), Array("once".utf8))
         let received = pair.server.getStats().packetsReceived
         XCTAssertTrue(pollUntilHibernated([pair.server]))
-        // The anti-replay window travelled inside the saved bytes: the old record wakes the session
-        // and is dropped as a replay.
+        // The anti-replay window is kept beside the saved bytes: the old record is a duplicate, taken
+        // for a keepalive and dropped without waking the session.
+        let asleep = pair.server.getStats()
         pair.link.server.inject(record)
         pair.server.poll()
-        XCTAssertFalse(pair.server.isHibernated())
-        XCTAssertEqual(pair.server.getStatus(), .connected)
-        XCTAssertEqual(pair.server.getAvailablePacketCount(), 0)
-        XCTAssertEqual(pair.server.getStats().packetsReceived, received)
-        // A new record still gets through.
+        XCTAssertTrue(pair.server.isHibernated())
+        XCTAssertEqual(pair.server.getStats().wakes, asleep.wakes)
+        XCTAssertEqual(pair.server.getStats().keepalivesReceived, asleep.keepalivesReceived + 1)
+        // A new record wakes it and gets through.
         XCTAssertEqual(pair.client.putPacket(Array("twice".utf8)), .ok)
         pair.server.poll()
         XCTAssertEqual(pair.server.getPacket(), Array("twice".utf8))
+        XCTAssertEqual(pair.server.getStats().wakes, asleep.wakes + 1)
+        // The anti-replay window also travelled inside the saved bytes: after the wake the old record
+        // is still a duplicate, dropped, never a packet.
+        pair.link.server.inject(record)
+        pair.server.poll()
+        XCTAssertEqual(pair.server.getStatus(), .connected)
+        XCTAssertEqual(pair.server.getAvailablePacketCount(), 0)
+        XCTAssertEqual(pair.server.getStats().packetsReceived, received + 1)
+        XCTAssertEqual(pair.server.getStats().keepalivesReceived, asleep.keepalivesReceived + 2)
     }
 
     func testWakeAfterTheIdleDeadlineEndsTheSessionAsBefore() throws {
@@ -217,48 +226,60 @@ final class HibernationTests: XCTestCase {
         XCTAssertEqual(pair.link.server.endedSessions, endedBefore + 1)
     }
 
-    /// A keepalive longer than the hibernation delay wakes the sleeping peer to send it, and the peer
-    /// sleeps again after another quiet spell; its counters survive both ways.
-    func testKeepaliveWakesASleepingPeerWhichSleepsAgain() throws {
+    /// A sleeping peer sends its keepalives, and a sleeping peer without one of its own drops them and
+    /// answers, without either waking: the keepalive record lives outside mbedTLS, and the anti-replay
+    /// window beside the saved bytes tells a keepalive from a datagram that needs the session.
+    func testSleepingPeersSendAndAnswerKeepalivesWithoutWaking() throws {
         let server = MemoryPair.server(for: try TestIdentity.make())
         server.setHibernateAfterMs(1)
         let pair = try sleepyPair(server)
         XCTAssertEqual(pair.client.setKeepalive(ms: 200), .ok)
-        XCTAssertTrue(pollUntilHibernated([pair.client]))
-        let asleep = pair.client.getStats()
+        XCTAssertTrue(pollUntilHibernated([pair.client, pair.server]))
+        let client = pair.client.getStats(), server0 = pair.server.getStats()
         let end = Date().addingTimeInterval(5)
-        while pair.client.getStats().keepalivesSent < asleep.keepalivesSent + 2, Date() < end {
+        while (pair.client.getStats().keepalivesSent < client.keepalivesSent + 8
+               || pair.client.getStats().keepalivesReceived < client.keepalivesReceived + 1), Date() < end {
             usleep(5_000)
             pair.client.poll()
             pair.server.poll()
         }
-        let after = pair.client.getStats()
-        XCTAssertGreaterThanOrEqual(after.keepalivesSent, asleep.keepalivesSent + 2)
-        XCTAssertGreaterThan(after.wakes, asleep.wakes)
-        XCTAssertGreaterThan(after.datagramsSent, asleep.datagramsSent)
-        XCTAssertTrue(pollUntilHibernated([pair.client, pair.server]))
-        let slept = pair.client.getStats()
-        XCTAssertGreaterThan(slept.hibernations, asleep.hibernations)
-        XCTAssertGreaterThanOrEqual(slept.keepalivesSent, after.keepalivesSent)
-        XCTAssertGreaterThanOrEqual(pair.server.getStats().keepalivesReceived, 2)
+        let clientAfter = pair.client.getStats(), serverAfter = pair.server.getStats()
+        XCTAssertGreaterThanOrEqual(clientAfter.keepalivesSent, client.keepalivesSent + 8)
+        XCTAssertGreaterThan(clientAfter.datagramsSent, client.datagramsSent)
+        XCTAssertGreaterThanOrEqual(serverAfter.keepalivesReceived, server0.keepalivesReceived + 7)
+        XCTAssertGreaterThan(serverAfter.keepalivesSent, server0.keepalivesSent, "the sleeping server did not answer")
+        XCTAssertGreaterThan(clientAfter.keepalivesReceived, client.keepalivesReceived)
+        XCTAssertEqual(clientAfter.wakes, client.wakes, "a keepalive woke the client")
+        XCTAssertEqual(serverAfter.wakes, server0.wakes, "a keepalive woke the server")
+        XCTAssertTrue(pair.client.isHibernated())
+        XCTAssertTrue(pair.server.isHibernated())
+        XCTAssertEqual(serverAfter.packetsReceived, server0.packetsReceived)
+        // Application traffic wakes both, as before.
+        XCTAssertEqual(pair.client.putPacket(Array("awake".utf8)), .ok)
+        pair.server.poll()
+        XCTAssertEqual(pair.server.getPacket(), Array("awake".utf8))
         XCTAssertEqual(pair.client.getStatus(), .connected)
         XCTAssertEqual(pair.server.getStatus(), .connected)
     }
 
-    /// A keepalive shorter than the hibernation delay is activity: the peer stays awake.
-    func testKeepaliveShorterThanTheDelayKeepsThePeerAwake() throws {
+    /// Keepalives are no activity: a peer with a keepalive shorter than the hibernation delay still
+    /// falls asleep after the delay, and keeps sending keepalives asleep.
+    func testKeepaliveShorterThanTheDelayLetsThePeerSleep() throws {
         let server = MemoryPair.server(for: try TestIdentity.make())
         let pair = try sleepyPair(server, afterMs: 400)
         XCTAssertEqual(pair.client.setKeepalive(ms: 50), .ok)
-        let end = Date().addingTimeInterval(1.2)
+        XCTAssertTrue(pollUntilHibernated([pair.client]))
+        let asleep = pair.client.getStats()
+        XCTAssertGreaterThanOrEqual(asleep.keepalivesSent, 3, "keepalives went while it was awake: \(asleep)")
+        let end = Date().addingTimeInterval(0.5)
         while Date() < end {
             usleep(5_000)
             pair.client.poll()
             pair.server.poll()
-            XCTAssertFalse(pair.client.isHibernated())
         }
-        XCTAssertEqual(pair.client.getStats().hibernations, 0)
-        XCTAssertGreaterThanOrEqual(pair.client.getStats().keepalivesSent, 3)
+        XCTAssertTrue(pair.client.isHibernated())
+        XCTAssertGreaterThanOrEqual(pair.client.getStats().keepalivesSent, asleep.keepalivesSent + 4)
+        XCTAssertEqual(pair.client.getStats().wakes, 0)
     }
 
     func testZeroTurnsHibernationOffAndWakesTheSession() throws {

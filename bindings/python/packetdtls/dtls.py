@@ -45,7 +45,7 @@ class PeerStats(NamedTuple):
     handshake_retransmissions: int  #: flights sent again after their timer ran out
     handshake_duration_ms: int  #: connect (or accept) to CONNECTED; 0 until then
     keepalives_sent: int  #: keepalive records sent (answers and refusal probes included)
-    keepalives_received: int  #: keepalive records (empty application data) received
+    keepalives_received: int  #: keepalives received (duplicates of records already accepted)
     datagrams_dropped: int  #: dropped below DTLS: its UDPServer peer's queue stayed full
     hibernations: int  #: times the session hibernated after a quiet spell
     wakes: int  #: times a hibernated session woke again
@@ -256,8 +256,9 @@ class PacketPeerDTLS(VarPeer, HandleOwner):
         return int(lib.dtls_peer_get_last_alert(self._handle()))
 
     def set_keepalive_ms(self, interval_ms: int) -> Error:
-        """Beyond Godot: sends a keepalive (an empty record the other end takes as proof of life and never
-        surfaces as a packet) whenever nothing was sent for `interval_ms`; 0 turns it off. Applies to the
+        """Beyond Godot: sends a keepalive (this end's Finished record again: a duplicate the other end drops
+        silently, hearing a live peer, and never surfaces as a packet) whenever nothing was sent for
+        `interval_ms`; 0 turns it off. Applies to the
         running session and later ones, whatever the options say (``TLSOptions.set_keepalive_ms``)."""
         h = self._handle()
         value = c_u32("set_keepalive_ms", "interval_ms", interval_ms)

@@ -117,10 +117,12 @@ struct GameServerLoop {
         let giveUp = BenchClock.seconds() + 300 + seconds
         var window: (start: Double, cpu: Double)?
         var ticks: [Double] = []
+        var tickUsage: [TickUsage] = []
         var joinSeconds: Double? = joiners == 0 ? 0 : nil
         var nextTick = BenchClock.seconds()
         while true {
             let started = BenchClock.seconds()
+            let usageBefore = TickUsage.now()
             // Godot's loop: the socket, the new connections, every peer, then this tick's states.
             _ = udp.poll()
             handshaking.admit(from: udp, through: dtls)
@@ -135,7 +137,10 @@ struct GameServerLoop {
             // counted in the server's stats and reported below).
             _ = udp.flushSends()
             let finished = BenchClock.seconds()
-            if window != nil { ticks.append(finished - started) }
+            if window != nil {
+                ticks.append(finished - started)
+                tickUsage.append(TickUsage.now().since(usageBefore, wall: finished - started))
+            }
 
             for line in try child.lines() {
                 if line == "ready" {
@@ -155,6 +160,7 @@ struct GameServerLoop {
                     Output.error("bench server: \(sends.datagramsSendFailed) state datagrams refused by the kernel, "
                         + "\(sends.datagramsWaitingToSend) still queued (send batching)")
                 }
+                if getenv("BENCH_TICK_DETAIL") != nil { TickUsage.report(tickUsage) }
                 Output.line("server \(clients) \(joiners) \(hz) \(ms(sorted[sorted.count / 2])) "
                     + "\(ms(sorted[min(sorted.count - 1, sorted.count * 99 / 100)])) \(ms(sorted.last!)) "
                     + "\(BenchLine.fixed(joinSeconds!, 3)) \(ms(cpu / Double(sorted.count)))")
@@ -251,4 +257,51 @@ final class ClientProcess {
 private let RUSAGE_SELF_VALUE = __rusage_who_t(RUSAGE_SELF.rawValue)
 #else
 private let RUSAGE_SELF_VALUE = RUSAGE_SELF
+#endif
+
+/// What the tick thread did in one tick besides taking wall time (BENCH_TICK_DETAIL=1 prints a summary to
+/// stderr): its own CPU time, and how often it was switched out: involuntarily (preempted by another
+/// thread or process) or voluntarily (it waited, e.g. for a lock a handshake worker held).
+struct TickUsage {
+    var wall = 0.0
+    var cpu = 0.0
+    var voluntary = 0
+    var involuntary = 0
+
+    static func now() -> TickUsage {
+        var usage = rusage()
+        getrusage(RUSAGE_THREAD_VALUE, &usage)
+        var clock = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &clock)
+        return TickUsage(wall: 0, cpu: Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9,
+                         voluntary: usage.ru_nvcsw, involuntary: usage.ru_nivcsw)
+    }
+
+    func since(_ start: TickUsage, wall: Double) -> TickUsage {
+        TickUsage(wall: wall, cpu: cpu - start.cpu, voluntary: voluntary - start.voluntary,
+                  involuntary: involuntary - start.involuntary)
+    }
+
+    /// Percentiles of the thread's CPU per tick, of the wall time it lost (wall - CPU), and the switches
+    /// in the slowest 1% of ticks.
+    static func report(_ ticks: [TickUsage]) {
+        guard !ticks.isEmpty else { return }
+        let ms = { (value: Double) in BenchLine.fixed(value * 1000, 3) }
+        func percentiles(_ values: [Double]) -> String {
+            let sorted = values.sorted()
+            return "p50 \(ms(sorted[sorted.count / 2])) p99 \(ms(sorted[min(sorted.count - 1, sorted.count * 99 / 100)])) "
+                + "max \(ms(sorted.last!))"
+        }
+        let slowest = ticks.sorted { $0.wall > $1.wall }.prefix(max(1, ticks.count / 100))
+        Output.error("tick detail: thread cpu ms \(percentiles(ticks.map(\.cpu))); lost (wall - cpu) ms "
+            + "\(percentiles(ticks.map { $0.wall - $0.cpu })); ticks preempted \(ticks.filter { $0.involuntary > 0 }.count), "
+            + "waited \(ticks.filter { $0.voluntary > 0 }.count) of \(ticks.count); slowest 1%: "
+            + "\(slowest.map { "wall \(ms($0.wall)) cpu \(ms($0.cpu)) inv \($0.involuntary) vol \($0.voluntary)" }.joined(separator: ", "))")
+    }
+}
+
+#if canImport(Glibc)
+private let RUSAGE_THREAD_VALUE = __rusage_who_t(1)  // RUSAGE_THREAD, declared only under _GNU_SOURCE
+#else
+private let RUSAGE_THREAD_VALUE: Int32 = 1
 #endif

@@ -2,6 +2,8 @@
 // once; on, the peers' datagrams leave together at flushSends(), poll(), a full batch or stop(), in
 // order and exactly once, and what the kernel refuses is counted and reported.
 
+import Foundation
+import Synchronization
 import XCTest
 @testable import PacketDTLS
 #if canImport(Glibc)
@@ -40,7 +42,8 @@ final class SendBatchingTests: XCTestCase {
         return got
     }
 
-    private func numbered(_ index: Int) -> [UInt8] { [UInt8(index >> 8), UInt8(index & 0xff), 0x42] }
+    private func numbered(_ index: Int) -> [UInt8] { Self.numbered(index) }
+    private static func numbered(_ index: Int) -> [UInt8] { [UInt8(index >> 8), UInt8(index & 0xff), 0x42] }
 
     func testOffByDefaultEveryPutPacketLeavesAtOnce() throws {
         let (server, pairs) = try serverWithClients(1)
@@ -146,6 +149,39 @@ final class SendBatchingTests: XCTestCase {
         XCTAssertEqual(stats.datagramsSentBatched, 2)
         XCTAssertEqual(stats.datagramsWaitingToSend, 0)
         XCTAssertEqual(server.flushSends(), .ok, "a refused datagram is not tried again")
+    }
+
+    func testSendsFromSeveralThreadsWhileTheServerPollsAndFlushesArriveInOrderExactlyOnce() throws {
+        let (server, pairs) = try serverWithClients(4)
+        XCTAssertEqual(server.setSendBatching(true), .ok)
+        let perClient = 100
+        let finished = Atomic<Int>(0)
+        let peers = pairs.map(\.peer)
+        for peer in peers {
+            Thread.detachNewThread {
+                for index in 0..<perClient {
+                    // A full batch that cannot flush says .busy; nothing is queued then, so try again.
+                    var tries = 0
+                    while peer.putPacket(Self.numbered(index)) != .ok, tries < 1000 { tries += 1; sched_yield() }
+                }
+                finished.add(1, ordering: .releasing)
+            }
+        }
+        let deadline = MonotonicClock.milliseconds() + 10_000
+        while finished.load(ordering: .acquiring) < peers.count, MonotonicClock.milliseconds() < deadline {
+            _ = server.poll()
+            _ = server.flushSends()
+            sched_yield()
+        }
+        XCTAssertEqual(finished.load(ordering: .acquiring), peers.count, "the sending threads finished")
+        XCTAssertEqual(server.flushSends(), .ok, ErrorReport.message)
+        for (index, pair) in pairs.enumerated() {
+            XCTAssertTrue(Support.eventually { pair.client.getAvailablePacketCount() >= perClient }, "client \(index)")
+            XCTAssertEqual(drain(pair.client), (0..<perClient).map(numbered), "client \(index): in order, each once")
+        }
+        let stats = server.getStats()
+        XCTAssertEqual(stats.datagramsSentBatched, UInt64(peers.count * perClient))
+        XCTAssertEqual(stats.datagramsSendFailed, 0)
     }
 
     func testSeedsLoopWithBatchingOnHandshakesAndEchoes() throws {

@@ -398,6 +398,11 @@ typedef struct dtls_udp_stats {
                                                the next datagram read */
     uint64_t packets_queued;              /**< queued now, not yet read (a server: by all its peers and itself) */
     uint64_t bytes_queued;                /**< the bytes those take, bookkeeping included */
+    uint64_t datagrams_sent_batched;      /**< a server with send batching: sent by its flushes */
+    uint64_t datagrams_send_failed;       /**< a server with send batching: refused by the kernel at a flush
+                                               (dropped, counted, never retried), or queued when it stopped */
+    uint64_t datagrams_waiting_to_send;   /**< a server with send batching: queued now for the next flush */
+    uint64_t send_batch_calls;            /**< a server with send batching: sendmmsg calls made */
 } dtls_udp_stats;
 
 /**
@@ -853,6 +858,35 @@ DTLS_API dtls_error dtls_server_rotate_keys(dtls_server *server);
  * one key file. DTLS_ERR_ALREADY_IN_USE while listening.
  */
 DTLS_API dtls_error dtls_udp_server_set_reuse_port(dtls_udp_server *server, bool enabled);
+
+/*
+ * Send batching (beyond Godot, off by default). Off, every put_packet of a server's peer (a dtls_udp
+ * it handed out, or a dtls_peer over one) is one sendto, out at once, as in Godot. On, those datagrams
+ * (DTLS records, handshake flights and plain UDP alike) are copied into one queue per server and leave
+ * together, in the order they were put, in one sendmmsg per up to 512: at dtls_udp_server_flush_sends(),
+ * at the next dtls_udp_server_poll() (before it reads), when the queue is full, when batching is turned
+ * off, and when the server stops. A game server calls dtls_udp_server_flush_sends() once a tick after
+ * its last put_packet. Nothing is lost silently: a full socket send buffer keeps the rest queued for the
+ * next flush (a put_packet that finds the queue full and cannot flush gives DTLS_ERR_BUSY, as a direct
+ * send to a full buffer does); a datagram the kernel refuses is dropped and counted in
+ * dtls_udp_stats.datagrams_send_failed, and the flush reports it. Any thread.
+ */
+/**
+ * Turns send batching on or off, at any time. Off sends what is queued first.
+ * \return DTLS_OK; DTLS_ERR_BUSY when turning off and the send buffer is full (batching stays on, so
+ *         nothing queued is overtaken: call again later); DTLS_FAILED when the kernel refused queued
+ *         datagrams (counted; see dtls_last_error_message()); DTLS_ERR_INVALID_PARAMETER for a bad handle.
+ */
+DTLS_API dtls_error dtls_udp_server_set_send_batching(dtls_udp_server *server, bool enabled);
+/** True while send batching is on; false for a bad handle. */
+DTLS_API bool dtls_udp_server_is_send_batching(dtls_udp_server *server);
+/**
+ * Sends every queued datagram now, in order. DTLS_OK also when batching is off or nothing waits;
+ * DTLS_ERR_BUSY when the send buffer filled (the rest stays queued); DTLS_FAILED when the kernel
+ * refused some (dropped and counted; the message names the first); DTLS_ERR_UNCONFIGURED when not
+ * listening; DTLS_ERR_INVALID_PARAMETER for a bad handle.
+ */
+DTLS_API dtls_error dtls_udp_server_flush_sends(dtls_udp_server *server);
 
 
 /*

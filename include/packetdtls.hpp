@@ -565,6 +565,13 @@ public:
     int get_max_pending_connections() const noexcept { return dtls_udp_server_get_max_pending_connections(get()); }
     /// Beyond Godot: SO_REUSEPORT on the next listen(), so several servers share the port (before listen).
     Error set_reuse_port(bool enabled) noexcept { return to_error(dtls_udp_server_set_reuse_port(get(), enabled)); }
+    /// Beyond Godot: the peers' datagrams leave together (sendmmsg) at flush_sends() or the next poll().
+    Error set_send_batching(bool enabled) noexcept {
+        return to_error(dtls_udp_server_set_send_batching(get(), enabled));
+    }
+    bool is_send_batching() const noexcept { return dtls_udp_server_is_send_batching(get()); }
+    /// Beyond Godot: sends every datagram queued by send batching now, in order.
+    Error flush_sends() noexcept { return to_error(dtls_udp_server_flush_sends(get())); }
     /// Beyond Godot: the bytes each peer made from now on may queue (default 1 MiB).
     Error set_peer_queue_limit(int bytes) noexcept {
         return to_error(dtls_udp_server_set_peer_queue_limit(get(), bytes));

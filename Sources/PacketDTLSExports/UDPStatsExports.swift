@@ -12,7 +12,9 @@ private func fill(_ out: UnsafeMutablePointer<dtls_udp_stats>?, _ size: Int, wit
     var filled = dtls_udp_stats(
         datagrams_received: stats.datagramsReceived, datagrams_dropped: stats.datagramsDropped,
         datagrams_dropped_by_kernel: stats.datagramsDroppedByKernel, packets_queued: stats.packetsQueued,
-        bytes_queued: stats.bytesQueued)
+        bytes_queued: stats.bytesQueued, datagrams_sent_batched: stats.datagramsSentBatched,
+        datagrams_send_failed: stats.datagramsSendFailed, datagrams_waiting_to_send: stats.datagramsWaitingToSend,
+        send_batch_calls: stats.sendBatchCalls)
     let count = min(size, MemoryLayout<dtls_udp_stats>.size)
     withUnsafeBytes(of: &filled) { UnsafeMutableRawPointer(out).copyMemory(from: $0.baseAddress!, byteCount: count) }
     return .ok

@@ -42,6 +42,8 @@ struct BenchServer: ParsableCommand {
     var handshakeThreads = 0
     @Option(help: "UDPServer.max_pending_connections (Godot's default unless given).")
     var maxPending = UDPServer.defaultMaxPendingConnections
+    @Flag(help: "Send each state packet at once (Godot's way) instead of batching a tick's sends (UDPServer send batching, one sendmmsg per 512, flushed at the end of the tick).")
+    var noSendBatching = false
     @OptionGroup var identity: BenchIdentity
 
     func validate() throws {
@@ -58,7 +60,8 @@ struct BenchServer: ParsableCommand {
 
     func run() throws {
         try GameServerLoop(options: identity.serverOptions(), clients: clients, joiners: joiners, hz: hz,
-                           seconds: seconds, handshakeThreads: handshakeThreads, maxPending: maxPending).run()
+                           seconds: seconds, handshakeThreads: handshakeThreads, maxPending: maxPending,
+                           sendBatching: !noSendBatching).run()
     }
 }
 
@@ -87,6 +90,7 @@ struct GameServerLoop {
     let seconds: Double
     let handshakeThreads: Int
     let maxPending: Int
+    let sendBatching: Bool
 
     static let stateSize = 200
 
@@ -96,6 +100,9 @@ struct GameServerLoop {
         try HandshakeThreadsOption.apply(handshakeThreads, to: dtls)
         guard udp.listen(port: 0, bindAddress: "127.0.0.1") == .ok, udp.setMaxPendingConnections(maxPending) == .ok
         else { throw .network("UDPServer.listen: \(ErrorReport.message)") }
+        guard udp.setSendBatching(sendBatching) == .ok else {
+            throw .network("UDPServer.set_send_batching: \(ErrorReport.message)")
+        }
         let child = try ClientProcess(arguments: ["bench", "server-client", "--port", "\(udp.getLocalPort())",
                                                   "--clients", "\(clients)", "--joiners", "\(joiners)", "--hz", "\(hz)"])
         defer { child.stop() }
@@ -110,10 +117,12 @@ struct GameServerLoop {
         let giveUp = BenchClock.seconds() + 300 + seconds
         var window: (start: Double, cpu: Double)?
         var ticks: [Double] = []
+        var tickUsage: [TickUsage] = []
         var joinSeconds: Double? = joiners == 0 ? 0 : nil
         var nextTick = BenchClock.seconds()
         while true {
             let started = BenchClock.seconds()
+            let usageBefore = TickUsage.now()
             // Godot's loop: the socket, the new connections, every peer, then this tick's states.
             _ = udp.poll()
             handshaking.admit(from: udp, through: dtls)
@@ -124,8 +133,14 @@ struct GameServerLoop {
                 while peer.getAvailablePacketCount() > 0 { _ = peer.getPacket(into: input) }
                 _ = state.withUnsafeBytes { peer.putPacket($0) }
             }
+            // With send batching, this tick's states leave now, together (a full buffer or a refusal is
+            // counted in the server's stats and reported below).
+            _ = udp.flushSends()
             let finished = BenchClock.seconds()
-            if window != nil { ticks.append(finished - started) }
+            if window != nil {
+                ticks.append(finished - started)
+                tickUsage.append(TickUsage.now().since(usageBefore, wall: finished - started))
+            }
 
             for line in try child.lines() {
                 if line == "ready" {
@@ -140,6 +155,12 @@ struct GameServerLoop {
                 let cpu = Self.cpuSeconds() - window.cpu
                 let sorted = ticks.sorted()
                 let ms = { (value: Double) in BenchLine.fixed(value * 1000, 3) }
+                let sends = udp.getStats()
+                if sends.datagramsSendFailed > 0 || sends.datagramsWaitingToSend > 0 {
+                    Output.error("bench server: \(sends.datagramsSendFailed) state datagrams refused by the kernel, "
+                        + "\(sends.datagramsWaitingToSend) still queued (send batching)")
+                }
+                if getenv("BENCH_TICK_DETAIL") != nil { TickUsage.report(tickUsage) }
                 Output.line("server \(clients) \(joiners) \(hz) \(ms(sorted[sorted.count / 2])) "
                     + "\(ms(sorted[min(sorted.count - 1, sorted.count * 99 / 100)])) \(ms(sorted.last!)) "
                     + "\(BenchLine.fixed(joinSeconds!, 3)) \(ms(cpu / Double(sorted.count)))")
@@ -236,4 +257,51 @@ final class ClientProcess {
 private let RUSAGE_SELF_VALUE = __rusage_who_t(RUSAGE_SELF.rawValue)
 #else
 private let RUSAGE_SELF_VALUE = RUSAGE_SELF
+#endif
+
+/// What the tick thread did in one tick besides taking wall time (BENCH_TICK_DETAIL=1 prints a summary to
+/// stderr): its own CPU time, and how often it was switched out: involuntarily (preempted by another
+/// thread or process) or voluntarily (it waited, e.g. for a lock a handshake worker held).
+struct TickUsage {
+    var wall = 0.0
+    var cpu = 0.0
+    var voluntary = 0
+    var involuntary = 0
+
+    static func now() -> TickUsage {
+        var usage = rusage()
+        getrusage(RUSAGE_THREAD_VALUE, &usage)
+        var clock = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &clock)
+        return TickUsage(wall: 0, cpu: Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9,
+                         voluntary: usage.ru_nvcsw, involuntary: usage.ru_nivcsw)
+    }
+
+    func since(_ start: TickUsage, wall: Double) -> TickUsage {
+        TickUsage(wall: wall, cpu: cpu - start.cpu, voluntary: voluntary - start.voluntary,
+                  involuntary: involuntary - start.involuntary)
+    }
+
+    /// Percentiles of the thread's CPU per tick, of the wall time it lost (wall - CPU), and the switches
+    /// in the slowest 1% of ticks.
+    static func report(_ ticks: [TickUsage]) {
+        guard !ticks.isEmpty else { return }
+        let ms = { (value: Double) in BenchLine.fixed(value * 1000, 3) }
+        func percentiles(_ values: [Double]) -> String {
+            let sorted = values.sorted()
+            return "p50 \(ms(sorted[sorted.count / 2])) p99 \(ms(sorted[min(sorted.count - 1, sorted.count * 99 / 100)])) "
+                + "max \(ms(sorted.last!))"
+        }
+        let slowest = ticks.sorted { $0.wall > $1.wall }.prefix(max(1, ticks.count / 100))
+        Output.error("tick detail: thread cpu ms \(percentiles(ticks.map(\.cpu))); lost (wall - cpu) ms "
+            + "\(percentiles(ticks.map { $0.wall - $0.cpu })); ticks preempted \(ticks.filter { $0.involuntary > 0 }.count), "
+            + "waited \(ticks.filter { $0.voluntary > 0 }.count) of \(ticks.count); slowest 1%: "
+            + "\(slowest.map { "wall \(ms($0.wall)) cpu \(ms($0.cpu)) inv \($0.involuntary) vol \($0.voluntary)" }.joined(separator: ", "))")
+    }
+}
+
+#if canImport(Glibc)
+private let RUSAGE_THREAD_VALUE = __rusage_who_t(1)  // RUSAGE_THREAD, declared only under _GNU_SOURCE
+#else
+private let RUSAGE_THREAD_VALUE: Int32 = 1
 #endif

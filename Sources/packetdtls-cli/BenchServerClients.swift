@@ -4,6 +4,11 @@
 // says "ready" on stdout when all of them play, and from then on sends every client's 100-byte input
 // each tick. Half a second later it starts JOINERS clients at once and says "joined <seconds>" when
 // the last of them is connected; joiners then play too. Any failure is one line on stdout, then exit.
+//
+// The clients stand in for remote machines, but here they share the server's cores. With
+// BENCH_CLIENT_SCHED=nice (nice 19) or =idle (SCHED_IDLE) in the environment this process runs below
+// the server, so that what the server's ticks measure is the server, not the clients' handshakes
+// preempting it (docs/PERFORMANCE.md reports both).
 
 import PacketDTLS
 #if canImport(Glibc)
@@ -26,6 +31,7 @@ struct GameClients {
 
     func run() throws(CLIFailure) {
         Self.raiseDescriptorLimit()
+        try Self.lowerPriority()
         let options = TLSOptions.clientUnsafe()
         var players: [Client] = []
         var connecting: [Client] = []
@@ -98,6 +104,27 @@ struct GameClients {
         exit(1)
     }
 
+    /// BENCH_CLIENT_SCHED: "nice" runs this process at nice 19, "idle" under SCHED_IDLE; unset or empty
+    /// leaves it at the server's priority.
+    static func lowerPriority() throws(CLIFailure) {
+        guard let value = getenv("BENCH_CLIENT_SCHED").map({ String(cString: $0) }), !value.isEmpty else { return }
+        switch value {
+        case "nice":
+            guard setpriority(PRIORITY_PROCESS_WHICH, 0, 19) == 0 else {
+                throw .network("BENCH_CLIENT_SCHED=nice: setpriority: \(String(cString: strerror(errno)))")
+            }
+        case "idle":
+            var parameters = sched_param()
+            parameters.sched_priority = 0
+            // SCHED_IDLE (5) is declared only under _GNU_SOURCE; the number is the kernel's ABI.
+            guard sched_setscheduler(0, 5, &parameters) == 0 else {
+                throw .network("BENCH_CLIENT_SCHED=idle: sched_setscheduler: \(String(cString: strerror(errno)))")
+            }
+        default:
+            throw .network("BENCH_CLIENT_SCHED must be nice, idle or empty, not \(value)")
+        }
+    }
+
     private static func raiseDescriptorLimit() {
         var limit = rlimit()
         if getrlimit(RLIMIT_NOFILE_RESOURCE, &limit) == 0, limit.rlim_cur < limit.rlim_max {
@@ -109,6 +136,8 @@ struct GameClients {
 
 #if canImport(Glibc)
 private let RLIMIT_NOFILE_RESOURCE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+private let PRIORITY_PROCESS_WHICH = __priority_which_t(PRIO_PROCESS.rawValue)
 #else
 private let RLIMIT_NOFILE_RESOURCE = RLIMIT_NOFILE
+private let PRIORITY_PROCESS_WHICH = PRIO_PROCESS
 #endif

@@ -7,7 +7,9 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <poll.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <stdlib.h>
 #include "check.h"
 
@@ -453,6 +455,73 @@ static void test_server_wait_timeout(void) {
     dtls_udp_server_free(server);
 }
 
+/* Send batching (beyond Godot): off by default; on, a server peer's datagrams wait for
+ * dtls_udp_server_flush_sends() or the next poll, then arrive in order, once each, with the figures. */
+static void test_server_send_batching(void) {
+    dtls_udp_server *server = listening_server("127.0.0.1");
+    dtls_udp *client = bound_peer("127.0.0.1");
+    CHECK_ERR(dtls_udp_connect_to_host(client, "127.0.0.1", dtls_udp_server_get_local_port(server)), DTLS_OK);
+    CHECK_ERR(dtls_udp_put_packet(client, (const uint8_t *)"hi", 2), DTLS_OK);
+    dtls_udp *peer = take(server);
+    CHECK(peer != NULL);
+    uint8_t buf[64];
+    size_t len = 0;
+
+    CHECK(!dtls_udp_server_is_send_batching(server));
+    CHECK_ERR(dtls_udp_put_packet(peer, (const uint8_t *)"a", 1), DTLS_OK);
+    POLL_UNTIL(dtls_udp_get_available_packet_count(client) == 1, (void)0, DEADLINE_MS);
+    CHECK_ERR(dtls_udp_get_packet(client, buf, sizeof buf, &len), DTLS_OK);
+
+    CHECK_ERR(dtls_udp_server_set_send_batching(server, true), DTLS_OK);
+    CHECK(dtls_udp_server_is_send_batching(server));
+    for (uint8_t i = 0; i < 10; i++) CHECK_ERR(dtls_udp_put_packet(peer, &i, 1), DTLS_OK);
+    CHECK(dtls_udp_get_available_packet_count(client) == 0); /* loopback delivers within the send: none yet */
+    dtls_udp_stats stats;
+    CHECK_ERR(dtls_udp_server_get_stats(server, &stats, sizeof stats), DTLS_OK);
+    CHECK(stats.datagrams_waiting_to_send == 10 && stats.datagrams_sent_batched == 0);
+    CHECK_ERR(dtls_udp_server_flush_sends(server), DTLS_OK);
+    POLL_UNTIL(dtls_udp_get_available_packet_count(client) == 10, (void)0, DEADLINE_MS);
+    for (uint8_t i = 0; i < 10; i++) {
+        CHECK_ERR(dtls_udp_get_packet(client, buf, sizeof buf, &len), DTLS_OK);
+        CHECK(len == 1 && buf[0] == i);
+    }
+    CHECK(dtls_udp_get_available_packet_count(client) == 0);
+
+    /* The next poll flushes too. */
+    CHECK_ERR(dtls_udp_put_packet(peer, (const uint8_t *)"p", 1), DTLS_OK);
+    CHECK(dtls_udp_get_available_packet_count(client) == 0);
+    CHECK_ERR(dtls_udp_server_poll(server), DTLS_OK);
+    POLL_UNTIL(dtls_udp_get_available_packet_count(client) == 1, (void)0, DEADLINE_MS);
+    CHECK_ERR(dtls_udp_get_packet(client, buf, sizeof buf, &len), DTLS_OK);
+    CHECK(len == 1 && buf[0] == 'p');
+
+    CHECK_ERR(dtls_udp_server_get_stats(server, &stats, sizeof stats), DTLS_OK);
+    CHECK(stats.datagrams_sent_batched == 11 && stats.datagrams_waiting_to_send == 0);
+    CHECK(stats.datagrams_send_failed == 0 && stats.send_batch_calls == 2);
+    /* An older, shorter struct gets only its own fields. */
+    dtls_udp_stats old;
+    memset(&old, 0xee, sizeof old);
+    CHECK_ERR(dtls_udp_server_get_stats(server, &old, offsetof(dtls_udp_stats, datagrams_sent_batched)), DTLS_OK);
+    CHECK(old.datagrams_sent_batched == 0xeeeeeeeeeeeeeeeeULL);
+
+    CHECK_ERR(dtls_udp_server_set_send_batching(server, false), DTLS_OK);
+    CHECK(!dtls_udp_server_is_send_batching(server));
+    dtls_udp_server_stop(server);
+    CHECK_ERR(dtls_udp_server_flush_sends(server), DTLS_ERR_UNCONFIGURED);
+
+    CHECK_ERR(dtls_udp_server_set_send_batching(NULL, true), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_udp_server_set_send_batching(FORGED_SERVER, true), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_udp_server_set_send_batching((dtls_udp_server *)client, true), DTLS_ERR_INVALID_PARAMETER);
+    CHECK(!dtls_udp_server_is_send_batching(NULL));
+    CHECK(!dtls_udp_server_is_send_batching(FORGED_SERVER));
+    CHECK_ERR(dtls_udp_server_flush_sends(NULL), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_udp_server_flush_sends(FORGED_SERVER), DTLS_ERR_INVALID_PARAMETER);
+    dtls_udp_free(peer);
+    dtls_udp_free(client);
+    dtls_udp_server_free(server);
+    CHECK_ERR(dtls_udp_server_flush_sends(server), DTLS_ERR_INVALID_PARAMETER); /* freed */
+}
+
 int main(void) {
     RUN(test_new_and_free);
     RUN(test_server_wait_timeout);
@@ -469,5 +538,6 @@ int main(void) {
     RUN(test_bad_server_handles);
     RUN(test_server_accept_and_exchange);
     RUN(test_server_max_pending);
+    RUN(test_server_send_batching);
     return check_summary("test_udp");
 }

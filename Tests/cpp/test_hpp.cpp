@@ -317,6 +317,22 @@ static void test_udp_echo(void) {
     CHECK(peer.put_packet(raw, sizeof raw) == pd::Error::Ok);
     CHECK(client.wait(2000) == pd::Error::Ok);
     CHECK(client.get_packet() == std::vector<uint8_t>({7, 8, 9}));
+
+    // Send batching (beyond Godot): queued until flush_sends(), then in order.
+    CHECK(!server.is_send_batching());
+    CHECK(server.set_send_batching(true) == pd::Error::Ok);
+    CHECK(server.is_send_batching());
+    const uint8_t first[1] = {1}, second[1] = {2};
+    CHECK(peer.put_packet(first, 1) == pd::Error::Ok);
+    CHECK(peer.put_packet(second, 1) == pd::Error::Ok);
+    CHECK(server.get_stats().datagrams_waiting_to_send == 2);
+    CHECK(server.flush_sends() == pd::Error::Ok);
+    CHECK(client.wait(2000) == pd::Error::Ok);
+    CHECK(client.get_packet() == std::vector<uint8_t>({1}));
+    POLL_UNTIL(client.get_available_packet_count() == 1, (void)0, 2000);
+    CHECK(client.get_packet() == std::vector<uint8_t>({2}));
+    CHECK(server.get_stats().datagrams_sent_batched == 2);
+    CHECK(server.set_send_batching(false) == pd::Error::Ok);
 }
 
 /// The seeds' server_node and client_node in one loop, through the C++ API. `connect` starts the client.

@@ -86,7 +86,7 @@ extension PacketPeerUDP: DatagramTransport {
             guard let route = sendRouteLocked(), let socket = route.socket else {
                 return .failed("the UDP peer has no socket or destination")
             }
-            switch socket.send(bytes, to: route.target, from: replySource) {
+            switch sendLocked(bytes, on: socket, to: route.target) {
             case .sent: return .sent
             case .wouldBlock: return .wouldBlock
             case .failed(let code):

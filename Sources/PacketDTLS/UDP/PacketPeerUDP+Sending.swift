@@ -33,7 +33,7 @@ extension PacketPeerUDP {
                 ownSocket = socket
             }
             let whereTo = (route.target ?? remoteLocked)?.description ?? "the connected host"
-            switch socket!.send(bytes, to: route.target, from: replySource) {
+            switch sendLocked(bytes, on: socket!, to: route.target) {
             case .sent:
                 return .ok
             case .wouldBlock:

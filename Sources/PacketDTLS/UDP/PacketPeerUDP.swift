@@ -29,6 +29,8 @@ public final class PacketPeerUDP: @unchecked Sendable {
         let socket: UDPSocket
         /// The client this peer stands for.
         let remote: SocketAddress
+        /// The server's send batch (UDPServer+SendBatching.swift).
+        let sendBatch: SendBatch
     }
 
     let lock = Lock()
@@ -74,7 +76,7 @@ public final class PacketPeerUDP: @unchecked Sendable {
     init(server: UDPServer, socket: UDPSocket, remote: SocketAddress,
          queueLimit: Int = PacketPeerUDP.defaultReceiveBufferSize, budget: QueueBudget? = nil,
          handshakeSlot: HandshakeSlot? = nil) {
-        serverLink = ServerLink(socket: socket, remote: remote)
+        serverLink = ServerLink(socket: socket, remote: remote, sendBatch: server.sendBatch)
         linkedServer = server
         queue = PacketQueue(byteLimit: queueLimit, budget: budget)
         self.handshakeSlot = handshakeSlot

@@ -78,6 +78,8 @@ public final class UDPServer: @unchecked Sendable {
     @exclusivity(unchecked) private var helloVerifyRequests = 0
     /// Space for recvmmsg, allocated once per server: up to 8 datagrams of any size per system call.
     private let batch = DatagramBatch(capacity: 8, slotSize: 65536, controlMessages: true)
+    /// Send batching (beyond Godot, off by default): see UDPServer+SendBatching.swift.
+    let sendBatch = SendBatch()
 
     public init() {}
 
@@ -117,6 +119,7 @@ public final class UDPServer: @unchecked Sendable {
                         + errnoText(status))
                 }
                 socket = opened
+                sendBatch.attach(opened)
                 return .ok
             }
         }
@@ -176,6 +179,7 @@ public final class UDPServer: @unchecked Sendable {
         // open for the close_notify.
         for peer in peers { peer.endSessionForStoppedServer() }
         for peer in peers { peer.detachFromServer() }
+        sendBatch.detach()
         closing?.close()
     }
 
@@ -190,6 +194,7 @@ public final class UDPServer: @unchecked Sendable {
             guard let socket else {
                 return ErrorReport.fail(.unconfigured, "UDPServer.poll: the server is not listening; listen() first")
             }
+            sendBatch.flushForPoll()
             door = frontDoorOwner?.frontDoor
             defer { door = nil }
             guard routeHeldBack(socket: socket) else { return .ok }
@@ -458,6 +463,7 @@ public final class UDPServer: @unchecked Sendable {
     public func getStats() -> UDPStats {
         lock.withLock {
             var snapshot = traffic
+            sendBatch.addStats(to: &snapshot)
             // Every peer that holds packets is in `routes` (pending ones too); ours, then theirs.
             let queuedByPeers = routes.values.reduce(0) { $0 + ($1.peer?.getStats().packetsQueued ?? 0) }
             snapshot.packetsQueued = UInt64(heldBack.count) + queuedByPeers

@@ -18,6 +18,15 @@ public struct UDPStats: Sendable, Equatable {
     public var packetsQueued: UInt64 = 0
     /// Bytes those packets take, 24 bytes of bookkeeping each included (for a server: all its peers').
     public var bytesQueued: UInt64 = 0
+    /// A server with send batching (UDPServer.setSendBatching): datagrams its flushes sent.
+    public var datagramsSentBatched: UInt64 = 0
+    /// A server with send batching: datagrams the kernel refused at a flush (dropped and counted, never
+    /// retried), and those still queued when the server stopped.
+    public var datagramsSendFailed: UInt64 = 0
+    /// A server with send batching: datagrams queued now, waiting for the next flush.
+    public var datagramsWaitingToSend: UInt64 = 0
+    /// A server with send batching: sendmmsg calls made so far.
+    public var sendBatchCalls: UInt64 = 0
 
     public init() {}
 }

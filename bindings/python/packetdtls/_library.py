@@ -119,6 +119,10 @@ class dtls_udp_stats(ctypes.Structure):
         ("datagrams_dropped_by_kernel", ctypes.c_uint64),
         ("packets_queued", ctypes.c_uint64),
         ("bytes_queued", ctypes.c_uint64),
+        ("datagrams_sent_batched", ctypes.c_uint64),
+        ("datagrams_send_failed", ctypes.c_uint64),
+        ("datagrams_waiting_to_send", ctypes.c_uint64),
+        ("send_batch_calls", ctypes.c_uint64),
     ]
 
 
@@ -206,6 +210,9 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_udp_server_stop": (_err, (UdpServerHandle,)),
     "dtls_udp_server_set_max_pending_connections": (_err, (UdpServerHandle, _int)),
     "dtls_udp_server_set_reuse_port": (_err, (UdpServerHandle, _bool)),
+    "dtls_udp_server_set_send_batching": (_err, (UdpServerHandle, _bool)),
+    "dtls_udp_server_is_send_batching": (_bool, (UdpServerHandle,)),
+    "dtls_udp_server_flush_sends": (_err, (UdpServerHandle,)),
     "dtls_udp_server_get_max_pending_connections": (_int, (UdpServerHandle,)),
     "dtls_udp_get_stats": (_err, (UdpHandle, _udp_stats_p, _size)),
     "dtls_udp_server_get_stats": (_err, (UdpServerHandle, _udp_stats_p, _size)),

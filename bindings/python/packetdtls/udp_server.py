@@ -38,6 +38,27 @@ class UDPServer(HandleOwner):
         DTLSServer.load_keys). ERR_ALREADY_IN_USE while listening."""
         return to_error(lib.dtls_udp_server_set_reuse_port(self._handle(), c_bool("set_reuse_port", "enabled", enabled)))
 
+    def set_send_batching(self, enabled: bool) -> Error:
+        """Beyond Godot, off by default: the datagrams of this server's peers (DTLS records too) are
+        queued and leave together in one sendmmsg per up to 512, at flush_sends(), the next poll(), or
+        when the queue is full. Turning it off sends what is queued; ERR_BUSY (batching stays on) when
+        the send buffer is full, FAILED when the kernel refused some (counted in
+        get_stats().datagrams_send_failed)."""
+        return to_error(
+            lib.dtls_udp_server_set_send_batching(self._handle(), c_bool("set_send_batching", "enabled", enabled))
+        )
+
+    def is_send_batching(self) -> bool:
+        """Beyond Godot: True while send batching is on."""
+        return bool(lib.dtls_udp_server_is_send_batching(self._handle()))
+
+    def flush_sends(self) -> Error:
+        """Beyond Godot: sends every queued datagram now, in order (call it once a tick after the last
+        put_packet). OK also with batching off; ERR_BUSY when the send buffer filled (the rest stays
+        queued); FAILED when the kernel refused some (dropped, counted); ERR_UNCONFIGURED when not
+        listening."""
+        return to_error(lib.dtls_udp_server_flush_sends(self._handle()))
+
     def poll(self) -> Error:
         """Reads every waiting datagram and routes it to its peer (ERR_UNCONFIGURED when not listening)."""
         h = self._h

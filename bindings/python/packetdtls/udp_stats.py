@@ -20,6 +20,10 @@ class UDPStats(NamedTuple):
     datagrams_dropped_by_kernel: int  #: a server's socket buffer overflowed (told with the next datagram)
     packets_queued: int  #: queued now, not yet read (a server: by all its peers and itself)
     bytes_queued: int  #: the bytes those take, 24 of bookkeeping each included
+    datagrams_sent_batched: int = 0  #: a server with send batching: sent by its flushes
+    datagrams_send_failed: int = 0  #: a server with send batching: refused by the kernel (dropped, counted)
+    datagrams_waiting_to_send: int = 0  #: a server with send batching: queued for the next flush
+    send_batch_calls: int = 0  #: a server with send batching: sendmmsg calls made
 
 
 def read_udp_stats(function: Any, handle: Any) -> UDPStats:

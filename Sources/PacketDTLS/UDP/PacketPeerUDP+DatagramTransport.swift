@@ -44,7 +44,7 @@ extension PacketPeerUDP: DatagramTransport {
     public func receiveDatagramReportingMore(into buffer: UnsafeMutableRawBufferPointer)
         -> (received: DatagramReceive, moreWaiting: Bool) {
         lock.withLock {
-            if let packet = takeQueuedLocked() {
+            if !queue.isEmpty, let packet = takeQueuedLocked() {
                 lastSource = packet.source
                 let more = mayHaveDatagramLocked
                 guard packet.bytes.count <= buffer.count else { return (.oversized(packet.bytes.count), more) }
@@ -64,14 +64,16 @@ extension PacketPeerUDP: DatagramTransport {
             let peer = connectedHost
             switch ownSocket.receive(into: batch, firstInto: buffer, sources: peer == nil) {
             case .received(let count):
-                let first = batch.datagram(0)
-                lastSource = peer ?? first.source
+                // Only the length of the first: its bytes are in `buffer`, and a connected socket's
+                // source is its peer (no address to read back).
+                let length = batch.length(of: 0)
+                lastSource = peer ?? batch.source(of: 0)
                 if count > 1 {
                     let second = batch.datagram(1)
                     queue.append(.init(bytes: Array(second.bytes), source: peer ?? second.source))
                     traffic.datagramsReceived += 1
                 }
-                return (first.truncated ? .oversized(first.length) : .datagram(first.length), count > 1)
+                return (length > buffer.count ? .oversized(length) : .datagram(length), count > 1)
             case .empty:
                 return (.empty, false)
             case .failed(let code):
@@ -83,7 +85,18 @@ extension PacketPeerUDP: DatagramTransport {
     /// Sends one datagram to the connected host, or the client of a UDPServer peer.
     public func sendDatagram(_ bytes: UnsafeRawBufferPointer) -> DatagramSend {
         lock.withLock {
-            guard let route = sendRouteLocked(), let socket = route.socket else {
+            // The common case, a socket of our own connected to the peer: no route to build.
+            if connectedHost != nil, let ownSocket, serverLink == nil {
+                switch ownSocket.send(bytes, to: nil) {
+                case .sent: return .sent
+                case .wouldBlock: return .wouldBlock
+                case .failed(let code):
+                    let whereTo = connectedHost?.description ?? "the connected host"
+                    return .failed("sending \(bytes.count) bytes to \(whereTo) failed: \(errnoText(code))")
+                }
+            }
+            let route = sendRouteLocked()
+            guard route.exists, let socket = route.socket else {
                 return .failed("the UDP peer has no socket or destination")
             }
             switch socket.send(bytes, to: route.target, from: replySource) {
@@ -99,7 +112,10 @@ extension PacketPeerUDP: DatagramTransport {
     /// A peer of a UDPServer is fed only by the server: an empty queue means nothing waits. A peer
     /// with its own socket cannot know without asking the kernel.
     public var mayHaveDatagram: Bool {
-        lock.withLock { mayHaveDatagramLocked }
+        // Not fed by a server (now, and so ever after): the answer is true without the lock. A DTLS
+        // poll of a peer with its own socket asks this every time.
+        guard fedByServer.load(ordering: .relaxed) else { return true }
+        return lock.withLock { mayHaveDatagramLocked }
     }
 
     /// False only for a server's peer with an empty queue. A closed peer says true, so that a DTLS

@@ -259,7 +259,27 @@ final class UDPTests: XCTestCase {
             XCTAssertEqual(server.getPacketError(), .ok)
             XCTAssertEqual(got, largest)
             XCTAssertEqual(server.getPacketPort(), client.getLocalPort())
-            XCTAssertEqual(server.getStats().datagramsReceived, 3, "every datagram read is counted")
+            // A buffer of 4 KiB or more is read into directly, the rest of a larger datagram spilled.
+            let fiveK = (0..<5000).map { UInt8(truncatingIfNeeded: $0 * 13) }
+            XCTAssertEqual(client.putPacket(fiveK), .ok)
+            var medium = [UInt8](repeating: 0, count: 4096)
+            XCTAssertTrue(Support.eventually {
+                result = medium.withUnsafeMutableBytes { server.getPacket(into: $0, length: &length) }
+                return result != .unavailable
+            })
+            XCTAssertEqual(result, .parameterRangeError)
+            XCTAssertEqual(length, 5000)
+            var eightK = [UInt8](repeating: 0, count: 8192)
+            XCTAssertEqual(eightK.withUnsafeMutableBytes { server.getPacket(into: $0, length: &length) }, .ok)
+            XCTAssertEqual(Array(eightK[..<length]), fiveK)
+            XCTAssertEqual(client.putPacket([UInt8](fiveK[..<4000])), .ok)
+            XCTAssertTrue(Support.eventually {
+                result = medium.withUnsafeMutableBytes { server.getPacket(into: $0, length: &length) }
+                return result != .unavailable
+            })
+            XCTAssertEqual(result, .ok)
+            XCTAssertEqual(Array(medium[..<length]), Array(fiveK[..<4000]))
+            XCTAssertEqual(server.getStats().datagramsReceived, 5, "every datagram read is counted")
             XCTAssertEqual(small.withUnsafeMutableBytes { server.getPacket(into: $0, length: &length) }, .unavailable)
         }
     }

@@ -195,9 +195,10 @@ final class UDPSocket: @unchecked Sendable {
         retryingRefusal { receiveOnce(into: buffer) }
     }
 
-    /// Takes the next datagram without blocking and without allocating, in one recvmsg: its first bytes
-    /// into `buffer`, the rest (if it is larger) into `spill`, so a datagram larger than `buffer` is not
-    /// lost. `truncated` only when it did not fit both. Without `wantSource` the kernel is not asked for
+    /// Takes the next datagram without blocking and without allocating, in one system call: its first
+    /// bytes into `buffer`, the rest (if it is larger) into `spill` (recvmsg), so a datagram larger than
+    /// `buffer` is not lost; with an empty `spill`, into `buffer` alone (recvfrom). `truncated` only when
+    /// it did not fit both. Without `wantSource` the kernel is not asked for
     /// the sender (a connected socket knows its one peer) and the source is the wildcard address.
     func receive(into buffer: UnsafeMutableRawBufferPointer, spill: UnsafeMutableRawBufferPointer,
                  wantSource: Bool) -> SocketReceive {
@@ -291,6 +292,20 @@ final class UDPSocket: @unchecked Sendable {
     private func receiveOnce(into buffer: UnsafeMutableRawBufferPointer, spill: UnsafeMutableRawBufferPointer,
                              wantSource: Bool) -> SocketReceive {
         var storage = sockaddr_storage()
+        if spill.isEmpty {
+            // One buffer: recvfrom, which costs the kernel less than recvmsg (no header to copy in).
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            return withUnsafeMutablePointer(to: &storage) { address in
+                let received = withUnsafeMutablePointer(to: &length) { addressLength in
+                    address.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        recvfrom(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_TRUNC) | Int32(MSG_DONTWAIT),
+                                 wantSource ? $0 : nil, wantSource ? addressLength : nil)
+                    }
+                }
+                return Self.receiveOutcome(received, source: wantSource ? UnsafePointer(address) : nil,
+                                           capacity: buffer.count)
+            }
+        }
         var vectors = (iovec(iov_base: buffer.baseAddress, iov_len: buffer.count),
                        iovec(iov_base: spill.baseAddress, iov_len: spill.count))
         let received = withUnsafeMutablePointer(to: &storage) { address in
@@ -306,13 +321,21 @@ final class UDPSocket: @unchecked Sendable {
                 return recvmsg(descriptor, &header, Int32(MSG_TRUNC) | Int32(MSG_DONTWAIT))
             }
         }
+        return withUnsafePointer(to: &storage) {
+            Self.receiveOutcome(received, source: wantSource ? $0 : nil, capacity: buffer.count + spill.count)
+        }
+    }
+
+    /// A receive's result: -1 with errno, or the datagram's full length (MSG_TRUNC) read into `capacity`
+    /// bytes, from `source` (the wildcard address when not asked for).
+    private static func receiveOutcome(_ received: Int, source: UnsafePointer<sockaddr_storage>?,
+                                       capacity: Int) -> SocketReceive {
         guard received >= 0 else {
             let error = errno
             return error == EAGAIN || error == EWOULDBLOCK ? .empty : .failed(errno: error)
         }
-        let source = wantSource ? SocketAddress(storage: &storage) ?? SocketAddress.wildcard(port: 0)
-                                : SocketAddress.wildcard(port: 0)
-        return .datagram(length: received, source: source, truncated: received > buffer.count + spill.count)
+        let from = source.flatMap { SocketAddress(storage: $0) } ?? SocketAddress.wildcard(port: 0)
+        return .datagram(length: received, source: from, truncated: received > capacity)
     }
 
     // MARK: - Options

@@ -57,9 +57,10 @@ extension PacketPeerUDP: DatagramTransport {
             }
             // Two at once: the first straight into `buffer`, and a second, if one waits, queued. Only one
             // means the socket is empty behind it, so the reader need not ask again (no EAGAIN call).
-            let batch = ownReceiveBatch
-                ?? DatagramBatch(capacity: 2, slotSize: Self.maxDatagramSize + 1, callerFillsFirstSlot: true)
-            ownReceiveBatch = batch
+            if ownReceiveBatch == nil {
+                ownReceiveBatch = DatagramBatch(capacity: 2, slotSize: Self.maxDatagramSize + 1, callerFillsFirstSlot: true)
+            }
+            let batch = ownReceiveBatch!
             // A connected socket hears only its peer: the sources need not be asked for.
             let peer = connectedHost
             switch ownSocket.receive(into: batch, firstInto: buffer, sources: peer == nil) {

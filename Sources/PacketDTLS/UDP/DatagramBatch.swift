@@ -100,14 +100,6 @@ final class DatagramBatch {
         return Int(packetdtls_recvmmsg(descriptor, headers, UInt32(capacity), flags))
     }
 
-    /// The full length of the datagram in `slot` after a receive that returned more than `slot`.
-    func length(of slot: Int) -> Int { Int(headers[slot].msg_len) }
-
-    /// The sender of the datagram in `slot` (the wildcard address when the receive did not ask).
-    func source(of slot: Int) -> SocketAddress {
-        SocketAddress(storage: addresses + slot) ?? SocketAddress.wildcard(port: 0)
-    }
-
     /// The datagram in `slot` after a receive that returned more than `slot`; its source is the
     /// wildcard address when the receive did not ask for sources.
     func datagram(_ slot: Int) -> Datagram {

@@ -58,10 +58,9 @@ public final class PacketPeerUDP: @unchecked Sendable {
     @exclusivity(unchecked) var lastSource: SocketAddress?
     @exclusivity(unchecked) var lastPacketError = GodotError.ok
     @exclusivity(unchecked) var broadcastEnabled = false
-    /// recvmmsg space for DTLS reads on our own socket, made on the first such read.
-    @exclusivity(unchecked) var ownReceiveBatch: DatagramBatch?
-    /// Where a datagram read from our own socket goes when it is larger than the caller's buffer, or
-    /// when get_packet has no buffer of the caller's (see receiveOwnLocked); made on the first such read.
+    /// Where a datagram read from our own socket goes when it is larger than the caller's buffer, when
+    /// get_packet has no buffer of the caller's (see receiveOwnLocked), or when a DTLS read looks for a
+    /// second datagram behind the first (receiveDatagramReportingMore); made on the first such read.
     /// Untouched pages cost no memory: a small datagram uses none of it.
     @exclusivity(unchecked) var receiveSpill: UnsafeMutableRawBufferPointer?
     /// What the receive queue took in and what this peer's server could not keep for it.

@@ -61,7 +61,7 @@ extension PacketPeerUDP: DatagramTransport {
             // per receive here, docs/PERFORMANCE.md). A connected socket hears only its peer: the
             // sources need not be asked for.
             let peer = connectedHost
-            let none = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+            let none = Self.noSpill
             switch ownSocket.receive(into: buffer, spill: none, wantSource: peer == nil) {
             case .datagram(let length, let source, _):
                 lastSource = peer ?? source

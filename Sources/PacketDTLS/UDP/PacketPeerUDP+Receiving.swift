@@ -25,7 +25,7 @@ extension PacketPeerUDP {
             // Nothing queued: the next datagram comes straight from the socket (one read, no peek).
             if queue.isEmpty, let socket = ownSocket {
                 let spill = receiveSpillLocked()
-                guard let got = receiveOwnLocked(socket, into: spill, spill: UnsafeMutableRawBufferPointer(start: nil, count: 0)) else {
+                guard let got = receiveOwnLocked(socket, into: spill, spill: Self.noSpill) else {
                     lastPacketError = reportNothingQueuedLocked()
                     return []
                 }
@@ -52,8 +52,7 @@ extension PacketPeerUDP {
             // Nothing queued: one read from the socket straight into `buffer` (no peek, no allocation);
             // a datagram larger than `buffer` is queued whole, and reported below like a queued one.
             if queue.isEmpty, let socket = ownSocket {
-                let spill = buffer.count >= Self.spillSize
-                    ? UnsafeMutableRawBufferPointer(start: nil, count: 0) : receiveSpillLocked()
+                let spill = buffer.count >= Self.spillSize ? Self.noSpill : receiveSpillLocked()
                 guard let got = receiveOwnLocked(socket, into: buffer, spill: spill) else {
                     length = 0
                     lastPacketError = reportNothingQueuedLocked()
@@ -125,9 +124,9 @@ extension PacketPeerUDP {
             if queue.isEmpty {
                 // An empty queue takes any datagram: read it whole at once, no peek at its size first.
                 let spill = receiveSpillLocked()
-                guard let got = receiveOwnLocked(socket, into: spill, spill: UnsafeMutableRawBufferPointer(start: nil, count: 0))
-                else { return }
-                queue.append(.init(bytes: Array(UnsafeRawBufferPointer(rebasing: spill[..<got.length])), source: got.source))
+                guard let got = receiveOwnLocked(socket, into: spill, spill: Self.noSpill) else { return }
+                queue.append(.init(bytes: Array(UnsafeRawBufferPointer(rebasing: spill[..<got.length])),
+                                   source: got.source))
                 continue
             }
             let size: Int
@@ -152,6 +151,8 @@ extension PacketPeerUDP {
 
     /// The size of `receiveSpill`: more than any UDP payload (65,507 bytes over IPv4, 65,527 over IPv6).
     static let spillSize = 65536
+    /// No spill buffer: the read goes into the one buffer given.
+    static var noSpill: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(start: nil, count: 0) }
 
     func receiveSpillLocked() -> UnsafeMutableRawBufferPointer {
         if let receiveSpill { return receiveSpill }
@@ -176,11 +177,14 @@ extension PacketPeerUDP {
         let peer = connectedHost
         let inSpill = !spill.isEmpty && buffer.count < Self.copyThroughSpillBelow
         let outcome = inSpill
-            ? socket.receive(into: spill, spill: UnsafeMutableRawBufferPointer(start: nil, count: 0), wantSource: peer == nil)
+            ? socket.receive(into: spill, spill: Self.noSpill, wantSource: peer == nil)
             : socket.receive(into: buffer, spill: spill, wantSource: peer == nil)
         switch outcome {
         case .datagram(let length, let source, let truncated):
-            guard !truncated else { return nil }
+            guard !truncated else {
+                traffic.datagramsDropped += 1
+                return nil
+            }
             traffic.datagramsReceived += 1
             return (length, peer ?? source, inSpill)
         case .empty:

@@ -545,13 +545,14 @@ private func session(_ context: UnsafeMutableRawPointer?) -> DTLSSession {
 private let sessionSend: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int) -> Int32 = {
     context, buffer, length in
     guard let buffer else { return MBEDTLS_ERR_SSL_BAD_INPUT_DATA }
-    return session(context).send(buffer, length)
+    // Guaranteed: the session is alive while mbedTLS calls back into it (no retain and release a call).
+    return Unmanaged<DTLSSession>.fromOpaque(context!)._withUnsafeGuaranteedRef { $0.send(buffer, length) }
 }
 
 private let sessionReceive: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<UInt8>?, Int) -> Int32 = {
     context, buffer, length in
     guard let buffer else { return MBEDTLS_ERR_SSL_BAD_INPUT_DATA }
-    return session(context).receive(buffer, length)
+    return Unmanaged<DTLSSession>.fromOpaque(context!)._withUnsafeGuaranteedRef { $0.receive(buffer, length) }
 }
 
 private let sessionVerify: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<mbedtls_x509_crt>?, Int32,

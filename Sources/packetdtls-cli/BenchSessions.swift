@@ -13,7 +13,7 @@
 // Memory is the resident-set growth over the sessions, per session; the hibernated figure is also
 // given after malloc_trim(0), which hands back the heap pages that freed contexts left empty.
 
-import PacketDTLS
+@_spi(Diagnostics) import PacketDTLS
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -214,9 +214,29 @@ struct SessionsServerLoop {
                 let statuses = Dictionary(grouping: awake, by: { "\($0.getStatus())" }).mapValues(\.count)
                 Output.error("bench sessions: \(awake.count) sessions still awake: \(statuses); "
                     + "first: \(awake.first.map { "\($0.getStats())" } ?? "")")
+                Self.printRefusals(awake)
                 report = Clock.nowMs() + 10_000
             }
         }
+    }
+
+    /// A histogram of why `peers` refused to hibernate (their last refusal), most frequent first.
+    static func printRefusals(_ peers: [PacketPeerDTLS]) {
+        // Parts in braces vary from peer to peer (times, counts): grouped without them, one example shown.
+        func key(_ reason: String) -> String {
+            var depth = 0
+            return String(reason.filter { character in
+                if character == "{" { depth += 1 } else if character == "}" { depth -= 1; return false }
+                return depth == 0
+            })
+        }
+        let grouped = Dictionary(grouping: peers.map { $0.hibernationRefusal() ?? "no refusal recorded" }, by: key)
+        let reasons = grouped.mapValues(\.count)
+        for (reason, count) in reasons.sorted(by: { $0.value > $1.value }).prefix(12) {
+            Output.error("bench sessions:   \(count) x \(reason)")
+            if let example = grouped[reason]?.first, example != reason { Output.error("bench sessions:     e.g. \(example)") }
+        }
+        if reasons.count > 12 { Output.error("bench sessions:   ... \(reasons.count - 12) more reasons") }
     }
 
     /// The median of 21 passes (50 ms apart, so one busy spell of a shared machine does not set it)

@@ -104,6 +104,10 @@ struct BenchSessionsServer {
         Output.line("server poll() of a peer bringing a packet in: asleep p50 \(ms(wakePolls.p50)) ms p99 "
             + "\(ms(wakePolls.p99)) ms, awake p50 \(ms(awakePolls.p50)) ms p99 \(ms(awakePolls.p99)) ms; "
             + "the wake adds \(ms(wakePolls.p99 - awakePolls.p99)) ms at p99")
+        // For scripts/bench (SESSIONS_BIG): the hibernated figures in the same layout, then the client's
+        // and what the wake adds to the server's poll() of a peer bringing a packet in, at p99.
+        BenchLine.print("sessions-hibernated", count, seconds, "\(kib(hibernatedKiB)) KiB \(ms(hibernatedPoll)) ms "
+            + "\(kib(hibernatedClientKiB)) KiB-client \(ms(wakePolls.p99 - awakePolls.p99)) ms-wake-p99")
         // Last, in the format scripts/bench reads (the awake figures, beside plain mbedTLS's).
         BenchLine.print("sessions", count, seconds, "\(kib(awakeKiB)) KiB \(ms(awakePoll)) ms")
     }

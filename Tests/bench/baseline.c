@@ -381,22 +381,37 @@ static void sessions_client(int port, long n, long window, long first) {
             if (rc == 0) { done[i] = 1; finished++; }
             else if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE) die("client hs start", rc);
         }
-        /* Wait for any in-flight client's socket; every 50 ms step them all (retransmission timers). */
+        /* Wait for any client's socket; every 50 ms step the handshaking ones (retransmission timers).
+         * A resumed client sends the handshake's last flight and is done before the server is: when
+         * that flight is lost the server sends its own again, and the client's read answers it. */
         int k = 0;
-        for (long i = 0; i < started; i++)
-            if (!done[i]) { pfds[k].fd = fds[i]; pfds[k].events = POLLIN; slot_client[k++] = i; }
+        for (long i = 0; i < started; i++) { pfds[k].fd = fds[i]; pfds[k].events = POLLIN; slot_client[k++] = i; }
         int ready = poll(pfds, k, 10);
         int sweep = now() - last_sweep > 0.05;
         if (sweep) last_sweep = now();
         for (int j = 0; j < k; j++) {
-            if (!sweep && !(ready > 0 && (pfds[j].revents & POLLIN))) continue;
             long i = slot_client[j];
+            int readable = ready > 0 && (pfds[j].revents & POLLIN);
+            if (done[i]) {
+                unsigned char buf[64];
+                if (readable) mbedtls_ssl_read(&c[i], buf, sizeof buf);
+                continue;
+            }
+            if (!sweep && !readable) continue;
             rc = mbedtls_ssl_handshake(&c[i]);
             if (rc == 0) { done[i] = 1; finished++; }
             else if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE) die("client hs", rc);
         }
     }
-    for (;;) pause();
+    /* Idle until killed, still answering a server that sends its last flight again. */
+    for (long i = 0; i < n; i++) { pfds[i].fd = fds[i]; pfds[i].events = POLLIN; }
+    for (;;) {
+        if (poll(pfds, n, -1) <= 0) continue;
+        for (long i = 0; i < n; i++) {
+            unsigned char buf[64];
+            if (pfds[i].revents & POLLIN) mbedtls_ssl_read(&c[i], buf, sizeof buf);
+        }
+    }
 }
 
 static int compare_doubles(const void *a, const void *b) {

@@ -135,7 +135,7 @@ extension DTLSSession {
 
     fileprivate func refusal(_ cause: HibernationRefusal.Cause, code: Int32 = 0) -> HibernationRefusal {
         HibernationRefusal(cause: cause, code: code, woken: isWokenFromHibernation, state: internals.saveState,
-                           datagrams: datagramLog.description)
+                           datagrams: datagramLog)
     }
 }
 
@@ -158,7 +158,7 @@ struct HibernationRefusal: Equatable, Sendable, CustomStringConvertible {
     let code: Int32
     let woken: Bool
     let state: MbedTLSInternals.SaveState
-    let datagrams: String
+    let datagrams: DatagramLog
 
     var description: String {
         "\(cause.rawValue)\(code != 0 ? " (\(MbedTLSError.describe(code)))" : ""); \(woken ? "woken" : "never slept"); "
@@ -166,8 +166,9 @@ struct HibernationRefusal: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// The record headers of the last four datagrams a context took in, 16 bits each: the first two
-/// records' content types and epochs, and the handshake type of a first epoch-0 handshake record.
+/// The record headers of the last two datagrams a context took in, and how many it took: for each,
+/// the first two records' content types and epochs, the handshake type of a first epoch-0 handshake
+/// record, and whether more records followed. A few shifts per datagram; read only for a report.
 struct DatagramLog: Equatable, Sendable, CustomStringConvertible {
     private var entries: UInt64 = 0
     private(set) var count = 0

@@ -94,6 +94,9 @@ final class DTLSSession {
     @exclusivity(unchecked) private(set) var clientReconnected = false
     /// Server side: epoch-0 ClientHellos without a valid cookie answered with a HelloVerifyRequest.
     @exclusivity(unchecked) private(set) var helloVerifyRequestsSent = 0
+    /// The record headers of the last few datagrams this context took in, for a report on why it
+    /// would not hibernate (HibernationRefusal).
+    @exclusivity(unchecked) private(set) var datagramLog = DatagramLog()
     /// Why HandshakePolicy ended the handshake, when it did.
     @exclusivity(unchecked) private(set) var policyFailure: String?
 
@@ -402,6 +405,7 @@ final class DTLSSession {
             switch received {
             case .datagram(let count):
                 datagramsReceived += 1
+                datagramLog.note(UnsafeRawBufferPointer(start: buffer, count: count))
                 // An empty datagram carries no record (mbedTLS would take 0 for end-of-stream), and
                 // screen(_:) keeps out what mbedTLS would end the session over.
                 let usable = screen(UnsafeRawBufferPointer(start: buffer, count: count))

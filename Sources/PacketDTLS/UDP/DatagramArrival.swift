@@ -34,7 +34,7 @@ struct ReplySource: Sendable {
     }
 
     /// The C form the send shim takes.
-    fileprivate var raw: packetdtls_local_address {
+    var raw: packetdtls_local_address {
         var raw = packetdtls_local_address()
         raw.family = family
         raw.interface_index = interfaceIndex

@@ -78,6 +78,8 @@ public final class UDPServer: @unchecked Sendable {
     @exclusivity(unchecked) private var helloVerifyRequests = 0
     /// Space for recvmmsg, allocated once per server: up to 8 datagrams of any size per system call.
     private let batch = DatagramBatch(capacity: 8, slotSize: 65536, controlMessages: true)
+    /// The front door's HelloVerifyRequests for one batch, sent together after it (ReplyBatch).
+    private let replies = ReplyBatch(capacity: 8)
 
     public init() {}
 
@@ -209,6 +211,9 @@ public final class UDPServer: @unchecked Sendable {
                             traffic.datagramsDropped += 1
                             continue
                         }
+                        // A cookie-less ClientHello is answered from the receive buffer: nothing kept,
+                        // nothing allocated, and its answer leaves after the batch (answerStatelessly).
+                        if let door, answerStatelessly(datagram, door: door, socket: socket) { continue }
                         let bytes = Array(datagram.bytes)
                         // Behind a full queue, the rest of the batch waits with it.
                         if !heldBack.isEmpty
@@ -217,6 +222,7 @@ public final class UDPServer: @unchecked Sendable {
                                                          arrival: datagram.arrival))
                         }
                     }
+                    if replies.count > 0 { helloVerifyRequests += replies.flush(on: socket.descriptor) }
                     read += count
                     // Held back, or a short batch (the socket was empty behind it): read no more now.
                     if !heldBack.isEmpty || count < batch.capacity { return .ok }
@@ -351,6 +357,32 @@ public final class UDPServer: @unchecked Sendable {
         }
         addPending(bytes, from: source, arrival: arrival, socket: socket, helloRandom: random, slot: slot)
         return true
+    }
+
+    /// The front door's fast path, for a datagram straight from the socket: an epoch-0 ClientHello
+    /// without a valid cookie gets its HelloVerifyRequest written into `replies` (sent once the batch
+    /// is routed: the batch's other datagrams, real clients' among them, go first), a malformed or
+    /// unanswerable one is dropped; true for those, which need nothing more. False for anything else
+    /// (a valid cookie, another datagram): it takes the ordinary route. It keeps no state for the
+    /// source, so it may pass datagrams held back for a full queue: a stateless answer has no order.
+    private func answerStatelessly(_ datagram: DatagramBatch.Datagram, door: DTLSServer.FrontDoor,
+                                   socket: UDPSocket) -> Bool {
+        guard ClientHelloFields.looksLikeInitialClientHello(datagram.bytes) else { return false }
+        if replies.isFull { helloVerifyRequests += replies.flush(on: socket.descriptor) }
+        let target = replies.nextBuffer
+        let verdict = datagram.source.withTransportID { door.screen.screen(datagram.bytes, clientID: $0, replyInto: target) }
+        switch verdict {
+        case .notClientHello, .verified:
+            return false
+        case .malformed, .unanswerable:
+            traffic.datagramsDropped += 1
+            return true
+        case .answered(let length):
+            if !replies.add(length: length, to: datagram.source, family: socket.family, from: datagram.arrival.destination) {
+                traffic.datagramsDropped += 1
+            }
+            return true
+        }
     }
 
     /// HelloVerifyRequests the front door sent (cookie-less or bad-cookie ClientHellos answered statelessly).

@@ -46,6 +46,7 @@ struct BenchFlood: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp(HandshakeThreadsOption.help, valueName: "n"))
     var handshakeThreads = 0
     @Option(help: "Give up on a phase after this many seconds.") var timeout: Double = 120
+    @Flag(help: "Print the raw counts on stderr.") var verbose = false
 
     func validate() throws {
         guard clients > 0, concurrent > 0 else { throw ValidationError("--clients and --concurrent must be positive") }
@@ -108,10 +109,15 @@ struct BenchFlood: ParsableCommand {
         let elapsed = BenchClock.seconds() - started
         let endCPU = (watch.cpuSeconds(), floodWatch.cpuSeconds(), ownWatch.cpuSeconds())
         kill(flood.pid, SIGTERM)
-        let final = try floodLog.waitForFinal(flood, timeoutMs: 10_000)
+        let final = try floodLog.waitForFinal(flood, timeoutMs: 60_000)
         let serverDropsAfterFlood = Self.serverDrops(port: port)
         loadedPeak = max(loadedPeak, watch.residentBytes())
 
+        if verbose {
+            Output.error("flood: phase \(BenchLine.fixed(elapsed, 2)) s; flood counts \(startSent) to \(endSent); server socket drops "
+                + "\(serverDropsBeforeFlood) before the flood, \(dropsStart) to \(dropsEnd) in the phase, \(serverDropsAfterFlood) after; "
+                + "final \(final)")
+        }
         let phaseSent = endSent.datagrams - startSent.datagrams
         let phaseSeconds = max(endSent.seconds - startSent.seconds, 0.001)
         let phaseDrops = dropsEnd - dropsStart

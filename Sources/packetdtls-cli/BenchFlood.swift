@@ -47,6 +47,10 @@ struct BenchFlood: ParsableCommand {
     var handshakeThreads = 0
     @Option(help: "Give up on a phase after this many seconds.") var timeout: Double = 120
     @Flag(help: "Print the raw counts on stderr.") var verbose = false
+    @Flag(help: ArgumentHelp("Exit 1 unless issue 14's targets are met: every client connects in both phases, the "
+                             + "flooded median is at most 2x the unloaded one, amplification at most 1.0, the "
+                             + "server's memory grows at most 1 MiB in the flooded phase."))
+    var check = false
 
     func validate() throws {
         guard clients > 0, concurrent > 0 else { throw ValidationError("--clients and --concurrent must be positive") }
@@ -139,6 +143,14 @@ struct BenchFlood: ParsableCommand {
             + "rss_kib=\((quietPeak - quietStart) / 1024),\((loadedPeak - loadedStart) / 1024) "
             + "cpu=\(cpu(endCPU.0, startCPU.0)),\(cpu(endCPU.1, startCPU.1)),\(cpu(endCPU.2, startCPU.2))"
             + (loaded.failures.isEmpty ? "" : " failed: \(loaded.failures.prefix(3).joined(separator: "; "))"))
+        if check {
+            var missed: [String] = []
+            if quiet.times.count < clients || loaded.times.count < clients { missed.append("not every client connected") }
+            if !(loadedMedian <= 2 * quietMedian) { missed.append("flooded median over 2x the unloaded one") }
+            if Double(answered) > Double(read) { missed.append("amplification over 1.0") }
+            if loadedPeak - loadedStart > 1 << 20 { missed.append("server memory grew over 1 MiB") }
+            if !missed.isEmpty { throw CLIFailure.network("target missed: " + missed.joined(separator: "; ")) }
+        }
     }
 
     /// `clients` clients to 127.0.0.1:`port`, `concurrent` at a time; each one's connect time in ms,

@@ -185,25 +185,27 @@ final class FloodSockets {
     /// The datagrams the kernel dropped at full receive buffers of the UDP sockets bound to 127.0.0.1 on
     /// `localPorts` (/proc/net/udp, its last column), added up.
     static func kernelDrops(localPorts: Set<Int>) -> Int {
-        var total = 0
-        for line in procNetUDP() where localPorts.contains(line.port) { total += line.drops }
-        return total
+        // The kernel writes the table a page at a time; a socket made or closed meanwhile can repeat a
+        // line: each socket (inode) counts once.
+        var drops: [Int: Int] = [:]
+        for line in procNetUDP() where localPorts.contains(line.port) { drops[line.inode] = line.drops }
+        return drops.values.reduce(0, +)
     }
 
-    /// The sockets of /proc/net/udp bound to 127.0.0.1: local port, receive queue bytes, drops.
-    static func procNetUDP() -> [(port: Int, receiveQueue: Int, drops: Int)] {
+    /// The sockets of /proc/net/udp bound to 127.0.0.1: local port, receive queue bytes, inode, drops.
+    static func procNetUDP() -> [(port: Int, receiveQueue: Int, inode: Int, drops: Int)] {
         guard let file = fopen("/proc/net/udp", "r") else { return [] }
         defer { fclose(file) }
-        var lines: [(port: Int, receiveQueue: Int, drops: Int)] = []
+        var lines: [(port: Int, receiveQueue: Int, inode: Int, drops: Int)] = []
         var buffer = [CChar](repeating: 0, count: 512)
         while fgets(&buffer, Int32(buffer.count), file) != nil {
             let fields = String(cString: buffer).split(whereSeparator: { $0 == " " || $0 == "\n" })
             guard fields.count >= 13, fields[1].hasPrefix("0100007F:"),
                   let port = Int(fields[1].dropFirst(9), radix: 16),
                   let queue = fields[4].split(separator: ":").last.flatMap({ Int($0, radix: 16) }),
-                  let drops = Int(fields[fields.count - 1])
+                  let inode = Int(fields[9]), let drops = Int(fields[fields.count - 1])
             else { continue }
-            lines.append((port, queue, drops))
+            lines.append((port, queue, inode, drops))
         }
         return lines
     }

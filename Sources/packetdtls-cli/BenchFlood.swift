@@ -84,25 +84,38 @@ struct BenchFlood: ParsableCommand {
         var quietPeak = quietStart
         let quiet = try connectPhase(port: port, timeoutMs: timeoutMs, during: { quietPeak = max(quietPeak, watch.residentBytes()) })
 
+        let serverDropsBeforeFlood = Self.serverDrops(port: port)
+        let spawning = BenchClock.seconds()
         let flood = try ClientProcess(arguments: ["bench", "flood-sender", "--port", "\(port)", "--ports", "\(ports)",
                                                   "--rate", "\(rate)", "--burst", "\(burst)",
                                                   "--hello", FloodDatagram.hex(hello)])
         defer { flood.stop() }
         var floodLog = FloodLog()
-        let serverDropsBeforeFlood = Self.serverDrops(port: port)
         let floodStarted = BenchClock.seconds()
         while floodLog.latest == nil || BenchClock.seconds() - floodStarted < warmup {
             try floodLog.read(flood)
             guard flood.isRunning else { throw CLIFailure.network("the flood process exited early") }
             Clock.sleep(ms: 10)
         }
+        // The phase's baselines: taken together, then the flood's first count printed after them.
         let floodWatch = ProcessWatch(pid: flood.pid), ownWatch = ProcessWatch(pid: getpid())
         let startCPU = (watch.cpuSeconds(), floodWatch.cpuSeconds(), ownWatch.cpuSeconds())
-        let startSent = floodLog.latest!
         let dropsStart = Self.serverDrops(port: port)
         let loadedStart = watch.residentBytes()
         var loadedPeak = loadedStart
         let started = BenchClock.seconds()
+        while floodLog.latest!.seconds < started {
+            guard BenchClock.seconds() - started < 10, flood.isRunning else {
+                throw CLIFailure.network("the flood process stopped reporting")
+            }
+            Clock.sleep(ms: 5)
+            try floodLog.read(flood)
+        }
+        let startSent = floodLog.latest!
+        if verbose {
+            Output.error("flood: spawn took \(BenchLine.fixed(floodStarted - spawning, 3)) s; phase starts at "
+                + "\(BenchLine.fixed(started, 3)) (flood count of \(BenchLine.fixed(startSent.seconds, 3)))")
+        }
         let loaded = try connectPhase(port: port, timeoutMs: timeoutMs, during: {
             loadedPeak = max(loadedPeak, watch.residentBytes())
             try floodLog.read(flood)

@@ -25,7 +25,7 @@ struct Bench: ParsableCommand {
             """,
         subcommands: [BenchHandshake.self, BenchEcho.self, BenchUDP.self, BenchSessions.self,
                       BenchSessionsClient.self, BenchRestartStorm.self, BenchFleet.self, BenchServer.self,
-                      BenchServerClient.self]
+                      BenchServerClient.self, BenchFlood.self, BenchFloodSender.self]
     )
 }
 

@@ -149,16 +149,17 @@ extension PacketPeerUDP {
         }
     }
 
-    /// The size of `receiveSpill`: more than any UDP payload (65,507 bytes over IPv4, 65,527 over IPv6).
-    static let spillSize = 65536
+    /// The size of the spill buffer: more than any UDP payload.
+    static let spillSize = ReceiveScratch.size
     /// No spill buffer: the read goes into the one buffer given.
     static var noSpill: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(start: nil, count: 0) }
 
+    /// Where a datagram read from our own socket goes when it is larger than the caller's buffer, when
+    /// get_packet has no buffer of the caller's (see receiveOwnLocked), or when a DTLS read looks for a
+    /// second datagram behind the first (receiveDatagramReportingMore): the thread's scratch buffer,
+    /// whose bytes are copied out or queued before the lock is released.
     func receiveSpillLocked() -> UnsafeMutableRawBufferPointer {
-        if let receiveSpill { return receiveSpill }
-        let made = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.spillSize, alignment: 16)
-        receiveSpill = made
-        return made
+        ReceiveScratch.buffer()
     }
 
     /// A caller's buffer up to this size gets its datagram read into the spill buffer and copied out:

@@ -60,11 +60,6 @@ public final class PacketPeerUDP: @unchecked Sendable {
     @exclusivity(unchecked) var lastSource: SocketAddress?
     @exclusivity(unchecked) var lastPacketError = GodotError.ok
     @exclusivity(unchecked) var broadcastEnabled = false
-    /// Where a datagram read from our own socket goes when it is larger than the caller's buffer, when
-    /// get_packet has no buffer of the caller's (see receiveOwnLocked), or when a DTLS read looks for a
-    /// second datagram behind the first (receiveDatagramReportingMore); made on the first such read.
-    /// Untouched pages cost no memory: a small datagram uses none of it.
-    @exclusivity(unchecked) var receiveSpill: UnsafeMutableRawBufferPointer?
     /// What the receive queue took in and what this peer's server could not keep for it.
     @exclusivity(unchecked) var traffic = UDPStats()
     /// Set when a full queue made the server stop reading its socket for a poll; cleared when a
@@ -94,7 +89,6 @@ public final class PacketPeerUDP: @unchecked Sendable {
     @exclusivity(unchecked) var handshakeSlot: HandshakeSlot?
 
     deinit {
-        receiveSpill?.deallocate()
         ownSocket?.close()
         // Give the server's budget back what this peer still held.
         queue.removeAll()

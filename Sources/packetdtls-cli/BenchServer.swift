@@ -191,7 +191,7 @@ struct GameServerLoop {
     }
 }
 
-/// `/proc/self/exe ARGUMENTS` with its stdout on a pipe this process reads line by line, without waiting.
+/// This program with ARGUMENTS, its stdout on a pipe this process reads line by line, without waiting.
 final class ClientProcess {
     private let pid: pid_t
     private let output: Int32
@@ -210,7 +210,12 @@ final class ClientProcess {
         var argv: [UnsafeMutablePointer<CChar>?] = (["packetdtls-cli"] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
-        let status = posix_spawn(&pid, "/proc/self/exe", &actions, nil, &argv, environ)
+        // The path /proc/self/exe names, not the link itself: under valgrind the link is valgrind's tool,
+        // while readlink tells this program (so the server alone can be profiled, docs/PERFORMANCE.md).
+        var path = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let pathLength = readlink("/proc/self/exe", &path, path.count - 1)
+        let program = pathLength > 0 ? String(cString: path) : "/proc/self/exe"
+        let status = posix_spawn(&pid, program, &actions, nil, &argv, environ)
         close(ends[1])
         guard status == 0 else {
             close(ends[0])

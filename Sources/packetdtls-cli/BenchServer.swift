@@ -130,7 +130,8 @@ struct GameServerLoop {
             _ = handshaking.advance { players.append($0) }
             for peer in players {
                 peer.poll()
-                while peer.getAvailablePacketCount() > 0 { _ = peer.getPacket(into: input) }
+                // This tick's inputs: what is queued now (one more arriving meanwhile waits for the next tick).
+                for _ in 0..<peer.getAvailablePacketCount() { _ = peer.getPacket(into: input) }
                 _ = state.withUnsafeBytes { peer.putPacket($0) }
             }
             // With send batching, this tick's states leave now, together (a full buffer or a refusal is

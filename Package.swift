@@ -41,7 +41,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "packetdtls-cli",
-            dependencies: ["PacketDTLS", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            // CSocketBatch: sendmmsg for the flood of `bench flood`.
+            dependencies: ["PacketDTLS", "CSocketBatch", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "PacketDTLSTests", dependencies: ["PacketDTLS", "CMbedTLS"]),
     ]

@@ -315,7 +315,8 @@ DTLS_API dtls_error dtls_udp_put_packet(dtls_udp *udp, const uint8_t *data, size
 /**
  * Takes the next queued datagram into buf. *out_len gets its length.
  * \return DTLS_OK; DTLS_ERR_UNAVAILABLE when nothing is queued; DTLS_ERR_PARAMETER_RANGE_ERROR
- *         when cap is too small (then *out_len is the size needed and the packet stays queued);
+ *         when cap is too small (then *out_len is the size needed and the packet stays queued; what buf
+ *         holds then is unspecified);
  *         DTLS_ERR_INVALID_PARAMETER when out_len is NULL, or buf is NULL with cap > 0.
  */
 DTLS_API dtls_error dtls_udp_get_packet(dtls_udp *udp, uint8_t *buf, size_t cap, size_t *out_len);

@@ -1,15 +1,60 @@
-/* CSocketBatch/send_batch.h: many datagrams out in one system call (sendmmsg(2)), for a UDPServer's
- * send batching (Sources/PacketDTLS/UDP/SendBatch.swift).
+/* CSocketBatch/send_batch.h: many datagrams out in one system call (sendmmsg(2)): a UDPServer's send
+ * batching (Sources/PacketDTLS/UDP/SendBatch.swift) and the front door's batched HelloVerifyRequests
+ * (Sources/PacketDTLS/UDP/ReplyBatch.swift).
  *
- * As with recvmmsg in shim.h, Glibc declares sendmmsg only under _GNU_SOURCE, so the call goes through
- * syscall(2) with struct packetdtls_mmsghdr. Each datagram may carry its own source address (an
- * IP_PKTINFO / IPV6_PKTINFO control message, as packetdtls_sendto_from in shim.h). */
+ * As with recvmmsg in shim.h, Glibc declares sendmmsg only under _GNU_SOURCE, which Swift's Glibc
+ * module is not built with: the call goes through syscall(2) with shim.h's header type (the layout of
+ * the kernel's struct mmsghdr). Each datagram may carry its own source address (an IP_PKTINFO /
+ * IPV6_PKTINFO control message, as packetdtls_sendto_from in shim.h). MSG_* flags are named here, not
+ * in Swift: a Swift file that imports this module and names one makes it vanish from files that import
+ * only Glibc. */
 #ifndef PACKETDTLS_CSOCKETBATCH_SEND_BATCH_H
 #define PACKETDTLS_CSOCKETBATCH_SEND_BATCH_H
 
 #include "shim.h"
 
-/* One queued datagram: its bytes in the batch's arena, where it goes and where from. */
+/* Sends up to `count` datagrams, each its header's, in one system call; returns how many were sent
+ * (the first ones: a failure stops the batch there), or -1 with errno set when the first failed. */
+static inline int packetdtls_sendmmsg(int fd, struct packetdtls_mmsghdr *headers, unsigned int count, int flags) {
+    return (int)syscall(SYS_sendmmsg, fd, headers, count, flags);
+}
+
+/* Makes `header` (whose msg_name and msg_iov are set) send from `from` (ignored when it is NULL or its
+ * family is 0): a pktinfo control message written into `control` (PACKETDTLS_CONTROL_SPACE bytes,
+ * aligned for struct cmsghdr), as packetdtls_sendto_from does for one datagram. */
+static inline void packetdtls_set_reply_source(struct msghdr *header, void *control,
+                                               const struct packetdtls_local_address *from) {
+    header->msg_control = 0;
+    header->msg_controllen = 0;
+    if (from == 0 || (from->family != AF_INET && from->family != AF_INET6)) return;
+    __builtin_memset(control, 0, PACKETDTLS_CONTROL_SPACE);
+    header->msg_control = control;
+    struct cmsghdr *message;
+    if (from->family == AF_INET) {
+        struct packetdtls_in_pktinfo info;
+        __builtin_memset(&info, 0, sizeof info);
+        __builtin_memcpy(info.ipi_spec_dst, from->address, 4);
+        header->msg_controllen = CMSG_SPACE(sizeof info);
+        message = CMSG_FIRSTHDR(header);
+        message->cmsg_level = PACKETDTLS_IPPROTO_IP;
+        message->cmsg_type = PACKETDTLS_IP_PKTINFO;
+        message->cmsg_len = CMSG_LEN(sizeof info);
+        __builtin_memcpy(CMSG_DATA(message), &info, sizeof info);
+    } else {
+        struct packetdtls_in6_pktinfo info;
+        __builtin_memset(&info, 0, sizeof info);
+        __builtin_memcpy(info.ipi6_addr, from->address, 16);
+        info.ipi6_ifindex = from->interface_index;
+        header->msg_controllen = CMSG_SPACE(sizeof info);
+        message = CMSG_FIRSTHDR(header);
+        message->cmsg_level = PACKETDTLS_IPPROTO_IPV6;
+        message->cmsg_type = PACKETDTLS_IPV6_PKTINFO;
+        message->cmsg_len = CMSG_LEN(sizeof info);
+        __builtin_memcpy(CMSG_DATA(message), &info, sizeof info);
+    }
+}
+
+/* One queued datagram of a send batch: its bytes in the batch's arena, where it goes and where from. */
 struct packetdtls_send_slot {
     struct sockaddr_storage to;
     socklen_t to_length;
@@ -25,55 +70,24 @@ struct packetdtls_send_space {
     char *controls; /* PACKETDTLS_CONTROL_SPACE bytes per datagram, aligned as struct cmsghdr */
 };
 
-/* Fills one header for `slot`. */
-static inline void packetdtls_send_header(struct packetdtls_mmsghdr *header, struct iovec *vector, char *control,
-                                          unsigned char *arena, struct packetdtls_send_slot *slot) {
-    __builtin_memset(header, 0, sizeof *header);
-    vector->iov_base = arena + slot->offset;
-    vector->iov_len = slot->length;
-    header->msg_hdr.msg_name = &slot->to;
-    header->msg_hdr.msg_namelen = slot->to_length;
-    header->msg_hdr.msg_iov = vector;
-    header->msg_hdr.msg_iovlen = 1;
-    if (slot->from.family == AF_INET) {
-        struct packetdtls_in_pktinfo info;
-        __builtin_memset(&info, 0, sizeof info);
-        __builtin_memcpy(info.ipi_spec_dst, slot->from.address, 4);
-        __builtin_memset(control, 0, PACKETDTLS_CONTROL_SPACE);
-        header->msg_hdr.msg_control = control;
-        header->msg_hdr.msg_controllen = CMSG_SPACE(sizeof info);
-        struct cmsghdr *message = CMSG_FIRSTHDR(&header->msg_hdr);
-        message->cmsg_level = PACKETDTLS_IPPROTO_IP;
-        message->cmsg_type = PACKETDTLS_IP_PKTINFO;
-        message->cmsg_len = CMSG_LEN(sizeof info);
-        __builtin_memcpy(CMSG_DATA(message), &info, sizeof info);
-    } else if (slot->from.family == AF_INET6) {
-        struct packetdtls_in6_pktinfo info;
-        __builtin_memset(&info, 0, sizeof info);
-        __builtin_memcpy(info.ipi6_addr, slot->from.address, 16);
-        info.ipi6_ifindex = slot->from.interface_index;
-        __builtin_memset(control, 0, PACKETDTLS_CONTROL_SPACE);
-        header->msg_hdr.msg_control = control;
-        header->msg_hdr.msg_controllen = CMSG_SPACE(sizeof info);
-        struct cmsghdr *message = CMSG_FIRSTHDR(&header->msg_hdr);
-        message->cmsg_level = PACKETDTLS_IPPROTO_IPV6;
-        message->cmsg_type = PACKETDTLS_IPV6_PKTINFO;
-        message->cmsg_len = CMSG_LEN(sizeof info);
-        __builtin_memcpy(CMSG_DATA(message), &info, sizeof info);
-    }
-}
-
 /* Sends slots[0..<count] (count <= the space's capacity, at most 1024, the kernel's UIO_MAXIOV) in one
- * sendmmsg, with MSG_NOSIGNAL (named here: a Swift file that imports this module and names it makes it
- * vanish from files that import only Glibc). Returns how many left (the first ones, in order), or -1
- * with errno set when the first failed. */
+ * sendmmsg with MSG_NOSIGNAL. Returns how many left (the first ones, in order), or -1 with errno set
+ * when the first failed. */
 static inline int packetdtls_sendmmsg_slots(int fd, unsigned char *arena, struct packetdtls_send_slot *slots,
                                             unsigned int count, struct packetdtls_send_space space) {
     for (unsigned int i = 0; i < count; i++) {
-        packetdtls_send_header(&space.headers[i], &space.vectors[i], space.controls + (size_t)i * PACKETDTLS_CONTROL_SPACE,
-                               arena, &slots[i]);
+        struct packetdtls_mmsghdr *header = &space.headers[i];
+        __builtin_memset(header, 0, sizeof *header);
+        space.vectors[i].iov_base = arena + slots[i].offset;
+        space.vectors[i].iov_len = slots[i].length;
+        header->msg_hdr.msg_name = &slots[i].to;
+        header->msg_hdr.msg_namelen = slots[i].to_length;
+        header->msg_hdr.msg_iov = &space.vectors[i];
+        header->msg_hdr.msg_iovlen = 1;
+        packetdtls_set_reply_source(&header->msg_hdr, space.controls + (size_t)i * PACKETDTLS_CONTROL_SPACE,
+                                    &slots[i].from);
     }
-    return (int)syscall(SYS_sendmmsg, fd, space.headers, count, MSG_NOSIGNAL);
+    return packetdtls_sendmmsg(fd, space.headers, count, MSG_NOSIGNAL);
 }
 
 #endif

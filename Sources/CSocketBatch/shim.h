@@ -139,4 +139,6 @@ static inline ssize_t packetdtls_sendto_from(int fd, const void *bytes, size_t l
     return sendmsg(fd, &header, flags);
 }
 
+#include "send_batch.h"
+
 #endif

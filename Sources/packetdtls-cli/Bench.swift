@@ -25,7 +25,7 @@ struct Bench: ParsableCommand {
             """,
         subcommands: [BenchHandshake.self, BenchEcho.self, BenchUDP.self, BenchSessions.self,
                       BenchSessionsClient.self, BenchRestartStorm.self, BenchFleet.self, BenchServer.self,
-                      BenchServerClient.self]
+                      BenchServerClient.self, BenchFlood.self, BenchFloodSender.self]
     )
 }
 
@@ -133,8 +133,19 @@ struct BenchUDP: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "udp", abstract: "N round trips of SIZE bytes over plain UDP (PacketPeerUDP): the loopback limit.")
 
+    /// How the server end's socket sends.
+    enum ServerSocket: String, ExpressibleByArgument, CaseIterable {
+        /// Connected to the client: two connected sockets, as in the baseline (`send`).
+        case connected
+        /// Bound, sending to a destination set with set_dest_address (`sendto`: the kernel looks the
+        /// route up on every send).
+        case unconnected
+    }
+
     @Option(help: "Round trips.") var count = 10000
     @Option(help: "Bytes per packet.") var size = 1024
+    @Option(help: "The server end's socket: connected (like the baseline) or unconnected (set_dest_address).")
+    var server: ServerSocket = .connected
 
     func validate() throws {
         guard count > 0 else { throw ValidationError("--count must be positive") }
@@ -142,7 +153,8 @@ struct BenchUDP: ParsableCommand {
     }
 
     func run() throws {
-        BenchLine.print("udp", count, try BenchPair.udpEcho(count: count, size: size), "plain_udp")
+        BenchLine.print("udp", count, try BenchPair.udpEcho(count: count, size: size, connected: server == .connected),
+                        "plain_udp")
     }
 }
 

@@ -194,7 +194,7 @@ struct GameServerLoop {
 
 /// This program with ARGUMENTS, its stdout on a pipe this process reads line by line, without waiting.
 final class ClientProcess {
-    private let pid: pid_t
+    let pid: pid_t
     private let output: Int32
     private var pending: [UInt8] = []
     private var exited = false

@@ -125,7 +125,8 @@ struct GameClients {
         }
     }
 
-    private static func raiseDescriptorLimit() {
+    /// Raises this process's open-file limit to its hard limit (many sockets).
+    static func raiseDescriptorLimit() {
         var limit = rlimit()
         if getrlimit(RLIMIT_NOFILE_RESOURCE, &limit) == 0, limit.rlim_cur < limit.rlim_max {
             limit.rlim_cur = limit.rlim_max

@@ -136,12 +136,15 @@ final class BenchPair {
         return BenchClock.seconds() - started
     }
 
-    /// `count` round trips of `size` bytes between two PacketPeerUDP; returns the seconds taken.
-    static func udpEcho(count: Int, size: Int) throws(CLIFailure) -> Double {
+    /// `count` round trips of `size` bytes between two PacketPeerUDP; returns the seconds taken. The
+    /// client is connected to the server; the server end is `connected` to the client too (two connected
+    /// sockets, as in the baseline) or sends through set_dest_address.
+    static func udpEcho(count: Int, size: Int, connected: Bool) throws(CLIFailure) -> Double {
         let server = PacketPeerUDP(), client = PacketPeerUDP()
         guard server.bind(port: 0, bindAddress: "127.0.0.1") == .ok,
               client.connectToHost("127.0.0.1", port: server.getLocalPort()) == .ok,
-              server.setDestAddress("127.0.0.1", port: client.getLocalPort()) == .ok
+              connected ? server.connectToHost("127.0.0.1", port: client.getLocalPort()) == .ok
+                        : server.setDestAddress("127.0.0.1", port: client.getLocalPort()) == .ok
         else { throw .network("UDP setup failed: \(ErrorReport.message)") }
         let payload = [UInt8](repeating: 0x78, count: size)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 1), alignment: 16)

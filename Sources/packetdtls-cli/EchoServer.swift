@@ -2,9 +2,9 @@
 //
 // The loop follows Godot's DTLSServer example: poll the UDPServer, hand each new UDP peer to
 // DTLSServer.takeConnection, keep the peers that are HANDSHAKING, poll every peer, and echo what
-// arrives. A UDPServer exposes no file descriptor to wait on, so an idle loop sleeps 1 ms between
-// polls (5 ms after a second without traffic): cheap for a command-line server, and a signal cuts
-// the sleep short.
+// arrives. An idle loop waits on the UDPServer's socket (UDPServer.wait) for at most 1 ms between
+// polls (5 ms after a second without traffic), so timers still run: a datagram or a signal ends the
+// wait at once, and under a flood the loop never sleeps while datagrams wait.
 
 import PacketDTLS
 
@@ -94,7 +94,8 @@ final class EchoServer {
             if step() {
                 idleSinceMs = Clock.nowMs()
             } else {
-                Clock.sleep(ms: Clock.nowMs() - idleSinceMs > 1000 ? 5 : 1)
+                // Sleeps on the socket: a datagram (or a signal) ends the wait at once.
+                _ = udp.wait(timeoutMs: Clock.nowMs() - idleSinceMs > 1000 ? 5 : 1)
             }
         }
         shutDown()

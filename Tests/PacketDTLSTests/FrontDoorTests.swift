@@ -172,6 +172,86 @@ final class FrontDoorTests: XCTestCase {
         XCTAssertTrue(first.connected)
     }
 
+    /// Issue 14: on a wildcard socket the front door's batched answers (sendmmsg) each leave from the
+    /// address their hello was sent to: connected clients of 127.0.0.5 and ::1 hear them, in one poll.
+    func testBatchedAnswersOnAWildcardServerComeFromTheAddressTheClientUsed() throws {
+        let identity = try TestIdentity.make()
+        let server = UDPServer()
+        XCTAssertEqual(server.listen(port: 0, bindAddress: "*"), .ok)
+        let dtls = DTLSServer()
+        XCTAssertEqual(dtls.setup(key: identity.key, certificate: identity.certificate), .ok)
+        // One client connects: its take_connection makes the DTLS server the front door.
+        let udp = PacketPeerUDP()
+        XCTAssertEqual(udp.connectToHost("127.0.0.1", port: server.getLocalPort()), .ok)
+        let client = PacketPeerDTLS()
+        XCTAssertEqual(client.connectToPeer(udp, validateCerts: false), .ok)
+        var peers: [PacketPeerDTLS] = []
+        XCTAssertTrue(run(within: 10, {
+            _ = server.poll()
+            while let taken = server.takeConnection() {
+                if let peer = dtls.takeConnection(taken), peer.getStatus() == .handshaking { peers.append(peer) }
+            }
+            for peer in peers { peer.poll() }
+            client.poll()
+        }, until: { client.getStatus() == .connected }), "\(client.getStatus()) \(client.getErrorMessage())")
+        XCTAssertNotNil(dtls.frontDoor)
+        let hello = try Hellos.captured()
+        let before = server.helloVerifyRequestsSent
+        let sockets = (0..<24).map { index in
+            let socket = PacketPeerUDP()
+            XCTAssertEqual(socket.connectToHost(index % 2 == 0 ? "127.0.0.5" : "::1", port: server.getLocalPort()), .ok)
+            return socket
+        }
+        for socket in sockets { XCTAssertEqual(socket.putPacket(hello), .ok) }
+        XCTAssertEqual(server.poll(), .ok)
+        XCTAssertEqual(server.helloVerifyRequestsSent - before, sockets.count, "answered in one poll")
+        XCTAssertTrue(run(within: 2, {}, until: { sockets.allSatisfy { $0.getAvailablePacketCount() > 0 } }),
+                      "\(sockets.filter { $0.getAvailablePacketCount() > 0 }.count) of \(sockets.count) heard their answer")
+        let door = try XCTUnwrap(dtls.frontDoor)
+        for (index, socket) in sockets.enumerated() {
+            let reply = socket.getPacket()
+            XCTAssertEqual(reply.count, 13 + 12 + 3 + CookieSecret.cookieLength)
+            XCTAssertEqual(reply.count > 25 ? reply[13] : 0, ClientHelloFields.helloVerifyRequestType)
+            XCTAssertEqual(socket.getPacketIP(), index % 2 == 0 ? "127.0.0.5" : "::1")
+            // The cookie is bound to the client's own address (127.0.0.1 reaches 127.0.0.5 on loopback).
+            let clientID = try XCTUnwrap(SocketAddress.parse(literal: index % 2 == 0 ? "127.0.0.1" : "::1",
+                                                             port: UInt16(socket.getLocalPort()))).transportID
+            let cookie = Array(reply.suffix(CookieSecret.cookieLength))
+            XCTAssertTrue(cookie.withUnsafeBytes { door.screen.cookies.isValid(cookie: $0, for: clientID) })
+        }
+        XCTAssertEqual(server.routeCount, 1, "nothing kept for the hellos")
+    }
+
+    /// Issue 14: behind a backlog of cookie-less hellos (about 2 MiB of socket memory) the front door
+    /// answers only some, counts the rest as dropped, and still serves a connected client's record
+    /// queued behind them.
+    func testABacklogOfCookielessHellosIsShedAndTheRealClientIsServed() throws {
+        let (server, first) = try warmedServer()
+        let hello = try Hellos.captured()
+        let sockets = (0..<100).map { _ in PacketPeerUDP() }
+        for socket in sockets { XCTAssertEqual(socket.connectToHost("127.0.0.1", port: server.port), .ok) }
+        for _ in 0..<20 {
+            for socket in sockets { XCTAssertEqual(socket.putPacket(hello), .ok) }
+        }
+        XCTAssertEqual(first.dtls.putPacket(Array("ping".utf8)), .ok)
+        let answeredBefore = server.udp.helloVerifyRequestsSent
+        var echoed = false
+        XCTAssertTrue(run(within: 5, {
+            server.step()
+            first.poll()
+            while first.dtls.getAvailablePacketCount() > 0 { echoed = first.dtls.getPacket() == Array("ping".utf8) }
+        }, until: { echoed }))
+        let answered = server.udp.helloVerifyRequestsSent - answeredBefore
+        let shed = server.udp.helloesShedCount
+        XCTAssertGreaterThan(shed, 0, "a backlog of 2,000 hellos sheds some")
+        XCTAssertGreaterThan(answered, 0)
+        XCTAssertEqual(answered + shed, 2000)
+        XCTAssertEqual(server.udp.droppedDatagrams, shed)
+        XCTAssertEqual(server.udp.getStats().datagramsDroppedByKernel, 0)
+        XCTAssertEqual(server.udp.pendingConnectionCount, 0)
+        XCTAssertTrue(first.connected)
+    }
+
     /// Issue 17: a join burst larger than max_pending_connections costs no client a retransmission.
     func testJoinBurstBeyondMaxPendingNeedsNoRetransmission() throws {
         let (server, _) = try warmedServer()

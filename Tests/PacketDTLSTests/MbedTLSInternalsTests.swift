@@ -86,6 +86,45 @@ final class MbedTLSInternalsTests: XCTestCase {
         }
     }
 
+    /// saveState (a refusal's report) against mbedtls_ssl_context_save's own verdict.
+    func testSaveStateAgreesWithContextSave() throws {
+        let pair = MemoryPair(server: MemoryPair.server(for: try TestIdentity.make()))
+        let server = try pair.handshake()
+        XCTAssertEqual(pair.client.getStatus(), .connected, pair.client.getErrorMessage())
+        var needed = 0
+        // The server sent the last flight and keeps it (and the handshake state): saving is refused.
+        server.withSession { session in
+            guard let session = failIfNil(session) else { return }
+            let state = session.internals.saveState
+            XCTAssertEqual(state.state, Int32(MBEDTLS_SSL_HANDSHAKE_OVER.rawValue))
+            XCTAssertTrue(state.hasHandshake, "ssl->handshake")
+            XCTAssertTrue(state.keepsFlight, "handshake->flight")
+            XCTAssertEqual(mbedtls_ssl_context_save(session.ssl, nil, 0, &needed), MBEDTLS_ERR_SSL_BAD_INPUT_DATA)
+        }
+        var captured: [[UInt8]] = []
+        pair.link.server.outboundFilter = { captured.append($0); return nil }
+        XCTAssertEqual(server.putPacket(Array("first".utf8)), .ok)
+        XCTAssertEqual(server.putPacket(Array("second!".utf8)), .ok)
+        pair.link.client.inject(captured.flatMap { $0 })
+        pair.client.withSession { session in
+            guard let session = failIfNil(session) else { return }
+            let idle = session.internals.saveState
+            XCTAssertFalse(idle.hasHandshake)
+            XCTAssertFalse(idle.holdsRecord)
+            XCTAssertEqual(idle.outLeft, 0)
+            XCTAssertEqual(mbedtls_ssl_context_save(session.ssl, nil, 0, &needed), MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL,
+                           "nothing pending: only the buffer is missing")
+            session.expectInput()
+            XCTAssertEqual(try? session.decryptNext(), .packet(5))
+            let holding = session.internals.saveState
+            XCTAssertTrue(holding.holdsRecord, "in_offt")
+            XCTAssertEqual(holding.inMessageLength, 5, "in_msglen")
+            XCTAssertGreaterThan(holding.inLeft, holding.nextRecordOffset, "the second record waits in the datagram")
+            XCTAssertFalse(holding.keepsCurrentMessage)
+            XCTAssertEqual(mbedtls_ssl_context_save(session.ssl, nil, 0, &needed), MBEDTLS_ERR_SSL_BAD_INPUT_DATA)
+        }
+    }
+
     func testBadMACCountAndAlertAreRead() throws {
         let pair = MemoryPair(server: MemoryPair.server(for: try TestIdentity.make()))
         let server = try pair.handshake()

@@ -24,9 +24,27 @@ final class MemoryLink: DatagramTransport, @unchecked Sendable {
         return (client, server)
     }
 
+    /// When set, the link reports every datagram it queues to its DTLS peer, as a UDPServer's peer
+    /// does: an idle peer's poll then returns from its own atomics until something arrives.
+    var reportsArrivals = false
+    private weak var observer: DatagramArrivalObserver?
+
     /// Puts a datagram straight into this end's inbound queue, as if the peer had sent it.
     func inject(_ datagram: [UInt8]) {
-        lock.lock(); inbound.append(datagram); lock.unlock()
+        lock.lock(); inbound.append(datagram); observer?.datagramArrived(); lock.unlock()
+    }
+
+    func attachDTLSPeer(_ peer: DatagramArrivalObserver) -> DTLSAttachment {
+        guard reportsArrivals else { return .silent }
+        lock.lock(); defer { lock.unlock() }
+        if let observer, observer !== peer { return .inUse }
+        observer = peer
+        return .reportsArrivals
+    }
+
+    func detachDTLSPeer(_ peer: DatagramArrivalObserver) {
+        lock.lock(); defer { lock.unlock() }
+        if observer === peer { observer = nil }
     }
 
     var pending: Int { lock.lock(); defer { lock.unlock() }; return inbound.count }

@@ -132,6 +132,26 @@ final class ServerKeysTests: XCTestCase {
         XCTAssertTrue(try resumes(session, with: other, options: options))
     }
 
+    /// The cookie MAC with its pads hashed once is HMAC-SHA-256 as mbedTLS computes it, so servers of
+    /// a fleet that run older versions (which called mbedtls_md_hmac) accept each other's cookies.
+    func testTheCookieMACIsHMACSHA256() throws {
+        let secret = try XCTUnwrap(CookieSecret())
+        let stamp: UInt32 = 0x6543_2109
+        for id in [[UInt8](), Array("127.0.0.1".utf8) + [0x12, 0x34], (0..<18).map { UInt8($0 * 7) },
+                   (0..<100).map { UInt8(truncatingIfNeeded: $0 * 13) }] {
+            let cookie = secret.makeCookie(for: id, at: stamp)
+            XCTAssertEqual(Array(cookie.prefix(4)), [0x65, 0x43, 0x21, 0x09])
+            let key = secret.ring.withGenerations { current, _ in
+                Array(UnsafeBufferPointer(start: current.cookieKey.base, count: current.cookieKey.count))
+            }
+            let input: [UInt8] = [0x65, 0x43, 0x21, 0x09] + id
+            var expected = [UInt8](repeating: 0, count: 32)
+            XCTAssertEqual(mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key, key.count, input, input.count,
+                                           &expected), 0)
+            XCTAssertEqual(Array(cookie.dropFirst(4)), Array(expected.prefix(CookieSecret.macLength)), "id of \(id.count) bytes")
+        }
+    }
+
     func testCookiesOfThePreviousKeyPassAndOldOrForeignOnesDoNot() throws {
         let secret = try XCTUnwrap(CookieSecret())
         let client: [UInt8] = Array("127.0.0.1".utf8) + [0x12, 0x34]

@@ -211,6 +211,79 @@ final class UDPTests: XCTestCase {
         XCTAssertEqual(length, 0)
     }
 
+    /// get_packet with nothing queued reads the socket itself (one read, no peek): a datagram larger than
+    /// the buffer must still stay whole and queued, and the source must be known, on a connected and on
+    /// an unconnected socket alike.
+    func testGetPacketStraightFromTheSocketKeepsLargeDatagramsWhole() {
+        for connected in [true, false] {
+            let server = Support.boundPeer()
+            let client = Support.boundPeer()
+            XCTAssertEqual(client.connectToHost("127.0.0.1", port: server.getLocalPort()), .ok)
+            if connected {
+                XCTAssertEqual(server.connectToHost("127.0.0.1", port: client.getLocalPort()), .ok)
+            }
+            let large = (0..<2000).map { UInt8(truncatingIfNeeded: $0 * 7) }
+            XCTAssertEqual(client.putPacket(large), .ok)
+            var small = [UInt8](repeating: 0, count: 16)
+            var length = 0
+            var result = GodotError.unavailable
+            XCTAssertTrue(Support.eventually {
+                result = small.withUnsafeMutableBytes { server.getPacket(into: $0, length: &length) }
+                return result != .unavailable
+            })
+            XCTAssertEqual(result, .parameterRangeError, "connected \(connected)")
+            XCTAssertEqual(length, 2000)
+            XCTAssertEqual(server.getAvailablePacketCount(), 1, "the datagram stays queued, whole")
+            var big = [UInt8](repeating: 0, count: 4096)
+            XCTAssertEqual(big.withUnsafeMutableBytes { server.getPacket(into: $0, length: &length) }, .ok)
+            XCTAssertEqual(Array(big[..<length]), large)
+            XCTAssertEqual(server.getPacketPort(), client.getLocalPort())
+
+            // One that fits goes straight into the buffer; then the array form.
+            XCTAssertEqual(client.putPacket([9, 8, 7]), .ok)
+            XCTAssertTrue(Support.eventually {
+                result = small.withUnsafeMutableBytes { server.getPacket(into: $0, length: &length) }
+                return result != .unavailable
+            })
+            XCTAssertEqual(result, .ok)
+            XCTAssertEqual(Array(small[..<length]), [9, 8, 7])
+            XCTAssertEqual(server.getPacketIP(), "127.0.0.1")
+            XCTAssertEqual(server.getPacketPort(), client.getLocalPort())
+            let largest = [UInt8](repeating: 0x5a, count: PacketPeerUDP.maxDatagramSize)
+            XCTAssertEqual(client.putPacket(largest), .ok)
+            var got: [UInt8] = []
+            XCTAssertTrue(Support.eventually {
+                got = server.getPacket()
+                return server.getPacketError() != .unavailable
+            })
+            XCTAssertEqual(server.getPacketError(), .ok)
+            XCTAssertEqual(got, largest)
+            XCTAssertEqual(server.getPacketPort(), client.getLocalPort())
+            // A buffer of 4 KiB or more is read into directly, the rest of a larger datagram spilled.
+            let fiveK = (0..<5000).map { UInt8(truncatingIfNeeded: $0 * 13) }
+            XCTAssertEqual(client.putPacket(fiveK), .ok)
+            var medium = [UInt8](repeating: 0, count: 4096)
+            XCTAssertTrue(Support.eventually {
+                result = medium.withUnsafeMutableBytes { server.getPacket(into: $0, length: &length) }
+                return result != .unavailable
+            })
+            XCTAssertEqual(result, .parameterRangeError)
+            XCTAssertEqual(length, 5000)
+            var eightK = [UInt8](repeating: 0, count: 8192)
+            XCTAssertEqual(eightK.withUnsafeMutableBytes { server.getPacket(into: $0, length: &length) }, .ok)
+            XCTAssertEqual(Array(eightK[..<length]), fiveK)
+            XCTAssertEqual(client.putPacket([UInt8](fiveK[..<4000])), .ok)
+            XCTAssertTrue(Support.eventually {
+                result = medium.withUnsafeMutableBytes { server.getPacket(into: $0, length: &length) }
+                return result != .unavailable
+            })
+            XCTAssertEqual(result, .ok)
+            XCTAssertEqual(Array(medium[..<length]), Array(fiveK[..<4000]))
+            XCTAssertEqual(server.getStats().datagramsReceived, 5, "every datagram read is counted")
+            XCTAssertEqual(small.withUnsafeMutableBytes { server.getPacket(into: $0, length: &length) }, .unavailable)
+        }
+    }
+
     func testQueueIsBoundedByReceiveBufferSizeAndLosesNothing() {
         // 1000 bytes hold two 400-byte datagrams (each costs 424 with its bookkeeping), not three.
         let server = Support.boundPeer(recvBufferSize: 1000)

@@ -5,8 +5,11 @@
  *   baseline handshake N cert.pem key.pem      N full handshakes, one process, one thread
  *   baseline echo N SIZE cert.pem key.pem      N round trips of SIZE bytes over one session
  *   baseline udp N SIZE                        the same round trips over plain UDP
- *   baseline sessions N cert.pem key.pem [W]   N sessions to one server socket; the clients run in a
- *                                              forked process, at most W handshakes at once (default N)
+ *   baseline sessions N cert.pem key.pem [W]   N sessions to one server socket; the clients run in
+ *                                              forked processes (15,000 each, from 127.0.0.x, a new x
+ *                                              every 20,000), at most W handshakes at once in each
+ *                                              (default N); in each, one full handshake, then the
+ *                                              others resume its session (server session tickets)
  *   baseline server C J HZ SECONDS cert.pem key.pem CLI
  *                                              `packetdtls-cli bench server`'s tick loop; CLI is the
  *                                              packetdtls-cli whose `bench server-client` runs the clients
@@ -33,6 +36,7 @@
  */
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_cookie.h>
+#include <mbedtls/ssl_ticket.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/timing.h>
@@ -260,7 +264,7 @@ static int pair_mode(int hs, long n, size_t size) {
     return 0;
 }
 
-/* MARK: - sessions: one server socket, N clients in a forked process */
+/* MARK: - sessions: one server socket, N clients in forked processes */
 
 /* A server-side session: routed to by the client's address, fed one datagram at a time. */
 struct peer {
@@ -329,10 +333,20 @@ static struct peer **slot_for(const struct sockaddr_in *a) {
     }
 }
 
-/* The client process: n clients, at most window handshaking at once; then idle until killed. */
-static void sessions_client(int port, long n, long window) {
+/* Clients per client process (the descriptor limit) and per source address 127.0.0.x (its ports),
+ * as `packetdtls-cli bench sessions` spreads them. */
+#define SESSIONS_PER_PROCESS 15000L
+#define SESSIONS_PER_ADDRESS 20000L
+
+/* A client process: clients first..first+n-1, at most window handshaking at once; then idle until
+ * killed. Client i binds to 127.0.0.x, x = 1 + i / SESSIONS_PER_ADDRESS. */
+static void sessions_client(int port, long n, long window, long first) {
     struct sockaddr_in server = { .sin_family = AF_INET, .sin_port = htons(port),
                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    mbedtls_ssl_session saved;
+    int have_saved = 0;
+    mbedtls_ssl_session_init(&saved);
+    raise_fd_limit();
     mbedtls_ssl_context *c = calloc(n, sizeof *c);
     mbedtls_timing_delay_context *t = calloc(n, sizeof *t);
     int *fds = calloc(n, sizeof *fds), *done = calloc(n, sizeof *done);
@@ -342,37 +356,62 @@ static void sessions_client(int port, long n, long window) {
     int rc;
     double last_sweep = now();
     while (finished < n) {
-        while (started < n && started - finished < window) {
+        /* The first client makes a full handshake; the others resume its session (a ticket). */
+        if (!have_saved && finished > 0) {
+            for (long i = 0; i < started && !have_saved; i++)
+                if (done[i] && mbedtls_ssl_get_session(&c[i], &saved) == 0) have_saved = 1;
+            if (!have_saved) die("client get_session", 0);
+        }
+        while (started < n && started - finished < (have_saved ? window : 1)) {
             long i = started++;
             fds[i] = socket(AF_INET, SOCK_DGRAM, 0);
             if (fds[i] < 0) die("client socket", errno);
+            struct sockaddr_in local = { .sin_family = AF_INET,
+                                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK + (first + i) / SESSIONS_PER_ADDRESS) };
+            if (bind(fds[i], (struct sockaddr *)&local, sizeof local)) die("client bind", errno);
             if (connect(fds[i], (struct sockaddr *)&server, sizeof server)) die("client connect", errno);
             fcntl(fds[i], F_SETFL, O_NONBLOCK);
             mbedtls_ssl_init(&c[i]);
             if ((rc = mbedtls_ssl_setup(&c[i], &cconf))) die("client setup", rc);
             mbedtls_ssl_set_bio(&c[i], &fds[i], fd_send, fd_recv, NULL);
             mbedtls_ssl_set_timer_cb(&c[i], &t[i], mbedtls_timing_set_delay, mbedtls_timing_get_delay);
+            if (have_saved && (rc = mbedtls_ssl_set_session(&c[i], &saved))) die("client set_session", rc);
             rc = mbedtls_ssl_handshake(&c[i]);
             /* A quick server can answer every flight before this first call returns. */
             if (rc == 0) { done[i] = 1; finished++; }
             else if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE) die("client hs start", rc);
         }
-        /* Wait for any in-flight client's socket; every 50 ms step them all (retransmission timers). */
+        /* Wait for any client's socket; every 50 ms step the handshaking ones (retransmission timers).
+         * A resumed client sends the handshake's last flight and is done before the server is: when
+         * that flight is lost the server sends its own again, and the client's read answers it. */
         int k = 0;
-        for (long i = 0; i < started; i++)
-            if (!done[i]) { pfds[k].fd = fds[i]; pfds[k].events = POLLIN; slot_client[k++] = i; }
+        for (long i = 0; i < started; i++) { pfds[k].fd = fds[i]; pfds[k].events = POLLIN; slot_client[k++] = i; }
         int ready = poll(pfds, k, 10);
         int sweep = now() - last_sweep > 0.05;
         if (sweep) last_sweep = now();
         for (int j = 0; j < k; j++) {
-            if (!sweep && !(ready > 0 && (pfds[j].revents & POLLIN))) continue;
             long i = slot_client[j];
+            int readable = ready > 0 && (pfds[j].revents & POLLIN);
+            if (done[i]) {
+                unsigned char buf[64];
+                if (readable) mbedtls_ssl_read(&c[i], buf, sizeof buf);
+                continue;
+            }
+            if (!sweep && !readable) continue;
             rc = mbedtls_ssl_handshake(&c[i]);
             if (rc == 0) { done[i] = 1; finished++; }
             else if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE) die("client hs", rc);
         }
     }
-    for (;;) pause();
+    /* Idle until killed, still answering a server that sends its last flight again. */
+    for (long i = 0; i < n; i++) { pfds[i].fd = fds[i]; pfds[i].events = POLLIN; }
+    for (;;) {
+        if (poll(pfds, n, -1) <= 0) continue;
+        for (long i = 0; i < n; i++) {
+            unsigned char buf[64];
+            if (pfds[i].revents & POLLIN) mbedtls_ssl_read(&c[i], buf, sizeof buf);
+        }
+    }
 }
 
 static int compare_doubles(const void *a, const void *b) {
@@ -380,7 +419,17 @@ static int compare_doubles(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+static mbedtls_ssl_ticket_context tickets;
+
 static int sessions_mode(long n, long window) {
+    /* Session tickets, so the clients resume, as `packetdtls-cli bench sessions` does: stateless on
+     * the server (no cache entry per session), so the memory figure is the sessions' own. */
+    int rc;
+    if (n <= 0 || n > 10000000L || window <= 0) { fprintf(stderr, "baseline: sessions N [W]: 1 <= N <= 10000000, W >= 1\n"); exit(2); }
+    mbedtls_ssl_ticket_init(&tickets);
+    if ((rc = mbedtls_ssl_ticket_setup(&tickets, mbedtls_ctr_drbg_random, &drbg, MBEDTLS_CIPHER_AES_256_GCM, 86400)))
+        die("ticket setup", rc);
+    mbedtls_ssl_conf_session_tickets_cb(&sconf, mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse, &tickets);
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     if (bind(fd, (struct sockaddr *)&addr, sizeof addr)) die("bind", errno);
@@ -390,11 +439,16 @@ static int sessions_mode(long n, long window) {
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     fcntl(fd, F_SETFL, O_NONBLOCK);
     fflush(stdout);
-    pid_t child = fork();
-    if (child == 0) {
-        close(fd);
-        sessions_client(ntohs(addr.sin_port), n, window);
-        _exit(0);
+    long processes = (n + SESSIONS_PER_PROCESS - 1) / SESSIONS_PER_PROCESS;
+    pid_t *children = calloc(processes, sizeof *children);
+    for (long k = 0; k < processes; k++) {
+        long first = k * SESSIONS_PER_PROCESS, slice = n - first < SESSIONS_PER_PROCESS ? n - first : SESSIONS_PER_PROCESS;
+        children[k] = fork();
+        if (children[k] == 0) {
+            close(fd);
+            sessions_client(ntohs(addr.sin_port), slice, window, first);
+            _exit(0);
+        }
     }
 
     size_t cap = 1;
@@ -455,8 +509,10 @@ static int sessions_mode(long n, long window) {
     }
     qsort(passes, 21, sizeof passes[0], compare_doubles);
     double median = passes[10];
-    kill(child, SIGKILL);
-    waitpid(child, NULL, 0);
+    for (long k = 0; k < processes; k++) {
+        kill(children[k], SIGKILL);
+        waitpid(children[k], NULL, 0);
+    }
     printf("sessions %ld %.4f %.1f %.1f KiB %.3f ms %s\n", n, dt, n / dt, (double)(rss1 - rss0) / n, median * 1000,
            profile);
     return 0;

@@ -32,6 +32,16 @@ struct ClientHelloFields {
             && datagram[3] == 0 && datagram[4] == 0 && datagram[recordHeaderLength] == clientHelloType
     }
 
+    /// True when the ClientHello in `datagram` (one that looksLikeInitialClientHello) has an empty
+    /// cookie, or is too short to tell: the first hello of a handshake, the kind a flood sends. Reads
+    /// the session id's length and the cookie's length only.
+    static func hasNoCookie(_ datagram: UnsafeRawBufferPointer) -> Bool {
+        let sessionIDLength = recordHeaderLength + handshakeHeaderLength + 2 + randomLength
+        guard sessionIDLength < datagram.count else { return true }
+        let cookieLength = sessionIDLength + 1 + Int(datagram[sessionIDLength])
+        return cookieLength >= datagram.count || datagram[cookieLength] == 0
+    }
+
     /// The fields of the ClientHello in the first record, nil when it is not one or is cut short
     /// before its cookie. Later records of the datagram are not looked at.
     static func parse(_ datagram: UnsafeRawBufferPointer) -> ClientHelloFields? {
@@ -89,38 +99,86 @@ final class ClientHelloScreen: @unchecked Sendable {
 
     /// Judges `datagram` from the client whose transport id (address bytes and port) is `clientID`.
     func judge(_ datagram: UnsafeRawBufferPointer, clientID: [UInt8]) -> Verdict {
+        var reply = [UInt8](repeating: 0, count: Self.replyCapacity)
+        let quick = clientID.withUnsafeBytes { id in
+            reply.withUnsafeMutableBytes { screen(datagram, clientID: id, replyInto: $0) }
+        }
+        switch quick {
+        case .notClientHello: return .notClientHello
+        case .malformed: return .malformed
+        case .unanswerable: return .unverified(reply: nil)
+        case .answered(let length): return .unverified(reply: Array(reply.prefix(length)))
+        case .verified(let random): return .verified(random: Array(datagram[random]))
+        }
+    }
+
+    /// What `screen` made of a datagram.
+    enum QuickVerdict: Equatable {
+        case notClientHello
+        case malformed
+        /// No valid cookie, and the HelloVerifyRequest would be larger than the hello: drop it.
+        case unanswerable
+        /// No valid cookie: the HelloVerifyRequest, `length` bytes, is in the reply buffer.
+        case answered(length: Int)
+        /// A valid cookie; the ClientHello's random lies at `random` in the datagram.
+        case verified(random: Range<Int>)
+    }
+
+    /// Room a HelloVerifyRequest takes: headers, version, a cookie of up to 255 bytes.
+    static let replyCapacity = ClientHelloFields.recordHeaderLength + ClientHelloFields.handshakeHeaderLength + 3 + 255
+
+    /// judge without allocating, for the front door: the HelloVerifyRequest is written into `reply`
+    /// (at least replyCapacity bytes).
+    func screen(_ datagram: UnsafeRawBufferPointer, clientID: UnsafeRawBufferPointer,
+                replyInto reply: UnsafeMutableRawBufferPointer) -> QuickVerdict {
         guard ClientHelloFields.looksLikeInitialClientHello(datagram) else { return .notClientHello }
         guard let hello = ClientHelloFields.parse(datagram) else { return .malformed }
         let cookie = UnsafeRawBufferPointer(rebasing: datagram[hello.cookie])
-        if cookies.isValid(cookie: cookie, for: clientID) {
-            return .verified(random: Array(datagram[hello.random]))
-        }
-        let reply = helloVerifyRequest(answering: hello, in: datagram, cookie: cookies.makeCookie(for: clientID))
-        return .unverified(reply: reply.count <= datagram.count ? reply : nil)
+        if cookies.isValid(cookie: cookie, for: clientID) { return .verified(random: hello.random) }
+        let length = writeHelloVerifyRequest(answering: hello, in: datagram, clientID: clientID, into: reply)
+        return length <= datagram.count ? .answered(length: length) : .unanswerable
     }
 
-    /// The HelloVerifyRequest datagram for `hello`, carrying `cookie`.
-    func helloVerifyRequest(answering hello: ClientHelloFields, in datagram: UnsafeRawBufferPointer,
-                            cookie: [UInt8]) -> [UInt8] {
-        let bodyLength = 2 + 1 + cookie.count
+    /// Writes the HelloVerifyRequest datagram for `hello`, carrying a fresh cookie for `clientID`,
+    /// into `reply`; returns its length.
+    private func writeHelloVerifyRequest(answering hello: ClientHelloFields, in datagram: UnsafeRawBufferPointer,
+                                         clientID: UnsafeRawBufferPointer,
+                                         into reply: UnsafeMutableRawBufferPointer) -> Int {
+        let cookieLength = CookieSecret.cookieLength
+        let bodyLength = 2 + 1 + cookieLength
         let recordLength = ClientHelloFields.handshakeHeaderLength + bodyLength
-        var reply: [UInt8] = []
-        reply.reserveCapacity(ClientHelloFields.recordHeaderLength + recordLength)
+        precondition(reply.count >= ClientHelloFields.recordHeaderLength + recordLength)
         let version = ClientHelloFields.dtls12
         // Record header: handshake, DTLS 1.2, epoch 0, the ClientHello's sequence number, length.
-        reply += [ClientHelloFields.contentTypeHandshake, version.0, version.1, 0, 0]
-        reply += datagram[hello.recordSequence]
-        reply += [UInt8(recordLength >> 8), UInt8(recordLength & 0xFF)]
+        reply[0] = ClientHelloFields.contentTypeHandshake
+        reply[1] = version.0
+        reply[2] = version.1
+        reply[3] = 0
+        reply[4] = 0
+        for index in 0..<6 { reply[5 + index] = datagram[hello.recordSequence.lowerBound + index] }
+        reply[11] = UInt8(recordLength >> 8)
+        reply[12] = UInt8(recordLength & 0xFF)
         // Handshake header: one whole fragment, numbered as the ClientHello it answers.
-        let length24 = [UInt8(bodyLength >> 16), UInt8((bodyLength >> 8) & 0xFF), UInt8(bodyLength & 0xFF)]
-        reply.append(ClientHelloFields.helloVerifyRequestType)
-        reply += length24
-        reply += [UInt8(hello.messageSequence >> 8), UInt8(hello.messageSequence & 0xFF), 0, 0, 0]
-        reply += length24
+        var at = ClientHelloFields.recordHeaderLength
+        reply[at] = ClientHelloFields.helloVerifyRequestType
+        for offset in [1, 9] {
+            reply[at + offset] = UInt8(bodyLength >> 16)
+            reply[at + offset + 1] = UInt8((bodyLength >> 8) & 0xFF)
+            reply[at + offset + 2] = UInt8(bodyLength & 0xFF)
+        }
+        reply[at + 4] = UInt8(hello.messageSequence >> 8)
+        reply[at + 5] = UInt8(hello.messageSequence & 0xFF)
+        reply[at + 6] = 0
+        reply[at + 7] = 0
+        reply[at + 8] = 0
+        at += ClientHelloFields.handshakeHeaderLength
         // HelloVerifyRequest: server_version, cookie<0..255>.
-        reply += [version.0, version.1, UInt8(cookie.count)]
-        reply += cookie
-        return reply
+        reply[at] = version.0
+        reply[at + 1] = version.1
+        reply[at + 2] = UInt8(cookieLength)
+        at += 3
+        cookies.writeCookie(for: clientID, into: UnsafeMutableRawBufferPointer(rebasing: reply[at..<(at + cookieLength)]))
+        return at + cookieLength
     }
 }
 
@@ -129,5 +187,22 @@ extension SocketAddress {
     /// port, big-endian, as PacketPeerUDP.remoteIdentity gives it to mbedTLS.
     var transportID: [UInt8] {
         addressBytes + [UInt8(port >> 8), UInt8(port & 0xFF)]
+    }
+
+    /// Runs `body` with the transport id on the stack (no allocation).
+    func withTransportID<T>(_ body: (UnsafeRawBufferPointer) -> T) -> T {
+        var id = TransportID(self)
+        return withUnsafeBytes(of: &id) { body(UnsafeRawBufferPointer(rebasing: $0[0..<18])) }
+    }
+}
+
+/// 18 bytes of transport id laid out in memory: the address words, then the port big-endian.
+private struct TransportID {
+    var address: (UInt64, UInt64)
+    var port: UInt16
+
+    init(_ source: SocketAddress) {
+        address = source.addressWords
+        port = source.port.bigEndian
     }
 }

@@ -49,6 +49,11 @@ final class CookieSecret: @unchecked Sendable {
     /// True when `cookie` was made for `clientID` with the current or previous key within the
     /// last lifetimeSeconds.
     func isValid(cookie: UnsafeRawBufferPointer, for clientID: [UInt8]) -> Bool {
+        clientID.withUnsafeBytes { isValid(cookie: cookie, for: $0) }
+    }
+
+    /// isValid without allocating (the front door's path).
+    func isValid(cookie: UnsafeRawBufferPointer, for clientID: UnsafeRawBufferPointer) -> Bool {
         guard cookie.count == Self.cookieLength else { return false }
         var stamp: UInt32 = 0
         for index in 0..<Self.timeLength { stamp = stamp << 8 | UInt32(cookie[index]) }
@@ -57,9 +62,9 @@ final class CookieSecret: @unchecked Sendable {
         let given = UnsafeRawBufferPointer(rebasing: cookie[Self.timeLength...])
         return ring.withGenerations { current, previous in
             // Both keys are always tried so the time taken does not tell which one matched.
-            var matched = Self.mac(key: current.cookieKey, stamp: stamp, clientID: clientID, equals: given)
+            var matched = current.cookieMAC.matches(given, stamp: stamp, clientID: clientID)
             if let previous {
-                matched = Self.mac(key: previous.cookieKey, stamp: stamp, clientID: clientID, equals: given) || matched
+                matched = previous.cookieMAC.matches(given, stamp: stamp, clientID: clientID) || matched
             }
             return matched
         }
@@ -67,10 +72,24 @@ final class CookieSecret: @unchecked Sendable {
 
     func makeCookie(for clientID: [UInt8], at stamp: UInt32) -> [UInt8] {
         var cookie = [UInt8](repeating: 0, count: Self.cookieLength)
-        for index in 0..<Self.timeLength { cookie[index] = UInt8(truncatingIfNeeded: stamp >> (8 * (3 - index))) }
-        let mac = ring.withGenerations { current, _ in Self.mac(key: current.cookieKey, stamp: stamp, clientID: clientID) }
-        cookie.replaceSubrange(Self.timeLength..., with: mac.prefix(Self.macLength))
+        cookie.withUnsafeMutableBytes { target in
+            clientID.withUnsafeBytes { writeCookie(for: $0, at: stamp, into: target) }
+        }
         return cookie
+    }
+
+    /// Writes the cookieLength bytes of the cookie for `clientID` made at `stamp` with the current
+    /// key into the start of `target` (at least cookieLength bytes), without allocating.
+    func writeCookie(for clientID: UnsafeRawBufferPointer, at stamp: UInt32 = now(),
+                     into target: UnsafeMutableRawBufferPointer) {
+        precondition(target.count >= Self.cookieLength)
+        for index in 0..<Self.timeLength { target[index] = UInt8(truncatingIfNeeded: stamp >> (8 * (3 - index))) }
+        var mac = CookieMAC.Digest(0, 0, 0, 0)
+        ring.withGenerations { current, _ in current.cookieMAC.compute(stamp: stamp, clientID: clientID, into: &mac) }
+        withUnsafeBytes(of: &mac) { digest in
+            (target.baseAddress! + Self.timeLength).copyMemory(from: digest.baseAddress!, byteCount: Self.macLength)
+        }
+        CookieMAC.wipe(&mac)
     }
 
     /// The wall clock in seconds, truncated to 32 bits: fleet machines agree on it, unlike a
@@ -80,29 +99,6 @@ final class CookieSecret: @unchecked Sendable {
     /// now - stamp in seconds, read across the 32-bit wrap (negative for a cookie from the future).
     static func ageSeconds(of stamp: UInt32, now: UInt32) -> Int64 {
         Int64(Int32(bitPattern: now &- stamp))
-    }
-
-    /// HMAC-SHA-256(key, stamp || clientID); 32 bytes (zeros only if mbedTLS refused, which a
-    /// valid key and SHA-256 cannot make it do).
-    private static func mac(key: SensitiveBytes, stamp: UInt32, clientID: [UInt8]) -> [UInt8] {
-        var input = [UInt8](repeating: 0, count: timeLength)
-        for index in 0..<timeLength { input[index] = UInt8(truncatingIfNeeded: stamp >> (8 * (3 - index))) }
-        input += clientID
-        var output = [UInt8](repeating: 0, count: 32)
-        let rc = mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key.base, key.count,
-                                 input, input.count, &output)
-        if rc != 0 { return [] }
-        return output
-    }
-
-    /// True when the first macLength bytes of the MAC equal `given`, compared in constant time.
-    private static func mac(key: SensitiveBytes, stamp: UInt32, clientID: [UInt8],
-                            equals given: UnsafeRawBufferPointer) -> Bool {
-        let expected = mac(key: key, stamp: stamp, clientID: clientID)
-        guard expected.count >= macLength, given.count == macLength else { return false }
-        var difference: UInt8 = 0
-        for index in 0..<macLength { difference |= expected[index] ^ given[index] }
-        return difference == 0
     }
 
     // MARK: mbedTLS callbacks (mbedtls_ssl_conf_dtls_cookies)
@@ -119,8 +115,8 @@ final class CookieSecret: @unchecked Sendable {
         }
         guard end - start >= cookieLength else { return MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL }
         let secret = Unmanaged<CookieSecret>.fromOpaque(context).takeUnretainedValue()
-        let cookie = secret.makeCookie(for: Array(UnsafeBufferPointer(start: info, count: infoLength)))
-        start.update(from: cookie, count: cookieLength)
+        secret.writeCookie(for: UnsafeRawBufferPointer(start: info, count: infoLength),
+                           into: UnsafeMutableRawBufferPointer(start: start, count: cookieLength))
         position.pointee = start + cookieLength
         return 0
     }
@@ -132,7 +128,80 @@ final class CookieSecret: @unchecked Sendable {
         guard let cookie else { return -1 }
         let secret = Unmanaged<CookieSecret>.fromOpaque(context).takeUnretainedValue()
         let valid = secret.isValid(cookie: UnsafeRawBufferPointer(start: cookie, count: cookieLength),
-                                   for: Array(UnsafeBufferPointer(start: info, count: infoLength)))
+                                   for: UnsafeRawBufferPointer(start: info, count: infoLength))
         return valid ? 0 : -1
+    }
+}
+
+/// HMAC-SHA-256 with one key, its two pads hashed once: a MAC then costs two SHA-256 blocks (the
+/// message, the inner digest) instead of four, and nothing is allocated. The hashed pads are as
+/// secret as the key: they live in memory of their own, wiped when the key generation goes.
+final class CookieMAC: @unchecked Sendable {
+    /// 32 bytes of MAC.
+    typealias Digest = (UInt64, UInt64, UInt64, UInt64)
+
+    private let inner: UnsafeMutablePointer<mbedtls_sha256_context>
+    private let outer: UnsafeMutablePointer<mbedtls_sha256_context>
+
+    init(key: SensitiveBytes) {
+        precondition(key.count <= 64, "a cookie key longer than SHA-256's block is not used")
+        inner = .allocate(capacity: 1)
+        outer = .allocate(capacity: 1)
+        var pad = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &pad) { block in
+            for (context, byte) in [(inner, UInt8(0x36)), (outer, UInt8(0x5C))] {
+                for index in 0..<64 { block[index] = byte ^ (index < key.count ? key.base[index] : 0) }
+                mbedtls_sha256_init(context)
+                _ = mbedtls_sha256_starts_ret(context, 0)
+                _ = mbedtls_sha256_update_ret(context, block.baseAddress!.assumingMemoryBound(to: UInt8.self), 64)
+            }
+            mbedtls_platform_zeroize(block.baseAddress, 64)
+        }
+    }
+
+    deinit {
+        mbedtls_sha256_free(inner)  // zeroizes
+        mbedtls_sha256_free(outer)
+        inner.deallocate()
+        outer.deallocate()
+    }
+
+    /// HMAC-SHA-256(key, stamp (big-endian) || clientID) into `digest`.
+    func compute(stamp: UInt32, clientID: UnsafeRawBufferPointer, into digest: inout Digest) {
+        var context = mbedtls_sha256_context()
+        var stampBytes = stamp.bigEndian
+        withUnsafeMutableBytes(of: &digest) { output in
+            let out = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            mbedtls_sha256_clone(&context, inner)
+            withUnsafeBytes(of: &stampBytes) {
+                _ = mbedtls_sha256_update_ret(&context, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), 4)
+            }
+            if let id = clientID.baseAddress {
+                _ = mbedtls_sha256_update_ret(&context, id.assumingMemoryBound(to: UInt8.self), clientID.count)
+            }
+            _ = mbedtls_sha256_finish_ret(&context, out)
+            mbedtls_sha256_clone(&context, outer)
+            _ = mbedtls_sha256_update_ret(&context, out, 32)
+            _ = mbedtls_sha256_finish_ret(&context, out)
+        }
+        mbedtls_sha256_free(&context)  // zeroizes the copy of the pad's state
+    }
+
+    /// True when `given` (CookieSecret.macLength bytes) is the start of the MAC of stamp || clientID,
+    /// compared in constant time.
+    func matches(_ given: UnsafeRawBufferPointer, stamp: UInt32, clientID: UnsafeRawBufferPointer) -> Bool {
+        guard given.count == CookieSecret.macLength else { return false }
+        var digest = Digest(0, 0, 0, 0)
+        compute(stamp: stamp, clientID: clientID, into: &digest)
+        var difference: UInt8 = 0
+        withUnsafeBytes(of: &digest) { expected in
+            for index in 0..<CookieSecret.macLength { difference |= expected[index] ^ given[index] }
+        }
+        Self.wipe(&digest)
+        return difference == 0
+    }
+
+    static func wipe(_ digest: inout Digest) {
+        withUnsafeMutableBytes(of: &digest) { mbedtls_platform_zeroize($0.baseAddress, $0.count) }
     }
 }

@@ -94,6 +94,9 @@ final class DTLSSession {
     @exclusivity(unchecked) private(set) var clientReconnected = false
     /// Server side: epoch-0 ClientHellos without a valid cookie answered with a HelloVerifyRequest.
     @exclusivity(unchecked) private(set) var helloVerifyRequestsSent = 0
+    /// The record headers of the last few datagrams this context took in, for a report on why it
+    /// would not hibernate (HibernationRefusal).
+    @exclusivity(unchecked) private(set) var datagramLog = DatagramLog()
     /// Why HandshakePolicy ended the handshake, when it did.
     @exclusivity(unchecked) private(set) var policyFailure: String?
 
@@ -406,6 +409,7 @@ final class DTLSSession {
             switch received {
             case .datagram(let count):
                 datagramsReceived += 1
+                datagramLog.note(UnsafeRawBufferPointer(start: buffer, count: count))
                 // An empty datagram carries no record (mbedTLS would take 0 for end-of-stream), and
                 // screen(_:) keeps out what mbedTLS would end the session over.
                 let usable = screen(UnsafeRawBufferPointer(start: buffer, count: count))
@@ -549,13 +553,14 @@ private func session(_ context: UnsafeMutableRawPointer?) -> DTLSSession {
 private let sessionSend: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int) -> Int32 = {
     context, buffer, length in
     guard let buffer else { return MBEDTLS_ERR_SSL_BAD_INPUT_DATA }
-    return session(context).send(buffer, length)
+    // Guaranteed: the session is alive while mbedTLS calls back into it (no retain and release a call).
+    return Unmanaged<DTLSSession>.fromOpaque(context!)._withUnsafeGuaranteedRef { $0.send(buffer, length) }
 }
 
 private let sessionReceive: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<UInt8>?, Int) -> Int32 = {
     context, buffer, length in
     guard let buffer else { return MBEDTLS_ERR_SSL_BAD_INPUT_DATA }
-    return session(context).receive(buffer, length)
+    return Unmanaged<DTLSSession>.fromOpaque(context!)._withUnsafeGuaranteedRef { $0.receive(buffer, length) }
 }
 
 private let sessionVerify: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<mbedtls_x509_crt>?, Int32,

@@ -156,6 +156,43 @@ struct MbedTLSInternals {
         return ssl.pointee.handshake == nil
     }
 
+    /// What mbedtls_ssl_context_save looks at before it agrees to save, field by field: for a
+    /// refusal's report (HibernationRefusal), read only.
+    var saveState: SaveState {
+        let context = ssl.pointee
+        let handshake = context.handshake?.pointee
+        return SaveState(state: context.state, hasHandshake: handshake != nil, keepsFlight: handshake?.flight != nil,
+                         retransmitState: handshake.map { Int($0.retransmit_state) },
+                         inLeft: context.in_left, nextRecordOffset: context.next_record_offset,
+                         inMessageLength: context.in_msglen, inHandshakeLength: context.in_hslen,
+                         keepsCurrentMessage: context.keep_current_message != 0, holdsRecord: context.in_offt != nil,
+                         outLeft: context.out_left)
+    }
+
+    struct SaveState: Equatable, Sendable, CustomStringConvertible {
+        var state: Int32
+        var hasHandshake: Bool
+        var keepsFlight: Bool
+        var retransmitState: Int?
+        var inLeft: Int
+        var nextRecordOffset: Int
+        var inMessageLength: Int
+        var inHandshakeLength: Int
+        var keepsCurrentMessage: Bool
+        var holdsRecord: Bool
+        var outLeft: Int
+
+        var description: String {
+            var parts = ["state \(state)"]
+            parts.append(hasHandshake ? "handshake (flight \(keepsFlight ? "kept" : "none"), retransmit_state "
+                         + "\(retransmitState ?? -1))" : "no handshake")
+            parts.append("in_left \(inLeft) next_record_offset \(nextRecordOffset) in_msglen \(inMessageLength) "
+                         + "in_hslen \(inHandshakeLength) keep_current_message \(keepsCurrentMessage ? 1 : 0) "
+                         + "in_offt \(holdsRecord ? "set" : "nil") out_left \(outLeft)")
+            return parts.joined(separator: ", ")
+        }
+    }
+
     /// Sets the agreed ALPN protocol to the configuration's entry named `name`, as the handshake had
     /// it; false when the configuration lists no such name.
     func chooseConfiguredALPN(_ name: String) -> Bool {

@@ -718,6 +718,24 @@ extension PacketPeerDTLS {
     /// True while the session sleeps (see setHibernateAfterMs).
     public func isHibernated() -> Bool { lock.withLock { hibernation.isHibernated } }
 
+    /// Why the last attempt to hibernate this awake session was refused, nil when none was (or it
+    /// sleeps): a diagnostic for `bench sessions`, not API.
+    @_spi(Diagnostics) public func hibernationRefusal() -> String? {
+        lock.withLock {
+            if hibernation.isHibernated { return nil }
+            if let refusal = hibernation.lastRefusal { return refusal.description }
+            guard let session else { return "not attempted: no session, status \(status)" }
+            let now = MonotonicClock.coarseMilliseconds()
+            let due = hibernation.dueMs(for: session).map { Int64(bitPattern: $0 &- now) }
+            return "not attempted: status \(status), probing \(liveness.isProbing), due \(due.map { $0 <= 0 ? "now" : "later" } ?? "never") {\(due ?? 0) ms}, "
+                + "quiet \(quiet.load(ordering: .relaxed)) until {+\(Int64(bitPattern: quietUntilMs.load(ordering: .relaxed) &- now)) ms}, "
+                + "arrivals {\(arrivals.load(ordering: .relaxed)) seen \(quietArrivals.load(ordering: .relaxed))}, "
+                + "observed \(arrivalsObserved), mayHaveInput \(session.mayHaveInput), queued \(session.hasQueuedOutput), "
+                + "held \(session.heldRecordLength), inbox \(inbox.count); \(session.internals.saveState); "
+                + "datagrams \(session.datagramLog)"
+        }
+    }
+
     /// Hibernates `session` when it has been quiet long enough; true when it now sleeps.
     fileprivate func hibernateIfDue(_ session: DTLSSession) -> Bool {
         // A refusal being probed needs the session awake (SessionLiveness).
@@ -779,6 +797,11 @@ extension PacketPeerDTLS {
         switch hibernation.wake() {
         case .success(let woken):
             session = woken
+            // A sleeping peer's polls return at once until its idle deadline or keepalive
+            // (settleAsleep): awake, the next poll must run, to settle on the deadlines of an awake
+            // session, the next hibernation among them. Woken outside poll (put_packet after a
+            // packet taken from the inbox, get_session...), it stayed awake until its idle deadline.
+            quiet.store(false, ordering: .releasing)
             return true
         case .failure(let failure):
             sleeping.transport.detachDTLSPeer(self)

@@ -19,6 +19,8 @@ final class ServerKeyGeneration: @unchecked Sendable {
     let createdAt: time_t
     /// The ticket key expanded for AES-256-GCM; used under the key ring's lock only.
     let ticketCipher: UnsafeMutablePointer<mbedtls_cipher_context_t>
+    /// The cookie key's HMAC-SHA-256 pads, hashed once (see CookieMAC).
+    let cookieMAC: CookieMAC
 
     /// A generation from given key bytes (exactly keyLength each).
     init(id: UInt32, cookieKey: UnsafeBufferPointer<UInt8>, ticketKey: UnsafeBufferPointer<UInt8>) throws(Failure) {
@@ -27,6 +29,7 @@ final class ServerKeyGeneration: @unchecked Sendable {
         self.cookieKey = SensitiveBytes(copying: cookieKey)
         self.ticketKey = SensitiveBytes(copying: ticketKey)
         createdAt = time(nil)
+        cookieMAC = CookieMAC(key: self.cookieKey)
         ticketCipher = .allocate(capacity: 1)
         mbedtls_cipher_init(ticketCipher)
         var rc = mbedtls_cipher_setup(ticketCipher, mbedtls_cipher_info_from_type(MBEDTLS_CIPHER_AES_256_GCM))

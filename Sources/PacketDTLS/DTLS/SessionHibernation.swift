@@ -135,8 +135,9 @@ final class HibernatedSession {
 extension DTLSSession {
     enum HibernateOutcome {
         case hibernated(HibernatedSession)
-        /// mbedTLS refused (pending data, a handshake going on): the session is untouched and awake.
-        case refused
+        /// Not due yet (nil), or refused (pending data, a handshake going on; mbedTLS or we): the
+        /// session is untouched and awake.
+        case refused(HibernationRefusal?)
         /// Saving failed after mbedTLS had reset the context: the session is gone.
         case lost(Int32)
     }
@@ -145,11 +146,11 @@ extension DTLSSession {
     /// dropped. A held record must have been taken out first (it counts as pending input).
     /// `quietMs`: how long nothing has moved either way.
     func hibernate(quietMs: UInt64) -> HibernateOutcome {
-        guard heldRecordLength == 0, !hasQueuedOutput, !hasBufferedInput, handedDatagram == nil,
-              !SleepingTransport.hasDatagram(transport) else {
-            return .refused
-        }
-        guard releaseRetainedLastFlight(quietMs: quietMs) else { return .refused }
+        if heldRecordLength > 0 { return .refused(refusal(.heldRecord)) }
+        if hasQueuedOutput { return .refused(refusal(.queuedOutput)) }
+        if hasBufferedInput || handedDatagram != nil { return .refused(refusal(.bufferedInput)) }
+        if SleepingTransport.hasDatagram(transport) { return .refused(refusal(.datagramWaiting)) }
+        if let kept = releaseRetainedLastFlight(quietMs: quietMs) { return .refused(refusal(kept)) }
         let maxPacket = maxPacketSize
         let carried = counts
         let alpn = alpnProtocol
@@ -157,8 +158,9 @@ extension DTLSSession {
         let window = internals.replayWindow
         // A first call with no buffer runs mbedTLS's checks and gives the size without touching the context.
         var needed = 0
-        guard mbedtls_ssl_context_save(ssl, nil, 0, &needed) == MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL, needed > 0 else {
-            return .refused
+        let check = mbedtls_ssl_context_save(ssl, nil, 0, &needed)
+        guard check == MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL, needed > 0 else {
+            return .refused(refusal(.mbedTLS, code: check))
         }
         let saved = SensitiveBytes(capacity: needed)
         var written = 0
@@ -179,14 +181,94 @@ extension DTLSSession {
     /// Once the other end has been silent for the longest handshake timeout it has stopped
     /// retransmitting (or is gone), so the flight can go. True when no handshake state is left.
     ///
-    /// A session woken from a hibernation sent no flight, yet a few were seen holding handshake state
-    /// again after their wake (docs/PERFORMANCE.md, 20,000 and 50,000 sessions; cause not found). What
-    /// that state holds is not known, so it is left alone: such a session stays awake.
-    fileprivate func releaseRetainedLastFlight(quietMs: UInt64) -> Bool {
-        guard internals.keepsLastFlight else { return true }
-        guard !isWokenFromHibernation else { return false }
-        guard quietMs >= UInt64(configuration.tuning.handshakeTimeoutMax) else { return false }
-        return internals.releaseLastFlight()
+    /// A session woken from a hibernation sent no flight and has no handshake state
+    /// (mbedtls_ssl_context_load frees it); should it ever hold some, what that is is not known, so it
+    /// is left alone and the session stays awake. (The sessions of `bench sessions` that stayed awake
+    /// after their first wake at 20,000 and 50,000 held none: they were never asked, see
+    /// PacketPeerDTLS.wakeFromHibernation.) Nil when no handshake state is left, else why it stays.
+    fileprivate func releaseRetainedLastFlight(quietMs: UInt64) -> HibernationRefusal.Cause? {
+        guard internals.keepsLastFlight else { return nil }
+        guard !isWokenFromHibernation else { return .handshakeStateAfterWake }
+        guard quietMs >= UInt64(configuration.tuning.handshakeTimeoutMax) else { return .lastFlightKept }
+        return internals.releaseLastFlight() ? nil : .lastFlightNotReleased
+    }
+
+    fileprivate func refusal(_ cause: HibernationRefusal.Cause, code: Int32 = 0) -> HibernationRefusal {
+        HibernationRefusal(cause: cause, code: code, woken: isWokenFromHibernation, state: internals.saveState,
+                           datagrams: datagramLog)
+    }
+}
+
+/// Why a session due to hibernate stayed awake (the last refusal), for diagnostics: what we or
+/// mbedTLS saw, the fields mbedtls_ssl_context_save looks at, and the datagrams since the context
+/// was made (or woken).
+struct HibernationRefusal: Equatable, Sendable, CustomStringConvertible {
+    enum Cause: String, Sendable {
+        case heldRecord = "a decrypted record is held"
+        case queuedOutput = "output is queued"
+        case bufferedInput = "input is buffered"
+        case datagramWaiting = "a datagram waits"
+        case handshakeStateAfterWake = "handshake state after a wake"
+        case lastFlightKept = "the last flight is kept (the other end not quiet long enough)"
+        case lastFlightNotReleased = "the last flight could not be released"
+        case mbedTLS = "mbedtls_ssl_context_save refused"
+    }
+    let cause: Cause
+    /// mbedTLS's return code (cause .mbedTLS), else 0.
+    let code: Int32
+    let woken: Bool
+    let state: MbedTLSInternals.SaveState
+    let datagrams: DatagramLog
+
+    var description: String {
+        "\(cause.rawValue)\(code != 0 ? " (\(MbedTLSError.describe(code)))" : ""); \(woken ? "woken" : "never slept"); "
+            + "\(state); datagrams \(datagrams)"
+    }
+}
+
+/// The record headers of the last two datagrams a context took in, and how many it took: for each,
+/// the first two records' content types and epochs, the handshake type of a first epoch-0 handshake
+/// record, and whether more records followed. A few shifts per datagram; read only for a report.
+struct DatagramLog: Equatable, Sendable, CustomStringConvertible {
+    private var entries: UInt64 = 0
+    private(set) var count = 0
+
+    mutating func note(_ datagram: UnsafeRawBufferPointer) {
+        var entry: UInt64 = 0
+        var offset = 0, index = 0
+        while index < 2, datagram.count - offset >= DTLSSession.recordHeaderLength {
+            let type = UInt64(datagram[offset]) & 0x1F, epoch = UInt64(datagram[offset + 4]) & 0x7
+            entry |= (type | epoch << 5) << (8 * UInt64(index))
+            if index == 0, type == 22, epoch == 0, datagram.count > offset + DTLSSession.recordHeaderLength {
+                entry |= UInt64(datagram[offset + DTLSSession.recordHeaderLength]) << 16
+            }
+            offset += DTLSSession.recordHeaderLength + (Int(datagram[offset + 11]) << 8 | Int(datagram[offset + 12]))
+            index += 1
+        }
+        if datagram.count > offset { entry |= 1 << 24 }
+        entries = entries << 32 | entry
+        count += 1
+    }
+
+    var description: String {
+        let shown = min(count, 2)
+        guard shown > 0 else { return "none" }
+        let names: [UInt64: String] = [20: "ccs", 21: "alert", 22: "hs", 23: "app", 25: "ack"]
+        var parts: [String] = []
+        for slot in stride(from: shown - 1, through: 0, by: -1) {
+            let entry = entries >> (32 * UInt64(slot)) & 0xFFFF_FFFF
+            var records: [String] = []
+            for index in 0..<2 {
+                let byte = entry >> (8 * UInt64(index)) & 0xFF
+                guard byte != 0 else { continue }
+                var name = "\(names[byte & 0x1F] ?? "type\(byte & 0x1F)")/e\(byte >> 5)"
+                if index == 0, byte & 0x1F == 22, byte >> 5 == 0 { name += "(\(entry >> 16 & 0xFF))" }
+                records.append(name)
+            }
+            if entry >> 24 & 1 != 0 { records.append("...") }
+            parts.append(records.joined(separator: "+"))
+        }
+        return "\(count) total, last: " + parts.joined(separator: " | ")
     }
 }
 
@@ -218,6 +300,8 @@ struct PeerHibernation {
     var sleeping: HibernatedSession?
     /// After a refusal, no new attempt before this time.
     var retryAtMs: UInt64 = 0
+    /// Why the last attempt was refused; nil once the session slept (or never refused).
+    private(set) var lastRefusal: HibernationRefusal?
     private(set) var hibernations: UInt64 = 0
     private(set) var wakes: UInt64 = 0
 
@@ -230,6 +314,7 @@ struct PeerHibernation {
     mutating func reset() {
         sleeping = nil
         retryAtMs = 0
+        lastRefusal = nil
         hibernations = 0
         wakes = 0
     }
@@ -245,13 +330,15 @@ struct PeerHibernation {
     /// Hibernates `session` if it has been quiet long enough and mbedTLS agrees. `.refused` also
     /// when it is not due yet.
     mutating func hibernateIfDue(_ session: DTLSSession, now: UInt64) -> DTLSSession.HibernateOutcome {
-        guard let due = dueMs(for: session), now >= due else { return .refused }
+        guard let due = dueMs(for: session), now >= due else { return .refused(nil) }
         let outcome = session.hibernate(quietMs: now &- session.lastActivityMs)
         switch outcome {
         case .hibernated(let saved):
             sleeping = saved
             hibernations += 1
-        case .refused:
+            lastRefusal = nil
+        case .refused(let refusal):
+            lastRefusal = refusal
             retryAtMs = now &+ UInt64(max(afterMs / 4, 250))
         case .lost:
             break

@@ -22,7 +22,17 @@ extension PacketPeerUDP {
     /// Takes the next datagram; [] with getPacketError() == .unavailable when none is queued.
     public func getPacket() -> [UInt8] {
         lock.withLock {
-            drainSocketLocked()
+            // Nothing queued: the next datagram comes straight from the socket (one read, no peek).
+            if queue.isEmpty, let socket = ownSocket {
+                let spill = receiveSpillLocked()
+                guard let got = receiveOwnLocked(socket, into: spill, spill: Self.noSpill) else {
+                    lastPacketError = reportNothingQueuedLocked()
+                    return []
+                }
+                lastSource = got.source
+                lastPacketError = .ok
+                return Array(UnsafeRawBufferPointer(rebasing: spill[..<got.length]))
+            }
             guard let packet = takeQueuedLocked() else {
                 lastPacketError = reportNothingQueuedLocked()
                 return []
@@ -35,10 +45,38 @@ extension PacketPeerUDP {
 
     /// Takes the next datagram into `buffer` (the C ABI's form); `length` gets its size.
     /// - Returns: .ok; .unavailable when none is queued; .parameterRangeError when `buffer` is too
-    ///   small: then `length` is the size needed and the datagram stays queued.
+    ///   small: then `length` is the size needed and the datagram stays queued (what `buffer` holds
+    ///   then is unspecified: a datagram read from the socket lands there first).
     public func getPacket(into buffer: UnsafeMutableRawBufferPointer, length: inout Int) -> GodotError {
         lock.withLock {
-            drainSocketLocked()
+            // Nothing queued: one read from the socket straight into `buffer` (no peek, no allocation);
+            // a datagram larger than `buffer` is queued whole, and reported below like a queued one.
+            if queue.isEmpty, let socket = ownSocket {
+                let spill = buffer.count >= Self.spillSize ? Self.noSpill : receiveSpillLocked()
+                guard let got = receiveOwnLocked(socket, into: buffer, spill: spill) else {
+                    length = 0
+                    lastPacketError = reportNothingQueuedLocked()
+                    return lastPacketError
+                }
+                if got.length <= buffer.count {
+                    if got.inSpill, got.length > 0 {
+                        buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: spill[..<got.length]))
+                    }
+                    length = got.length
+                    lastSource = got.source
+                    lastPacketError = .ok
+                    return .ok
+                }
+                let bytes = got.inSpill ? Array(UnsafeRawBufferPointer(rebasing: spill[..<got.length]))
+                    : [UInt8](unsafeUninitializedCapacity: got.length) { storage, initialized in
+                        let whole = UnsafeMutableRawBufferPointer(storage)
+                        whole.copyMemory(from: UnsafeRawBufferPointer(buffer))
+                        UnsafeMutableRawBufferPointer(rebasing: whole[buffer.count...])
+                            .copyMemory(from: UnsafeRawBufferPointer(rebasing: spill[..<(got.length - buffer.count)]))
+                        initialized = got.length
+                    }
+                queue.append(.init(bytes: bytes, source: got.source))
+            }
             guard let packet = queue.first else {
                 length = 0
                 lastPacketError = reportNothingQueuedLocked()
@@ -83,6 +121,14 @@ extension PacketPeerUDP {
     func drainSocketLocked() {
         guard let socket = ownSocket else { return }
         while true {
+            if queue.isEmpty {
+                // An empty queue takes any datagram: read it whole at once, no peek at its size first.
+                let spill = receiveSpillLocked()
+                guard let got = receiveOwnLocked(socket, into: spill, spill: Self.noSpill) else { return }
+                queue.append(.init(bytes: Array(UnsafeRawBufferPointer(rebasing: spill[..<got.length])),
+                                   source: got.source))
+                continue
+            }
             let size: Int
             switch socket.nextDatagramSize() {
             case .size(let waiting): size = waiting
@@ -100,6 +146,52 @@ extension PacketPeerUDP {
             guard case .datagram(_, let source, let truncated) = outcome, !truncated else { return }
             queue.append(.init(bytes: bytes, source: source))
             traffic.datagramsReceived += 1
+        }
+    }
+
+    /// The size of `receiveSpill`: more than any UDP payload (65,507 bytes over IPv4, 65,527 over IPv6).
+    static let spillSize = 65536
+    /// No spill buffer: the read goes into the one buffer given.
+    static var noSpill: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(start: nil, count: 0) }
+
+    func receiveSpillLocked() -> UnsafeMutableRawBufferPointer {
+        if let receiveSpill { return receiveSpill }
+        let made = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.spillSize, alignment: 16)
+        receiveSpill = made
+        return made
+    }
+
+    /// A caller's buffer up to this size gets its datagram read into the spill buffer and copied out:
+    /// recvfrom and a copy of a small datagram cost less than recvmsg's two-part read (about 0.2 us a
+    /// call here; docs/PERFORMANCE.md). Larger buffers are read into directly.
+    static let copyThroughSpillBelow = 4096
+
+    /// Reads one datagram from our own socket in one system call: into `buffer`, with any rest that does
+    /// not fit into `spill` (empty when `buffer` holds any datagram); a small `buffer` is not read into
+    /// at all: then the whole datagram is in `spill` (`inSpill`). nil when nothing waits, when the read
+    /// failed (reported, as drainSocketLocked does) or when the datagram did not fit (dropped). Counted
+    /// as received. On a connected socket the kernel is not asked for the source: it is the connected host.
+    func receiveOwnLocked(_ socket: UDPSocket, into buffer: UnsafeMutableRawBufferPointer,
+                          spill: UnsafeMutableRawBufferPointer)
+        -> (length: Int, source: SocketAddress, inSpill: Bool)? {
+        let peer = connectedHost
+        let inSpill = !spill.isEmpty && buffer.count < Self.copyThroughSpillBelow
+        let outcome = inSpill
+            ? socket.receive(into: spill, spill: Self.noSpill, wantSource: peer == nil)
+            : socket.receive(into: buffer, spill: spill, wantSource: peer == nil)
+        switch outcome {
+        case .datagram(let length, let source, let truncated):
+            guard !truncated else {
+                traffic.datagramsDropped += 1
+                return nil
+            }
+            traffic.datagramsReceived += 1
+            return (length, peer ?? source, inSpill)
+        case .empty:
+            return nil
+        case .failed(let code):
+            ErrorReport.set("PacketPeerUDP: reading the socket failed: \(errnoText(code))")
+            return nil
         }
     }
 

@@ -18,7 +18,8 @@ extension PacketPeerUDP {
                 "\(function): \(bytes.count) bytes exceed the largest UDP datagram (\(Self.maxDatagramSize) bytes)")
         }
         return lock.withLock {
-            guard let route = sendRouteLocked() else {
+            let route = sendRouteLocked()
+            guard route.exists else {
                 return ErrorReport.fail(.unconfigured,
                     "\(function): no destination; call set_dest_address() or connect_to_host() first")
             }
@@ -32,8 +33,11 @@ extension PacketPeerUDP {
                 if broadcastEnabled { _ = socket!.setBroadcast(true) }
                 ownSocket = socket
             }
+            let outcome = sendLocked(bytes, on: socket!, to: route.target)
+            if case .sent = outcome { return .ok }
+            // Only a failure spells the address out (the text cost more than the send itself).
             let whereTo = (route.target ?? remoteLocked)?.description ?? "the connected host"
-            switch sendLocked(bytes, on: socket!, to: route.target) {
+            switch outcome {
             case .sent:
                 return .ok
             case .wouldBlock:
@@ -55,13 +59,21 @@ extension PacketPeerUDP {
         return Array(bytes).withUnsafeBytes { putPacket($0) }
     }
 
-    /// Where a datagram goes now: the socket (nil = none opened yet) and the address for sendto
-    /// (nil = the connected host of a connected socket). nil when there is nowhere to send.
-    func sendRouteLocked() -> (socket: UDPSocket?, target: SocketAddress?)? {
-        if let serverLink { return (serverLink.socket, serverLink.remote) }
-        if let ownSocket, connectedHost != nil { return (ownSocket, nil) }
-        guard let destination else { return nil }
-        return (ownSocket, destination)
+    /// Where a datagram goes: the socket (nil = none opened yet) and the address for sendto (nil = the
+    /// connected host of a connected socket); `exists` false when there is nowhere to send. Not an
+    /// optional: an optional tuple or struct holding these was destroyed through the runtime's generic
+    /// value witnesses (Optional's, looked up by metadata), about 200 instructions on every send.
+    struct SendRoute {
+        var exists: Bool
+        var socket: UDPSocket?
+        var target: SocketAddress?
+    }
+
+    /// Where a datagram goes now.
+    func sendRouteLocked() -> SendRoute {
+        if let serverLink { return SendRoute(exists: true, socket: serverLink.socket, target: serverLink.remote) }
+        if let ownSocket, connectedHost != nil { return SendRoute(exists: true, socket: ownSocket, target: nil) }
+        return SendRoute(exists: destination != nil, socket: ownSocket, target: destination)
     }
 
     /// SO_BROADCAST, now and on any socket opened later. .locked for a peer of a UDPServer.

@@ -71,6 +71,7 @@ extension PacketPeerUDP {
         lock.withLock {
             guard let link = serverLink else { return nil }
             serverLink = nil
+            fedByServer.store(false, ordering: .relaxed)
             linkedServer = nil
             replySource = nil
             destination = nil

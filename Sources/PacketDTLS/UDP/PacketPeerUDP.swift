@@ -42,8 +42,12 @@ public final class PacketPeerUDP: @unchecked Sendable {
     // reach it. Every stored `var` is touched under `lock` only: @exclusivity(unchecked), see Lock.
     /// This peer's own socket; nil when unbound or when it belongs to a server.
     @exclusivity(unchecked) var ownSocket: UDPSocket?
-    /// Set while this peer belongs to a UDPServer (pending or taken).
+    /// Set while this peer belongs to a UDPServer (pending or taken). Only init(server:...) sets it;
+    /// once cleared it stays nil (see `fedByServer`).
     @exclusivity(unchecked) var serverLink: ServerLink?
+    /// `serverLink != nil`, readable without the lock: false means it stays false, so mayHaveDatagram
+    /// can answer true at once (see PacketPeerUDP+DatagramTransport.swift). Written under the lock.
+    let fedByServer = Atomic<Bool>(false)
     /// The server that made this peer, while `serverLink` is set. Weak: the server holds its peers
     /// weakly too, and a peer must not keep a stopped server alive.
     @exclusivity(unchecked) weak var linkedServer: UDPServer?
@@ -56,8 +60,11 @@ public final class PacketPeerUDP: @unchecked Sendable {
     @exclusivity(unchecked) var lastSource: SocketAddress?
     @exclusivity(unchecked) var lastPacketError = GodotError.ok
     @exclusivity(unchecked) var broadcastEnabled = false
-    /// recvmmsg space for DTLS reads on our own socket, made on the first such read.
-    @exclusivity(unchecked) var ownReceiveBatch: DatagramBatch?
+    /// Where a datagram read from our own socket goes when it is larger than the caller's buffer, when
+    /// get_packet has no buffer of the caller's (see receiveOwnLocked), or when a DTLS read looks for a
+    /// second datagram behind the first (receiveDatagramReportingMore); made on the first such read.
+    /// Untouched pages cost no memory: a small datagram uses none of it.
+    @exclusivity(unchecked) var receiveSpill: UnsafeMutableRawBufferPointer?
     /// What the receive queue took in and what this peer's server could not keep for it.
     @exclusivity(unchecked) var traffic = UDPStats()
     /// Set when a full queue made the server stop reading its socket for a poll; cleared when a
@@ -77,6 +84,7 @@ public final class PacketPeerUDP: @unchecked Sendable {
          queueLimit: Int = PacketPeerUDP.defaultReceiveBufferSize, budget: QueueBudget? = nil,
          handshakeSlot: HandshakeSlot? = nil) {
         serverLink = ServerLink(socket: socket, remote: remote, sendBatch: server.sendBatch)
+        fedByServer.store(true, ordering: .relaxed)
         linkedServer = server
         queue = PacketQueue(byteLimit: queueLimit, budget: budget)
         self.handshakeSlot = handshakeSlot
@@ -86,6 +94,7 @@ public final class PacketPeerUDP: @unchecked Sendable {
     @exclusivity(unchecked) var handshakeSlot: HandshakeSlot?
 
     deinit {
+        receiveSpill?.deallocate()
         ownSocket?.close()
         // Give the server's budget back what this peer still held.
         queue.removeAll()
@@ -151,6 +160,7 @@ public final class PacketPeerUDP: @unchecked Sendable {
             let link = serverLink
             let server = linkedServer
             serverLink = nil
+            fedByServer.store(false, ordering: .relaxed)
             linkedServer = nil
             replySource = nil
             ownSocket?.close()

@@ -49,6 +49,9 @@ struct SocketAddress: Hashable, Sendable {
     }
 
     /// True for an IPv4 address (held IPv4-mapped).
+    /// The 16 address bytes as two words, as they lie in memory (addressBytes without allocating).
+    var addressWords: (UInt64, UInt64) { (upper, lower) }
+
     var isIPv4: Bool {
         upper == 0 && lower & Self.mappedLowerMask == Self.mappedLowerPrefix
     }

@@ -87,6 +87,16 @@ public final class UDPServer: @unchecked Sendable {
     private let batch = DatagramBatch(capacity: 8, slotSize: 65536, controlMessages: true)
     /// Send batching (beyond Godot, off by default): see UDPServer+SendBatching.swift.
     let sendBatch = SendBatch()
+    /// The front door's HelloVerifyRequests for one batch, sent together after it (ReplyBatch).
+    private let replies = ReplyBatch(capacity: 8)
+    /// Load shedding under a flood (see answerStatelessly): the socket's backlog, in steps of this
+    /// many bytes (about 300 ClientHellos with the kernel's bookkeeping), sets how many cookie-less
+    /// hellos go unanswered.
+    static let sheddingStepBytes = 256 << 10
+    /// Of the cookie-less hellos read now, those answered are one in (mask + 1).
+    @exclusivity(unchecked) private var sheddingMask = 0
+    @exclusivity(unchecked) private var cookielessSeen = 0
+    @exclusivity(unchecked) private var helloesShed = 0
 
     public init() {}
 
@@ -214,6 +224,8 @@ public final class UDPServer: @unchecked Sendable {
                     return ErrorReport.fail(.failed, "UDPServer.poll: recvmmsg on port \(socket.localPort) failed: "
                         + errnoText(code))
                 case .received(let count):
+                    // A full batch may have a backlog behind it: the front door sheds by its size.
+                    if door != nil { sheddingMask = count == batch.capacity ? Self.sheddingMask(socket) : 0 }
                     for slot in 0..<count {
                         let datagram = batch.datagram(slot)
                         if let drops = datagram.arrival.kernelDrops { traffic.datagramsDroppedByKernel = UInt64(drops) }
@@ -221,6 +233,9 @@ public final class UDPServer: @unchecked Sendable {
                             traffic.datagramsDropped += 1
                             continue
                         }
+                        // A cookie-less ClientHello is answered from the receive buffer: nothing kept,
+                        // nothing allocated, and its answer leaves after the batch (answerStatelessly).
+                        if let door, answerStatelessly(datagram, door: door, socket: socket) { continue }
                         let bytes = Array(datagram.bytes)
                         // Behind a full queue, the rest of the batch waits with it.
                         if !heldBack.isEmpty
@@ -229,6 +244,7 @@ public final class UDPServer: @unchecked Sendable {
                                                          arrival: datagram.arrival))
                         }
                     }
+                    if replies.count > 0 { helloVerifyRequests += replies.flush(on: socket.descriptor) }
                     read += count
                     // Held back, or a short batch (the socket was empty behind it): read no more now.
                     if !heldBack.isEmpty || count < batch.capacity { return .ok }
@@ -363,6 +379,72 @@ public final class UDPServer: @unchecked Sendable {
         }
         addPending(bytes, from: source, arrival: arrival, socket: socket, helloRandom: random, slot: slot)
         return true
+    }
+
+    /// The front door's fast path, for a datagram straight from the socket: an epoch-0 ClientHello
+    /// without a valid cookie gets its HelloVerifyRequest written into `replies` (sent once the batch
+    /// is routed: the batch's other datagrams, real clients' among them, go first), a malformed or
+    /// unanswerable one is dropped; true for those, which need nothing more. False for anything else
+    /// (a valid cookie, another datagram): it takes the ordinary route. It keeps no state for the
+    /// source, so it may pass datagrams held back for a full queue: a stateless answer has no order.
+    private func answerStatelessly(_ datagram: DatagramBatch.Datagram, door: DTLSServer.FrontDoor,
+                                   socket: UDPSocket) -> Bool {
+        guard ClientHelloFields.looksLikeInitialClientHello(datagram.bytes) else { return false }
+        // Shedding (sheddingMask): a hello without a cookie goes unanswered at once; one with a
+        // cookie is still checked (it may be a real client's second hello), and only its answer shed.
+        var shed = false
+        if sheddingMask != 0 {
+            cookielessSeen &+= 1
+            shed = cookielessSeen & sheddingMask != 0
+            if shed, ClientHelloFields.hasNoCookie(datagram.bytes) {
+                helloesShed += 1
+                traffic.datagramsDropped += 1
+                return true
+            }
+        }
+        if replies.isFull { helloVerifyRequests += replies.flush(on: socket.descriptor) }
+        let target = replies.nextBuffer
+        let verdict = datagram.source.withTransportID { door.screen.screen(datagram.bytes, clientID: $0, replyInto: target) }
+        switch verdict {
+        case .notClientHello, .verified:
+            return false
+        case .malformed, .unanswerable:
+            traffic.datagramsDropped += 1
+            return true
+        case .answered where shed:
+            helloesShed += 1
+            traffic.datagramsDropped += 1
+            return true
+        case .answered(let length):
+            if !replies.add(length: length, to: datagram.source, family: socket.family, from: datagram.arrival.destination) {
+                traffic.datagramsDropped += 1
+            }
+            return true
+        }
+    }
+
+    /// Behind by `backlog` bytes: 1 in 2 cookie-less hellos answered from one step on, 1 in 4 from two,
+    /// 1 in 8 from four. Answering costs the server about what the flood's sending costs the flood
+    /// (a cookie, a send, the kernel's delivery: docs/RELIABILITY.md), so a flood from as many cores
+    /// as the server has would keep its socket full, and the kernel would drop real clients'
+    /// datagrams (cookie-bearing hellos, handshake flights, game traffic) as often as the flood's.
+    /// Shed, the unanswered hellos cost only their reading, the socket drains, and every datagram
+    /// that is not a cookie-less hello is still read and served. A real client's first hello is
+    /// shed as often as the flood's: it sends it again on its retransmission timer. Cookies stay
+    /// on, nothing is kept per address, and fewer answers only lower the amplification.
+    private static func sheddingMask(_ socket: UDPSocket) -> Int {
+        switch socket.receiveBacklogBytes() / sheddingStepBytes {
+        case 0: return 0
+        case 1: return 1
+        case 2, 3: return 3
+        default: return 7
+        }
+    }
+
+    /// ClientHellos without a valid cookie the front door left unanswered to keep up with a flood
+    /// (see sheddingMask).
+    var helloesShedCount: Int {
+        lock.withLock { helloesShed }
     }
 
     /// HelloVerifyRequests the front door sent (cookie-less or bad-cookie ClientHellos answered statelessly).

@@ -195,6 +195,16 @@ final class UDPSocket: @unchecked Sendable {
         retryingRefusal { receiveOnce(into: buffer) }
     }
 
+    /// Takes the next datagram without blocking and without allocating, in one system call: its first
+    /// bytes into `buffer`, the rest (if it is larger) into `spill` (recvmsg), so a datagram larger than
+    /// `buffer` is not lost; with an empty `spill`, into `buffer` alone (recvfrom). `truncated` only when
+    /// it did not fit both. Without `wantSource` the kernel is not asked for
+    /// the sender (a connected socket knows its one peer) and the source is the wildcard address.
+    func receive(into buffer: UnsafeMutableRawBufferPointer, spill: UnsafeMutableRawBufferPointer,
+                 wantSource: Bool) -> SocketReceive {
+        retryingRefusal { receiveOnce(into: buffer, spill: spill, wantSource: wantSource) }
+    }
+
     /// Takes as many waiting datagrams as `batch` holds in one system call, without blocking; the
     /// first goes into `first` when given. Fewer than the batch's capacity: the socket is now empty.
     /// `sources`: whether the senders' addresses are wanted (not on a connected socket).
@@ -230,6 +240,9 @@ final class UDPSocket: @unchecked Sendable {
         refusals.add(1, ordering: .relaxed)
         return attempt()
     }
+
+    /// Flags of a send that neither blocks nor raises SIGPIPE (for ReplyBatch).
+    static let nonBlockingSendFlags = Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)
 
     /// How many ICMP "connection refused" notices this socket has reported.
     var refusalsSeen: UInt64 { refusals.load(ordering: .relaxed) }
@@ -279,9 +292,69 @@ final class UDPSocket: @unchecked Sendable {
         return .datagram(length: received, source: source, truncated: received > buffer.count)
     }
 
+    private func receiveOnce(into buffer: UnsafeMutableRawBufferPointer, spill: UnsafeMutableRawBufferPointer,
+                             wantSource: Bool) -> SocketReceive {
+        var storage = sockaddr_storage()
+        if spill.isEmpty {
+            // One buffer: recvfrom, which costs the kernel less than recvmsg (no header to copy in).
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            return withUnsafeMutablePointer(to: &storage) { address in
+                let received = withUnsafeMutablePointer(to: &length) { addressLength in
+                    address.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        recvfrom(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_TRUNC) | Int32(MSG_DONTWAIT),
+                                 wantSource ? $0 : nil, wantSource ? addressLength : nil)
+                    }
+                }
+                return Self.receiveOutcome(received, source: wantSource ? UnsafePointer(address) : nil,
+                                           capacity: buffer.count)
+            }
+        }
+        var vectors = (iovec(iov_base: buffer.baseAddress, iov_len: buffer.count),
+                       iovec(iov_base: spill.baseAddress, iov_len: spill.count))
+        let received = withUnsafeMutablePointer(to: &storage) { address in
+            withUnsafeMutableBytes(of: &vectors) { vectorBytes in
+                var header = msghdr()
+                if wantSource {
+                    header.msg_name = UnsafeMutableRawPointer(address)
+                    header.msg_namelen = socklen_t(MemoryLayout<sockaddr_storage>.size)
+                }
+                header.msg_iov = vectorBytes.baseAddress!.assumingMemoryBound(to: iovec.self)
+                header.msg_iovlen = spill.isEmpty ? 1 : 2
+                // MSG_TRUNC: the result is the datagram's real length, so a truncated one is recognised.
+                return recvmsg(descriptor, &header, Int32(MSG_TRUNC) | Int32(MSG_DONTWAIT))
+            }
+        }
+        return withUnsafePointer(to: &storage) {
+            Self.receiveOutcome(received, source: wantSource ? $0 : nil, capacity: buffer.count + spill.count)
+        }
+    }
+
+    /// A receive's result: -1 with errno, or the datagram's full length (MSG_TRUNC) read into `capacity`
+    /// bytes, from `source` (the wildcard address when not asked for).
+    private static func receiveOutcome(_ received: Int, source: UnsafePointer<sockaddr_storage>?,
+                                       capacity: Int) -> SocketReceive {
+        guard received >= 0 else {
+            let error = errno
+            return error == EAGAIN || error == EWOULDBLOCK ? .empty : .failed(errno: error)
+        }
+        let from = source.flatMap { SocketAddress(storage: $0) } ?? SocketAddress.wildcard(port: 0)
+        return .datagram(length: received, source: from, truncated: received > capacity)
+    }
+
     // MARK: - Options
 
     /// Grows the kernel's receive buffer to at least `bytes` (never shrinks the system default).
+    /// Bytes the datagrams waiting in the socket's receive buffer take now, the kernel's bookkeeping
+    /// included (SO_MEMINFO's rmem_alloc, Linux); 0 when the kernel does not tell.
+    func receiveBacklogBytes() -> Int {
+        // SO_MEMINFO (55): an array of u32, the first the receive memory in use; 16 leaves room for more.
+        var info = (UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0),
+                    UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0))
+        var length = socklen_t(MemoryLayout.size(ofValue: info))
+        guard getsockopt(descriptor, SOL_SOCKET, 55, &info, &length) == 0, length >= 4 else { return 0 }
+        return Int(info.0)
+    }
+
     func growReceiveBuffer(to bytes: Int) {
         var current: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)

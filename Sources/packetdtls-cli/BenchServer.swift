@@ -130,7 +130,8 @@ struct GameServerLoop {
             _ = handshaking.advance { players.append($0) }
             for peer in players {
                 peer.poll()
-                while peer.getAvailablePacketCount() > 0 { _ = peer.getPacket(into: input) }
+                // This tick's inputs: what is queued now (one more arriving meanwhile waits for the next tick).
+                for _ in 0..<peer.getAvailablePacketCount() { _ = peer.getPacket(into: input) }
                 _ = state.withUnsafeBytes { peer.putPacket($0) }
             }
             // With send batching, this tick's states leave now, together (a full buffer or a refusal is
@@ -191,7 +192,7 @@ struct GameServerLoop {
     }
 }
 
-/// `/proc/self/exe ARGUMENTS` with its stdout on a pipe this process reads line by line, without waiting.
+/// This program with ARGUMENTS, its stdout on a pipe this process reads line by line, without waiting.
 final class ClientProcess {
     let pid: pid_t
     private let output: Int32
@@ -210,7 +211,12 @@ final class ClientProcess {
         var argv: [UnsafeMutablePointer<CChar>?] = (["packetdtls-cli"] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
-        let status = posix_spawn(&pid, "/proc/self/exe", &actions, nil, &argv, environ)
+        // The path /proc/self/exe names, not the link itself: under valgrind the link is valgrind's tool,
+        // while readlink tells this program (so the server alone can be profiled, docs/PERFORMANCE.md).
+        var path = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let pathLength = readlink("/proc/self/exe", &path, path.count - 1)
+        let program = pathLength > 0 ? String(cString: path) : "/proc/self/exe"
+        let status = posix_spawn(&pid, program, &actions, nil, &argv, environ)
         close(ends[1])
         guard status == 0 else {
             close(ends[0])

@@ -285,6 +285,10 @@ final class DTLSSession {
     /// poll then skips mbedtls_ssl_read (docs/PERFORMANCE.md).
     var mayHaveInput: Bool { hasBufferedInput || handedDatagram != nil || transport.mayHaveDatagram }
 
+    /// mayHaveInput right after a run of decryptNext(), without asking the transport: its last receive
+    /// said whether more waited (true when no receive ran, or it could not tell).
+    var mayHaveInputAfterReads: Bool { hasBufferedInput || handedDatagram != nil || transportMayHaveMore }
+
     /// Sends a record left waiting by a blocked socket: false while the socket still refuses it.
     func flushQueuedOutput() -> Bool {
         guard hasQueuedOutput else { return true }

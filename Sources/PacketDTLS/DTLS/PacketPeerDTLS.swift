@@ -23,6 +23,9 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     private let reconnectedByClient = Atomic<Bool>(false)
     /// True when the transport reports every arrival (server-taken UDP peers).
     @exclusivity(unchecked) private var arrivalsObserved = false
+    /// `arrivals` as the last poll that read records saw it: when it has moved since, a datagram came
+    /// and the poll reads without asking the transport first (see pollConnected).
+    @exclusivity(unchecked) private var arrivalsWhenRead: UInt64 = 0
 
     let lock = Lock()
     /// PacketPeer's encode_buffer_max_size (read and set through PacketPeer, no lock needed).
@@ -258,7 +261,15 @@ public final class PacketPeerDTLS: @unchecked Sendable {
 
     private func pollConnected(_ session: DTLSSession, _ seenArrivals: UInt64) {
         guard session.flushQueuedOutput() else { return }
-        if session.mayHaveInput { readRecords(session) }
+        // A transport that reports arrivals and has reported one since the last read: read at once (at
+        // worst the read finds nothing: the last poll took it already). Otherwise ask the transport.
+        // Either way, whether input is left afterwards is known without asking it again (settleIfQuiet).
+        var inputLeft = false
+        if (arrivalsObserved && seenArrivals != arrivalsWhenRead) || session.mayHaveInput {
+            arrivalsWhenRead = seenArrivals
+            readRecords(session)
+            inputLeft = session.mayHaveInputAfterReads
+        }
         liveness.observeKeepalives(total: session.keepalivesReceived)
         checkIdleTimeout(session)
         guard status == .connected else { return }
@@ -270,12 +281,15 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             settleAsleep(seenArrivals)
             return
         }
-        settleIfQuiet(session, seenArrivals)
+        settleIfQuiet(session, seenArrivals, inputLeft: inputLeft)
     }
 
     /// Lets the next polls return at once while nothing arrives, if nothing else needs doing.
-    private func settleIfQuiet(_ session: DTLSSession, _ seenArrivals: UInt64) {
-        guard arrivalsObserved, status == .connected, !session.hasQueuedOutput, !session.mayHaveInput,
+    /// `inputLeft`: what this poll knows of input not yet read. It asked the transport after loading
+    /// `seenArrivals`, or read until a receive said nothing waited behind it; a datagram queued after
+    /// that moves `arrivals` past `seenArrivals`, which ends the quiet at the next poll.
+    private func settleIfQuiet(_ session: DTLSSession, _ seenArrivals: UInt64, inputLeft: Bool) {
+        guard arrivalsObserved, status == .connected, !session.hasQueuedOutput, !inputLeft,
               !liveness.isProbing else { return }
         let idleDeadline = idleTimeoutMs > 0 ? session.lastReceiveMs &+ UInt64(idleTimeoutMs) : UInt64.max
         // The poll that finds the session due for a keepalive or for hibernation must not be skipped.

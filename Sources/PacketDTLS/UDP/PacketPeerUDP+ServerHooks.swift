@@ -25,7 +25,7 @@ extension PacketPeerUDP {
     func deliver(_ bytes: [UInt8], from source: SocketAddress, arrival: DatagramArrival) -> Delivery {
         lock.withLock {
             guard serverLink != nil else { return .detached }
-            guard queue.hasRoom(for: bytes.count) else {
+            guard queue.appendIfRoom(.init(bytes: bytes, source: source)) else {
                 if !heldServerBack {
                     heldServerBack = true
                     return .full
@@ -34,7 +34,6 @@ extension PacketPeerUDP {
                 return .dropped
             }
             if let destination = arrival.destination { replySource = destination }
-            queue.append(.init(bytes: bytes, source: source))
             traffic.datagramsReceived += 1
             // Told under our lock: the DTLS peer detaches under it too, so it is never told once gone.
             if reportsArrivals { dtlsPeer?.datagramArrived() }

@@ -41,6 +41,14 @@ struct PacketQueue {
     /// The oldest packet, left in place.
     var first: Packet? { packets.first }
 
+    /// Appends the packet if hasRoom(for:) allows; false (nothing queued) when not. One mutating call:
+    /// asking hasRoom on a queue held in a class copied the queue (a retain and release) each time.
+    mutating func appendIfRoom(_ packet: Packet) -> Bool {
+        guard hasRoom(for: packet.bytes.count) else { return false }
+        append(packet)
+        return true
+    }
+
     mutating func append(_ packet: Packet) {
         let cost = packet.bytes.count + Self.bookkeepingBytes
         byteCount += cost

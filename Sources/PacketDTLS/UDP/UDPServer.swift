@@ -43,14 +43,21 @@ public final class UDPServer: @unchecked Sendable {
         let arrival: DatagramArrival
     }
 
-    /// A taken or pending peer, held weakly.
-    private struct Route {
+    /// A taken or pending peer, held weakly. A class, not a struct: looking a route up then costs one
+    /// retain, where copying a struct out of the map copied its weak reference and its array too
+    /// (a few hundred instructions a datagram, docs/PERFORMANCE.md). Touched under the server's lock only.
+    private final class Route {
         weak var peer: PacketPeerUDP?
         /// The random of the epoch-0 ClientHello that made this peer, if one did: a ClientHello with
         /// another random and a valid cookie is the client starting over (see routeClientHello).
         var helloRandom: [UInt8]?
         /// Handed out by takeConnection().
         var taken = false
+
+        init(peer: PacketPeerUDP, helloRandom: [UInt8]?) {
+            self.peer = peer
+            self.helloRandom = helloRandom
+        }
     }
 
     private let lock = Lock()
@@ -360,7 +367,7 @@ public final class UDPServer: @unchecked Sendable {
             }
             if !known.taken {
                 peer.replaceQueued(with: bytes, from: source)
-                routes[source]?.helloRandom = random
+                known.helloRandom = random
                 return true
             }
             routes[source] = nil
@@ -497,7 +504,7 @@ public final class UDPServer: @unchecked Sendable {
     public func takeConnection() -> PacketPeerUDP? {
         lock.withLock {
             guard socket != nil, let peer = pending.removeFirst() else { return nil }
-            if let remote = peer.remoteAddress, routes[remote]?.peer === peer { routes[remote]?.taken = true }
+            if let remote = peer.remoteAddress, let route = routes[remote], route.peer === peer { route.taken = true }
             return peer
         }
     }

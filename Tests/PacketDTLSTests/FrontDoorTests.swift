@@ -222,36 +222,6 @@ final class FrontDoorTests: XCTestCase {
         XCTAssertEqual(server.routeCount, 1, "nothing kept for the hellos")
     }
 
-    /// Issue 14: behind a backlog of cookie-less hellos (about 2 MiB of socket memory) the front door
-    /// answers only some, counts the rest as dropped, and still serves a connected client's record
-    /// queued behind them.
-    func testABacklogOfCookielessHellosIsShedAndTheRealClientIsServed() throws {
-        let (server, first) = try warmedServer()
-        let hello = try Hellos.captured()
-        let sockets = (0..<100).map { _ in PacketPeerUDP() }
-        for socket in sockets { XCTAssertEqual(socket.connectToHost("127.0.0.1", port: server.port), .ok) }
-        for _ in 0..<20 {
-            for socket in sockets { XCTAssertEqual(socket.putPacket(hello), .ok) }
-        }
-        XCTAssertEqual(first.dtls.putPacket(Array("ping".utf8)), .ok)
-        let answeredBefore = server.udp.helloVerifyRequestsSent
-        var echoed = false
-        XCTAssertTrue(run(within: 5, {
-            server.step()
-            first.poll()
-            while first.dtls.getAvailablePacketCount() > 0 { echoed = first.dtls.getPacket() == Array("ping".utf8) }
-        }, until: { echoed }))
-        let answered = server.udp.helloVerifyRequestsSent - answeredBefore
-        let shed = server.udp.helloesShedCount
-        XCTAssertGreaterThan(shed, 0, "a backlog of 2,000 hellos sheds some")
-        XCTAssertGreaterThan(answered, 0)
-        XCTAssertEqual(answered + shed, 2000)
-        XCTAssertEqual(server.udp.droppedDatagrams, shed)
-        XCTAssertEqual(server.udp.getStats().datagramsDroppedByKernel, 0)
-        XCTAssertEqual(server.udp.pendingConnectionCount, 0)
-        XCTAssertTrue(first.connected)
-    }
-
     /// Issue 17: a join burst larger than max_pending_connections costs no client a retransmission.
     func testJoinBurstBeyondMaxPendingNeedsNoRetransmission() throws {
         let (server, _) = try warmedServer()

@@ -89,14 +89,6 @@ public final class UDPServer: @unchecked Sendable {
     let sendBatch = SendBatch()
     /// The front door's HelloVerifyRequests for one batch, sent together after it (ReplyBatch).
     private let replies = ReplyBatch(capacity: 8)
-    /// Load shedding under a flood (see answerStatelessly): the socket's backlog, in steps of this
-    /// many bytes (about 300 ClientHellos with the kernel's bookkeeping), sets how many cookie-less
-    /// hellos go unanswered.
-    static let sheddingStepBytes = 256 << 10
-    /// Of the cookie-less hellos read now, those answered are one in (mask + 1).
-    @exclusivity(unchecked) private var sheddingMask = 0
-    @exclusivity(unchecked) private var cookielessSeen = 0
-    @exclusivity(unchecked) private var helloesShed = 0
 
     public init() {}
 
@@ -224,8 +216,6 @@ public final class UDPServer: @unchecked Sendable {
                     return ErrorReport.fail(.failed, "UDPServer.poll: recvmmsg on port \(socket.localPort) failed: "
                         + errnoText(code))
                 case .received(let count):
-                    // A full batch may have a backlog behind it: the front door sheds by its size.
-                    if door != nil { sheddingMask = count == batch.capacity ? Self.sheddingMask(socket) : 0 }
                     for slot in 0..<count {
                         let datagram = batch.datagram(slot)
                         if let drops = datagram.arrival.kernelDrops { traffic.datagramsDroppedByKernel = UInt64(drops) }
@@ -390,18 +380,6 @@ public final class UDPServer: @unchecked Sendable {
     private func answerStatelessly(_ datagram: DatagramBatch.Datagram, door: DTLSServer.FrontDoor,
                                    socket: UDPSocket) -> Bool {
         guard ClientHelloFields.looksLikeInitialClientHello(datagram.bytes) else { return false }
-        // Shedding (sheddingMask): a hello without a cookie goes unanswered at once; one with a
-        // cookie is still checked (it may be a real client's second hello), and only its answer shed.
-        var shed = false
-        if sheddingMask != 0 {
-            cookielessSeen &+= 1
-            shed = cookielessSeen & sheddingMask != 0
-            if shed, ClientHelloFields.hasNoCookie(datagram.bytes) {
-                helloesShed += 1
-                traffic.datagramsDropped += 1
-                return true
-            }
-        }
         if replies.isFull { helloVerifyRequests += replies.flush(on: socket.descriptor) }
         let target = replies.nextBuffer
         let verdict = datagram.source.withTransportID { door.screen.screen(datagram.bytes, clientID: $0, replyInto: target) }
@@ -411,40 +389,12 @@ public final class UDPServer: @unchecked Sendable {
         case .malformed, .unanswerable:
             traffic.datagramsDropped += 1
             return true
-        case .answered where shed:
-            helloesShed += 1
-            traffic.datagramsDropped += 1
-            return true
         case .answered(let length):
             if !replies.add(length: length, to: datagram.source, family: socket.family, from: datagram.arrival.destination) {
                 traffic.datagramsDropped += 1
             }
             return true
         }
-    }
-
-    /// Behind by `backlog` bytes: 1 in 2 cookie-less hellos answered from one step on, 1 in 4 from two,
-    /// 1 in 8 from four. Answering costs the server about what the flood's sending costs the flood
-    /// (a cookie, a send, the kernel's delivery: docs/RELIABILITY.md), so a flood from as many cores
-    /// as the server has would keep its socket full, and the kernel would drop real clients'
-    /// datagrams (cookie-bearing hellos, handshake flights, game traffic) as often as the flood's.
-    /// Shed, the unanswered hellos cost only their reading, the socket drains, and every datagram
-    /// that is not a cookie-less hello is still read and served. A real client's first hello is
-    /// shed as often as the flood's: it sends it again on its retransmission timer. Cookies stay
-    /// on, nothing is kept per address, and fewer answers only lower the amplification.
-    private static func sheddingMask(_ socket: UDPSocket) -> Int {
-        switch socket.receiveBacklogBytes() / sheddingStepBytes {
-        case 0: return 0
-        case 1: return 1
-        case 2, 3: return 3
-        default: return 7
-        }
-    }
-
-    /// ClientHellos without a valid cookie the front door left unanswered to keep up with a flood
-    /// (see sheddingMask).
-    var helloesShedCount: Int {
-        lock.withLock { helloesShed }
     }
 
     /// HelloVerifyRequests the front door sent (cookie-less or bad-cookie ClientHellos answered statelessly).

@@ -344,17 +344,6 @@ final class UDPSocket: @unchecked Sendable {
     // MARK: - Options
 
     /// Grows the kernel's receive buffer to at least `bytes` (never shrinks the system default).
-    /// Bytes the datagrams waiting in the socket's receive buffer take now, the kernel's bookkeeping
-    /// included (SO_MEMINFO's rmem_alloc, Linux); 0 when the kernel does not tell.
-    func receiveBacklogBytes() -> Int {
-        // SO_MEMINFO (55): an array of u32, the first the receive memory in use; 16 leaves room for more.
-        var info = (UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0),
-                    UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0))
-        var length = socklen_t(MemoryLayout.size(ofValue: info))
-        guard getsockopt(descriptor, SOL_SOCKET, 55, &info, &length) == 0, length >= 4 else { return 0 }
-        return Int(info.0)
-    }
-
     func growReceiveBuffer(to bytes: Int) {
         var current: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)

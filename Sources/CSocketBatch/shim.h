@@ -95,6 +95,41 @@ static inline void packetdtls_read_arrival(const struct msghdr *header, struct p
     }
 }
 
+/* Makes `header` (whose msg_name and msg_iov are set) send from `from` (ignored when it is NULL or its
+ * family is 0): a pktinfo control message written into `control` (PACKETDTLS_CONTROL_SPACE bytes,
+ * aligned for struct cmsghdr). Serves one datagram (packetdtls_sendto_from) and a batch (send_batch.h). */
+static inline void packetdtls_set_reply_source(struct msghdr *header, void *control,
+                                               const struct packetdtls_local_address *from) {
+    header->msg_control = 0;
+    header->msg_controllen = 0;
+    if (from == 0 || (from->family != AF_INET && from->family != AF_INET6)) return;
+    __builtin_memset(control, 0, PACKETDTLS_CONTROL_SPACE);
+    header->msg_control = control;
+    struct cmsghdr *message;
+    if (from->family == AF_INET) {
+        struct packetdtls_in_pktinfo info;
+        __builtin_memset(&info, 0, sizeof info);
+        __builtin_memcpy(info.ipi_spec_dst, from->address, 4);
+        header->msg_controllen = CMSG_SPACE(sizeof info);
+        message = CMSG_FIRSTHDR(header);
+        message->cmsg_level = PACKETDTLS_IPPROTO_IP;
+        message->cmsg_type = PACKETDTLS_IP_PKTINFO;
+        message->cmsg_len = CMSG_LEN(sizeof info);
+        __builtin_memcpy(CMSG_DATA(message), &info, sizeof info);
+    } else {
+        struct packetdtls_in6_pktinfo info;
+        __builtin_memset(&info, 0, sizeof info);
+        __builtin_memcpy(info.ipi6_addr, from->address, 16);
+        info.ipi6_ifindex = from->interface_index;
+        header->msg_controllen = CMSG_SPACE(sizeof info);
+        message = CMSG_FIRSTHDR(header);
+        message->cmsg_level = PACKETDTLS_IPPROTO_IPV6;
+        message->cmsg_type = PACKETDTLS_IPV6_PKTINFO;
+        message->cmsg_len = CMSG_LEN(sizeof info);
+        __builtin_memcpy(CMSG_DATA(message), &info, sizeof info);
+    }
+}
+
 /* sendto(2) with `from` as the datagram's source address (ignored when its family is 0). An IPv4
  * source also works on a dual-stack IPv6 socket sending to an IPv4-mapped address. */
 static inline ssize_t packetdtls_sendto_from(int fd, const void *bytes, size_t length, int flags,
@@ -107,35 +142,11 @@ static inline ssize_t packetdtls_sendto_from(int fd, const void *bytes, size_t l
     struct iovec vector = { (void *)bytes, length };
     struct msghdr header;
     __builtin_memset(&header, 0, sizeof header);
-    __builtin_memset(&control, 0, sizeof control);
     header.msg_name = (void *)to;
     header.msg_namelen = to_length;
     header.msg_iov = &vector;
     header.msg_iovlen = 1;
-    if (from != 0 && from->family == AF_INET) {
-        struct packetdtls_in_pktinfo info;
-        __builtin_memset(&info, 0, sizeof info);
-        __builtin_memcpy(info.ipi_spec_dst, from->address, 4);
-        header.msg_control = control.space;
-        header.msg_controllen = CMSG_SPACE(sizeof info);
-        struct cmsghdr *message = CMSG_FIRSTHDR(&header);
-        message->cmsg_level = PACKETDTLS_IPPROTO_IP;
-        message->cmsg_type = PACKETDTLS_IP_PKTINFO;
-        message->cmsg_len = CMSG_LEN(sizeof info);
-        __builtin_memcpy(CMSG_DATA(message), &info, sizeof info);
-    } else if (from != 0 && from->family == AF_INET6) {
-        struct packetdtls_in6_pktinfo info;
-        __builtin_memset(&info, 0, sizeof info);
-        __builtin_memcpy(info.ipi6_addr, from->address, 16);
-        info.ipi6_ifindex = from->interface_index;
-        header.msg_control = control.space;
-        header.msg_controllen = CMSG_SPACE(sizeof info);
-        struct cmsghdr *message = CMSG_FIRSTHDR(&header);
-        message->cmsg_level = PACKETDTLS_IPPROTO_IPV6;
-        message->cmsg_type = PACKETDTLS_IPV6_PKTINFO;
-        message->cmsg_len = CMSG_LEN(sizeof info);
-        __builtin_memcpy(CMSG_DATA(message), &info, sizeof info);
-    }
+    packetdtls_set_reply_source(&header, control.space, from);
     return sendmsg(fd, &header, flags);
 }
 

@@ -31,8 +31,6 @@ final class DatagramBatch {
     let capacity: Int
     /// The size of each slot's own buffer.
     let slotSize: Int
-    /// Whether every receive brings its own buffer for slot 0 (then slot 0 has none here).
-    let callerFillsFirstSlot: Bool
     private let headers: UnsafeMutablePointer<packetdtls_mmsghdr>
     private let vectors: UnsafeMutablePointer<iovec>
     private let addresses: UnsafeMutablePointer<sockaddr_storage>
@@ -40,11 +38,10 @@ final class DatagramBatch {
     /// Control-message space per slot (see DatagramArrival), nil when the owner wants none.
     private let controls: UnsafeMutableRawPointer?
 
-    init(capacity: Int, slotSize: Int, callerFillsFirstSlot: Bool = false, controlMessages: Bool = false) {
-        precondition(capacity > 0 && slotSize > 0 && (capacity > 1 || !callerFillsFirstSlot))
+    init(capacity: Int, slotSize: Int, controlMessages: Bool = false) {
+        precondition(capacity > 0 && slotSize > 0)
         self.capacity = capacity
         self.slotSize = slotSize
-        self.callerFillsFirstSlot = callerFillsFirstSlot
         headers = .allocate(capacity: capacity)
         headers.initialize(repeating: packetdtls_mmsghdr(), count: capacity)
         vectors = .allocate(capacity: capacity)
@@ -52,16 +49,9 @@ final class DatagramBatch {
         addresses = .allocate(capacity: capacity)
         addresses.initialize(repeating: sockaddr_storage(), count: capacity)
         // Untouched pages of a large allocation cost no memory: only slots that received use any.
-        buffers = .allocate(byteCount: (callerFillsFirstSlot ? capacity - 1 : capacity) * slotSize, alignment: 16)
+        buffers = .allocate(byteCount: capacity * slotSize, alignment: 16)
         controls = controlMessages
             ? .allocate(byteCount: capacity * DatagramArrival.controlSpace, alignment: 16) : nil
-    }
-
-    /// The buffer of `slot` for this receive: the caller's for slot 0 if it brings one, else our own.
-    private func buffer(of slot: Int, first: UnsafeMutableRawBufferPointer?) -> UnsafeMutableRawBufferPointer {
-        if slot == 0, let first { return first }
-        let index = callerFillsFirstSlot ? slot - 1 : slot
-        return UnsafeMutableRawBufferPointer(start: buffers + index * slotSize, count: slotSize)
     }
 
     deinit {
@@ -72,24 +62,14 @@ final class DatagramBatch {
         controls?.deallocate()
     }
 
-    /// One recvmmsg on `descriptor` with `flags` (UDPSocket's). `first`, when given, takes the first
-    /// datagram in place of slot 0's own buffer (a caller's buffer: no copy). Without `sources` the
-    /// kernel is not asked for the senders (a connected socket knows its one peer), which saves it
-    /// copying an address out per datagram. Returns what recvmmsg returns: the count received, or -1
-    /// with `errno` set.
-    func receive(on descriptor: Int32, flags: Int32, firstInto first: UnsafeMutableRawBufferPointer? = nil,
-                 sources: Bool = true) -> Int {
-        precondition(first != nil || !callerFillsFirstSlot, "this batch's first slot has no buffer of its own")
+    /// One recvmmsg on `descriptor` with `flags` (UDPSocket's), every slot into its own buffer with
+    /// its sender's address. Returns what recvmmsg returns: the count received, or -1 with `errno` set.
+    func receive(on descriptor: Int32, flags: Int32) -> Int {
         for slot in 0..<capacity {
-            let target = buffer(of: slot, first: first)
-            vectors[slot] = iovec(iov_base: target.baseAddress, iov_len: target.count)
+            vectors[slot] = iovec(iov_base: buffers + slot * slotSize, iov_len: slotSize)
             headers[slot] = packetdtls_mmsghdr()
-            if sources {
-                headers[slot].msg_hdr.msg_name = UnsafeMutableRawPointer(addresses + slot)
-                headers[slot].msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            } else {
-                addresses[slot].ss_family = sa_family_t(AF_UNSPEC)
-            }
+            headers[slot].msg_hdr.msg_name = UnsafeMutableRawPointer(addresses + slot)
+            headers[slot].msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_storage>.size)
             headers[slot].msg_hdr.msg_iov = vectors + slot
             headers[slot].msg_hdr.msg_iovlen = 1
             if let controls {
@@ -101,7 +81,7 @@ final class DatagramBatch {
     }
 
     /// The datagram in `slot` after a receive that returned more than `slot`; its source is the
-    /// wildcard address when the receive did not ask for sources.
+    /// wildcard address when the kernel gave none it could name.
     func datagram(_ slot: Int) -> Datagram {
         let vector = vectors[slot]
         let length = Int(headers[slot].msg_len)

@@ -205,15 +205,12 @@ final class UDPSocket: @unchecked Sendable {
         retryingRefusal { receiveOnce(into: buffer, spill: spill, wantSource: wantSource) }
     }
 
-    /// Takes as many waiting datagrams as `batch` holds in one system call, without blocking; the
-    /// first goes into `first` when given. Fewer than the batch's capacity: the socket is now empty.
-    /// `sources`: whether the senders' addresses are wanted (not on a connected socket).
-    func receive(into batch: DatagramBatch, firstInto first: UnsafeMutableRawBufferPointer? = nil,
-                 sources: Bool = true) -> SocketBatchReceive {
+    /// Takes as many waiting datagrams as `batch` holds in one system call, without blocking. Fewer
+    /// than the batch's capacity: the socket is now empty.
+    func receive(into batch: DatagramBatch) -> SocketBatchReceive {
         retryingRefusal {
             // MSG_TRUNC: each length is the datagram's real one, so a truncated datagram is recognised.
-            let count = batch.receive(on: descriptor, flags: Int32(MSG_TRUNC) | Int32(MSG_DONTWAIT), firstInto: first,
-                                      sources: sources)
+            let count = batch.receive(on: descriptor, flags: Int32(MSG_TRUNC) | Int32(MSG_DONTWAIT))
             if count > 0 { return .received(count) }
             let error = errno
             return count == 0 || error == EAGAIN || error == EWOULDBLOCK ? .empty : .failed(errno: error)

@@ -38,6 +38,20 @@ enum CBuffers {
         return value
     }
 
+    /// Copies a stats struct into the caller's `out` of `size` bytes, as much as fits: an older caller's
+    /// struct is a prefix of ours (fields are only appended). `.invalidParameter` (with the reason
+    /// recorded) for a NULL `out`, a size of 0 or a size above SSIZE_MAX.
+    static func copyStruct<Value>(_ value: Value, into out: UnsafeMutableRawPointer?, size: Int,
+                                  _ function: StaticString) -> GodotError {
+        guard let size = self.size(size, function, "size") else { return .invalidParameter }
+        guard let out, size > 0 else {
+            return ErrorReport.fail(.invalidParameter, "\(function): out is NULL or size is 0")
+        }
+        var value = value
+        withUnsafeBytes(of: &value) { out.copyMemory(from: $0.baseAddress!, byteCount: min(size, $0.count)) }
+        return .ok
+    }
+
     /// A C array of `count` C strings (at most `limit`), copied; nil (with the reason recorded) for a NULL
     /// array with a count, a NULL entry, or too many.
     static func strings(_ array: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int, _ function: StaticString,

@@ -48,12 +48,8 @@ public func dtls_peer_set_keepalive_ms(_ handle: OpaquePointer?, _ intervalMs: U
 public func dtls_peer_get_stats(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<dtls_peer_stats>?,
                                 _ size: Int) -> GodotError {
     guard let dtls = lookUpPeer(handle, "dtls_peer_get_stats") else { return .invalidParameter }
-    guard let size = CBuffers.size(size, "dtls_peer_get_stats", "size") else { return .invalidParameter }
-    guard let out, size > 0 else {
-        return ErrorReport.fail(.invalidParameter, "dtls_peer_get_stats: out is NULL or size is 0")
-    }
     let stats = dtls.getStats()
-    var filled = dtls_peer_stats(
+    let filled = dtls_peer_stats(
         packets_sent: stats.packetsSent, packets_received: stats.packetsReceived,
         bytes_sent: stats.bytesSent, bytes_received: stats.bytesReceived,
         datagrams_sent: stats.datagramsSent, datagrams_received: stats.datagramsReceived,
@@ -61,8 +57,5 @@ public func dtls_peer_get_stats(_ handle: OpaquePointer?, _ out: UnsafeMutablePo
         handshake_retransmissions: stats.handshakeRetransmissions, handshake_duration_ms: stats.handshakeDurationMs,
         keepalives_sent: stats.keepalivesSent, keepalives_received: stats.keepalivesReceived,
         datagrams_dropped: stats.datagramsDropped, hibernations: stats.hibernations, wakes: stats.wakes)
-    // An older caller's struct is a prefix of ours (append-only): copy only what it has room for.
-    let count = min(size, MemoryLayout<dtls_peer_stats>.size)
-    withUnsafeBytes(of: &filled) { UnsafeMutableRawPointer(out).copyMemory(from: $0.baseAddress!, byteCount: count) }
-    return .ok
+    return CBuffers.copyStruct(filled, into: out, size: size, "dtls_peer_get_stats")
 }

@@ -3,35 +3,28 @@
 
 import PacketDTLS
 
-/// Copies `stats` into the caller's struct, as much of it as the caller's (older, smaller) struct holds.
-private func fill(_ out: UnsafeMutablePointer<dtls_udp_stats>?, _ size: Int, with stats: UDPStats,
-                  for function: String) -> GodotError {
-    guard let out, size > 0 else {
-        return ErrorReport.fail(.invalidParameter, "\(function): out is NULL or size is 0")
-    }
-    var filled = dtls_udp_stats(
+/// The C struct of `stats`, in the header's field order.
+private func cStats(_ stats: UDPStats) -> dtls_udp_stats {
+    dtls_udp_stats(
         datagrams_received: stats.datagramsReceived, datagrams_dropped: stats.datagramsDropped,
         datagrams_dropped_by_kernel: stats.datagramsDroppedByKernel, packets_queued: stats.packetsQueued,
         bytes_queued: stats.bytesQueued, datagrams_sent_batched: stats.datagramsSentBatched,
         datagrams_send_failed: stats.datagramsSendFailed, datagrams_waiting_to_send: stats.datagramsWaitingToSend,
         send_batch_calls: stats.sendBatchCalls)
-    let count = min(size, MemoryLayout<dtls_udp_stats>.size)
-    withUnsafeBytes(of: &filled) { UnsafeMutableRawPointer(out).copyMemory(from: $0.baseAddress!, byteCount: count) }
-    return .ok
 }
 
 @c @implementation
 public func dtls_udp_get_stats(_ udp: OpaquePointer?, _ out: UnsafeMutablePointer<dtls_udp_stats>?,
                                _ size: Int) -> GodotError {
     guard let peer = lookUpUDP(udp, "dtls_udp_get_stats") else { return .invalidParameter }
-    return fill(out, size, with: peer.getStats(), for: "dtls_udp_get_stats")
+    return CBuffers.copyStruct(cStats(peer.getStats()), into: out, size: size, "dtls_udp_get_stats")
 }
 
 @c @implementation
 public func dtls_udp_server_get_stats(_ server: OpaquePointer?, _ out: UnsafeMutablePointer<dtls_udp_stats>?,
                                       _ size: Int) -> GodotError {
     guard let udpServer = lookUpUDPServer(server, "dtls_udp_server_get_stats") else { return .invalidParameter }
-    return fill(out, size, with: udpServer.getStats(), for: "dtls_udp_server_get_stats")
+    return CBuffers.copyStruct(cStats(udpServer.getStats()), into: out, size: size, "dtls_udp_server_get_stats")
 }
 
 @c @implementation

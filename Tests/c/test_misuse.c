@@ -470,6 +470,7 @@ static void test_sizes_above_ssize_max(void) {
     double xy[2] = {1, 2};
     dtls_var *vector = dtls_var_new_components(DTLS_VAR_VECTOR2, xy, 2);
     dtls_peer_stats stats;
+    dtls_udp_stats udp_stats;
     const char *names[] = {"a"};
     CHECK(udp && peer && key && cert && options && string && bytes && array && dict && vector);
     CHECK_ERR(dtls_var_array_append(array, string), DTLS_OK);
@@ -484,6 +485,7 @@ static void test_sizes_above_ssize_max(void) {
         CHECK_HUGE(dtls_udp_get_packet_ip(udp, text, n), IS_ZERO);
         CHECK_HUGE(dtls_udp_put_packet(udp, buf, n), IS_INVALID);
         CHECK_HUGE(dtls_udp_get_packet(udp, buf, n, &out_len), IS_INVALID);
+        CHECK_HUGE(dtls_udp_get_stats(udp, &udp_stats, n), IS_INVALID);
         /* CryptoKey, X509Certificate */
         CHECK_HUGE(dtls_key_save_to_string(key, false, text, n), IS_ZERO);
         CHECK_HUGE(dtls_cert_save_to_string(cert, text, n), IS_ZERO);

@@ -380,9 +380,9 @@ final class DTLSSession {
             lastActivityMs = lastSendMs
             // An application-data record leaves alone in its datagram: only other datagrams can hold
             // the record that keepalives send again (KeepaliveRecord), and only they are looked at.
-            if length < Self.recordHeaderLength || buffer[0] != Self.applicationDataType
-                || length != Self.recordHeaderLength + (Int(buffer[11]) << 8 | Int(buffer[12])) {
-                keepaliveRecord.observeSent(UnsafeRawBufferPointer(start: buffer, count: length))
+            let datagram = UnsafeRawBufferPointer(start: buffer, count: length)
+            if DTLSRecordHeader.single(datagram)?.type != DTLSRecordHeader.applicationDataType {
+                keepaliveRecord.observeSent(datagram)
             }
             return Int32(length)
         case .wouldBlock: return MBEDTLS_ERR_SSL_WANT_WRITE
@@ -434,8 +434,7 @@ final class DTLSSession {
         }
     }
 
-    static let recordHeaderLength = 13
-    static let applicationDataType: UInt8 = 23
+    static let recordHeaderLength = DTLSRecordHeader.size
 
     /// Whether `datagram` is one record that the connected session has accepted already (or one too
     /// old for its window): mbedTLS would drop it unread, so it is a keepalive and goes no further.

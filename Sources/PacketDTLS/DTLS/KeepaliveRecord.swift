@@ -16,11 +16,13 @@
 // (a ClientHello again would look like a reconnecting client to a server).
 
 /// The 13-byte header of a DTLS 1.2 record (RFC 6347 4.1): type, version, epoch, 48-bit sequence
-/// number, length. The one place that reads record headers of whole datagrams for liveness.
+/// number, length. The one reader of record headers for liveness and the hibernation report.
 struct DTLSRecordHeader: Equatable {
     static let size = 13
     /// Content type 22: handshake.
     static let handshakeType: UInt8 = 22
+    /// Content type 23: application data.
+    static let applicationDataType: UInt8 = 23
 
     let type: UInt8
     let epoch: UInt16
@@ -80,15 +82,15 @@ struct KeepaliveRecord: Equatable, Sendable {
     var isEmpty: Bool { bytes.isEmpty }
 
     /// Called with every datagram this end sends through mbedTLS: keeps the last handshake record of
-    /// the highest epoch >= 1 (the Finished, or its last retransmission). Application records cost
-    /// one look at their type byte.
+    /// the highest epoch >= 1 (the Finished, or its last retransmission). The sender leaves out a
+    /// datagram of one application record (DTLSSession.send), the common case.
     mutating func observeSent(_ datagram: UnsafeRawBufferPointer) {
         var offset = 0
-        while datagram.count - offset >= DTLSRecordHeader.size {
-            let end = offset + DTLSRecordHeader.size + (Int(datagram[offset + 11]) << 8 | Int(datagram[offset + 12]))
+        while let header = DTLSRecordHeader(datagram, at: offset) {
+            let end = offset + header.recordLength
             guard end <= datagram.count else { return }
-            if datagram[offset] == DTLSRecordHeader.handshakeType, let header = DTLSRecordHeader(datagram, at: offset),
-               header.epoch >= 1, header.epoch >= epoch, header.recordLength <= Self.maxSize {
+            if header.type == DTLSRecordHeader.handshakeType, header.epoch >= 1, header.epoch >= epoch,
+               header.recordLength <= Self.maxSize {
                 bytes = Array(datagram[offset..<end])
                 epoch = header.epoch
             }

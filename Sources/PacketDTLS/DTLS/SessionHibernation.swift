@@ -236,13 +236,13 @@ struct DatagramLog: Equatable, Sendable, CustomStringConvertible {
     mutating func note(_ datagram: UnsafeRawBufferPointer) {
         var entry: UInt64 = 0
         var offset = 0, index = 0
-        while index < 2, datagram.count - offset >= DTLSSession.recordHeaderLength {
-            let type = UInt64(datagram[offset]) & 0x1F, epoch = UInt64(datagram[offset + 4]) & 0x7
+        while index < 2, let header = DTLSRecordHeader(datagram, at: offset) {
+            let type = UInt64(header.type) & 0x1F, epoch = UInt64(header.epoch) & 0x7
             entry |= (type | epoch << 5) << (8 * UInt64(index))
-            if index == 0, type == 22, epoch == 0, datagram.count > offset + DTLSSession.recordHeaderLength {
-                entry |= UInt64(datagram[offset + DTLSSession.recordHeaderLength]) << 16
+            if index == 0, type == 22, epoch == 0, datagram.count > offset + DTLSRecordHeader.size {
+                entry |= UInt64(datagram[offset + DTLSRecordHeader.size]) << 16
             }
-            offset += DTLSSession.recordHeaderLength + (Int(datagram[offset + 11]) << 8 | Int(datagram[offset + 12]))
+            offset += header.recordLength
             index += 1
         }
         if datagram.count > offset { entry |= 1 << 24 }

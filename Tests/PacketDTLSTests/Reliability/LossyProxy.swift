@@ -37,6 +37,9 @@ final class LossyProxy {
         var received = 0, forwarded = 0, dropped = 0, duplicated = 0, delayed = 0, truncated = 0, corrupted = 0
         /// Datagrams truncated or corrupted (or both): each counted once.
         var altered = 0
+        /// Altered datagrams that carried application data (record type 23): each was one packet. A
+        /// late handshake retransmission or a keepalive altered on the way carries none.
+        var alteredApplicationData = 0
         var injected = 0
     }
 
@@ -124,7 +127,10 @@ final class LossyProxy {
             }
             if bytes != original { counters[d].corrupted += 1 }
         }
-        if bytes != original { counters[d].altered += 1 }
+        if bytes != original {
+            counters[d].altered += 1
+            if original.first == 23 { counters[d].alteredApplicationData += 1 }
+        }
         let copies = chance(f.duplicate) ? 2 : 1
         if copies == 2 { counters[d].duplicated += 1 }
         for _ in 0..<copies {

@@ -10,7 +10,6 @@ import io
 import math
 import operator
 import os
-import threading
 import time
 import weakref
 from typing import Any, Callable, Optional, Tuple, Type, TypeVar, Union
@@ -27,6 +26,7 @@ PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 T = TypeVar("T", bound="HandleOwner")
 _ERR_TIMEOUT = int(Error.ERR_TIMEOUT)
+_ERR_PARAMETER_RANGE_ERROR = int(Error.ERR_PARAMETER_RANGE_ERROR)
 
 
 class HandleOwner:
@@ -233,44 +233,41 @@ def read_binary(function: Callable[..., int], arguments: Tuple[Any, ...], first_
 
 
 class PacketBuffer:
-    """The reusable receive buffer of one packet peer: get_packet reads into it without allocating,
-    and copies out exactly the packet. It grows (once) when a bigger packet arrives. The lock only
-    decides who may use it; a second thread reading the same peer at once gets a private buffer."""
+    """A reusable receive buffer: get_packet reads into it without allocating and copies out exactly
+    the packet. It grows when a bigger packet arrives (the library says how big).
 
-    __slots__ = ("buf", "cap", "view", "out_len", "lock")
+    Each packet peer keeps its spare buffers in a list (``_packets``, one buffer to begin with):
+    get_packet pops one and appends it back, both atomic, so a second thread reading the same peer at
+    once takes a new buffer instead of sharing one. The C arguments are made once: ``cap_arg`` is a
+    c_size_t and ``out_ptr`` points at ``out_len`` (the hot functions have no argtypes, _library)."""
+
+    __slots__ = ("buf", "cap", "cap_arg", "view", "out_len", "out_ptr")
 
     def __init__(self, cap: int = 2048) -> None:
         self.buf = ctypes.create_string_buffer(cap)
         self.cap = cap
+        self.cap_arg = ctypes.c_size_t(cap)
         self.view = memoryview(self.buf).cast("B")
         self.out_len = ctypes.c_size_t(0)
-        self.lock = threading.Lock()
+        self.out_ptr = ctypes.pointer(self.out_len)
 
     def grow(self, needed: int) -> None:
         cap = max(needed, self.cap * 2)
         self.view.release()
         self.buf = ctypes.create_string_buffer(cap)
         self.cap = cap
+        self.cap_arg = ctypes.c_size_t(cap)
         self.view = memoryview(self.buf).cast("B")
 
-
-def get_packet(function: Callable[..., int], handle: Any, packets: PacketBuffer) -> bytes:
-    """The shared get_packet: try the peer's buffer, retry once with the size the library asks for."""
-    if not packets.lock.acquire(False):
-        packets = PacketBuffer()
-        packets.lock.acquire()
-    try:
-        code = function(handle, packets.buf, packets.cap, packets.out_len)
-        if code == 0:
-            return packets.view[: packets.out_len.value].tobytes()
-        if code == 5:  # ERR_PARAMETER_RANGE_ERROR: the packet is still queued; out_len is its size
-            packets.grow(packets.out_len.value)
-            code = function(handle, packets.buf, packets.cap, packets.out_len)
-            if code == 0:
-                return packets.view[: packets.out_len.value].tobytes()
+    def after(self, code: int, function: Callable[..., int], handle: Any) -> bytes:
+        """get_packet's slow path, after `function` (a hot ``dtls_*_get_packet``) returned `code`
+        other than OK: on ERR_PARAMETER_RANGE_ERROR the packet is still queued and out_len is its
+        size, so grow and read it; otherwise (nothing queued, an error) b""."""
+        if code == _ERR_PARAMETER_RANGE_ERROR:
+            self.grow(self.out_len.value)
+            if function(handle, self.buf, self.cap_arg, self.out_ptr) == 0:
+                return self.view[: self.out_len.value].tobytes()
         return b""
-    finally:
-        packets.lock.release()
 
 
 # MARK: - Blocking waits that a signal interrupts

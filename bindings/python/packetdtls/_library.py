@@ -484,6 +484,48 @@ class _Library:
 _cdll, _path = load_first(candidates())
 lib = _Library(_cdll, _path)
 
+# MARK: - The per-packet calls, bound once without argtypes
+#
+# With argtypes, ctypes passes every argument through its type's from_param, and for a handle
+# (POINTER of a Structure) that check runs isinstance/issubclass through the ctypes metaclasses: most
+# of what a short call costs (docs/PERFORMANCE.md, "The Python binding's per-call cost"). The calls
+# below are the per-packet ones, and the binding passes them only objects it made itself, which ctypes
+# passes as exactly the declared C types without argtypes: a handle of the declared kind (pointer),
+# bytes or a ctypes array (uint8_t *), a ctypes.c_size_t (size_t), a pointer to a c_size_t (size_t *).
+# Never a Python int (that would go as a C int). Each is a second function object for the symbol:
+# ``lib.X`` keeps its argtypes for every other use. The restype is the declared one.
+
+HOT_FUNCTIONS: Tuple[str, ...] = (
+    "dtls_peer_poll",
+    "dtls_peer_get_status",
+    "dtls_peer_put_packet",
+    "dtls_peer_get_packet",
+    "dtls_peer_get_available_packet_count",
+    "dtls_udp_put_packet",
+    "dtls_udp_get_packet",
+    "dtls_udp_get_available_packet_count",
+    "dtls_udp_server_poll",
+)
+
+
+def _unchecked(name: str) -> Callable[..., Any]:
+    """`name` without argtypes (see above); a library without it gets a function raising
+    MissingFunctionError when called, as ``lib.name`` would."""
+    try:
+        function = _cdll[name]  # CDLL.__getitem__ makes a new function object; getattr would share lib's
+    except AttributeError:
+
+        def missing(*_: Any) -> Any:
+            return getattr(lib, name)  # raises MissingFunctionError with the library's path
+
+        return missing
+    function.restype = FUNCTIONS[name][0]
+    return function
+
+
+#: name -> the function without argtypes, for the per-packet paths of the class modules.
+hot: Dict[str, Callable[..., Any]] = {name: _unchecked(name) for name in HOT_FUNCTIONS}
+
 
 def library_path() -> str:
     """The path (or name) of the libpacketdtls that was loaded."""

@@ -15,13 +15,12 @@ from ._common import (
     c_str,
     c_u32,
     closed_error,
-    get_packet,
     instance,
     read_string,
     type_error,
 )
-from ._errors import Error, Status, to_error, to_status
-from ._library import dtls_peer_stats, lib
+from ._errors import _ERRORS, _STATUSES, Error, Status, to_error, to_status
+from ._library import dtls_peer_stats, hot, lib
 from .session import DTLSSession
 from .variant import VarPeer
 from .tls_options import TLSOptions
@@ -50,6 +49,14 @@ class PeerStats(NamedTuple):
     hibernations: int  #: times the session hibernated after a quiet spell
     wakes: int  #: times a hibernated session woke again
 
+# The per-packet calls: bound once, without argtypes (_library.hot); only the binding's own objects go in.
+_poll = hot["dtls_peer_poll"]
+_get_status = hot["dtls_peer_get_status"]
+_put_packet = hot["dtls_peer_put_packet"]
+_get_packet = hot["dtls_peer_get_packet"]
+_get_available_packet_count = hot["dtls_peer_get_available_packet_count"]
+_size_t = ctypes.c_size_t
+
 _NAMES_3X = ("validate_certs", "for_hostname", "valid_certificate")
 _NAMES_4X = ("hostname", "client_options")
 
@@ -77,7 +84,7 @@ class PacketPeerDTLS(VarPeer, HandleOwner):
         self._after_wrap()
 
     def _after_wrap(self) -> None:
-        self._packets = PacketBuffer()
+        self._packets = [PacketBuffer()]  # spare receive buffers (PacketBuffer)
         self._udp: Optional[PacketPeerUDP] = None  # the transport: a child keeps its parent alive
 
     # MARK: connect_to_peer, both generations in one method
@@ -139,7 +146,11 @@ class PacketPeerDTLS(VarPeer, HandleOwner):
         h = self._h
         if h is None:
             raise closed_error(self)
-        return to_error(lib.dtls_peer_poll(h))
+        code = _poll(h)
+        try:  # to_error() inline: this is the per-packet path
+            return _ERRORS[code]
+        except IndexError:
+            return code
 
     def fileno(self) -> int:
         """Beyond Godot: the descriptor of the UDP peer this session runs over (its ``fileno()``), for
@@ -157,7 +168,11 @@ class PacketPeerDTLS(VarPeer, HandleOwner):
         h = self._h
         if h is None:
             raise closed_error(self)
-        return to_status(lib.dtls_peer_get_status(h))
+        code = _get_status(h)
+        try:
+            return _STATUSES[code]
+        except IndexError:
+            return code
 
     def disconnect_from_peer(self) -> Error:
         """Sends close_notify (once, without waiting) and becomes STATUS_DISCONNECTED."""
@@ -171,22 +186,35 @@ class PacketPeerDTLS(VarPeer, HandleOwner):
         if h is None:
             raise closed_error(self)
         if type(buffer) is bytes:
-            return to_error(lib.dtls_peer_put_packet(h, buffer, len(buffer)))
-        data, size, keep = c_data("put_packet", "buffer", buffer)
-        return to_error(lib.dtls_peer_put_packet(h, data, size))
+            code = _put_packet(h, buffer, _size_t(len(buffer)))
+        else:
+            data, size, keep = c_data("put_packet", "buffer", buffer)
+            code = _put_packet(h, data, _size_t(size))
+        try:
+            return _ERRORS[code]
+        except IndexError:
+            return code
 
     def get_packet(self) -> bytes:
         """The next decrypted packet, or b"" (then get_packet_error() says why)."""
         h = self._h
         if h is None:
             raise closed_error(self)
-        return get_packet(lib.dtls_peer_get_packet, h, self._packets)
+        spare = self._packets
+        try:
+            packets = spare.pop()
+        except IndexError:  # another thread is inside get_packet of this peer: a buffer of its own
+            packets = PacketBuffer()
+        code = _get_packet(h, packets.buf, packets.cap_arg, packets.out_ptr)
+        data = packets.view[: packets.out_len.value].tobytes() if code == 0 else packets.after(code, _get_packet, h)
+        spare.append(packets)
+        return data
 
     def get_available_packet_count(self) -> int:
         h = self._h
         if h is None:
             raise closed_error(self)
-        return lib.dtls_peer_get_available_packet_count(h)  # restype c_int: already an int
+        return _get_available_packet_count(h)  # restype c_int: already an int
 
     def get_packet_error(self) -> Error:
         return to_error(lib.dtls_peer_get_packet_error(self._handle()))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import math
 from typing import Optional
 
@@ -15,17 +16,22 @@ from ._common import (
     c_str,
     closed_error,
     descriptor,
-    get_packet,
     read_string,
     type_error,
     wait_in_slices,
 )
-from ._errors import Error, to_error
-from ._library import lib
+from ._errors import _ERRORS, Error, to_error
+from ._library import hot, lib
 from .udp_stats import UDPStats, read_udp_stats
 from .variant import VarPeer
 
 __all__ = ["PacketPeerUDP"]
+
+# The per-packet calls: bound once, without argtypes (_library.hot); only the binding's own objects go in.
+_put_packet = hot["dtls_udp_put_packet"]
+_get_packet = hot["dtls_udp_get_packet"]
+_get_available_packet_count = hot["dtls_udp_get_available_packet_count"]
+_size_t = ctypes.c_size_t
 
 
 class PacketPeerUDP(VarPeer, HandleOwner):
@@ -45,7 +51,7 @@ class PacketPeerUDP(VarPeer, HandleOwner):
         self._after_wrap()
 
     def _after_wrap(self) -> None:
-        self._packets = PacketBuffer()
+        self._packets = [PacketBuffer()]  # spare receive buffers (PacketBuffer)
         self._server: object = None  # the UDPServer this peer was taken from, kept alive with it
 
     # MARK: Socket
@@ -188,22 +194,35 @@ class PacketPeerUDP(VarPeer, HandleOwner):
         if h is None:
             raise closed_error(self)
         if type(buffer) is bytes:
-            return to_error(lib.dtls_udp_put_packet(h, buffer, len(buffer)))
-        data, size, keep = c_data("put_packet", "buffer", buffer)
-        return to_error(lib.dtls_udp_put_packet(h, data, size))
+            code = _put_packet(h, buffer, _size_t(len(buffer)))
+        else:
+            data, size, keep = c_data("put_packet", "buffer", buffer)
+            code = _put_packet(h, data, _size_t(size))
+        try:  # to_error() inline: this is the per-packet path
+            return _ERRORS[code]
+        except IndexError:
+            return code
 
     def get_packet(self) -> bytes:
         """The next queued datagram, or b"" (then get_packet_error() says why)."""
         h = self._h
         if h is None:
             raise closed_error(self)
-        return get_packet(lib.dtls_udp_get_packet, h, self._packets)
+        spare = self._packets
+        try:
+            packets = spare.pop()
+        except IndexError:  # another thread is inside get_packet of this peer: a buffer of its own
+            packets = PacketBuffer()
+        code = _get_packet(h, packets.buf, packets.cap_arg, packets.out_ptr)
+        data = packets.view[: packets.out_len.value].tobytes() if code == 0 else packets.after(code, _get_packet, h)
+        spare.append(packets)
+        return data
 
     def get_available_packet_count(self) -> int:
         h = self._h
         if h is None:
             raise closed_error(self)
-        return lib.dtls_udp_get_available_packet_count(h)  # restype c_int: already an int
+        return _get_available_packet_count(h)  # restype c_int: already an int
 
     def get_packet_error(self) -> Error:
         return to_error(lib.dtls_udp_get_packet_error(self._handle()))

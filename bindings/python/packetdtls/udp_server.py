@@ -8,12 +8,14 @@ import math
 from typing import Optional
 
 from ._common import HandleOwner, c_bool, c_int, c_str, closed_error, descriptor, type_error, wait_in_slices
-from ._errors import Error, to_error
-from ._library import lib
+from ._errors import _ERRORS, Error, to_error
+from ._library import hot, lib
 from .udp import PacketPeerUDP
 from .udp_stats import UDPStats, read_udp_stats
 
 __all__ = ["UDPServer"]
+
+_poll = hot["dtls_udp_server_poll"]  # bound once, without argtypes (_library.hot)
 
 
 class UDPServer(HandleOwner):
@@ -64,7 +66,11 @@ class UDPServer(HandleOwner):
         h = self._h
         if h is None:
             raise closed_error(self)
-        return to_error(lib.dtls_udp_server_poll(h))
+        code = _poll(h)
+        try:  # to_error() inline: this is the per-packet path
+            return _ERRORS[code]
+        except IndexError:
+            return code
 
     def wait(self, timeout: float) -> Error:
         """Beyond Godot: blocks until a datagram waits on the socket or `timeout` seconds pass

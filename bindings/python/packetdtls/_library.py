@@ -3,7 +3,8 @@
 # The shape follows llvmlite's binding/ffi.py: one error that lists every place tried, one
 # POINTER(Structure) type per handle kind so handles cannot be mixed up, argtypes/restype for
 # every function grouped in one table. Functions are bound on first use, so a library that lacks
-# a function still imports; the function itself then raises MissingFunctionError.
+# a function still imports; the function itself then raises MissingFunctionError. The few per-packet
+# calls also have a second, argtypes-free function object each (``hot``, at the end), bound at import.
 """Loading libpacketdtls.so and the ctypes declarations of include/packetdtls.h."""
 
 from __future__ import annotations
@@ -454,6 +455,10 @@ def load_first(places: Sequence[Tuple[str, Optional[str]]]) -> Tuple[ctypes.CDLL
 # MARK: - Binding functions on first use
 
 
+def _missing(name: str, path: str) -> MissingFunctionError:
+    return MissingFunctionError(f"{name} is declared in packetdtls.h but {path} does not export it (rebuild the library)")
+
+
 class _Library:
     """The loaded library. ``lib.dtls_x`` is the declared ctypes function, bound on first access."""
 
@@ -469,9 +474,7 @@ class _Library:
         try:
             function = getattr(self._cdll, name)
         except AttributeError:
-            raise MissingFunctionError(
-                f"{name} is declared in packetdtls.h but {self.path} does not export it (rebuild the library)"
-            ) from None
+            raise _missing(name, self.path) from None
         function.restype = restype
         function.argtypes = list(argtypes)
         setattr(self, name, function)  # later look-ups hit the instance dict, not __getattr__
@@ -516,7 +519,7 @@ def _unchecked(name: str) -> Callable[..., Any]:
     except AttributeError:
 
         def missing(*_: Any) -> Any:
-            return getattr(lib, name)  # raises MissingFunctionError with the library's path
+            raise _missing(name, _path)
 
         return missing
     function.restype = FUNCTIONS[name][0]

@@ -17,6 +17,7 @@ from packetdtls import (
     Error,
     PacketPeerDTLS,
     PacketPeerUDP,
+    Status,
     TLSOptions,
     UDPServer,
     X509Certificate,
@@ -420,6 +421,57 @@ def test_big_packets_and_bytes_likes(server_4x):
     assert server_peer.get_packet() == b"ba" and server_peer.get_packet() == b"mv"
     with pytest.raises(TypeError):
         client.put_packet("text")  # type: ignore[arg-type]
+
+
+def test_get_packet_after_a_bigger_packet_returns_exact_bytes(server_4x):
+    """get_packet reads into one reused buffer per peer, grown by the size the library reports: after a
+    packet that made it grow, smaller ones come back exact (nothing of the bigger one's tail), and the
+    bytes returned earlier stay as they were. Both directions (the client's buffer too)."""
+    client = connect(server_4x, False)
+    server_peer = server_4x.connected()[0]
+    limit = client.get_max_packet_size()
+    big = (bytes(range(256)) * ((limit + 255) // 256))[: min(limit, 5000)]
+    assert len(big) > 2048  # past the first buffer: it must grow
+    payloads = [b"first", big, b"small", big[:3000][::-1], b"x", bytes(range(7)) * 100, b"last"]
+    got_server: List[bytes] = []
+    got_client: List[bytes] = []
+    for payload in payloads:
+        assert client.put_packet(payload) is Error.OK
+        run_until(server_4x, [client], lambda: server_peer.get_available_packet_count() > 0)
+        got_server.append(server_peer.get_packet())
+        assert server_peer.get_packet_error() is Error.OK
+        assert server_peer.put_packet(memoryview(bytearray(got_server[-1]))) is Error.OK  # a writable buffer
+        run_until(server_4x, [client], lambda: client.get_available_packet_count() > 0)
+        got_client.append(client.get_packet())
+    assert got_server == payloads and got_client == payloads
+    assert all(type(packet) is bytes for packet in got_server + got_client)
+    assert server_peer.get_packet() == b"" and server_peer.get_packet_error() is Error.ERR_UNAVAILABLE
+
+
+def test_per_packet_calls_keep_their_types_and_errors(server_4x):
+    """The per-packet calls skip ctypes' argument checks (packetdtls._library.hot): what a caller gets
+    wrong is still a TypeError before C is called, the peer keeps working, and the results are the
+    Error / Status members."""
+    client = connect(server_4x, False)
+    server_peer = server_4x.connected()[0]
+    for wrong in (None, 42, 4.2, "text", [1, 2], object(), PacketPeerUDP(), client):
+        with pytest.raises(TypeError):
+            client.put_packet(wrong)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        client.put_packet()  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        client.get_packet(b"x")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        client.poll(1)  # type: ignore[call-arg]
+    assert client.poll() is Error.OK and server_peer.poll() is Error.OK
+    assert client.get_status() is Status.STATUS_CONNECTED
+    assert type(client.get_available_packet_count()) is int
+    assert client.put_packet(b"still fine") is Error.OK
+    run_until(server_4x, [client], lambda: server_peer.get_available_packet_count() > 0)
+    assert server_peer.get_packet() == b"still fine"
+    limit = client.get_max_packet_size()
+    assert client.put_packet(bytes(limit + 1)) is Error.ERR_INVALID_PARAMETER
+    assert packetdtls.last_error_message() != ""  # the library's reason, as before
 
 
 def test_a_burst_arrives_whole(server_4x):

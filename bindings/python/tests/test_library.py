@@ -53,6 +53,36 @@ def test_every_exported_function_binds_with_its_declaration():
             assert function.argtypes is not None and len(function.argtypes) == len(FUNCTIONS[name][1])
 
 
+def test_hot_functions_are_declared_and_skip_only_the_argument_checks(monkeypatch):
+    """The per-packet calls without argtypes (_library.hot): each is a function of the table, with its
+    declared restype, a function object of its own (lib's keeps its argtypes), and takes only arguments
+    the binding builds itself (handles, buffers, size_t and size_t * as ctypes objects)."""
+    allowed = {
+        _library.PeerHandle,
+        _library.UdpHandle,
+        _library.UdpServerHandle,
+        ctypes.c_void_p,
+        ctypes.c_size_t,
+        ctypes.POINTER(ctypes.c_size_t),
+    }
+    assert set(_library.hot) == set(_library.HOT_FUNCTIONS)
+    for name, function in _library.hot.items():
+        restype, argtypes = FUNCTIONS[name]
+        assert function.argtypes is None and function.restype is restype
+        assert function is not getattr(_library.lib, name)
+        assert getattr(_library.lib, name).argtypes == list(argtypes)
+        assert set(argtypes) <= allowed, name
+
+    class NoSymbols:
+        def __getitem__(self, name: str) -> None:
+            raise AttributeError(name)
+
+    monkeypatch.setattr(_library, "_cdll", NoSymbols())
+    missing = _library._unchecked("dtls_peer_poll")
+    with pytest.raises(_library.MissingFunctionError, match="dtls_peer_poll"):
+        missing(None)
+
+
 def test_handle_kinds_cannot_be_mixed():
     peer = PacketPeerDTLS()
     with pytest.raises(ctypes.ArgumentError):

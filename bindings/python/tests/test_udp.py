@@ -121,6 +121,23 @@ def test_large_datagrams_are_not_lost():
     assert receive(b) == small
 
 
+def test_get_packet_after_a_bigger_datagram_returns_exact_bytes():
+    """The reused receive buffer: after a datagram that made it grow, smaller and empty ones come back
+    exact, and the bytes returned earlier stay as they were."""
+    a, b = bound_pair()
+    payloads = [b"first", bytes(range(256)) * 40, b"small", b"", bytes(3000), b"x" * 2049, b"last"]
+    got = []
+    for payload in payloads:
+        assert a.put_packet(payload) is Error.OK
+        got.append(receive(b))
+        assert b.get_packet_error() is Error.OK
+    assert got == payloads and all(type(packet) is bytes for packet in got)
+    for wrong in (None, 42, "text", [1], object(), a):
+        with pytest.raises(TypeError):
+            a.put_packet(wrong)  # type: ignore[arg-type]
+    assert a.put_packet(bytearray(b"after")) is Error.OK and receive(b) == b"after"
+
+
 def test_too_large_datagram_is_refused():
     a, _ = bound_pair()
     assert a.put_packet(bytes(65508)) == Error.ERR_INVALID_PARAMETER

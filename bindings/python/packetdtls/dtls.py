@@ -19,7 +19,7 @@ from ._common import (
     read_string,
     type_error,
 )
-from ._errors import _ERRORS, _STATUSES, Error, Status, to_error, to_status
+from ._errors import _ERRORS, _STATUSES, Error, Status, to_error
 from ._library import dtls_peer_stats, hot, lib
 from .session import DTLSSession
 from .variant import VarPeer

@@ -51,43 +51,54 @@ extension PacketPeerUDP: DatagramTransport {
                 packet.bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
                 return (.datagram(packet.bytes.count), more)
             }
-            guard let ownSocket else {
+            // Unretained: under the lock the socket stays.
+            guard let socket = unretainedOwnSocket else {
                 if serverLink != nil { return (.empty, false) }
                 return (.failed("the UDP peer has no socket (closed, or its server stopped)"), false)
             }
-            // The first straight into `buffer` (recv), then one more read into the spill buffer: EAGAIN
-            // means the socket is empty behind the first, so the reader need not ask again; a datagram
-            // is queued. Two plain reads cost the kernel less than one recvmmsg of two (about 0.18 us
-            // per receive here, docs/PERFORMANCE.md). A connected socket hears only its peer: the
-            // sources need not be asked for.
-            let peer = connectedHost
-            let none = Self.noSpill
-            switch ownSocket.receive(into: buffer, spill: none, wantSource: peer == nil) {
-            case .datagram(let length, let source, _):
-                lastSource = peer ?? source
-                let spill = receiveSpillLocked()
-                var more = true
-                switch ownSocket.receive(into: spill, spill: none, wantSource: peer == nil) {
-                case .datagram(let secondLength, let secondSource, let truncated):
-                    if truncated {
-                        traffic.datagramsDropped += 1
-                    } else {
-                        queue.append(.init(bytes: Array(UnsafeRawBufferPointer(rebasing: spill[..<secondLength])),
-                                           source: peer ?? secondSource))
-                        traffic.datagramsReceived += 1
-                    }
-                case .empty:
-                    more = false
-                case .failed:
-                    // Said again by the next read, if it lasts.
-                    break
+            return socket._withUnsafeGuaranteedRef { receiveOwnLocked(into: buffer, $0) }
+        }
+    }
+
+    /// receiveDatagramReportingMore from the peer's own socket (the queue is empty), under the lock.
+    private func receiveOwnLocked(into buffer: UnsafeMutableRawBufferPointer, _ ownSocket: UDPSocket)
+        -> (received: DatagramReceive, moreWaiting: Bool) {
+        // The first straight into `buffer` (recv), then one more read into the spill buffer: EAGAIN
+        // means the socket is empty behind the first, so the reader need not ask again; a datagram
+        // is queued. Two plain reads cost the kernel less than one recvmmsg of two (about 0.18 us
+        // per receive here, docs/PERFORMANCE.md). A connected socket hears only its peer: the
+        // sources need not be asked for.
+        let peer = connectedHost
+        let none = Self.noSpill
+        // A connected socket: recv, without a source address to clear and read.
+        let first = peer != nil ? ownSocket.receiveConnected(into: buffer)
+                                : ownSocket.receive(into: buffer, spill: none, wantSource: true)
+        switch first {
+        case .datagram(let length, let source, _):
+            lastSource = peer ?? source
+            let spill = receiveSpillLocked()
+            var more = true
+            switch peer != nil ? ownSocket.receiveConnected(into: spill)
+                               : ownSocket.receive(into: spill, spill: none, wantSource: true) {
+            case .datagram(let secondLength, let secondSource, let truncated):
+                if truncated {
+                    traffic.datagramsDropped += 1
+                } else {
+                    queue.append(.init(bytes: Array(UnsafeRawBufferPointer(rebasing: spill[..<secondLength])),
+                                       source: peer ?? secondSource))
+                    traffic.datagramsReceived += 1
                 }
-                return (length > buffer.count ? .oversized(length) : .datagram(length), more)
             case .empty:
-                return (.empty, false)
-            case .failed(let code):
-                return (.failed("recv on UDP port \(ownSocket.localPort) failed: \(errnoText(code))"), false)
+                more = false
+            case .failed:
+                // Said again by the next read, if it lasts.
+                break
             }
+            return (length > buffer.count ? .oversized(length) : .datagram(length), more)
+        case .empty:
+            return (.empty, false)
+        case .failed(let code):
+            return (.failed("recv on UDP port \(ownSocket.localPort) failed: \(errnoText(code))"), false)
         }
     }
 
@@ -95,8 +106,9 @@ extension PacketPeerUDP: DatagramTransport {
     public func sendDatagram(_ bytes: UnsafeRawBufferPointer) -> DatagramSend {
         lock.withLock {
             // The common case, a socket of our own connected to the peer: no route to build.
-            if connectedHost != nil, let ownSocket, serverLink == nil {
-                switch ownSocket.send(bytes, to: nil) {
+            if connectedHost != nil, let socket = unretainedOwnSocket, serverLink == nil {
+                // Unretained: under the lock the socket stays.
+                switch socket._withUnsafeGuaranteedRef({ $0.send(bytes, to: nil) }) {
                 case .sent: return .sent
                 case .wouldBlock: return .wouldBlock
                 case .failed(let code):

@@ -41,7 +41,12 @@ public final class PacketPeerUDP: @unchecked Sendable {
     // The state below is internal rather than private only so that the PacketPeerUDP+*.swift files
     // reach it. Every stored `var` is touched under `lock` only: @exclusivity(unchecked), see Lock.
     /// This peer's own socket; nil when unbound or when it belongs to a server.
-    @exclusivity(unchecked) var ownSocket: UDPSocket?
+    @exclusivity(unchecked) var ownSocket: UDPSocket? {
+        didSet { unretainedOwnSocket = ownSocket.map { Unmanaged.passUnretained($0) } }
+    }
+    /// `ownSocket` without a reference count, for the DTLS receive and send under the lock (which
+    /// `ownSocket` cannot change without): a retain and release fewer per datagram.
+    @exclusivity(unchecked) var unretainedOwnSocket: Unmanaged<UDPSocket>?
     /// Set while this peer belongs to a UDPServer (pending or taken). Only init(server:...) sets it;
     /// once cleared it stays nil (see `fedByServer`).
     @exclusivity(unchecked) var serverLink: ServerLink?

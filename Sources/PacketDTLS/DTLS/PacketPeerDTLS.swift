@@ -276,13 +276,15 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             inputLeft = session.mayHaveInputAfterReads
         }
         liveness.observeKeepalives(total: session.keepalivesReceived)
-        checkIdleTimeout(session)
+        // One clock read for the checks below (each read its own: about 60 instructions a poll).
+        let now = MonotonicClock.coarseMilliseconds()
+        checkIdleTimeout(session, now: now)
         guard status == .connected else { return }
-        if let reason = liveness.checkConnected(session) {
+        if let reason = liveness.checkConnected(session, now: now) {
             end(.error, reason)
             return
         }
-        if hibernateIfDue(session) {
+        if hibernateIfDue(session, now: now) {
             settleAsleep(seenArrivals)
             return
         }
@@ -434,9 +436,9 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         }
     }
 
-    private func checkIdleTimeout(_ session: DTLSSession) {
+    private func checkIdleTimeout(_ session: DTLSSession, now: UInt64) {
         guard status == .connected, idleTimeoutMs > 0 else { return }
-        let silent = MonotonicClock.coarseMilliseconds() &- session.lastReceiveMs
+        let silent = now &- session.lastReceiveMs
         if silent >= UInt64(idleTimeoutMs) {
             // Tell the peer, so it ends too instead of talking into the void until its own timeout.
             session.sendInactivityClose()
@@ -748,10 +750,9 @@ extension PacketPeerDTLS {
     }
 
     /// Hibernates `session` when it has been quiet long enough; true when it now sleeps.
-    fileprivate func hibernateIfDue(_ session: DTLSSession) -> Bool {
+    fileprivate func hibernateIfDue(_ session: DTLSSession, now: UInt64) -> Bool {
         // A refusal being probed needs the session awake (SessionLiveness).
         guard status == .connected, !liveness.isProbing, let due = hibernation.dueMs(for: session) else { return false }
-        let now = MonotonicClock.coarseMilliseconds()
         guard now >= due else { return false }
         // A decrypted record still inside mbedTLS moves to the inbox: the context is about to go.
         if session.heldRecordLength > 0 {

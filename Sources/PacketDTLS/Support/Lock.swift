@@ -38,7 +38,11 @@ public struct Lock: @unchecked Sendable {
     @inlinable @inline(__always)
     public func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         storage.handle.unsafeLock()
-        defer { storage.handle.unsafeUnlock() }
+        if let hooks = storage.sanitizer { hooks.pointee.acquire(storage.address) }
+        defer {
+            if let hooks = storage.sanitizer { hooks.pointee.release(storage.address) }
+            storage.handle.unsafeUnlock()
+        }
         return try body()
     }
 
@@ -46,21 +50,53 @@ public struct Lock: @unchecked Sendable {
     /// place that must reach "upwards" against the lock order (a stopping UDPServer ending the DTLS
     /// sessions over its peers), which backs off instead of waiting.
     public func tryLock() -> Bool {
-        storage.handle.unsafeTryLock()
+        guard storage.handle.unsafeTryLock() else { return false }
+        if let hooks = storage.sanitizer { hooks.pointee.acquire(storage.address) }
+        return true
     }
 
     /// Releases a lock taken with tryLock(), on the thread that took it.
     public func unlock() {
+        if let hooks = storage.sanitizer { hooks.pointee.release(storage.address) }
         storage.handle.unsafeUnlock()
     }
 }
 
-/// One object: a header and the lock word right after it.
+/// One object: a header, the lock word and the sanitizer hooks (32 bytes, one malloc chunk as with
+/// the lock word alone).
 @usableFromInline
 final class LockStorage {
     @usableFromInline let handle = _MutexHandle()
+    /// ThreadSanitizer's hooks when the process runs under it, else nil. A waiter that sleeps takes
+    /// the lock inside the kernel (FUTEX_LOCK_PI), where ThreadSanitizer cannot see an acquire: told
+    /// explicitly, it orders what the lock orders.
+    @usableFromInline let sanitizer: UnsafePointer<SanitizerHooks>? = SanitizerHooks.present
 
     init() {}
+
+    /// The address the sanitizer knows this lock by.
+    @usableFromInline var address: UnsafeRawPointer {
+        UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())
+    }
+}
+
+/// ThreadSanitizer's annotations (sanitizer/tsan_interface.h), found at run time: a build without
+/// the sanitizer has none and pays one nil check per lock and unlock.
+@usableFromInline
+struct SanitizerHooks {
+    @usableFromInline let acquire: @convention(c) (UnsafeRawPointer?) -> Void
+    @usableFromInline let release: @convention(c) (UnsafeRawPointer?) -> Void
+
+    /// Looked up once per process (RTLD_DEFAULT: the executable and every library loaded); never
+    /// written after, so shared freely.
+    nonisolated(unsafe) static let present: UnsafePointer<SanitizerHooks>? = {
+        guard let acquire = dlsym(nil, "__tsan_acquire"), let release = dlsym(nil, "__tsan_release") else { return nil }
+        typealias Hook = @convention(c) (UnsafeRawPointer?) -> Void
+        let hooks = UnsafeMutablePointer<SanitizerHooks>.allocate(capacity: 1)
+        hooks.initialize(to: SanitizerHooks(acquire: unsafeBitCast(acquire, to: Hook.self),
+                                            release: unsafeBitCast(release, to: Hook.self)))
+        return UnsafePointer(hooks)
+    }()
 }
 
 /// A non-recursive pthread mutex at a fixed heap address (a pthread_mutex_t must never move), for

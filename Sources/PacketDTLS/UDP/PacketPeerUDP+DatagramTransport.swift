@@ -47,9 +47,12 @@ extension PacketPeerUDP: DatagramTransport {
             if !queue.isEmpty, let packet = takeQueuedLocked() {
                 lastSource = packet.source
                 let more = mayHaveDatagramLocked
-                guard packet.bytes.count <= buffer.count else { return (.oversized(packet.bytes.count), more) }
+                let length = packet.bytes.count
+                guard length <= buffer.count else { return (.oversized(length), more) }
                 packet.bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
-                return (.datagram(packet.bytes.count), more)
+                // Copied out: the array serves the server's next datagram for this peer.
+                if serverLink != nil { keepSpareLocked(packet.bytes) }
+                return (.datagram(length), more)
             }
             // Unretained: under the lock the socket stays.
             guard let socket = unretainedOwnSocket else {

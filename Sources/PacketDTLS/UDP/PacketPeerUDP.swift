@@ -75,6 +75,12 @@ public final class PacketPeerUDP: @unchecked Sendable {
     /// a send copies it only where it is set.
     @exclusivity(unchecked) var replySource: ReplySource?
 
+    /// The array of the last datagram the DTLS peer above read from the queue of a server's peer,
+    /// kept (up to spareDatagramLimit bytes) so the server's next datagram of the same length for
+    /// this peer is copied into it instead of a new allocation: one malloc and one free fewer per
+    /// datagram (docs/PERFORMANCE.md, session 5). Empty ([], no allocation) otherwise.
+    @exclusivity(unchecked) var spareDatagram: [UInt8] = []
+
     /// A new peer with no socket.
     public init() {}
 
@@ -168,6 +174,7 @@ public final class PacketPeerUDP: @unchecked Sendable {
             destination = nil
             queue.removeAll()
             queue = PacketQueue(byteLimit: Self.defaultReceiveBufferSize)
+            spareDatagram = []
             // A quiet DTLS peer above must look again, to find the transport gone.
             if reportsArrivals { dtlsPeer?.datagramArrived() }
             return link.map { (server, $0.remote) }

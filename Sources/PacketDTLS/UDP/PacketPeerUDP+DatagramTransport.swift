@@ -44,14 +44,14 @@ extension PacketPeerUDP: DatagramTransport {
     public func receiveDatagramReportingMore(into buffer: UnsafeMutableRawBufferPointer)
         -> (received: DatagramReceive, moreWaiting: Bool) {
         lock.withLock {
-            if !queue.isEmpty, let packet = takeQueuedLocked() {
+            if !queue.isEmpty, var packet = takeQueuedLocked() {
                 lastSource = packet.source
                 let more = mayHaveDatagramLocked
                 let length = packet.bytes.count
                 guard length <= buffer.count else { return (.oversized(length), more) }
                 packet.bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
                 // Copied out: the array serves the server's next datagram for this peer.
-                if serverLink != nil { keepSpareLocked(packet.bytes) }
+                if serverLink != nil { keepSpareLocked(&packet.bytes) }
                 return (.datagram(length), more)
             }
             // Unretained: under the lock the socket stays.
@@ -117,6 +117,18 @@ extension PacketPeerUDP: DatagramTransport {
                 case .failed(let code):
                     let whereTo = connectedHost?.description ?? "the connected host"
                     return .failed("sending \(bytes.count) bytes to \(whereTo) failed: \(errnoText(code))")
+                }
+            }
+            // A server's peer (every datagram of a game server's sessions): through the batch or the
+            // shared socket, both unretained (under the lock, `serverLink` holds them).
+            if let link = unretainedLink {
+                let outcome = link.sendBatch._withUnsafeGuaranteedRef { $0.enqueue(bytes, to: link.remote, from: replySource) }
+                    ?? link.socket._withUnsafeGuaranteedRef { $0.send(bytes, to: link.remote, from: replySource) }
+                switch outcome {
+                case .sent: return .sent
+                case .wouldBlock: return .wouldBlock
+                case .failed(let code):
+                    return .failed("sending \(bytes.count) bytes to \(link.remote.description) failed: \(errnoText(code))")
                 }
             }
             let route = sendRouteLocked()

@@ -58,17 +58,17 @@ extension PacketPeerUDP {
     @inline(__always)
     func copyIntoSpareLocked(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
         guard spareDatagram.count == bytes.count, bytes.count > 0 else { return Array(bytes) }
-        var reused = spareDatagram
-        spareDatagram = []
-        // `reused` is the only reference (the spare was let go above), so this writes in place.
+        var reused: [UInt8] = []
+        swap(&reused, &spareDatagram)
+        // `reused` is the only reference (swapped out of the spare), so this writes in place.
         reused.withUnsafeMutableBytes { $0.copyMemory(from: bytes) }
         return reused
     }
 
     /// Keeps the array of a datagram just read for the next deliver (see copyIntoSpareLocked). Under the lock.
     @inline(__always)
-    func keepSpareLocked(_ bytes: consuming [UInt8]) {
-        if bytes.count <= Self.spareDatagramLimit { spareDatagram = bytes }
+    func keepSpareLocked(_ bytes: inout [UInt8]) {
+        if bytes.count <= Self.spareDatagramLimit { swap(&spareDatagram, &bytes) }
     }
 
     /// Takes the oldest queued packet; reading anything lets the server wait on this peer again.

@@ -33,6 +33,20 @@ public final class PacketPeerUDP: @unchecked Sendable {
         let sendBatch: SendBatch
     }
 
+    /// A ServerLink's socket and batch as Unmanaged references (trivial to copy) and its remote.
+    /// Valid only while the peer's lock is held and `serverLink` is the link it was made from.
+    struct UnretainedServerLink {
+        let socket: Unmanaged<UDPSocket>
+        let remote: SocketAddress
+        let sendBatch: Unmanaged<SendBatch>
+
+        init(_ link: ServerLink) {
+            socket = Unmanaged.passUnretained(link.socket)
+            remote = link.remote
+            sendBatch = Unmanaged.passUnretained(link.sendBatch)
+        }
+    }
+
     let lock = Lock()
     /// PacketPeer's encode_buffer_max_size (read and set through PacketPeer, no lock needed).
     let encodeBufferMaxSizeSetting = Atomic<Int>(EncodeBufferSize.godotDefault)
@@ -49,7 +63,13 @@ public final class PacketPeerUDP: @unchecked Sendable {
     @exclusivity(unchecked) var unretainedOwnSocket: Unmanaged<UDPSocket>?
     /// Set while this peer belongs to a UDPServer (pending or taken). Only init(server:...) sets it;
     /// once cleared it stays nil (see `fedByServer`).
-    @exclusivity(unchecked) var serverLink: ServerLink?
+    @exclusivity(unchecked) var serverLink: ServerLink? {
+        didSet { unretainedLink = serverLink.map(UnretainedServerLink.init) }
+    }
+    /// `serverLink` without reference counts, for a server peer's DTLS sends under the lock (which
+    /// `serverLink`, holding the socket and batch strongly, cannot change without): copying the link
+    /// retained and released its socket and batch, four pairs per datagram (docs/PERFORMANCE.md, session 5).
+    @exclusivity(unchecked) var unretainedLink: UnretainedServerLink?
     /// `serverLink != nil`, readable without the lock: false means it stays false, so mayHaveDatagram
     /// can answer true at once (see PacketPeerUDP+DatagramTransport.swift). Written under the lock.
     let fedByServer = Atomic<Bool>(false)
@@ -89,7 +109,10 @@ public final class PacketPeerUDP: @unchecked Sendable {
     init(server: UDPServer, socket: UDPSocket, remote: SocketAddress,
          queueLimit: Int = PacketPeerUDP.defaultReceiveBufferSize, budget: QueueBudget? = nil,
          handshakeSlot: HandshakeSlot? = nil) {
-        serverLink = ServerLink(socket: socket, remote: remote, sendBatch: server.sendBatch)
+        let link = ServerLink(socket: socket, remote: remote, sendBatch: server.sendBatch)
+        serverLink = link
+        // Observers do not run in an initializer.
+        unretainedLink = UnretainedServerLink(link)
         fedByServer.store(true, ordering: .relaxed)
         linkedServer = server
         queue = PacketQueue(byteLimit: queueLimit, budget: budget)

@@ -51,7 +51,7 @@ extension PacketPeerUDP: DatagramTransport {
                 guard length <= buffer.count else { return (.oversized(length), more) }
                 packet.bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
                 // Copied out: the array serves the server's next datagram for this peer.
-                if serverLink != nil { keepSpareLocked(&packet.bytes) }
+                if unretainedLink != nil { keepSpareLocked(&packet.bytes) }
                 return (.datagram(length), more)
             }
             // Unretained: under the lock the socket stays.
@@ -156,7 +156,7 @@ extension PacketPeerUDP: DatagramTransport {
 
     /// False only for a server's peer with an empty queue. A closed peer says true, so that a DTLS
     /// poll reads, and learns at once that its transport is gone.
-    var mayHaveDatagramLocked: Bool { !queue.isEmpty || ownSocket != nil || serverLink == nil }
+    var mayHaveDatagramLocked: Bool { !queue.isEmpty || unretainedOwnSocket != nil || unretainedLink == nil }
 
     /// Only a peer's own connected socket hears ICMP refusals; a UDPServer's peers share an unconnected one.
     public var refusalsReported: UInt64 {

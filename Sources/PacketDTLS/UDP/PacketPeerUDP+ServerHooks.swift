@@ -26,7 +26,8 @@ extension PacketPeerUDP {
     /// datagram when one of the same length waits (see spareDatagram), else into a new array.
     func deliver(_ bytes: UnsafeRawBufferPointer, from source: SocketAddress, arrival: DatagramArrival) -> Delivery {
         lock.withLock {
-            guard serverLink != nil else { return .detached }
+            // The unretained link: testing `serverLink` copied it (a retain and release of its socket and batch).
+            guard unretainedLink != nil else { return .detached }
             guard queue.appendIfRoom(size: bytes.count, from: source, { copyIntoSpareLocked(bytes) }) else {
                 if !heldServerBack {
                     heldServerBack = true

@@ -58,7 +58,7 @@ struct PacketQueue {
         return true
     }
 
-    mutating func append(_ packet: Packet) {
+    mutating func append(_ packet: consuming Packet) {
         let cost = packet.bytes.count + Self.bookkeepingBytes
         byteCount += cost
         budget?.take(cost)

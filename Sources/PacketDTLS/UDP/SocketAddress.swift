@@ -168,6 +168,43 @@ struct SocketAddress: Hashable, Sendable {
     }
 }
 
+// MARK: - Hashing for the UDP server's route table
+
+extension SocketAddress {
+    /// What a Dictionary (the UDPServer's route table, looked up for every datagram) hashes with,
+    /// in place of the Hasher (SipHash-1-3) that hash(into:) feeds: two keyed 64x64->128-bit
+    /// multiplications folded (the mixing step of wyhash), about 20 instructions against about 250
+    /// (docs/PERFORMANCE.md, session 5).
+    ///
+    /// Hash flooding: clients choose their source port (and, with IPv6, much of their address). The
+    /// key is 256 random bits per process, never shown, mixed with the table's own seed, so a client
+    /// cannot compute which addresses share a bucket. The table also holds only peers the server took
+    /// in (pending ones are bounded by max_pending_connections, and behind a DTLS server's front door
+    /// only clients that returned a valid cookie get one), and a lookup of an unknown source stops at
+    /// the first empty bucket. Not a cryptographic PRF like SipHash: a table whose keys anyone could
+    /// insert would keep the default.
+    func _rawHashValue(seed: Int) -> Int {
+        let key = Self.hashKey
+        let first = Self.fold(upper ^ key.0, lower ^ key.1)
+        let rest = UInt64(port) | UInt64(scopeID) << 16
+        return Int(truncatingIfNeeded: Self.fold(first ^ key.2 ^ UInt64(UInt(bitPattern: seed)), rest ^ key.3))
+    }
+
+    /// The high and low halves of the 128-bit product, xored.
+    @inline(__always)
+    private static func fold(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let product = a.multipliedFullWidth(by: b)
+        return product.high ^ product.low
+    }
+
+    /// Drawn once per process from the system's generator (getrandom). A factor is zero, and its
+    /// product blind to the other word, only for an address word equal to a key word: a 2^-64 chance.
+    private static let hashKey: (UInt64, UInt64, UInt64, UInt64) = {
+        var generator = SystemRandomNumberGenerator()
+        return (generator.next(), generator.next(), generator.next(), generator.next())
+    }()
+}
+
 private extension UInt64 {
     /// The word whose bytes in memory are exactly these, whatever the machine's byte order.
     init(memoryBytes bytes: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)) {

@@ -762,6 +762,9 @@ extension PacketPeerDTLS {
         switch hibernation.hibernateIfDue(session, now: now) {
         case .hibernated:
             self.session = nil
+            // A sleeping session's UDPServer peer lets its spare datagram array go too (a few hundred
+            // bytes that would otherwise stay with every sleeping session). Our lock, then the UDP peer's.
+            (hibernation.sleeping?.transport as? PacketPeerUDP)?.releaseSpareDatagram()
             return true
         case .refused:
             return false

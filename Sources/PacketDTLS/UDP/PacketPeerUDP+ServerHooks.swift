@@ -72,6 +72,11 @@ extension PacketPeerUDP {
         if bytes.count <= Self.spareDatagramLimit { swap(&spareDatagram, &bytes) }
     }
 
+    /// Lets the spare datagram array go (its DTLS session hibernates: none will come for a while).
+    func releaseSpareDatagram() {
+        lock.withLock { spareDatagram = [] }
+    }
+
     /// Takes the oldest queued packet; reading anything lets the server wait on this peer again.
     func takeQueuedLocked() -> PacketQueue.Packet? {
         guard let packet = queue.removeFirst() else { return nil }

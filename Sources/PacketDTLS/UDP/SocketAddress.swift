@@ -173,7 +173,8 @@ struct SocketAddress: Hashable, Sendable {
 extension SocketAddress {
     /// What a Dictionary (the UDPServer's route table, looked up for every datagram) hashes with,
     /// in place of the Hasher (SipHash-1-3) that hash(into:) feeds: two keyed 64x64->128-bit
-    /// multiplications folded (the mixing step of wyhash), about 20 instructions against about 250
+    /// multiplications folded (the mixing step of wyhash), then MurmurHash3's finalizer: about 30
+    /// instructions against about 250
     /// (docs/PERFORMANCE.md, session 5).
     ///
     /// Hash flooding: clients choose their source port (and, with IPv6, much of their address). The
@@ -187,7 +188,22 @@ extension SocketAddress {
         let key = Self.hashKey
         let first = Self.fold(upper ^ key.0, lower ^ key.1)
         let rest = UInt64(port) | UInt64(scopeID) << 16
-        return Int(truncatingIfNeeded: Self.fold(first ^ key.2 ^ UInt64(UInt(bitPattern: seed)), rest ^ key.3))
+        let mixed = Self.fold(first ^ key.2 ^ UInt64(UInt(bitPattern: seed)), rest ^ key.3)
+        // A fold by a fixed factor leaves the low bits (the bucket) weak when only the port changes and
+        // the factor is even: half the buckets of 4,096 ports stayed empty for some keys
+        // (ServerPathTests). MurmurHash3's 64-bit finalizer spreads every bit over the low ones.
+        return Int(truncatingIfNeeded: Self.finalize(mixed))
+    }
+
+    @inline(__always)
+    private static func finalize(_ value: UInt64) -> UInt64 {
+        var h = value
+        h ^= h >> 33
+        h &*= 0xff51_afd7_ed55_8ccd
+        h ^= h >> 33
+        h &*= 0xc4ce_b9fe_1a85_ec53
+        h ^= h >> 33
+        return h
     }
 
     /// The high and low halves of the 128-bit product, xored.

@@ -326,7 +326,15 @@ final class DTLSSession {
         return CipherSuiteName.iana(name)
     }
 
-    var maxPacketSize: Int { max(0, Int(mbedtls_ssl_get_max_out_record_payload(ssl))) }
+    /// The largest payload of one record. Fixed once the handshake is over (its MTU limit is lifted
+    /// then, and nothing renegotiates), so asked of mbedTLS once: put_packet checks it every time.
+    var maxPacketSize: Int {
+        if let cachedMaxPacketSize { return cachedMaxPacketSize }
+        let size = max(0, Int(mbedtls_ssl_get_max_out_record_payload(ssl)))
+        if internals.isHandshakeOver { cachedMaxPacketSize = size }
+        return size
+    }
+    @exclusivity(unchecked) private var cachedMaxPacketSize: Int?
 
     var verifyFlags: UInt32 { mbedtls_ssl_get_verify_result(ssl) }
 

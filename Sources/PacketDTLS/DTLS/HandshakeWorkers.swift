@@ -21,7 +21,7 @@ import Musl
 
 final class HandshakeWorkers: @unchecked Sendable {
     /// Guards every field below and every job's fields.
-    fileprivate let lock = Lock()
+    fileprivate let lock = MutexLock()
     private let wakeup: UnsafeMutablePointer<pthread_cond_t>
     private var jobs: [HandshakeJob] = []
     private var nextJob = 0

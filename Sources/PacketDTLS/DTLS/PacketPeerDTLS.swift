@@ -34,7 +34,12 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     let godotVersionSetting = Atomic<Int>(GodotVersion.godot4.rawValue)
     // Every stored `var` below is touched under `lock` only: @exclusivity(unchecked), see Lock.
     @exclusivity(unchecked) private var status: DTLSStatus = .disconnected
-    @exclusivity(unchecked) private var session: DTLSSession?
+    @exclusivity(unchecked) private var session: DTLSSession? {
+        didSet { unretainedSession = session.map { Unmanaged.passUnretained($0) } }
+    }
+    /// `session` without a reference count, for calls that cannot end it (get_packet, the packet
+    /// count, a put_packet up to a failed write): a retain and release fewer each (docs/PERFORMANCE.md).
+    @exclusivity(unchecked) private var unretainedSession: Unmanaged<DTLSSession>?
     @exclusivity(unchecked) private var isServerSide = false
     @exclusivity(unchecked) private var inbox = DecryptedPackets()
     @exclusivity(unchecked) private var lastPacketError: GodotError = .ok
@@ -271,13 +276,15 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             inputLeft = session.mayHaveInputAfterReads
         }
         liveness.observeKeepalives(total: session.keepalivesReceived)
-        checkIdleTimeout(session)
+        // One clock read for the checks below (each read its own: about 60 instructions a poll).
+        let now = MonotonicClock.coarseMilliseconds()
+        checkIdleTimeout(session, now: now)
         guard status == .connected else { return }
-        if let reason = liveness.checkConnected(session) {
+        if let reason = liveness.checkConnected(session, now: now) {
             end(.error, reason)
             return
         }
-        if hibernateIfDue(session) {
+        if hibernateIfDue(session, now: now) {
             settleAsleep(seenArrivals)
             return
         }
@@ -429,9 +436,9 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         }
     }
 
-    private func checkIdleTimeout(_ session: DTLSSession) {
+    private func checkIdleTimeout(_ session: DTLSSession, now: UInt64) {
         guard status == .connected, idleTimeoutMs > 0 else { return }
-        let silent = MonotonicClock.coarseMilliseconds() &- session.lastReceiveMs
+        let silent = now &- session.lastReceiveMs
         if silent >= UInt64(idleTimeoutMs) {
             // Tell the peer, so it ends too instead of talking into the void until its own timeout.
             session.sendInactivityClose()
@@ -525,30 +532,35 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     public func putPacket(_ bytes: UnsafeRawBufferPointer) -> GodotError {
         lock.withLock {
             if hibernation.isHibernated { wakeFromHibernation() }
-            guard status == .connected, let session else {
+            guard status == .connected, let unretained = unretainedSession else {
                 return ErrorReport.fail(.unconfigured, "put_packet: the DTLS peer is \(status), not connected")
             }
-            let limit = session.maxPacketSize
-            // mbedTLS sends nothing for an empty write; refuse it rather than report a send that never was.
-            guard !bytes.isEmpty else {
-                return ErrorReport.fail(.invalidParameter, "put_packet: DTLS cannot carry an empty packet")
-            }
-            guard bytes.count <= limit else {
-                return ErrorReport.fail(.invalidParameter,
-                                        "put_packet: \(bytes.count) bytes exceed the largest record payload (\(limit))")
-            }
-            guard session.flushQueuedOutput() else {
-                return ErrorReport.fail(.busy, "put_packet: the socket's send buffer is full; the packet was not sent")
-            }
-            // .queued: a record left waiting for the socket, flushed by the next poll.
-            guard attempt({ () throws(MbedTLSError) in try session.write(bytes) }) != nil else {
-                return ErrorReport.fail(.connectionError, errorMessage)
-            }
-            if session.hasQueuedOutput { quiet.store(false, ordering: .releasing) }
-            counters.packetsSent += 1
-            counters.bytesSent += UInt64(bytes.count)
-            return .ok
+            // Unretained: only a failed write ends the session here, and nothing uses it after that.
+            return unretained._withUnsafeGuaranteedRef { session in putPacketLocked(bytes, session) }
         }
+    }
+
+    private func putPacketLocked(_ bytes: UnsafeRawBufferPointer, _ session: DTLSSession) -> GodotError {
+        let limit = session.maxPacketSize
+        // mbedTLS sends nothing for an empty write; refuse it rather than report a send that never was.
+        guard !bytes.isEmpty else {
+            return ErrorReport.fail(.invalidParameter, "put_packet: DTLS cannot carry an empty packet")
+        }
+        guard bytes.count <= limit else {
+            return ErrorReport.fail(.invalidParameter,
+                                    "put_packet: \(bytes.count) bytes exceed the largest record payload (\(limit))")
+        }
+        guard session.flushQueuedOutput() else {
+            return ErrorReport.fail(.busy, "put_packet: the socket's send buffer is full; the packet was not sent")
+        }
+        // .queued: a record left waiting for the socket, flushed by the next poll.
+        guard attempt({ () throws(MbedTLSError) in try session.write(bytes) }) != nil else {
+            return ErrorReport.fail(.connectionError, errorMessage)
+        }
+        if session.hasQueuedOutput { quiet.store(false, ordering: .releasing) }
+        counters.packetsSent += 1
+        counters.bytesSent += UInt64(bytes.count)
+        return .ok
     }
 
     public func putPacket(_ bytes: [UInt8]) -> GodotError {
@@ -575,9 +587,10 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// needed, and the packet stays queued.
     public func getPacket(into buffer: UnsafeMutableRawBufferPointer) -> (error: GodotError, length: Int) {
         lock.withLock {
-            // Older packets wait in the inbox; the newest may still be held inside mbedTLS.
-            let current = inbox.isEmpty ? session : nil
-            let held = current?.heldRecordLength ?? 0
+            // Older packets wait in the inbox; the newest may still be held inside mbedTLS. Nothing
+            // here ends the session: it is used unretained.
+            let current = inbox.isEmpty ? unretainedSession : nil
+            let held = current?._withUnsafeGuaranteedRef { $0.heldRecordLength } ?? 0
             let next = inbox.first?.count ?? held
             guard !inbox.isEmpty || held > 0 else {
                 lastPacketError = noPacketError()
@@ -589,7 +602,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
                 return (lastPacketError, next)
             }
             lastPacketError = .ok
-            if held > 0, let current { return (.ok, current.takeHeldRecord(into: buffer)) }
+            if held > 0, let current { return (.ok, current._withUnsafeGuaranteedRef { $0.takeHeldRecord(into: buffer) }) }
             let packet = inbox.removeFirst()
             if !packet.isEmpty { packet.withUnsafeBytes { buffer.copyMemory(from: $0) } }
             return (.ok, packet.count)
@@ -603,7 +616,7 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     }
 
     public func getAvailablePacketCount() -> Int {
-        lock.withLock { inbox.count + (session?.heldRecordLength ?? 0 > 0 ? 1 : 0) }
+        lock.withLock { inbox.count + (unretainedSession?._withUnsafeGuaranteedRef { $0.heldRecordLength } ?? 0 > 0 ? 1 : 0) }
     }
     public func getPacketError() -> GodotError { lock.withLock { lastPacketError } }
 
@@ -737,10 +750,9 @@ extension PacketPeerDTLS {
     }
 
     /// Hibernates `session` when it has been quiet long enough; true when it now sleeps.
-    fileprivate func hibernateIfDue(_ session: DTLSSession) -> Bool {
+    fileprivate func hibernateIfDue(_ session: DTLSSession, now: UInt64) -> Bool {
         // A refusal being probed needs the session awake (SessionLiveness).
         guard status == .connected, !liveness.isProbing, let due = hibernation.dueMs(for: session) else { return false }
-        let now = MonotonicClock.coarseMilliseconds()
         guard now >= due else { return false }
         // A decrypted record still inside mbedTLS moves to the inbox: the context is about to go.
         if session.heldRecordLength > 0 {
@@ -750,6 +762,9 @@ extension PacketPeerDTLS {
         switch hibernation.hibernateIfDue(session, now: now) {
         case .hibernated:
             self.session = nil
+            // A sleeping session's UDPServer peer lets its spare datagram array go too (a few hundred
+            // bytes that would otherwise stay with every sleeping session). Our lock, then the UDP peer's.
+            (hibernation.sleeping?.transport as? PacketPeerUDP)?.releaseSpareDatagram()
             return true
         case .refused:
             return false

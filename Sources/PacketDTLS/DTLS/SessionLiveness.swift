@@ -129,11 +129,9 @@ struct SessionLiveness {
     }
 
     /// On a connected poll: judges refusals, then sends a keepalive or a probe when one is due.
-    /// Returns why the session must end, or nil.
-    mutating func checkConnected(_ session: DTLSSession) -> String? {
-        // The common case (Godot's: no keepalive, a server's peer) costs no clock read.
+    /// Returns why the session must end, or nil. `now`: the coarse monotonic clock of this poll.
+    mutating func checkConnected(_ session: DTLSSession, now: UInt64) -> String? {
         guard watchesRefusals || keepaliveMs > 0 || answerDue || refusedSinceMs != nil else { return nil }
-        let now = MonotonicClock.coarseMilliseconds()
         if watchesRefusals {
             let total = session.transport.refusalsReported
             if total > refusalsSeen {

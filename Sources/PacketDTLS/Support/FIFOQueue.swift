@@ -23,9 +23,11 @@ struct FIFOQueue<Element> {
 
     private var mask: Int { slots.count &- 1 }
 
-    mutating func append(_ element: Element) {
+    /// Consuming: the element moves into its slot (a borrowed one was copied there, a retain and a
+    /// release per datagram of a server's peer).
+    mutating func append(_ element: consuming Element) {
         if count == slots.count { grow() }
-        slots[(head &+ count) & mask] = element
+        slots[(head &+ count) & mask] = consume element
         count &+= 1
     }
 

@@ -44,50 +44,64 @@ extension PacketPeerUDP: DatagramTransport {
     public func receiveDatagramReportingMore(into buffer: UnsafeMutableRawBufferPointer)
         -> (received: DatagramReceive, moreWaiting: Bool) {
         lock.withLock {
-            if !queue.isEmpty, let packet = takeQueuedLocked() {
+            if !queue.isEmpty, var packet = takeQueuedLocked() {
                 lastSource = packet.source
                 let more = mayHaveDatagramLocked
-                guard packet.bytes.count <= buffer.count else { return (.oversized(packet.bytes.count), more) }
+                let length = packet.bytes.count
+                guard length <= buffer.count else { return (.oversized(length), more) }
                 packet.bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
-                return (.datagram(packet.bytes.count), more)
+                // Copied out: the array serves the server's next datagram for this peer.
+                if unretainedLink != nil { keepSpareLocked(&packet.bytes) }
+                return (.datagram(length), more)
             }
-            guard let ownSocket else {
+            // Unretained: under the lock the socket stays.
+            guard let socket = unretainedOwnSocket else {
                 if serverLink != nil { return (.empty, false) }
                 return (.failed("the UDP peer has no socket (closed, or its server stopped)"), false)
             }
-            // The first straight into `buffer` (recv), then one more read into the spill buffer: EAGAIN
-            // means the socket is empty behind the first, so the reader need not ask again; a datagram
-            // is queued. Two plain reads cost the kernel less than one recvmmsg of two (about 0.18 us
-            // per receive here, docs/PERFORMANCE.md). A connected socket hears only its peer: the
-            // sources need not be asked for.
-            let peer = connectedHost
-            let none = Self.noSpill
-            switch ownSocket.receive(into: buffer, spill: none, wantSource: peer == nil) {
-            case .datagram(let length, let source, _):
-                lastSource = peer ?? source
-                let spill = receiveSpillLocked()
-                var more = true
-                switch ownSocket.receive(into: spill, spill: none, wantSource: peer == nil) {
-                case .datagram(let secondLength, let secondSource, let truncated):
-                    if truncated {
-                        traffic.datagramsDropped += 1
-                    } else {
-                        queue.append(.init(bytes: Array(UnsafeRawBufferPointer(rebasing: spill[..<secondLength])),
-                                           source: peer ?? secondSource))
-                        traffic.datagramsReceived += 1
-                    }
-                case .empty:
-                    more = false
-                case .failed:
-                    // Said again by the next read, if it lasts.
-                    break
+            return socket._withUnsafeGuaranteedRef { receiveOwnLocked(into: buffer, $0) }
+        }
+    }
+
+    /// receiveDatagramReportingMore from the peer's own socket (the queue is empty), under the lock.
+    private func receiveOwnLocked(into buffer: UnsafeMutableRawBufferPointer, _ ownSocket: UDPSocket)
+        -> (received: DatagramReceive, moreWaiting: Bool) {
+        // The first straight into `buffer` (recv), then one more read into the spill buffer: EAGAIN
+        // means the socket is empty behind the first, so the reader need not ask again; a datagram
+        // is queued. Two plain reads cost the kernel less than one recvmmsg of two (about 0.18 us
+        // per receive here, docs/PERFORMANCE.md). A connected socket hears only its peer: the
+        // sources need not be asked for.
+        let peer = connectedHost
+        let none = Self.noSpill
+        // A connected socket: recv, without a source address to clear and read.
+        let first = peer != nil ? ownSocket.receiveConnected(into: buffer)
+                                : ownSocket.receive(into: buffer, spill: none, wantSource: true)
+        switch first {
+        case .datagram(let length, let source, _):
+            lastSource = peer ?? source
+            let spill = receiveSpillLocked()
+            var more = true
+            switch peer != nil ? ownSocket.receiveConnected(into: spill)
+                               : ownSocket.receive(into: spill, spill: none, wantSource: true) {
+            case .datagram(let secondLength, let secondSource, let truncated):
+                if truncated {
+                    traffic.datagramsDropped += 1
+                } else {
+                    queue.append(.init(bytes: Array(UnsafeRawBufferPointer(rebasing: spill[..<secondLength])),
+                                       source: peer ?? secondSource))
+                    traffic.datagramsReceived += 1
                 }
-                return (length > buffer.count ? .oversized(length) : .datagram(length), more)
             case .empty:
-                return (.empty, false)
-            case .failed(let code):
-                return (.failed("recv on UDP port \(ownSocket.localPort) failed: \(errnoText(code))"), false)
+                more = false
+            case .failed:
+                // Said again by the next read, if it lasts.
+                break
             }
+            return (length > buffer.count ? .oversized(length) : .datagram(length), more)
+        case .empty:
+            return (.empty, false)
+        case .failed(let code):
+            return (.failed("recv on UDP port \(ownSocket.localPort) failed: \(errnoText(code))"), false)
         }
     }
 
@@ -95,13 +109,26 @@ extension PacketPeerUDP: DatagramTransport {
     public func sendDatagram(_ bytes: UnsafeRawBufferPointer) -> DatagramSend {
         lock.withLock {
             // The common case, a socket of our own connected to the peer: no route to build.
-            if connectedHost != nil, let ownSocket, serverLink == nil {
-                switch ownSocket.send(bytes, to: nil) {
+            if connectedHost != nil, let socket = unretainedOwnSocket, serverLink == nil {
+                // Unretained: under the lock the socket stays.
+                switch socket._withUnsafeGuaranteedRef({ $0.send(bytes, to: nil) }) {
                 case .sent: return .sent
                 case .wouldBlock: return .wouldBlock
                 case .failed(let code):
                     let whereTo = connectedHost?.description ?? "the connected host"
                     return .failed("sending \(bytes.count) bytes to \(whereTo) failed: \(errnoText(code))")
+                }
+            }
+            // A server's peer (every datagram of a game server's sessions): through the batch or the
+            // shared socket, both unretained (under the lock, `serverLink` holds them).
+            if let link = unretainedLink {
+                let outcome = link.sendBatch._withUnsafeGuaranteedRef { $0.enqueue(bytes, to: link.remote, from: replySource) }
+                    ?? link.socket._withUnsafeGuaranteedRef { $0.send(bytes, to: link.remote, from: replySource) }
+                switch outcome {
+                case .sent: return .sent
+                case .wouldBlock: return .wouldBlock
+                case .failed(let code):
+                    return .failed("sending \(bytes.count) bytes to \(link.remote.description) failed: \(errnoText(code))")
                 }
             }
             let route = sendRouteLocked()
@@ -129,7 +156,7 @@ extension PacketPeerUDP: DatagramTransport {
 
     /// False only for a server's peer with an empty queue. A closed peer says true, so that a DTLS
     /// poll reads, and learns at once that its transport is gone.
-    var mayHaveDatagramLocked: Bool { !queue.isEmpty || ownSocket != nil || serverLink == nil }
+    var mayHaveDatagramLocked: Bool { !queue.isEmpty || unretainedOwnSocket != nil || unretainedLink == nil }
 
     /// Only a peer's own connected socket hears ICMP refusals; a UDPServer's peers share an unconnected one.
     public var refusalsReported: UInt64 {

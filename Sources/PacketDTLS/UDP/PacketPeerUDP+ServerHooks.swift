@@ -22,10 +22,13 @@ extension PacketPeerUDP {
     }
 
     /// Queues a datagram the server read for this peer; `arrival` tells where the client sent it.
-    func deliver(_ bytes: [UInt8], from source: SocketAddress, arrival: DatagramArrival) -> Delivery {
+    /// `bytes` are the server's (its receive buffer): they are copied here, into the peer's spare
+    /// datagram when one of the same length waits (see spareDatagram), else into a new array.
+    func deliver(_ bytes: UnsafeRawBufferPointer, from source: SocketAddress, arrival: DatagramArrival) -> Delivery {
         lock.withLock {
-            guard serverLink != nil else { return .detached }
-            guard queue.appendIfRoom(.init(bytes: bytes, source: source)) else {
+            // The unretained link: testing `serverLink` copied it (a retain and release of its socket and batch).
+            guard unretainedLink != nil else { return .detached }
+            guard queue.appendIfRoom(size: bytes.count, from: source, { copyIntoSpareLocked(bytes) }) else {
                 if !heldServerBack {
                     heldServerBack = true
                     return .full
@@ -39,6 +42,39 @@ extension PacketPeerUDP {
             if reportsArrivals { dtlsPeer?.datagramArrived() }
             return .queued
         }
+    }
+
+    /// Queues a datagram the server already holds as an array (a held-back one, a ClientHello).
+    func deliver(_ bytes: [UInt8], from source: SocketAddress, arrival: DatagramArrival) -> Delivery {
+        bytes.withUnsafeBytes { deliver($0, from: source, arrival: arrival) }
+    }
+
+    /// The largest datagram whose array a peer keeps for the next one (see spareDatagram): a game's
+    /// inputs and states are far smaller; a large one is freed as before.
+    static let spareDatagramLimit = 512
+
+    /// `bytes` as an array: the spare datagram refilled when its length matches (the common case of a
+    /// game client sending the same input size every tick: no malloc and no free per datagram), else
+    /// a new array. Under the lock.
+    @inline(__always)
+    func copyIntoSpareLocked(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        guard spareDatagram.count == bytes.count, bytes.count > 0 else { return Array(bytes) }
+        var reused: [UInt8] = []
+        swap(&reused, &spareDatagram)
+        // `reused` is the only reference (swapped out of the spare), so this writes in place.
+        reused.withUnsafeMutableBytes { $0.copyMemory(from: bytes) }
+        return reused
+    }
+
+    /// Keeps the array of a datagram just read for the next deliver (see copyIntoSpareLocked). Under the lock.
+    @inline(__always)
+    func keepSpareLocked(_ bytes: inout [UInt8]) {
+        if bytes.count <= Self.spareDatagramLimit { swap(&spareDatagram, &bytes) }
+    }
+
+    /// Lets the spare datagram array go (its DTLS session hibernates: none will come for a while).
+    func releaseSpareDatagram() {
+        lock.withLock { spareDatagram = [] }
     }
 
     /// Takes the oldest queued packet; reading anything lets the server wait on this peer again.
@@ -77,6 +113,7 @@ extension PacketPeerUDP {
             destination = nil
             queue.removeAll()
             queue = PacketQueue(byteLimit: Self.defaultReceiveBufferSize)
+            spareDatagram = []
             // A quiet DTLS peer above must look again, to find the transport gone.
             if reportsArrivals { dtlsPeer?.datagramArrived() }
             return link.remote

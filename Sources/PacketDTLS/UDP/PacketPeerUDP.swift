@@ -33,6 +33,20 @@ public final class PacketPeerUDP: @unchecked Sendable {
         let sendBatch: SendBatch
     }
 
+    /// A ServerLink's socket and batch as Unmanaged references (trivial to copy) and its remote.
+    /// Valid only while the peer's lock is held and `serverLink` is the link it was made from.
+    struct UnretainedServerLink {
+        let socket: Unmanaged<UDPSocket>
+        let remote: SocketAddress
+        let sendBatch: Unmanaged<SendBatch>
+
+        init(_ link: ServerLink) {
+            socket = Unmanaged.passUnretained(link.socket)
+            remote = link.remote
+            sendBatch = Unmanaged.passUnretained(link.sendBatch)
+        }
+    }
+
     let lock = Lock()
     /// PacketPeer's encode_buffer_max_size (read and set through PacketPeer, no lock needed).
     let encodeBufferMaxSizeSetting = Atomic<Int>(EncodeBufferSize.godotDefault)
@@ -41,10 +55,21 @@ public final class PacketPeerUDP: @unchecked Sendable {
     // The state below is internal rather than private only so that the PacketPeerUDP+*.swift files
     // reach it. Every stored `var` is touched under `lock` only: @exclusivity(unchecked), see Lock.
     /// This peer's own socket; nil when unbound or when it belongs to a server.
-    @exclusivity(unchecked) var ownSocket: UDPSocket?
+    @exclusivity(unchecked) var ownSocket: UDPSocket? {
+        didSet { unretainedOwnSocket = ownSocket.map { Unmanaged.passUnretained($0) } }
+    }
+    /// `ownSocket` without a reference count, for the DTLS receive and send under the lock (which
+    /// `ownSocket` cannot change without): a retain and release fewer per datagram.
+    @exclusivity(unchecked) var unretainedOwnSocket: Unmanaged<UDPSocket>?
     /// Set while this peer belongs to a UDPServer (pending or taken). Only init(server:...) sets it;
     /// once cleared it stays nil (see `fedByServer`).
-    @exclusivity(unchecked) var serverLink: ServerLink?
+    @exclusivity(unchecked) var serverLink: ServerLink? {
+        didSet { unretainedLink = serverLink.map(UnretainedServerLink.init) }
+    }
+    /// `serverLink` without reference counts, for a server peer's DTLS sends under the lock (which
+    /// `serverLink`, holding the socket and batch strongly, cannot change without): copying the link
+    /// retained and released its socket and batch, four pairs per datagram (docs/PERFORMANCE.md, session 5).
+    @exclusivity(unchecked) var unretainedLink: UnretainedServerLink?
     /// `serverLink != nil`, readable without the lock: false means it stays false, so mayHaveDatagram
     /// can answer true at once (see PacketPeerUDP+DatagramTransport.swift). Written under the lock.
     let fedByServer = Atomic<Bool>(false)
@@ -70,6 +95,12 @@ public final class PacketPeerUDP: @unchecked Sendable {
     /// a send copies it only where it is set.
     @exclusivity(unchecked) var replySource: ReplySource?
 
+    /// The array of the last datagram the DTLS peer above read from the queue of a server's peer,
+    /// kept (up to spareDatagramLimit bytes) so the server's next datagram of the same length for
+    /// this peer is copied into it instead of a new allocation: one malloc and one free fewer per
+    /// datagram (docs/PERFORMANCE.md, session 5). Empty ([], no allocation) otherwise.
+    @exclusivity(unchecked) var spareDatagram: [UInt8] = []
+
     /// A new peer with no socket.
     public init() {}
 
@@ -78,7 +109,10 @@ public final class PacketPeerUDP: @unchecked Sendable {
     init(server: UDPServer, socket: UDPSocket, remote: SocketAddress,
          queueLimit: Int = PacketPeerUDP.defaultReceiveBufferSize, budget: QueueBudget? = nil,
          handshakeSlot: HandshakeSlot? = nil) {
-        serverLink = ServerLink(socket: socket, remote: remote, sendBatch: server.sendBatch)
+        let link = ServerLink(socket: socket, remote: remote, sendBatch: server.sendBatch)
+        serverLink = link
+        // Observers do not run in an initializer.
+        unretainedLink = UnretainedServerLink(link)
         fedByServer.store(true, ordering: .relaxed)
         linkedServer = server
         queue = PacketQueue(byteLimit: queueLimit, budget: budget)
@@ -163,6 +197,7 @@ public final class PacketPeerUDP: @unchecked Sendable {
             destination = nil
             queue.removeAll()
             queue = PacketQueue(byteLimit: Self.defaultReceiveBufferSize)
+            spareDatagram = []
             // A quiet DTLS peer above must look again, to find the transport gone.
             if reportsArrivals { dtlsPeer?.datagramArrived() }
             return link.map { (server, $0.remote) }

@@ -49,7 +49,16 @@ struct PacketQueue {
         return true
     }
 
-    mutating func append(_ packet: Packet) {
+    /// appendIfRoom for a datagram of `size` bytes whose array `make` gives only once there is room
+    /// (UDPServer's deliver: no array is made for a datagram that must wait).
+    @inline(__always)
+    mutating func appendIfRoom(size: Int, from source: SocketAddress, _ make: () -> [UInt8]) -> Bool {
+        guard hasRoom(for: size) else { return false }
+        append(Packet(bytes: make(), source: source))
+        return true
+    }
+
+    mutating func append(_ packet: consuming Packet) {
         let cost = packet.bytes.count + Self.bookkeepingBytes
         byteCount += cost
         budget?.take(cost)

@@ -43,7 +43,11 @@ final class SendBatch: @unchecked Sendable {
     private let enabled = Atomic<Bool>(false)
     private let lock = Lock()
     // Every `var` below is touched under `lock` only.
-    @exclusivity(unchecked) private var socket: UDPSocket?
+    @exclusivity(unchecked) private var socket: UDPSocket? {
+        didSet { family = socket?.family ?? 0 }
+    }
+    /// The attached socket's address family, 0 without one.
+    @exclusivity(unchecked) private var family: Int32 = 0
     @exclusivity(unchecked) private var count = 0
     @exclusivity(unchecked) private var arenaUsed = 0
     /// Allocated when batching is first turned on, freed with the server.
@@ -109,13 +113,14 @@ final class SendBatch: @unchecked Sendable {
         guard enabled.load(ordering: .relaxed), let destination else { return nil }
         return lock.withLock { () -> SocketSend? in
             // Re-read under the lock: turning batching off flushes under it, so nothing queued after that.
-            guard enabled.load(ordering: .relaxed), let socket, let arena, let slots else { return nil }
+            // The socket's family, not the socket: reading `socket` would retain and release it per datagram.
+            guard enabled.load(ordering: .relaxed), family != 0, let arena, let slots else { return nil }
             if count == Self.capacity || arenaUsed + bytes.count > Self.arenaSize {
                 _ = flushLocked()
                 if count == Self.capacity || arenaUsed + bytes.count > Self.arenaSize { return .wouldBlock }
             }
             let slot = slots + count
-            let stored: Bool? = destination.withSockaddr(family: socket.family) { address, length in
+            let stored: Bool? = destination.withSockaddr(family: family) { address, length in
                 withUnsafeMutableBytes(of: &slot.pointee.to) {
                     $0.copyMemory(from: UnsafeRawBufferPointer(start: address, count: Int(length)))
                 }

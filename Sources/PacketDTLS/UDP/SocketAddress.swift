@@ -168,6 +168,59 @@ struct SocketAddress: Hashable, Sendable {
     }
 }
 
+// MARK: - Hashing for the UDP server's route table
+
+extension SocketAddress {
+    /// What a Dictionary (the UDPServer's route table, looked up for every datagram) hashes with,
+    /// in place of the Hasher (SipHash-1-3) that hash(into:) feeds: two keyed 64x64->128-bit
+    /// multiplications folded (the mixing step of wyhash), then MurmurHash3's finalizer: about 30
+    /// instructions against about 250
+    /// (docs/PERFORMANCE.md, session 5).
+    ///
+    /// Hash flooding: clients choose their source port (and, with IPv6, much of their address). The
+    /// key is 256 random bits per process, never shown, mixed with the table's own seed, so a client
+    /// cannot compute which addresses share a bucket. The table also holds only peers the server took
+    /// in (pending ones are bounded by max_pending_connections, and behind a DTLS server's front door
+    /// only clients that returned a valid cookie get one), and a lookup of an unknown source stops at
+    /// the first empty bucket. Not a cryptographic PRF like SipHash: a table whose keys anyone could
+    /// insert would keep the default.
+    func _rawHashValue(seed: Int) -> Int {
+        let key = Self.hashKey
+        let first = Self.fold(upper ^ key.0, lower ^ key.1)
+        let rest = UInt64(port) | UInt64(scopeID) << 16
+        let mixed = Self.fold(first ^ key.2 ^ UInt64(UInt(bitPattern: seed)), rest ^ key.3)
+        // A fold by a fixed factor leaves the low bits (the bucket) weak when only the port changes and
+        // the factor is even: half the buckets of 4,096 ports stayed empty for some keys
+        // (ServerPathTests). MurmurHash3's 64-bit finalizer spreads every bit over the low ones.
+        return Int(truncatingIfNeeded: Self.finalize(mixed))
+    }
+
+    @inline(__always)
+    private static func finalize(_ value: UInt64) -> UInt64 {
+        var h = value
+        h ^= h >> 33
+        h &*= 0xff51_afd7_ed55_8ccd
+        h ^= h >> 33
+        h &*= 0xc4ce_b9fe_1a85_ec53
+        h ^= h >> 33
+        return h
+    }
+
+    /// The high and low halves of the 128-bit product, xored.
+    @inline(__always)
+    private static func fold(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let product = a.multipliedFullWidth(by: b)
+        return product.high ^ product.low
+    }
+
+    /// Drawn once per process from the system's generator (getrandom). A factor is zero, and its
+    /// product blind to the other word, only for an address word equal to a key word: a 2^-64 chance.
+    private static let hashKey: (UInt64, UInt64, UInt64, UInt64) = {
+        var generator = SystemRandomNumberGenerator()
+        return (generator.next(), generator.next(), generator.next(), generator.next())
+    }()
+}
+
 private extension UInt64 {
     /// The word whose bytes in memory are exactly these, whatever the machine's byte order.
     init(memoryBytes bytes: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)) {

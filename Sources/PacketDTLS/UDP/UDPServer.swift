@@ -226,11 +226,13 @@ public final class UDPServer: @unchecked Sendable {
                         // A cookie-less ClientHello is answered from the receive buffer: nothing kept,
                         // nothing allocated, and its answer leaves after the batch (answerStatelessly).
                         if let door, answerStatelessly(datagram, door: door, socket: socket) { continue }
-                        let bytes = Array(datagram.bytes)
-                        // Behind a full queue, the rest of the batch waits with it.
+                        // Routed straight from the receive buffer: the peer copies it into its queue
+                        // (reusing its spare array, PacketPeerUDP.deliver); only a datagram kept back
+                        // becomes an array here. Behind a full queue, the rest of the batch waits with it.
                         if !heldBack.isEmpty
-                            || !route(bytes, from: datagram.source, arrival: datagram.arrival, socket: socket) {
-                            heldBack.append(HeldDatagram(bytes: bytes, source: datagram.source,
+                            || !routeFromBatch(datagram.bytes, from: datagram.source, arrival: datagram.arrival,
+                                               socket: socket) {
+                            heldBack.append(HeldDatagram(bytes: Array(datagram.bytes), source: datagram.source,
                                                          arrival: datagram.arrival))
                         }
                     }
@@ -267,8 +269,23 @@ public final class UDPServer: @unchecked Sendable {
         return routeByAddress(bytes, from: source, arrival: arrival, socket: socket)
     }
 
+    /// route() for a datagram still in the receive batch: an initial ClientHello behind the front door
+    /// (rare) takes the array path; every other datagram is routed by address without an array.
+    private func routeFromBatch(_ bytes: UnsafeRawBufferPointer, from source: SocketAddress, arrival: DatagramArrival,
+                                socket: UDPSocket) -> Bool {
+        if door != nil, ClientHelloFields.looksLikeInitialClientHello(bytes) {
+            return route(Array(bytes), from: source, arrival: arrival, socket: socket)
+        }
+        return routeByAddress(bytes, from: source, arrival: arrival, socket: socket)
+    }
+
     /// Routes a datagram to its source's peer, or a new pending peer.
     private func routeByAddress(_ bytes: [UInt8], from source: SocketAddress, arrival: DatagramArrival,
+                                socket: UDPSocket) -> Bool {
+        bytes.withUnsafeBytes { routeByAddress($0, from: source, arrival: arrival, socket: socket) }
+    }
+
+    private func routeByAddress(_ bytes: UnsafeRawBufferPointer, from source: SocketAddress, arrival: DatagramArrival,
                                 socket: UDPSocket) -> Bool {
         if let known = routes[source] {
             if let peer = known.peer {
@@ -297,13 +314,20 @@ public final class UDPServer: @unchecked Sendable {
             traffic.datagramsDropped += 1
             return true
         }
-        let random = bytes.withUnsafeBytes { ClientHelloFields.parse($0).map { hello in Array(bytes[hello.random]) } }
+        let random = ClientHelloFields.parse(bytes).map { hello in Array(bytes[hello.random]) }
         addPending(bytes, from: source, arrival: arrival, socket: socket, helloRandom: random, slot: nil)
         return true
     }
 
     private func addPending(_ bytes: [UInt8], from source: SocketAddress, arrival: DatagramArrival, socket: UDPSocket,
                             helloRandom: [UInt8]?, slot: HandshakeSlot?) {
+        bytes.withUnsafeBytes {
+            addPending($0, from: source, arrival: arrival, socket: socket, helloRandom: helloRandom, slot: slot)
+        }
+    }
+
+    private func addPending(_ bytes: UnsafeRawBufferPointer, from source: SocketAddress, arrival: DatagramArrival,
+                            socket: UDPSocket, helloRandom: [UInt8]?, slot: HandshakeSlot?) {
         let peer = PacketPeerUDP(server: self, socket: socket, remote: source, queueLimit: peerQueueBytes,
                                  budget: budget, handshakeSlot: slot)
         _ = peer.deliver(bytes, from: source, arrival: arrival)

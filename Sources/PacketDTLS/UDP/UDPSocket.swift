@@ -205,6 +205,15 @@ final class UDPSocket: @unchecked Sendable {
         retryingRefusal { receiveOnce(into: buffer, spill: spill, wantSource: wantSource) }
     }
 
+    /// A connected socket's next datagram into `buffer`, without blocking (recv: no source asked for
+    /// and none made; `source` is the wildcard address). The DTLS reads of a peer's own connected socket.
+    func receiveConnected(into buffer: UnsafeMutableRawBufferPointer) -> SocketReceive {
+        retryingRefusal {
+            let received = recv(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_TRUNC) | Int32(MSG_DONTWAIT))
+            return Self.receiveOutcome(received, source: nil, capacity: buffer.count)
+        }
+    }
+
     /// Takes as many waiting datagrams as `batch` holds in one system call, without blocking. Fewer
     /// than the batch's capacity: the socket is now empty.
     func receive(into batch: DatagramBatch) -> SocketBatchReceive {

@@ -369,6 +369,7 @@ final class HibernationTests: XCTestCase {
         server.setHibernateAfterMs(1)
         var clients: [PacketPeerDTLS] = []
         var accepted: [PacketPeerDTLS] = []
+        var takenUDP: [PacketPeerUDP] = []
         for _ in 0..<8 {
             let udp = PacketPeerUDP()
             XCTAssertEqual(udp.connectToHost("127.0.0.1", port: port), .ok)
@@ -382,7 +383,10 @@ final class HibernationTests: XCTestCase {
                 || clients.contains(where: { $0.getStatus() == .handshaking }) {
             udpServer.poll()
             while udpServer.isConnectionAvailable(), let udp = udpServer.takeConnection() {
-                if let peer = server.takeConnection(udp), peer.getStatus() == .handshaking { accepted.append(peer) }
+                if let peer = server.takeConnection(udp), peer.getStatus() == .handshaking {
+                    accepted.append(peer)
+                    takenUDP.append(udp)
+                }
             }
             for peer in accepted + clients { peer.poll() }
             usleep(1_000)
@@ -390,6 +394,8 @@ final class HibernationTests: XCTestCase {
         XCTAssertEqual(accepted.count, clients.count)
         XCTAssertTrue(pollUntilHibernated(accepted + clients),
                       "awake: servers \(accepted.map { $0.isHibernated() }), clients \(clients.map { $0.isHibernated() })")
+        // Asleep, a server peer keeps no spare datagram array (PacketPeerUDP.spareDatagram).
+        for udp in takenUDP { XCTAssertEqual(udp.lock.withLock { udp.spareDatagram.count }, 0) }
         for (index, client) in clients.enumerated() { XCTAssertEqual(client.putPacket(Array("p\(index)".utf8)), .ok) }
         var received = 0
         let deadline = Date().addingTimeInterval(5)

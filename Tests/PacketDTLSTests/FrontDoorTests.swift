@@ -131,7 +131,7 @@ final class FrontDoorTests: XCTestCase {
         XCTAssertEqual(server.cookieRounds, 1, "answered by the front door, no DTLS peer made")
         XCTAssertEqual(server.udp.helloVerifyRequestsSent, 1)
         XCTAssertEqual(fromScreen.count, fromMbedTLS.count)
-        let cookieStart = fromMbedTLS.count - 32
+        let cookieStart = fromMbedTLS.count - CookieSecret.cookieLength
         XCTAssertEqual(Array(fromScreen[..<cookieStart]), Array(fromMbedTLS[..<cookieStart]),
                        "headers: \(fromScreen.prefix(cookieStart)) vs \(fromMbedTLS.prefix(cookieStart))")
         let door = try XCTUnwrap(server.dtls.frontDoor)
@@ -147,7 +147,7 @@ final class FrontDoorTests: XCTestCase {
     func testBurstOfHundredHellosIsAnsweredInOnePollAndLeavesNoState() throws {
         let (server, first) = try warmedServer()
         let hello = try Hellos.captured()
-        let wrongCookie = try Hellos.with(cookie: (0..<32).map { _ in .random(in: 0...255) }, hello)
+        let wrongCookie = try Hellos.with(cookie: (0..<CookieSecret.cookieLength).map { _ in .random(in: 0...255) }, hello)
         let sockets = (0..<100).map { _ in PacketPeerUDP() }
         for (index, socket) in sockets.enumerated() {
             XCTAssertEqual(socket.connectToHost("127.0.0.1", port: server.port), .ok)
@@ -347,7 +347,7 @@ final class FrontDoorTests: XCTestCase {
         let (server, first) = try warmedServer()
         let peer = try XCTUnwrap(server.peers.last)
         let hello = try Hellos.captured()
-        let wrong = try Hellos.with(cookie: (0..<32).map { _ in .random(in: 0...255) }, hello)
+        let wrong = try Hellos.with(cookie: (0..<CookieSecret.cookieLength).map { _ in .random(in: 0...255) }, hello)
         let truncated = Array(hello.prefix(60))
         var echoes = 0
         for index in 0..<1000 {

@@ -188,26 +188,40 @@ final class CookieMAC: @unchecked Sendable {
 
     /// The CBC-MAC of stamp || clientID's length || clientID (see the type's comment) into `digest`.
     func compute(stamp: UInt32, clientID: UnsafeRawBufferPointer, into digest: inout Digest) {
+        // The first 8 bytes of the string, in memory order.
+        var header = UInt64(stamp.bigEndian) | UInt64(UInt32(truncatingIfNeeded: clientID.count).bigEndian) << 32
+        let total = 8 + clientID.count
         digest = (0, 0)
-        withUnsafeMutableBytes(of: &digest) { state in
-            let block = state.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            var filled = 0
-            // Each byte of the string is XORed into the chaining state; a full block is encrypted
-            // in place. The zero padding of the last block needs no XOR.
-            func absorb(_ byte: UInt8) {
-                block[filled] ^= byte
-                filled += 1
-                if filled == 16 {
-                    _ = mbedtls_aes_crypt_ecb(aes, MBEDTLS_AES_ENCRYPT, block, block)
-                    filled = 0
+        var block = Digest(0, 0)
+        withUnsafeBytes(of: &header) { header in
+            withUnsafeMutableBytes(of: &block) { block in
+                withUnsafeMutableBytes(of: &digest) { state in
+                    var offset = 0
+                    while offset < total {
+                        // The next 16 bytes of the string (zeros past its end), XORed into the chaining
+                        // state, which is then encrypted in place.
+                        block.storeBytes(of: 0, toByteOffset: 0, as: UInt64.self)
+                        block.storeBytes(of: 0, toByteOffset: 8, as: UInt64.self)
+                        let end = min(offset + 16, total)
+                        if offset < 8 {
+                            block.baseAddress!.copyMemory(from: header.baseAddress! + offset, byteCount: 8 - offset)
+                        }
+                        let idStart = max(offset, 8)
+                        if idStart < end {
+                            (block.baseAddress! + (idStart - offset)).copyMemory(
+                                from: clientID.baseAddress! + (idStart - 8), byteCount: end - idStart)
+                        }
+                        let words = state.baseAddress!.assumingMemoryBound(to: UInt64.self)
+                        words[0] ^= block.load(fromByteOffset: 0, as: UInt64.self)
+                        words[1] ^= block.load(fromByteOffset: 8, as: UInt64.self)
+                        let bytes = state.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                        _ = mbedtls_aes_crypt_ecb(aes, MBEDTLS_AES_ENCRYPT, bytes, bytes)
+                        offset += 16
+                    }
                 }
             }
-            let length = UInt32(truncatingIfNeeded: clientID.count)
-            for shift in stride(from: 24, through: 0, by: -8) { absorb(UInt8(truncatingIfNeeded: stamp >> UInt32(shift))) }
-            for shift in stride(from: 24, through: 0, by: -8) { absorb(UInt8(truncatingIfNeeded: length >> UInt32(shift))) }
-            for byte in clientID { absorb(byte) }
-            if filled > 0 { _ = mbedtls_aes_crypt_ecb(aes, MBEDTLS_AES_ENCRYPT, block, block) }
         }
+        Self.wipe(&block)
     }
 
     /// True when `given` (CookieSecret.macLength bytes) is the MAC of stamp and clientID, compared

@@ -83,12 +83,20 @@ public final class UDPServer: @unchecked Sendable {
     /// The front door for the poll in progress.
     @exclusivity(unchecked) private var door: DTLSServer.FrontDoor?
     @exclusivity(unchecked) private var helloVerifyRequests = 0
-    /// Space for recvmmsg, allocated once per server: up to 8 datagrams of any size per system call.
-    private let batch = DatagramBatch(capacity: 8, slotSize: 65536, controlMessages: true)
+    /// Datagrams one recvmmsg reads, and HelloVerifyRequests one sendmmsg sends. Under a flood every
+    /// system call's own cost is shared by this many datagrams. A slot's pages cost memory only once
+    /// a datagram reaches them: a flood of small hellos makes 32 pages (128 KiB) of the 2 MiB resident.
+    static let batchCapacity = 32
+    /// Space for recvmmsg, allocated once per server: up to batchCapacity datagrams of any size per call.
+    private let batch = DatagramBatch(capacity: UDPServer.batchCapacity, slotSize: 65536, controlMessages: true)
     /// Send batching (beyond Godot, off by default): see UDPServer+SendBatching.swift.
     let sendBatch = SendBatch()
     /// The front door's HelloVerifyRequests for one batch, sent together after it (ReplyBatch).
-    private let replies = ReplyBatch(capacity: 8)
+    private let replies = ReplyBatch(capacity: UDPServer.batchCapacity)
+    /// The share of cookie-less ClientHellos the front door answers while it cannot answer them all.
+    @exclusivity(unchecked) private var shedding = HelloShedding()
+    /// ClientHellos without a valid cookie in the batch being routed (answered or not).
+    @exclusivity(unchecked) private var batchHelloes = 0
 
     public init() {}
 
@@ -207,15 +215,19 @@ public final class UDPServer: @unchecked Sendable {
             door = frontDoorOwner?.frontDoor
             defer { door = nil }
             guard routeHeldBack(socket: socket) else { return .ok }
+            shedding.pollStarted()
             var read = 0
             while read < Self.maxDatagramsPerPoll {
                 switch socket.receive(into: batch) {
                 case .empty:
+                    if door != nil { shedding.drained(nowMs: MonotonicClock.coarseMilliseconds()) }
                     return .ok
                 case .failed(let code):
                     return ErrorReport.fail(.failed, "UDPServer.poll: recvmmsg on port \(socket.localPort) failed: "
                         + errnoText(code))
                 case .received(let count):
+                    let kernelDropsBefore = traffic.datagramsDroppedByKernel
+                    batchHelloes = 0
                     for slot in 0..<count {
                         let datagram = batch.datagram(slot)
                         if let drops = datagram.arrival.kernelDrops { traffic.datagramsDroppedByKernel = UInt64(drops) }
@@ -236,6 +248,10 @@ public final class UDPServer: @unchecked Sendable {
                     }
                     if replies.count > 0 { helloVerifyRequests += replies.flush(on: socket.descriptor) }
                     read += count
+                    if door != nil {
+                        updateShedding(read: count, full: count == batch.capacity,
+                                       kernelDropped: traffic.datagramsDroppedByKernel != kernelDropsBefore, socket: socket)
+                    }
                     // Held back, or a short batch (the socket was empty behind it): read no more now.
                     if !heldBack.isEmpty || count < batch.capacity { return .ok }
                 }
@@ -377,9 +393,21 @@ public final class UDPServer: @unchecked Sendable {
     /// unanswerable one is dropped; true for those, which need nothing more. False for anything else
     /// (a valid cookie, another datagram): it takes the ordinary route. It keeps no state for the
     /// source, so it may pass datagrams held back for a full queue: a stateless answer has no order.
+    ///
+    /// While the server cannot answer every hello without a valid cookie (HelloShedding), some go
+    /// unanswered: a cookie-less one before its cookie is looked at, one with a bad cookie after.
+    /// They are counted as dropped. A hello with a valid cookie is never skipped.
     private func answerStatelessly(_ datagram: DatagramBatch.Datagram, door: DTLSServer.FrontDoor,
                                    socket: UDPSocket) -> Bool {
         guard ClientHelloFields.looksLikeInitialClientHello(datagram.bytes) else { return false }
+        let cookieless = ClientHelloFields.hasNoCookie(datagram.bytes)
+        if cookieless {
+            batchHelloes += 1
+            guard shedding.answers() else {
+                traffic.datagramsDropped += 1
+                return true
+            }
+        }
         if replies.isFull { helloVerifyRequests += replies.flush(on: socket.descriptor) }
         let target = replies.nextBuffer
         let verdict = datagram.source.withTransportID { door.screen.screen(datagram.bytes, clientID: $0, replyInto: target) }
@@ -390,11 +418,46 @@ public final class UDPServer: @unchecked Sendable {
             traffic.datagramsDropped += 1
             return true
         case .answered(let length):
+            if !cookieless {
+                // A cookie that is not valid (forged, stale, another key's): shed as a cookie-less one.
+                batchHelloes += 1
+                guard shedding.answers() else {
+                    traffic.datagramsDropped += 1
+                    return true
+                }
+            }
             if !replies.add(length: length, to: datagram.source, family: socket.family, from: datagram.arrival.destination) {
                 traffic.datagramsDropped += 1
             }
             return true
         }
+    }
+
+    /// After a batch of `read` datagrams (`full`: as many as the batch holds, so more may wait): tells
+    /// the shedding what was read and whether the socket is near overflowing (HelloShedding). The
+    /// socket's use is asked (one getsockopt) only when the batch's mix could make it cut.
+    private func updateShedding(read: Int, full: Bool, kernelDropped: Bool, socket: UDPSocket) {
+        shedding.read(read, helloes: batchHelloes)
+        guard full else {
+            shedding.drained(nowMs: MonotonicClock.coarseMilliseconds())
+            return
+        }
+        guard shedding.mayCut else { return }
+        if kernelDropped {
+            shedding.underPressure()
+        } else if let use = socket.receiveBufferUse(), use.used * 2 >= use.limit {
+            shedding.underPressure()
+        }
+    }
+
+    /// ClientHellos without a valid cookie the front door left unanswered to keep up (HelloShedding).
+    var helloesShedCount: Int {
+        lock.withLock { shedding.skipped }
+    }
+
+    /// The share of them it answers now, out of HelloShedding.scale.
+    var helloAnswerShare: Int {
+        lock.withLock { shedding.share }
     }
 
     /// HelloVerifyRequests the front door sent (cookie-less or bad-cookie ClientHellos answered statelessly).

@@ -1,0 +1,103 @@
+// HelloShedding.swift — how many cookie-less ClientHellos a UDPServer's front door answers when it
+// cannot answer them all.
+//
+// Answering a ClientHello without a valid cookie (a MAC, a HelloVerifyRequest, its send and the
+// kernel's delivery) costs the server more than reading one, and a flood from one core can send
+// them faster than the server answers. Then the socket's buffer fills and the kernel drops what
+// comes next, real clients' cookie-bearing hellos and handshake flights as often as the flood's.
+// So the server always reads at full speed, and when it is falling behind answers only a share of
+// the cookie-less hellos: a skipped one costs only its read, and its client (a real one too) sends
+// it again on its retransmission timer.
+//
+// When is the server falling behind? Not whenever a backlog waits: a server that polls once per
+// game tick always finds one, and a join storm of a thousand real clients is a backlog of hellos
+// (a first version shed by backlog size and shed such join storms forever; docs/RELIABILITY.md).
+// The signal here is that the kernel is about to drop or is dropping at this socket, under hellos:
+// - the socket's backlog is past half its receive buffer (the kernel drops beyond the whole), or
+//   the kernel's drop count rose, seen on a full batch (a drained socket never triggers it), and
+// - cookie-less (or bad-cookie) ClientHellos were at least 3/4 of what this poll read, over at least
+//   `minimumRead` datagrams: game traffic, cookie-bearing hellos and flights never count for it.
+// A backlog of half a buffer is about 5,000 small datagrams (8 MiB buffer): a tick server's backlog
+// of 1,000 clients' traffic and a 1,000-client join storm stay well below it.
+//
+// The share answered adapts, AIMD: each such signal (at most one per `decreaseSpacing` datagrams
+// read, so the effect of one step is seen before the next) cuts it by a quarter, down to 1/64; when
+// the server finds its socket drained it grows by 1/16 of the whole (at most once per
+// `increaseSpacingMs`, so it takes 160 ms to come back from the least), up to every hello. The
+// hellos answered are spread evenly (a credit per hello), so any one client's hello, real or not, is
+// answered with the current share. Only answers are skipped: cookie-bearing hellos with a valid
+// cookie, and datagrams of known peers, are always read and routed. Nothing is kept per address.
+
+struct HelloShedding {
+    /// The share answered, out of `scale`.
+    static let scale = 1024
+    /// The lowest share: one cookie-less hello in 64 is still answered, so real clients get through.
+    static let minimumShare = scale / 64
+    /// Growth per drained socket, at most once per increaseSpacingMs.
+    static let increase = scale / 16
+    static let increaseSpacingMs: UInt64 = 10
+    /// Datagrams read between two cuts of the share.
+    static let decreaseSpacing = 256
+    /// A poll must have read this many datagrams before its mix counts as a flood of hellos.
+    static let minimumRead = 256
+
+    private(set) var share = scale
+    /// Hellos the share let through, in 1/scale units; a hello is answered when a whole one is due.
+    private var credit = 0
+    private var readThisPoll = 0
+    private var helloesThisPoll = 0
+    private var readSinceCut = decreaseSpacing
+    private var lastIncreaseMs: UInt64 = 0
+    /// Cookie-less hellos left unanswered, ever.
+    private(set) var skipped = 0
+
+    var isShedding: Bool { share < Self.scale }
+
+    /// A poll starts: its mix of datagrams is counted afresh.
+    mutating func pollStarted() {
+        readThisPoll = 0
+        helloesThisPoll = 0
+    }
+
+    /// `count` datagrams were read, `helloes` of them ClientHellos without a valid cookie.
+    mutating func read(_ count: Int, helloes: Int) {
+        readThisPoll += count
+        helloesThisPoll += helloes
+        readSinceCut += count
+    }
+
+    /// True when what this poll read would let a full batch cut the share: hellos make up the load
+    /// and the last cut is far enough back. Only then need the socket's pressure be looked at.
+    var mayCut: Bool {
+        readThisPoll >= Self.minimumRead && helloesThisPoll * 4 >= readThisPoll * 3
+            && readSinceCut >= Self.decreaseSpacing
+    }
+
+    /// A full batch was read and the socket is near its limit (its backlog past half its buffer, or
+    /// kernel drops since the last look): cuts the share when mayCut.
+    mutating func underPressure() {
+        guard mayCut else { return }
+        share = max(Self.minimumShare, share * 3 / 4)
+        readSinceCut = 0
+    }
+
+    /// The socket was found empty at `nowMs` (a monotonic clock): the server kept up.
+    mutating func drained(nowMs: UInt64) {
+        guard share < Self.scale, nowMs &- lastIncreaseMs >= Self.increaseSpacingMs else { return }
+        share = min(Self.scale, share + Self.increase)
+        lastIncreaseMs = nowMs
+    }
+
+    /// For one ClientHello without a valid cookie: true when it is to be answered. A false is counted
+    /// in `skipped`.
+    mutating func answers() -> Bool {
+        if share >= Self.scale { return true }
+        credit += share
+        if credit >= Self.scale {
+            credit -= Self.scale
+            return true
+        }
+        skipped += 1
+        return false
+    }
+}

@@ -130,7 +130,11 @@ public final class UDPServer: @unchecked Sendable {
                 // Where clients sent to matters only when the socket hears several addresses.
                 let wildcard = target.address.map { $0.addressBytes.allSatisfy { $0 == 0 } || $0.host == "0.0.0.0" }
                     ?? true
-                let status = opened.enableArrivalInfo(destinations: wildcard)
+                // The kernel's drops are read with SO_MEMINFO when asked for (getStats, the front
+                // door's shedding); only a kernel that does not tell them there sends a count with
+                // every datagram.
+                let status = opened.enableArrivalInfo(destinations: wildcard,
+                                                      dropCounts: opened.receiveBufferUse()?.drops == nil)
                 if status != 0 {
                     ErrorReport.set("\(function): the kernel will not tell destination addresses or drops: "
                         + errnoText(status))
@@ -226,7 +230,7 @@ public final class UDPServer: @unchecked Sendable {
                     return ErrorReport.fail(.failed, "UDPServer.poll: recvmmsg on port \(socket.localPort) failed: "
                         + errnoText(code))
                 case .received(let count):
-                    let kernelDropsBefore = traffic.datagramsDroppedByKernel
+                    let kernelDropsBefore = traffic.datagramsDroppedByKernel  // with SO_RXQ_OVFL only
                     batchHelloes = 0
                     for slot in 0..<count {
                         let datagram = batch.datagram(slot)
@@ -443,11 +447,15 @@ public final class UDPServer: @unchecked Sendable {
             return
         }
         guard shedding.mayCut else { return }
-        if kernelDropped {
-            shedding.underPressure()
-        } else if let use = socket.receiveBufferUse(), use.used * 2 >= use.limit {
-            shedding.underPressure()
+        var pressure = kernelDropped
+        if let use = socket.receiveBufferUse() {
+            if let drops = use.drops, drops != traffic.datagramsDroppedByKernel {
+                pressure = pressure || drops > traffic.datagramsDroppedByKernel
+                traffic.datagramsDroppedByKernel = drops
+            }
+            pressure = pressure || use.used * 2 >= use.limit
         }
+        if pressure { shedding.underPressure() }
     }
 
     /// ClientHellos without a valid cookie the front door left unanswered to keep up (HelloShedding).
@@ -564,6 +572,7 @@ public final class UDPServer: @unchecked Sendable {
     /// What this server routed, dropped, and saw the kernel drop, and what its peers hold now.
     public func getStats() -> UDPStats {
         lock.withLock {
+            if let drops = socket?.receiveBufferUse()?.drops { traffic.datagramsDroppedByKernel = drops }
             var snapshot = traffic
             sendBatch.addStats(to: &snapshot)
             // Every peer that holds packets is in `routes` (pending ones too); ours, then theirs.

@@ -9,15 +9,17 @@ import XCTest
 final class FrontDoorSheddingTests: XCTestCase {
     // MARK: The governor alone
 
-    /// A tick server's polls: each reads a backlog of a thousand hellos (a join storm) or of game
-    /// traffic, with no pressure on the socket: every hello is answered, poll after poll.
+    private let limit = 8 << 20
+
+    /// A tick server's polls: each reads a backlog of a thousand hellos (a join storm, about 840 KiB)
+    /// or of game traffic, well below a quarter of the buffer: every hello is answered, poll after poll.
     func testNoPressureNeverSheds() {
         var shedding = HelloShedding()
         for tick in 0..<200 {
             shedding.pollStarted()
-            for _ in 0..<(1000 / 32) {
+            for batch in 0..<(1000 / 32) {
                 shedding.read(32, helloes: tick % 2 == 0 ? 32 : 1)
-                // Full batches, the socket far from its limit: underPressure is never called.
+                shedding.looked(backlog: (1000 - 32 * batch) * 840, limit: limit, dropped: false, nowMs: UInt64(tick) * 50)
             }
             shedding.drained(nowMs: UInt64(tick) * 50)
             for _ in 0..<1000 { XCTAssertTrue(shedding.answers()) }
@@ -26,45 +28,51 @@ final class FrontDoorSheddingTests: XCTestCase {
         XCTAssertEqual(shedding.skipped, 0)
     }
 
-    /// Pressure while game traffic (not hellos) makes up the load cuts nothing: new clients are not
-    /// turned away because old ones are busy.
+    /// Pressure (a full buffer, kernel drops) while game traffic, not hellos, makes up the load cuts
+    /// nothing: new clients are not turned away because old ones are busy.
     func testPressureUnderGameTrafficCutsNothing() {
         var shedding = HelloShedding()
         shedding.pollStarted()
         for _ in 0..<100 {
             shedding.read(32, helloes: 16)
-            shedding.underPressure()
+            shedding.looked(backlog: limit, limit: limit, dropped: true, nowMs: 0)
         }
         XCTAssertEqual(shedding.share, HelloShedding.scale)
         XCTAssertFalse(shedding.isShedding)
     }
 
-    /// Pressure under hellos cuts the share by a quarter per 256 datagrams read, down to 1/64; the
-    /// answers are spread evenly; drains bring the share back by 1/16 per 10 ms.
-    func testPressureUnderHellosCutsAndDrainsRestore() {
+    /// A backlog of hellos past a quarter of the buffer cuts the share by a quarter, again only after
+    /// decreaseSpacing reads and while the backlog still grows (or the kernel drops), down to 1/64; the
+    /// answers are spread evenly; below the level, or drained, the share grows by 1/16 per 10 ms.
+    func testPressureUnderHellosCutsAndRelief() {
         var shedding = HelloShedding()
+        let level = limit / HelloShedding.pressureFraction
         shedding.pollStarted()
         shedding.read(HelloShedding.minimumRead - 32, helloes: HelloShedding.minimumRead - 32)
-        shedding.underPressure()
+        shedding.looked(backlog: level, limit: limit, dropped: true, nowMs: 0)
         XCTAssertEqual(shedding.share, HelloShedding.scale, "fewer than minimumRead read this poll")
         shedding.read(32, helloes: 32)
-        shedding.underPressure()
+        shedding.looked(backlog: level, limit: limit, dropped: false, nowMs: 0)
         XCTAssertEqual(shedding.share, HelloShedding.scale * 3 / 4)
-        shedding.underPressure()
+        shedding.read(32, helloes: 32)
+        shedding.looked(backlog: level + 1000, limit: limit, dropped: true, nowMs: 0)
         XCTAssertEqual(shedding.share, HelloShedding.scale * 3 / 4, "at most one cut per decreaseSpacing read")
         shedding.read(HelloShedding.decreaseSpacing, helloes: HelloShedding.decreaseSpacing)
-        shedding.underPressure()
-        XCTAssertEqual(shedding.share, HelloShedding.scale * 9 / 16)
+        shedding.looked(backlog: level - 1000 + 1000, limit: limit, dropped: false, nowMs: 0)
+        XCTAssertEqual(shedding.share, HelloShedding.scale * 3 / 4, "the backlog no longer grows: no cut")
+        shedding.looked(backlog: level + 1000, limit: limit, dropped: false, nowMs: 0)
+        XCTAssertEqual(shedding.share, HelloShedding.scale * 9 / 16, "it grows again: cut")
         for _ in 0..<100 {
             shedding.read(HelloShedding.decreaseSpacing, helloes: HelloShedding.decreaseSpacing)
-            shedding.underPressure()
+            shedding.looked(backlog: level, limit: limit, dropped: true, nowMs: 0)
         }
         XCTAssertEqual(shedding.share, HelloShedding.minimumShare)
         let answered = (0..<6400).filter { _ in shedding.answers() }.count
         XCTAssertEqual(answered, 100, "one in 64, evenly")
         XCTAssertEqual(shedding.skipped, 6300)
-        // Drains: 1/16 more at most every 10 ms.
-        shedding.drained(nowMs: 1000)
+        // Below the level: 1/16 more at most every 10 ms; drained alike.
+        shedding.read(32, helloes: 32)
+        shedding.looked(backlog: level - 1, limit: limit, dropped: false, nowMs: 1000)
         let once = shedding.share
         XCTAssertEqual(once, HelloShedding.minimumShare + HelloShedding.increase)
         shedding.drained(nowMs: 1005)

@@ -11,35 +11,40 @@
 //
 // When is the server falling behind? Not whenever a backlog waits: a server that polls once per
 // game tick always finds one, and a join storm of a thousand real clients is a backlog of hellos
-// (a first version shed by backlog size and shed such join storms forever; docs/RELIABILITY.md).
-// The signal here is that the kernel is about to drop or is dropping at this socket, under hellos:
-// - the socket's backlog is past half its receive buffer (the kernel drops beyond the whole), or
-//   the kernel's drop count rose, seen on a full batch (a drained socket never triggers it), and
-// - cookie-less (or bad-cookie) ClientHellos were at least 3/4 of what this poll read, over at least
+// (a first version shed by backlog size from 256 KiB on and shed such join storms forever;
+// docs/RELIABILITY.md). The signal here is that the kernel is near dropping at this socket, under
+// hellos, looked at after each full batch (a drained socket never triggers it):
+// - the socket's backlog is past a quarter of its receive buffer (the kernel drops beyond the
+//   whole: 2 MiB of 8, about 2,500 small datagrams), or the kernel's drop count rose, and
+// - ClientHellos without a valid cookie were at least 3/4 of what this poll read, over at least
 //   `minimumRead` datagrams: game traffic, cookie-bearing hellos and flights never count for it.
-// A backlog of half a buffer is about 5,000 small datagrams (8 MiB buffer): a tick server's backlog
-// of 1,000 clients' traffic and a 1,000-client join storm stay well below it.
+// A tick server's backlog of 1,000 clients' traffic and a 1,000-client join storm (about 840 KiB)
+// stay below it.
 //
-// The share answered adapts, AIMD: each such signal (at most one per `decreaseSpacing` datagrams
-// read, so the effect of one step is seen before the next) cuts it by a quarter, down to 1/64; when
-// the server finds its socket drained it grows by 1/16 of the whole (at most once per
-// `increaseSpacingMs`, so it takes 160 ms to come back from the least), up to every hello. The
-// hellos answered are spread evenly (a credit per hello), so any one client's hello, real or not, is
-// answered with the current share. Only answers are skipped: cookie-bearing hellos with a valid
-// cookie, and datagrams of known peers, are always read and routed. Nothing is kept per address.
+// The share answered adapts, AIMD around that level: past it, the share is cut by a quarter (at most
+// once per `decreaseSpacing` datagrams read, and again only while the backlog still grows or the
+// kernel drops), down to 1/64; below it, or with the socket drained, it grows by 1/16 of the whole
+// at most once per `increaseSpacingMs` (160 ms from the least back to every hello). So the backlog
+// stays near a quarter of the buffer: a real client's datagram waits behind at most about 2,500
+// reads, and the kernel drops nothing. The hellos answered are spread evenly (a credit per hello),
+// so any one client's hello, real or not, is answered with the current share. Only answers are
+// skipped: hellos with a valid cookie, and datagrams of known peers, are always read and routed.
+// Nothing is kept per address.
 
 struct HelloShedding {
     /// The share answered, out of `scale`.
     static let scale = 1024
     /// The lowest share: one cookie-less hello in 64 is still answered, so real clients get through.
     static let minimumShare = scale / 64
-    /// Growth per drained socket, at most once per increaseSpacingMs.
+    /// Growth per step, at most once per increaseSpacingMs.
     static let increase = scale / 16
     static let increaseSpacingMs: UInt64 = 10
     /// Datagrams read between two cuts of the share.
     static let decreaseSpacing = 256
     /// A poll must have read this many datagrams before its mix counts as a flood of hellos.
     static let minimumRead = 256
+    /// The backlog, as a fraction of the receive buffer (1 / this), past which the share is cut.
+    static let pressureFraction = 4
 
     private(set) var share = scale
     /// Hellos the share let through, in 1/scale units; a hello is answered when a whole one is due.
@@ -47,6 +52,8 @@ struct HelloShedding {
     private var readThisPoll = 0
     private var helloesThisPoll = 0
     private var readSinceCut = decreaseSpacing
+    /// The backlog when the share was last cut; 0 once it fell below the pressure level.
+    private var backlogAtCut = 0
     private var lastIncreaseMs: UInt64 = 0
     /// Cookie-less hellos left unanswered, ever.
     private(set) var skipped = 0
@@ -66,23 +73,34 @@ struct HelloShedding {
         readSinceCut += count
     }
 
-    /// True when what this poll read would let a full batch cut the share: hellos make up the load
-    /// and the last cut is far enough back. Only then need the socket's pressure be looked at.
-    var mayCut: Bool {
+    /// True when hellos without a valid cookie make up this poll's load: only then does the socket's
+    /// backlog count (and need to be looked at, after a full batch).
+    var isHelloFlood: Bool {
         readThisPoll >= Self.minimumRead && helloesThisPoll * 4 >= readThisPoll * 3
-            && readSinceCut >= Self.decreaseSpacing
     }
 
-    /// A full batch was read and the socket is near its limit (its backlog past half its buffer, or
-    /// kernel drops since the last look): cuts the share when mayCut.
-    mutating func underPressure() {
-        guard mayCut else { return }
+    /// After a full batch of a hello flood: the socket holds `backlog` bytes of at most `limit`, and
+    /// `dropped` tells whether the kernel dropped since the last look. Cuts or grows the share.
+    mutating func looked(backlog: Int, limit: Int, dropped: Bool, nowMs: UInt64) {
+        guard isHelloFlood else { return }
+        guard dropped || backlog * Self.pressureFraction >= limit else {
+            backlogAtCut = 0
+            grow(nowMs: nowMs)
+            return
+        }
+        guard readSinceCut >= Self.decreaseSpacing, dropped || backlog > backlogAtCut else { return }
         share = max(Self.minimumShare, share * 3 / 4)
         readSinceCut = 0
+        backlogAtCut = backlog
     }
 
     /// The socket was found empty at `nowMs` (a monotonic clock): the server kept up.
     mutating func drained(nowMs: UInt64) {
+        backlogAtCut = 0
+        grow(nowMs: nowMs)
+    }
+
+    private mutating func grow(nowMs: UInt64) {
         guard share < Self.scale, nowMs &- lastIncreaseMs >= Self.increaseSpacingMs else { return }
         share = min(Self.scale, share + Self.increase)
         lastIncreaseMs = nowMs

@@ -438,24 +438,22 @@ public final class UDPServer: @unchecked Sendable {
     }
 
     /// After a batch of `read` datagrams (`full`: as many as the batch holds, so more may wait): tells
-    /// the shedding what was read and whether the socket is near overflowing (HelloShedding). The
-    /// socket's use is asked (one getsockopt) only when the batch's mix could make it cut.
+    /// the shedding what was read and how full the socket is (HelloShedding). The socket's use is
+    /// asked (one getsockopt) only after a full batch of a poll that hellos make up.
     private func updateShedding(read: Int, full: Bool, kernelDropped: Bool, socket: UDPSocket) {
         shedding.read(read, helloes: batchHelloes)
         guard full else {
             shedding.drained(nowMs: MonotonicClock.coarseMilliseconds())
             return
         }
-        guard shedding.mayCut else { return }
-        var pressure = kernelDropped
-        if let use = socket.receiveBufferUse() {
-            if let drops = use.drops, drops != traffic.datagramsDroppedByKernel {
-                pressure = pressure || drops > traffic.datagramsDroppedByKernel
-                traffic.datagramsDroppedByKernel = drops
-            }
-            pressure = pressure || use.used * 2 >= use.limit
+        guard shedding.isHelloFlood, let use = socket.receiveBufferUse() else { return }
+        var dropped = kernelDropped
+        if let drops = use.drops, drops != traffic.datagramsDroppedByKernel {
+            dropped = dropped || drops > traffic.datagramsDroppedByKernel
+            traffic.datagramsDroppedByKernel = drops
         }
-        if pressure { shedding.underPressure() }
+        shedding.looked(backlog: use.used, limit: use.limit, dropped: dropped,
+                        nowMs: MonotonicClock.coarseMilliseconds())
     }
 
     /// ClientHellos without a valid cookie the front door left unanswered to keep up (HelloShedding).

@@ -41,43 +41,54 @@ final class FrontDoorSheddingTests: XCTestCase {
         XCTAssertFalse(shedding.isShedding)
     }
 
-    /// A backlog of hellos past a quarter of the buffer cuts the share by a quarter, again only after
-    /// decreaseSpacing reads and while the backlog still grows (or the kernel drops), down to 1/64; the
-    /// answers are spread evenly; below the level, or drained, the share grows by 1/16 per 10 ms.
+    /// A backlog of hellos past a quarter of the buffer cuts the share by an eighth, again only after
+    /// decreaseSpacing reads and decreaseSpacingMs and while the backlog still grows (or the kernel
+    /// drops), down to 1/64; the answers are spread evenly; below the level, or drained, the share
+    /// grows by 1/32 per 10 ms.
     func testPressureUnderHellosCutsAndRelief() {
         var shedding = HelloShedding()
         let level = limit / HelloShedding.pressureFraction
+        var now: UInt64 = 1000
         shedding.pollStarted()
         shedding.read(HelloShedding.minimumRead - 32, helloes: HelloShedding.minimumRead - 32)
-        shedding.looked(backlog: level, limit: limit, dropped: true, nowMs: 0)
+        shedding.looked(backlog: level, limit: limit, dropped: true, nowMs: now)
         XCTAssertEqual(shedding.share, HelloShedding.scale, "fewer than minimumRead read this poll")
         shedding.read(32, helloes: 32)
-        shedding.looked(backlog: level, limit: limit, dropped: false, nowMs: 0)
-        XCTAssertEqual(shedding.share, HelloShedding.scale * 3 / 4)
+        shedding.looked(backlog: level, limit: limit, dropped: false, nowMs: now)
+        XCTAssertEqual(shedding.share, HelloShedding.scale * 7 / 8)
         shedding.read(32, helloes: 32)
-        shedding.looked(backlog: level + 1000, limit: limit, dropped: true, nowMs: 0)
-        XCTAssertEqual(shedding.share, HelloShedding.scale * 3 / 4, "at most one cut per decreaseSpacing read")
+        shedding.looked(backlog: level + 1000, limit: limit, dropped: true, nowMs: now + 1)
+        XCTAssertEqual(shedding.share, HelloShedding.scale * 7 / 8, "at most one cut per decreaseSpacingMs")
+        now += HelloShedding.decreaseSpacingMs
+        shedding.read(32, helloes: 32)
+        shedding.looked(backlog: level + 1000, limit: limit, dropped: true, nowMs: now)
+        XCTAssertEqual(shedding.share, HelloShedding.scale * 7 / 8, "at most one cut per decreaseSpacing read")
         shedding.read(HelloShedding.decreaseSpacing, helloes: HelloShedding.decreaseSpacing)
-        shedding.looked(backlog: level - 1000 + 1000, limit: limit, dropped: false, nowMs: 0)
-        XCTAssertEqual(shedding.share, HelloShedding.scale * 3 / 4, "the backlog no longer grows: no cut")
-        shedding.looked(backlog: level + 1000, limit: limit, dropped: false, nowMs: 0)
-        XCTAssertEqual(shedding.share, HelloShedding.scale * 9 / 16, "it grows again: cut")
+        shedding.looked(backlog: level, limit: limit, dropped: false, nowMs: now)
+        XCTAssertEqual(shedding.share, HelloShedding.scale * 7 / 8, "the backlog no longer grows: no cut")
+        shedding.read(HelloShedding.decreaseSpacing, helloes: HelloShedding.decreaseSpacing)
+        shedding.looked(backlog: level, limit: limit, dropped: true, nowMs: now - 1)
+        XCTAssertEqual(shedding.share, HelloShedding.scale * 7 / 8, "not within decreaseSpacingMs of the last cut")
+        shedding.looked(backlog: level + 1000, limit: limit, dropped: false, nowMs: now)
+        XCTAssertEqual(shedding.share, HelloShedding.scale * 7 / 8 * 7 / 8, "it grows again: cut")
         for _ in 0..<100 {
+            now += HelloShedding.decreaseSpacingMs
             shedding.read(HelloShedding.decreaseSpacing, helloes: HelloShedding.decreaseSpacing)
-            shedding.looked(backlog: level, limit: limit, dropped: true, nowMs: 0)
+            shedding.looked(backlog: level, limit: limit, dropped: true, nowMs: now)
         }
         XCTAssertEqual(shedding.share, HelloShedding.minimumShare)
         let answered = (0..<6400).filter { _ in shedding.answers() }.count
         XCTAssertEqual(answered, 100, "one in 64, evenly")
         XCTAssertEqual(shedding.skipped, 6300)
-        // Below the level: 1/16 more at most every 10 ms; drained alike.
+        // Below the level: 1/32 more at most every 10 ms; drained alike.
+        now += 1000
         shedding.read(32, helloes: 32)
-        shedding.looked(backlog: level - 1, limit: limit, dropped: false, nowMs: 1000)
+        shedding.looked(backlog: level - 1, limit: limit, dropped: false, nowMs: now)
         let once = shedding.share
         XCTAssertEqual(once, HelloShedding.minimumShare + HelloShedding.increase)
-        shedding.drained(nowMs: 1005)
+        shedding.drained(nowMs: now + 5)
         XCTAssertEqual(shedding.share, once, "not again within 10 ms")
-        for step in 1...16 { shedding.drained(nowMs: 1000 + UInt64(step) * 10) }
+        for step in 1...32 { shedding.drained(nowMs: now + UInt64(step) * HelloShedding.increaseSpacingMs) }
         XCTAssertEqual(shedding.share, HelloShedding.scale)
         XCTAssertFalse(shedding.isShedding)
     }

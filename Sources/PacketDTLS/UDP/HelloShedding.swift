@@ -21,15 +21,15 @@
 // A tick server's backlog of 1,000 clients' traffic and a 1,000-client join storm (about 840 KiB)
 // stay below it.
 //
-// The share answered adapts, AIMD around that level: past it, the share is cut by a quarter (at most
-// once per `decreaseSpacing` datagrams read, and again only while the backlog still grows or the
-// kernel drops), down to 1/64; below it, or with the socket drained, it grows by 1/16 of the whole
-// at most once per `increaseSpacingMs` (160 ms from the least back to every hello). So the backlog
-// stays near a quarter of the buffer: a real client's datagram waits behind at most about 2,500
-// reads, and the kernel drops nothing. The hellos answered are spread evenly (a credit per hello),
-// so any one client's hello, real or not, is answered with the current share. Only answers are
-// skipped: hellos with a valid cookie, and datagrams of known peers, are always read and routed.
-// Nothing is kept per address.
+// The share answered adapts, AIMD around that level: past it, the share is cut by an eighth (at most
+// once per `decreaseSpacing` datagrams read and `decreaseSpacingMs`, and again only while the backlog
+// still grows or the kernel drops), down to 1/64; below it, or with the socket drained, it grows by
+// 1/32 of the whole at most once per `increaseSpacingMs` (about 300 ms from the least back to every
+// hello). So the backlog stays near a quarter of the buffer and the kernel drops nothing while the
+// server gets the CPU time to read. The hellos answered are spread evenly (a credit per hello), so any
+// one client's hello, real or not, is answered with the current share. Only answers are skipped:
+// hellos with a valid cookie, and datagrams of known peers, are always read and routed. Nothing is
+// kept per address.
 
 struct HelloShedding {
     /// The share answered, out of `scale`.
@@ -37,10 +37,12 @@ struct HelloShedding {
     /// The lowest share: one cookie-less hello in 64 is still answered, so real clients get through.
     static let minimumShare = scale / 64
     /// Growth per step, at most once per increaseSpacingMs.
-    static let increase = scale / 16
+    static let increase = scale / 32
     static let increaseSpacingMs: UInt64 = 10
-    /// Datagrams read between two cuts of the share.
+    /// Datagrams read, and milliseconds, between two cuts of the share: a cut shows in the backlog
+    /// only after a while, and cutting again before it does overshoots.
     static let decreaseSpacing = 256
+    static let decreaseSpacingMs: UInt64 = 5
     /// A poll must have read this many datagrams before its mix counts as a flood of hellos.
     static let minimumRead = 256
     /// The backlog, as a fraction of the receive buffer (1 / this), past which the share is cut.
@@ -55,6 +57,7 @@ struct HelloShedding {
     /// The backlog when the share was last cut; 0 once it fell below the pressure level.
     private var backlogAtCut = 0
     private var lastIncreaseMs: UInt64 = 0
+    private var lastCutMs: UInt64 = 0
     /// Cookie-less hellos left unanswered, ever.
     private(set) var skipped = 0
 
@@ -88,9 +91,11 @@ struct HelloShedding {
             grow(nowMs: nowMs)
             return
         }
-        guard readSinceCut >= Self.decreaseSpacing, dropped || backlog > backlogAtCut else { return }
-        share = max(Self.minimumShare, share * 3 / 4)
+        guard readSinceCut >= Self.decreaseSpacing, nowMs &- lastCutMs >= Self.decreaseSpacingMs,
+              dropped || backlog > backlogAtCut else { return }
+        share = max(Self.minimumShare, share * 7 / 8)
         readSinceCut = 0
+        lastCutMs = nowMs
         backlogAtCut = backlog
     }
 

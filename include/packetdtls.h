@@ -394,9 +394,10 @@ DTLS_API int dtls_udp_server_get_max_pending_connections(dtls_udp_server *server
 /** Traffic and loss figures of a dtls_udp or a dtls_udp_server. Append-only. */
 typedef struct dtls_udp_stats {
     uint64_t datagrams_received;          /**< queued for reading (a server: routed to a peer) */
-    uint64_t datagrams_dropped;           /**< read and dropped by the library (full queue or pending queue) */
-    uint64_t datagrams_dropped_by_kernel; /**< a server's socket buffer overflowed (SO_RXQ_OVFL); told with
-                                               the next datagram read */
+    uint64_t datagrams_dropped;           /**< read and dropped by the library (full queue or pending queue;
+                                               a DTLS front door's unanswered cookie-less ClientHellos) */
+    uint64_t datagrams_dropped_by_kernel; /**< a server's socket buffer overflowed (SO_MEMINFO when asked;
+                                               an old kernel: SO_RXQ_OVFL, told with the next datagram) */
     uint64_t packets_queued;              /**< queued now, not yet read (a server: by all its peers and itself) */
     uint64_t bytes_queued;                /**< the bytes those take, bookkeeping included */
     uint64_t datagrams_sent_batched;      /**< a server with send batching: sent by its flushes */

@@ -138,6 +138,13 @@ struct BenchFlood: ParsableCommand {
         let answered = final.answerBytes + final.answersDropped * answerSize
         let cpu = { (end: Double, start: Double) in BenchLine.fixed((end - start) / elapsed, 2) }
         let quietMedian = Self.percentile(quiet.times, 0.5), loadedMedian = Self.percentile(loaded.times, 0.5)
+        if verbose {
+            // The spread: a client whose first hello went unanswered connects a retransmission later.
+            let spread = { (times: [Double]) in
+                [0.1, 0.25, 0.5, 0.75, 0.9].map { BenchLine.fixed(Self.percentile(times, $0), 1) }.joined(separator: " ")
+            }
+            Output.error("flood: connect ms p10 p25 p50 p75 p90: unloaded \(spread(quiet.times)); flooded \(spread(loaded.times))")
+        }
         Output.line("flood connected=\(quiet.times.count)/\(clients),\(loaded.times.count)/\(clients) "
             + "median_ms=\(BenchLine.fixed(quietMedian, 1)),\(BenchLine.fixed(loadedMedian, 1)) "
             + "ratio=\(BenchLine.fixed(loadedMedian / quietMedian, 2)) "

@@ -131,7 +131,7 @@ final class FrontDoorTests: XCTestCase {
         XCTAssertEqual(server.cookieRounds, 1, "answered by the front door, no DTLS peer made")
         XCTAssertEqual(server.udp.helloVerifyRequestsSent, 1)
         XCTAssertEqual(fromScreen.count, fromMbedTLS.count)
-        let cookieStart = fromMbedTLS.count - 32
+        let cookieStart = fromMbedTLS.count - CookieSecret.cookieLength
         XCTAssertEqual(Array(fromScreen[..<cookieStart]), Array(fromMbedTLS[..<cookieStart]),
                        "headers: \(fromScreen.prefix(cookieStart)) vs \(fromMbedTLS.prefix(cookieStart))")
         let door = try XCTUnwrap(server.dtls.frontDoor)
@@ -147,7 +147,7 @@ final class FrontDoorTests: XCTestCase {
     func testBurstOfHundredHellosIsAnsweredInOnePollAndLeavesNoState() throws {
         let (server, first) = try warmedServer()
         let hello = try Hellos.captured()
-        let wrongCookie = try Hellos.with(cookie: (0..<32).map { _ in .random(in: 0...255) }, hello)
+        let wrongCookie = try Hellos.with(cookie: (0..<CookieSecret.cookieLength).map { _ in .random(in: 0...255) }, hello)
         let sockets = (0..<100).map { _ in PacketPeerUDP() }
         for (index, socket) in sockets.enumerated() {
             XCTAssertEqual(socket.connectToHost("127.0.0.1", port: server.port), .ok)
@@ -170,6 +170,72 @@ final class FrontDoorTests: XCTestCase {
         XCTAssertEqual(server.dtls.handshakesInFlight, 0)
         XCTAssertEqual(server.udp.droppedDatagrams, 0)
         XCTAssertTrue(first.connected)
+    }
+
+    // MARK: Shedding under a flood (HelloShedding)
+
+    /// A join storm's backlog (1,000 cookie-less hellos waiting at once, as a tick server finds them)
+    /// is answered in full: no hello of it is shed.
+    func testAJoinStormBacklogIsAnsweredInFull() throws {
+        let (server, first) = try warmedServer()
+        let hello = try Hellos.captured()
+        let sockets = (0..<100).map { _ in PacketPeerUDP() }
+        for socket in sockets { XCTAssertEqual(socket.connectToHost("127.0.0.1", port: server.port), .ok) }
+        for _ in 0..<10 {
+            for socket in sockets { XCTAssertEqual(socket.putPacket(hello), .ok) }
+        }
+        let use = try XCTUnwrap(server.udp.sharedSocket?.receiveBufferUse())
+        try XCTSkipIf(use.used * HelloShedding.pressureFraction >= use.limit,
+                      "a receive buffer of \(use.limit) bytes is too small for a backlog of 1,000 hellos")
+        let answeredBefore = server.udp.helloVerifyRequestsSent
+        XCTAssertEqual(server.udp.poll(), .ok)
+        XCTAssertEqual(server.udp.helloVerifyRequestsSent - answeredBefore, 1000)
+        XCTAssertEqual(server.udp.helloesShedCount, 0)
+        XCTAssertEqual(server.udp.helloAnswerShare, HelloShedding.scale)
+        XCTAssertEqual(server.udp.droppedDatagrams, 0)
+        XCTAssertTrue(first.connected)
+    }
+
+    /// A backlog of cookie-less hellos past a quarter of the socket's buffer (a flood the server did not keep
+    /// up with): some go unanswered, counted as dropped, a connected client's record queued behind
+    /// them is served, and once the flood is over every hello is answered again.
+    func testAFloodPastAQuarterOfTheBufferIsShedAndTheRealClientIsServed() throws {
+        let (server, first) = try warmedServer()
+        let hello = try Hellos.captured()
+        let sockets = (0..<100).map { _ in PacketPeerUDP() }
+        for socket in sockets { XCTAssertEqual(socket.connectToHost("127.0.0.1", port: server.port), .ok) }
+        var sent = 0
+        while sent < 40_000 {
+            for socket in sockets { XCTAssertEqual(socket.putPacket(hello), .ok) }
+            sent += sockets.count
+            if let use = server.udp.sharedSocket?.receiveBufferUse(), use.used * 2 >= use.limit { break }
+        }
+        XCTAssertEqual(first.dtls.putPacket(Array("ping".utf8)), .ok)
+        let answeredBefore = server.udp.helloVerifyRequestsSent
+        var echoed = false
+        XCTAssertTrue(run(within: 10, {
+            server.step()
+            first.poll()
+            while first.dtls.getAvailablePacketCount() > 0 { echoed = first.dtls.getPacket() == Array("ping".utf8) }
+        }, until: { echoed }))
+        XCTAssertTrue(run(within: 5, { server.step() }, until: { server.udp.sharedSocket?.receiveBufferUse()?.used == 0 }))
+        let answered = server.udp.helloVerifyRequestsSent - answeredBefore
+        let shed = server.udp.helloesShedCount
+        let kernelDrops = Int(server.udp.getStats().datagramsDroppedByKernel)
+        XCTAssertGreaterThan(shed, 0, "\(sent) hellos sent")
+        XCTAssertGreaterThan(answered, 0)
+        XCTAssertEqual(answered + shed + kernelDrops, sent)
+        XCTAssertEqual(server.udp.droppedDatagrams, shed)
+        XCTAssertEqual(server.udp.pendingConnectionCount, 0)
+        XCTAssertTrue(first.connected)
+        // The flood is over: drained polls bring the share back to every hello.
+        XCTAssertTrue(run(within: 3, { server.step() }, until: { server.udp.helloAnswerShare == HelloShedding.scale }))
+        let fresh = PacketPeerUDP()
+        XCTAssertEqual(fresh.connectToHost("127.0.0.1", port: server.port), .ok)
+        let before = server.udp.helloVerifyRequestsSent
+        XCTAssertEqual(fresh.putPacket(hello), .ok)
+        XCTAssertTrue(run(within: 2, { server.step() }, until: { fresh.getAvailablePacketCount() > 0 }))
+        XCTAssertEqual(server.udp.helloVerifyRequestsSent, before + 1)
     }
 
     /// Issue 14: on a wildcard socket the front door's batched answers (sendmmsg) each leave from the
@@ -347,7 +413,7 @@ final class FrontDoorTests: XCTestCase {
         let (server, first) = try warmedServer()
         let peer = try XCTUnwrap(server.peers.last)
         let hello = try Hellos.captured()
-        let wrong = try Hellos.with(cookie: (0..<32).map { _ in .random(in: 0...255) }, hello)
+        let wrong = try Hellos.with(cookie: (0..<CookieSecret.cookieLength).map { _ in .random(in: 0...255) }, hello)
         let truncated = Array(hello.prefix(60))
         var echoes = 0
         for index in 0..<1000 {

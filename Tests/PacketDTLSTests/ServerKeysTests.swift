@@ -132,24 +132,75 @@ final class ServerKeysTests: XCTestCase {
         XCTAssertTrue(try resumes(session, with: other, options: options))
     }
 
-    /// The cookie MAC with its pads hashed once is HMAC-SHA-256 as mbedTLS computes it, so servers of
-    /// a fleet that run older versions (which called mbedtls_md_hmac) accept each other's cookies.
-    func testTheCookieMACIsHMACSHA256() throws {
-        let secret = try XCTUnwrap(CookieSecret())
+    /// A cookie secret whose current generation has the given cookie key (the ticket key is unused).
+    private func secret(cookieKey: [UInt8]) throws -> CookieSecret {
+        let ring = try ServerKeyRing()
+        let generation = try cookieKey.withUnsafeBufferPointer { key in
+            try ServerKeyGeneration(id: 7, cookieKey: key, ticketKey: key)
+        }
+        ring.replace(current: generation, previous: nil)
+        return CookieSecret(ring: ring)
+    }
+
+    /// Known answer, computed apart from this library (OpenSSL's command line):
+    /// key = HMAC-SHA-256(cookie key 00 01 .. 1f, "PacketDTLS cookie CBC-MAC AES-256 key"), then
+    /// `openssl enc -aes-256-cbc -K key -iv 0 -nopad` over 65432109 00000012 000102..11 and 14 zero
+    /// bytes; the MAC is the last block. A fleet's processes (and versions) must agree on it.
+    func testTheCookieMACKnownAnswer() throws {
+        let secret = try secret(cookieKey: (0..<32).map { UInt8($0) })
+        let cookie = secret.makeCookie(for: (0..<18).map { UInt8($0) }, at: 0x6543_2109)
+        XCTAssertEqual(cookie.map { String(format: "%02x", $0) }.joined(),
+                       "65432109" + "65429f48bdf4c4e9403807f3f19a38a6")
+        XCTAssertEqual(CookieSecret.cookieLength, 20)
+    }
+
+    /// The cookie MAC is AES-256 CBC-MAC (mbedTLS's CBC mode with a zero IV, last block) of
+    /// stamp || id length || id, zero-padded, under the key derived from the cookie key with mbedTLS's
+    /// HMAC, for ids of every kind of length (none, short, a transport id's 18, several blocks).
+    func testTheCookieMACIsCBCMACUnderTheDerivedKey() throws {
+        let cookieKey = (0..<32).map { _ in UInt8.random(in: 0...255) }
+        let secret = try secret(cookieKey: cookieKey)
+        var derived = [UInt8](repeating: 0, count: 32)
+        let label = Array("PacketDTLS cookie CBC-MAC AES-256 key".utf8)
+        XCTAssertEqual(mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), cookieKey, cookieKey.count,
+                                       label, label.count, &derived), 0)
+        var aes = mbedtls_aes_context()
+        mbedtls_aes_init(&aes)
+        defer { mbedtls_aes_free(&aes) }
+        XCTAssertEqual(mbedtls_aes_setkey_enc(&aes, derived, 256), 0)
         let stamp: UInt32 = 0x6543_2109
-        for id in [[UInt8](), Array("127.0.0.1".utf8) + [0x12, 0x34], (0..<18).map { UInt8($0 * 7) },
-                   (0..<100).map { UInt8(truncatingIfNeeded: $0 * 13) }] {
+        let ids: [[UInt8]] = [[], Array("127.0.0.1".utf8) + [0x12, 0x34], (0..<18).map { UInt8($0 * 7) },
+                              (0..<8).map { UInt8($0) }, (0..<100).map { UInt8(truncatingIfNeeded: $0 * 13) }]
+        for id in ids {
             let cookie = secret.makeCookie(for: id, at: stamp)
             XCTAssertEqual(Array(cookie.prefix(4)), [0x65, 0x43, 0x21, 0x09])
-            let key = secret.ring.withGenerations { current, _ in
-                Array(UnsafeBufferPointer(start: current.cookieKey.base, count: current.cookieKey.count))
-            }
-            let input: [UInt8] = [0x65, 0x43, 0x21, 0x09] + id
-            var expected = [UInt8](repeating: 0, count: 32)
-            XCTAssertEqual(mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key, key.count, input, input.count,
-                                           &expected), 0)
-            XCTAssertEqual(Array(cookie.dropFirst(4)), Array(expected.prefix(CookieSecret.macLength)), "id of \(id.count) bytes")
+            var input: [UInt8] = [0x65, 0x43, 0x21, 0x09]
+            let count = UInt32(id.count)
+            for shift: UInt32 in [24, 16, 8, 0] { input.append(UInt8(truncatingIfNeeded: count >> shift)) }
+            input += id
+            input += [UInt8](repeating: 0, count: (16 - input.count % 16) % 16)
+            var iv = [UInt8](repeating: 0, count: 16)
+            var output = [UInt8](repeating: 0, count: input.count)
+            XCTAssertEqual(mbedtls_aes_crypt_cbc(&aes, MBEDTLS_AES_ENCRYPT, input.count, &iv, input, &output), 0)
+            XCTAssertEqual(Array(cookie.dropFirst(4)), Array(output.suffix(16)), "id of \(id.count) bytes")
         }
+        // Ids that differ only in length (one a zero-padded prefix of the other) get different MACs.
+        XCTAssertNotEqual(secret.makeCookie(for: [1, 2], at: stamp), secret.makeCookie(for: [1, 2, 0], at: stamp))
+    }
+
+    /// Two processes sharing a key file make and accept the same cookies (the AES key is derived
+    /// from the file's cookie key, not drawn afresh).
+    func testServersSharingAKeyFileMakeTheSameCookies() throws {
+        let first = try XCTUnwrap(CookieSecret())
+        _ = first.ring.exportForSharing()
+        let (current, previous) = first.ring.exportForSharing()
+        let keyBytes = Array(UnsafeBufferPointer(start: current.cookieKey.base, count: current.cookieKey.count))
+        let second = try secret(cookieKey: keyBytes)
+        XCTAssertNil(previous)
+        let client: [UInt8] = (0..<18).map { UInt8($0 + 100) }
+        XCTAssertEqual(first.makeCookie(for: client, at: 1234), second.makeCookie(for: client, at: 1234))
+        let cookie = first.makeCookie(for: client)
+        XCTAssertTrue(cookie.withUnsafeBytes { second.isValid(cookie: $0, for: client) })
     }
 
     func testCookiesOfThePreviousKeyPassAndOldOrForeignOnesDoNot() throws {
@@ -162,10 +213,13 @@ final class ServerKeysTests: XCTestCase {
         }
         XCTAssertTrue(valid(cookie))
         XCTAssertFalse(valid(cookie, for: Array("127.0.0.1".utf8) + [0x12, 0x35]), "another port")
-        var flipped = cookie
-        flipped[20] ^= 1
-        XCTAssertFalse(valid(flipped))
-        XCTAssertFalse(valid(Array(cookie.prefix(31))))
+        for index in [0, 4, CookieSecret.cookieLength - 1] {
+            var flipped = cookie
+            flipped[index] ^= 1
+            XCTAssertFalse(valid(flipped), "byte \(index) changed")
+        }
+        XCTAssertFalse(valid(Array(cookie.prefix(CookieSecret.cookieLength - 1))))
+        XCTAssertFalse(valid(cookie + [0]))
         XCTAssertFalse(valid([]))
         let stale = secret.makeCookie(for: client, at: CookieSecret.now() &- UInt32(CookieSecret.lifetimeSeconds + 2))
         XCTAssertFalse(valid(stale), "older than a cookie lives")

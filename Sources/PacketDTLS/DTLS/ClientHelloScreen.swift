@@ -32,6 +32,16 @@ struct ClientHelloFields {
             && datagram[3] == 0 && datagram[4] == 0 && datagram[recordHeaderLength] == clientHelloType
     }
 
+    /// True when the ClientHello in `datagram` (one that looksLikeInitialClientHello) has an empty
+    /// cookie, or is too short to tell: the first hello of a handshake, the kind a flood sends. Reads
+    /// the session id's length and the cookie's length only.
+    static func hasNoCookie(_ datagram: UnsafeRawBufferPointer) -> Bool {
+        let sessionIDLength = recordHeaderLength + handshakeHeaderLength + 2 + randomLength
+        guard sessionIDLength < datagram.count else { return true }
+        let cookieLength = sessionIDLength + 1 + Int(datagram[sessionIDLength])
+        return cookieLength >= datagram.count || datagram[cookieLength] == 0
+    }
+
     /// The fields of the ClientHello in the first record, nil when it is not one or is cut short
     /// before its cookie. Later records of the datagram are not looked at.
     static func parse(_ datagram: UnsafeRawBufferPointer) -> ClientHelloFields? {

@@ -1,9 +1,9 @@
 // CookieSecret.swift — HelloVerifyRequest cookies from the server's key ring.
 //
 // Our own version of mbedTLS's ssl_cookie.c, so the key can be shared by a fleet, saved,
-// loaded and rotated: a cookie is the time it was made and an HMAC-SHA-256 over that time and
-// the client's transport id (its address and port), checked against the current and the
-// previous cookie key.
+// loaded and rotated: a cookie is the time it was made and a MAC (AES CBC-MAC, see CookieMAC) over
+// that time and the client's transport id (its address and port), checked against the current and
+// the previous cookie key.
 
 internal import CMbedTLS
 #if canImport(Glibc)
@@ -15,9 +15,9 @@ import Musl
 /// Makes and checks the cookies a ClientHello must echo before the server keeps any state for
 /// it, so spoofed sources cost the server nothing.
 final class CookieSecret: @unchecked Sendable {
-    /// 4 bytes of time, then the MAC truncated to 28 bytes (the layout of mbedTLS's cookies).
+    /// 4 bytes of time, then the 16-byte MAC (mbedTLS's own cookies carry 28 bytes of HMAC).
     static let timeLength = 4
-    static let macLength = 28
+    static let macLength = CookieMAC.digestLength
     static let cookieLength = timeLength + macLength
     /// A cookie older than this many seconds is refused (mbedTLS's default).
     static let lifetimeSeconds: Int64 = 60
@@ -84,7 +84,7 @@ final class CookieSecret: @unchecked Sendable {
                      into target: UnsafeMutableRawBufferPointer) {
         precondition(target.count >= Self.cookieLength)
         for index in 0..<Self.timeLength { target[index] = UInt8(truncatingIfNeeded: stamp >> (8 * (3 - index))) }
-        var mac = CookieMAC.Digest(0, 0, 0, 0)
+        var mac = CookieMAC.Digest(0, 0)
         ring.withGenerations { current, _ in current.cookieMAC.compute(stamp: stamp, clientID: clientID, into: &mac) }
         withUnsafeBytes(of: &mac) { digest in
             (target.baseAddress! + Self.timeLength).copyMemory(from: digest.baseAddress!, byteCount: Self.macLength)
@@ -133,65 +133,102 @@ final class CookieSecret: @unchecked Sendable {
     }
 }
 
-/// HMAC-SHA-256 with one key, its two pads hashed once: a MAC then costs two SHA-256 blocks (the
-/// message, the inner digest) instead of four, and nothing is allocated. The hashed pads are as
-/// secret as the key: they live in memory of their own, wiped when the key generation goes.
+/// The cookie MAC: AES-256 in CBC-MAC over a block string that encodes stamp and client id
+/// unambiguously, with a key derived once per key generation from the generation's cookie key.
+///
+/// Why CBC-MAC is a sound MAC here: CBC-MAC with a block cipher is a secure PRF (so a secure MAC) on
+/// any prefix-free set of messages, fixed-length ones being the usual case (Bellare, Kilian, Rogaway).
+/// The block string is stamp (4 bytes, big-endian) || the id's length (4 bytes, big-endian) || the id,
+/// zero-padded to whole 16-byte blocks. The length in the first block makes the set prefix-free: two
+/// strings of ids of different lengths differ in the first block, and those of equal length have the
+/// same number of blocks. The transport ids of a UDPServer and a PacketPeerUDP are always 18 bytes,
+/// so the strings they MAC are all 32 bytes, two blocks. The zero padding is unambiguous for the
+/// same reason (the length says where the id ends). A MAC is the whole last block, 16 bytes.
+///
+/// Why not the HMAC-SHA-256 of before: it cost two SHA-256 blocks a cookie (about 8,000 instructions;
+/// mbedTLS 2.28 has no SHA-NI code), most of a cookie-less ClientHello's answer under a flood. Two AES
+/// blocks with AES-NI (mbedTLS's MBEDTLS_AESNI_C, which mbedtls_aes_crypt_ecb takes when the CPU has
+/// it) cost a few hundred. mbedTLS's CMAC would do too, but costs a context setup and sub-key
+/// derivation per message; for these fixed-form strings plain CBC-MAC is as strong.
+///
+/// The AES key is HMAC-SHA-256(cookie key, "PacketDTLS cookie CBC-MAC AES-256 key"), derived
+/// once when the generation is made: processes that share a key file derive the same one and accept
+/// each other's cookies, and the key file keeps its format. The expanded key lives in memory of its
+/// own, wiped (mbedtls_aes_free) when the key generation goes.
 final class CookieMAC: @unchecked Sendable {
-    /// 32 bytes of MAC.
-    typealias Digest = (UInt64, UInt64, UInt64, UInt64)
+    /// 16 bytes of MAC: one AES block.
+    typealias Digest = (UInt64, UInt64)
+    static let digestLength = 16
+    /// The label the AES key is derived with (and nothing else).
+    static let keyLabel = Array("PacketDTLS cookie CBC-MAC AES-256 key".utf8)
 
-    private let inner: UnsafeMutablePointer<mbedtls_sha256_context>
-    private let outer: UnsafeMutablePointer<mbedtls_sha256_context>
+    private let aes: UnsafeMutablePointer<mbedtls_aes_context>
 
-    init(key: SensitiveBytes) {
-        precondition(key.count <= 64, "a cookie key longer than SHA-256's block is not used")
-        inner = .allocate(capacity: 1)
-        outer = .allocate(capacity: 1)
-        var pad = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-        withUnsafeMutableBytes(of: &pad) { block in
-            for (context, byte) in [(inner, UInt8(0x36)), (outer, UInt8(0x5C))] {
-                for index in 0..<64 { block[index] = byte ^ (index < key.count ? key.base[index] : 0) }
-                mbedtls_sha256_init(context)
-                _ = mbedtls_sha256_starts_ret(context, 0)
-                _ = mbedtls_sha256_update_ret(context, block.baseAddress!.assumingMemoryBound(to: UInt8.self), 64)
-            }
-            mbedtls_platform_zeroize(block.baseAddress, 64)
+    init(key: SensitiveBytes) throws(Failure) {
+        aes = .allocate(capacity: 1)
+        mbedtls_aes_init(aes)
+        let derived = SensitiveBytes(capacity: 32)
+        derived.count = 32
+        var rc = Self.keyLabel.withUnsafeBufferPointer { label in
+            mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key.base, key.count,
+                            label.baseAddress, label.count, derived.base)
+        }
+        if rc == 0 { rc = mbedtls_aes_setkey_enc(aes, derived.base, 256) }
+        guard rc == 0 else {
+            mbedtls_aes_free(aes)
+            aes.deallocate()
+            throw Failure(.failed, "the cookie key could not be set up: \(MbedTLSError.describe(rc))")
         }
     }
 
     deinit {
-        mbedtls_sha256_free(inner)  // zeroizes
-        mbedtls_sha256_free(outer)
-        inner.deallocate()
-        outer.deallocate()
+        mbedtls_aes_free(aes)  // zeroizes the expanded key
+        aes.deallocate()
     }
 
-    /// HMAC-SHA-256(key, stamp (big-endian) || clientID) into `digest`.
+    /// The CBC-MAC of stamp || clientID's length || clientID (see the type's comment) into `digest`.
     func compute(stamp: UInt32, clientID: UnsafeRawBufferPointer, into digest: inout Digest) {
-        var context = mbedtls_sha256_context()
-        var stampBytes = stamp.bigEndian
-        withUnsafeMutableBytes(of: &digest) { output in
-            let out = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            mbedtls_sha256_clone(&context, inner)
-            withUnsafeBytes(of: &stampBytes) {
-                _ = mbedtls_sha256_update_ret(&context, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), 4)
+        // The first 8 bytes of the string, in memory order.
+        var header = UInt64(stamp.bigEndian) | UInt64(UInt32(truncatingIfNeeded: clientID.count).bigEndian) << 32
+        let total = 8 + clientID.count
+        digest = (0, 0)
+        var block = Digest(0, 0)
+        withUnsafeBytes(of: &header) { header in
+            withUnsafeMutableBytes(of: &block) { block in
+                withUnsafeMutableBytes(of: &digest) { state in
+                    var offset = 0
+                    while offset < total {
+                        // The next 16 bytes of the string (zeros past its end), XORed into the chaining
+                        // state, which is then encrypted in place.
+                        block.storeBytes(of: 0, toByteOffset: 0, as: UInt64.self)
+                        block.storeBytes(of: 0, toByteOffset: 8, as: UInt64.self)
+                        let end = min(offset + 16, total)
+                        if offset < 8 {
+                            block.baseAddress!.copyMemory(from: header.baseAddress! + offset, byteCount: 8 - offset)
+                        }
+                        let idStart = max(offset, 8)
+                        if idStart < end {
+                            (block.baseAddress! + (idStart - offset)).copyMemory(
+                                from: clientID.baseAddress! + (idStart - 8), byteCount: end - idStart)
+                        }
+                        let words = state.baseAddress!.assumingMemoryBound(to: UInt64.self)
+                        words[0] ^= block.load(fromByteOffset: 0, as: UInt64.self)
+                        words[1] ^= block.load(fromByteOffset: 8, as: UInt64.self)
+                        let bytes = state.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                        _ = mbedtls_aes_crypt_ecb(aes, MBEDTLS_AES_ENCRYPT, bytes, bytes)
+                        offset += 16
+                    }
+                }
             }
-            if let id = clientID.baseAddress {
-                _ = mbedtls_sha256_update_ret(&context, id.assumingMemoryBound(to: UInt8.self), clientID.count)
-            }
-            _ = mbedtls_sha256_finish_ret(&context, out)
-            mbedtls_sha256_clone(&context, outer)
-            _ = mbedtls_sha256_update_ret(&context, out, 32)
-            _ = mbedtls_sha256_finish_ret(&context, out)
         }
-        mbedtls_sha256_free(&context)  // zeroizes the copy of the pad's state
+        Self.wipe(&block)
     }
 
-    /// True when `given` (CookieSecret.macLength bytes) is the start of the MAC of stamp || clientID,
-    /// compared in constant time.
+    /// True when `given` (CookieSecret.macLength bytes) is the MAC of stamp and clientID, compared
+    /// in constant time.
     func matches(_ given: UnsafeRawBufferPointer, stamp: UInt32, clientID: UnsafeRawBufferPointer) -> Bool {
         guard given.count == CookieSecret.macLength else { return false }
-        var digest = Digest(0, 0, 0, 0)
+        var digest = Digest(0, 0)
         compute(stamp: stamp, clientID: clientID, into: &digest)
         var difference: UInt8 = 0
         withUnsafeBytes(of: &digest) { expected in

@@ -7,7 +7,7 @@ import Glibc
 import Musl
 #endif
 
-/// One generation of server secrets: the HMAC key for HelloVerifyRequest cookies and the
+/// One generation of server secrets: the key HelloVerifyRequest cookies' MAC key is derived from and the
 /// AES-256-GCM key that seals session tickets, named by a 32-bit id that every ticket carries.
 final class ServerKeyGeneration: @unchecked Sendable {
     static let keyLength = 32
@@ -19,7 +19,7 @@ final class ServerKeyGeneration: @unchecked Sendable {
     let createdAt: time_t
     /// The ticket key expanded for AES-256-GCM; used under the key ring's lock only.
     let ticketCipher: UnsafeMutablePointer<mbedtls_cipher_context_t>
-    /// The cookie key's HMAC-SHA-256 pads, hashed once (see CookieMAC).
+    /// The cookie MAC's AES key, derived from the cookie key and expanded once (see CookieMAC).
     let cookieMAC: CookieMAC
 
     /// A generation from given key bytes (exactly keyLength each).
@@ -29,7 +29,7 @@ final class ServerKeyGeneration: @unchecked Sendable {
         self.cookieKey = SensitiveBytes(copying: cookieKey)
         self.ticketKey = SensitiveBytes(copying: ticketKey)
         createdAt = time(nil)
-        cookieMAC = CookieMAC(key: self.cookieKey)
+        cookieMAC = try CookieMAC(key: self.cookieKey)
         ticketCipher = .allocate(capacity: 1)
         mbedtls_cipher_init(ticketCipher)
         var rc = mbedtls_cipher_setup(ticketCipher, mbedtls_cipher_info_from_type(MBEDTLS_CIPHER_AES_256_GCM))

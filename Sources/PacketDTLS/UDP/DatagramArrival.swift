@@ -6,7 +6,9 @@
 // client with a connected socket then drops every reply. With IP_PKTINFO / IPV6_RECVPKTINFO the
 // kernel says where each datagram was sent to, and a reply carrying that address as its source
 // (sendmsg with a pktinfo message) leaves from it. SO_RXQ_OVFL adds the number of datagrams the
-// socket's buffer has dropped, so a server can report what the kernel lost too.
+// socket's buffer has dropped, so a server can report what the kernel lost too; a UDPServer asks it
+// only of a kernel whose SO_MEMINFO does not tell drops (a control message per datagram costs about
+// a tenth of reading one, which matters under a flood).
 //
 // The control-message code itself is C (CSocketBatch/shim.h); this file is its one Swift caller.
 
@@ -81,8 +83,9 @@ struct DatagramArrival: Sendable {
 extension UDPSocket {
     /// Asks the kernel to tell, beside every datagram, how many the socket's buffer dropped, and, when
     /// `destinations` (a socket bound to a wildcard address), where each was sent to. 0 or errno.
-    func enableArrivalInfo(destinations: Bool) -> Int32 {
-        var status = Self.setIntOption(descriptor, SOL_SOCKET, PACKETDTLS_SO_RXQ_OVFL, 1)
+    func enableArrivalInfo(destinations: Bool, dropCounts: Bool) -> Int32 {
+        var status: Int32 = 0
+        if dropCounts { status = Self.setIntOption(descriptor, SOL_SOCKET, PACKETDTLS_SO_RXQ_OVFL, 1) }
         guard status == 0, destinations else { return status }
         // A dual-stack IPv6 socket reports its IPv4 clients through IP_PKTINFO.
         if family == AF_INET || reach != .ipv6Only {

@@ -83,12 +83,20 @@ public final class UDPServer: @unchecked Sendable {
     /// The front door for the poll in progress.
     @exclusivity(unchecked) private var door: DTLSServer.FrontDoor?
     @exclusivity(unchecked) private var helloVerifyRequests = 0
-    /// Space for recvmmsg, allocated once per server: up to 8 datagrams of any size per system call.
-    private let batch = DatagramBatch(capacity: 8, slotSize: 65536, controlMessages: true)
+    /// Datagrams one recvmmsg reads, and HelloVerifyRequests one sendmmsg sends. Under a flood every
+    /// system call's own cost is shared by this many datagrams. A slot's pages cost memory only once
+    /// a datagram reaches them: a flood of small hellos makes 32 pages (128 KiB) of the 2 MiB resident.
+    static let batchCapacity = 32
+    /// Space for recvmmsg, allocated once per server: up to batchCapacity datagrams of any size per call.
+    private let batch = DatagramBatch(capacity: UDPServer.batchCapacity, slotSize: 65536, controlMessages: true)
     /// Send batching (beyond Godot, off by default): see UDPServer+SendBatching.swift.
     let sendBatch = SendBatch()
     /// The front door's HelloVerifyRequests for one batch, sent together after it (ReplyBatch).
-    private let replies = ReplyBatch(capacity: 8)
+    private let replies = ReplyBatch(capacity: UDPServer.batchCapacity)
+    /// The share of cookie-less ClientHellos the front door answers while it cannot answer them all.
+    @exclusivity(unchecked) private var shedding = HelloShedding()
+    /// ClientHellos without a valid cookie in the batch being routed (answered or not).
+    @exclusivity(unchecked) private var batchHelloes = 0
 
     public init() {}
 
@@ -122,7 +130,11 @@ public final class UDPServer: @unchecked Sendable {
                 // Where clients sent to matters only when the socket hears several addresses.
                 let wildcard = target.address.map { $0.addressBytes.allSatisfy { $0 == 0 } || $0.host == "0.0.0.0" }
                     ?? true
-                let status = opened.enableArrivalInfo(destinations: wildcard)
+                // The kernel's drops are read with SO_MEMINFO when asked for (getStats, the front
+                // door's shedding); only a kernel that does not tell them there sends a count with
+                // every datagram.
+                let status = opened.enableArrivalInfo(destinations: wildcard,
+                                                      dropCounts: opened.receiveBufferUse()?.drops == nil)
                 if status != 0 {
                     ErrorReport.set("\(function): the kernel will not tell destination addresses or drops: "
                         + errnoText(status))
@@ -207,15 +219,19 @@ public final class UDPServer: @unchecked Sendable {
             door = frontDoorOwner?.frontDoor
             defer { door = nil }
             guard routeHeldBack(socket: socket) else { return .ok }
+            shedding.pollStarted()
             var read = 0
             while read < Self.maxDatagramsPerPoll {
                 switch socket.receive(into: batch) {
                 case .empty:
+                    if door != nil { shedding.drained(nowMs: MonotonicClock.coarseMilliseconds()) }
                     return .ok
                 case .failed(let code):
                     return ErrorReport.fail(.failed, "UDPServer.poll: recvmmsg on port \(socket.localPort) failed: "
                         + errnoText(code))
                 case .received(let count):
+                    let kernelDropsBefore = traffic.datagramsDroppedByKernel  // with SO_RXQ_OVFL only
+                    batchHelloes = 0
                     for slot in 0..<count {
                         let datagram = batch.datagram(slot)
                         if let drops = datagram.arrival.kernelDrops { traffic.datagramsDroppedByKernel = UInt64(drops) }
@@ -238,6 +254,10 @@ public final class UDPServer: @unchecked Sendable {
                     }
                     if replies.count > 0 { helloVerifyRequests += replies.flush(on: socket.descriptor) }
                     read += count
+                    if door != nil {
+                        updateShedding(read: count, full: count == batch.capacity,
+                                       kernelDropped: traffic.datagramsDroppedByKernel != kernelDropsBefore, socket: socket)
+                    }
                     // Held back, or a short batch (the socket was empty behind it): read no more now.
                     if !heldBack.isEmpty || count < batch.capacity { return .ok }
                 }
@@ -401,9 +421,21 @@ public final class UDPServer: @unchecked Sendable {
     /// unanswerable one is dropped; true for those, which need nothing more. False for anything else
     /// (a valid cookie, another datagram): it takes the ordinary route. It keeps no state for the
     /// source, so it may pass datagrams held back for a full queue: a stateless answer has no order.
+    ///
+    /// While the server cannot answer every hello without a valid cookie (HelloShedding), some go
+    /// unanswered: a cookie-less one before its cookie is looked at, one with a bad cookie after.
+    /// They are counted as dropped. A hello with a valid cookie is never skipped.
     private func answerStatelessly(_ datagram: DatagramBatch.Datagram, door: DTLSServer.FrontDoor,
                                    socket: UDPSocket) -> Bool {
         guard ClientHelloFields.looksLikeInitialClientHello(datagram.bytes) else { return false }
+        let cookieless = ClientHelloFields.hasNoCookie(datagram.bytes)
+        if cookieless {
+            batchHelloes += 1
+            guard shedding.answers() else {
+                traffic.datagramsDropped += 1
+                return true
+            }
+        }
         if replies.isFull { helloVerifyRequests += replies.flush(on: socket.descriptor) }
         let target = replies.nextBuffer
         let verdict = datagram.source.withTransportID { door.screen.screen(datagram.bytes, clientID: $0, replyInto: target) }
@@ -414,11 +446,48 @@ public final class UDPServer: @unchecked Sendable {
             traffic.datagramsDropped += 1
             return true
         case .answered(let length):
+            if !cookieless {
+                // A cookie that is not valid (forged, stale, another key's): shed as a cookie-less one.
+                batchHelloes += 1
+                guard shedding.answers() else {
+                    traffic.datagramsDropped += 1
+                    return true
+                }
+            }
             if !replies.add(length: length, to: datagram.source, family: socket.family, from: datagram.arrival.destination) {
                 traffic.datagramsDropped += 1
             }
             return true
         }
+    }
+
+    /// After a batch of `read` datagrams (`full`: as many as the batch holds, so more may wait): tells
+    /// the shedding what was read and how full the socket is (HelloShedding). The socket's use is
+    /// asked (one getsockopt) only after a full batch of a poll that hellos make up.
+    private func updateShedding(read: Int, full: Bool, kernelDropped: Bool, socket: UDPSocket) {
+        shedding.read(read, helloes: batchHelloes)
+        guard full else {
+            shedding.drained(nowMs: MonotonicClock.coarseMilliseconds())
+            return
+        }
+        guard shedding.isHelloFlood, let use = socket.receiveBufferUse() else { return }
+        var dropped = kernelDropped
+        if let drops = use.drops, drops != traffic.datagramsDroppedByKernel {
+            dropped = dropped || drops > traffic.datagramsDroppedByKernel
+            traffic.datagramsDroppedByKernel = drops
+        }
+        shedding.looked(backlog: use.used, limit: use.limit, dropped: dropped,
+                        nowMs: MonotonicClock.coarseMilliseconds())
+    }
+
+    /// ClientHellos without a valid cookie the front door left unanswered to keep up (HelloShedding).
+    var helloesShedCount: Int {
+        lock.withLock { shedding.skipped }
+    }
+
+    /// The share of them it answers now, out of HelloShedding.scale.
+    var helloAnswerShare: Int {
+        lock.withLock { shedding.share }
     }
 
     /// HelloVerifyRequests the front door sent (cookie-less or bad-cookie ClientHellos answered statelessly).
@@ -525,6 +594,7 @@ public final class UDPServer: @unchecked Sendable {
     /// What this server routed, dropped, and saw the kernel drop, and what its peers hold now.
     public func getStats() -> UDPStats {
         lock.withLock {
+            if let drops = socket?.receiveBufferUse()?.drops { traffic.datagramsDroppedByKernel = drops }
             var snapshot = traffic
             sendBatch.addStats(to: &snapshot)
             // Every peer that holds packets is in `routes` (pending ones too); ours, then theirs.

@@ -350,6 +350,19 @@ final class UDPSocket: @unchecked Sendable {
     // MARK: - Options
 
     /// Grows the kernel's receive buffer to at least `bytes` (never shrinks the system default).
+    /// What the kernel's SO_MEMINFO tells of the receive buffer (Linux): the bytes the datagrams
+    /// waiting in it take now (its bookkeeping included), the most it holds before it drops, and the
+    /// datagrams it has dropped since the socket opened (nil from a kernel too old to tell). nil when
+    /// the kernel does not tell at all.
+    func receiveBufferUse() -> (used: Int, limit: Int, drops: UInt64?)? {
+        // SO_MEMINFO (55) fills an array of u32: [0] rmem_alloc, [1] rcvbuf, ..., [8] drops; room for 16.
+        var info = (UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0),
+                    UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0))
+        var length = socklen_t(MemoryLayout.size(ofValue: info))
+        guard getsockopt(descriptor, SOL_SOCKET, 55, &info, &length) == 0, length >= 8, info.1 > 0 else { return nil }
+        return (Int(info.0), Int(info.1), length >= 36 ? UInt64(info.8) : nil)
+    }
+
     func growReceiveBuffer(to bytes: Int) {
         var current: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)

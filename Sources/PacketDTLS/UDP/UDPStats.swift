@@ -9,10 +9,13 @@ public struct UDPStats: Sendable, Equatable {
     /// Datagrams queued for reading (for a server: routed to a peer's queue).
     public var datagramsReceived: UInt64 = 0
     /// Datagrams read from the socket and then dropped by this library: for a peer whose queue stayed
-    /// full (see UDPServer.poll()), from a new client while the pending queue was full, or truncated.
+    /// full (see UDPServer.poll()), from a new client while the pending queue was full, or truncated;
+    /// behind a DTLS front door, also the ClientHellos without a valid cookie it left unanswered to
+    /// keep up with a flood (docs/BEYOND_GODOT.md).
     public var datagramsDropped: UInt64 = 0
-    /// Datagrams the kernel dropped because the socket's receive buffer was full (a server only; the
-    /// kernel tells it with the next datagram read, so the count may lag until one arrives).
+    /// Datagrams the kernel dropped because the socket's receive buffer was full (a server only; read
+    /// from the socket when the stats are asked for, or, from a kernel that cannot tell it so, told
+    /// with the next datagram read, so the count may lag until one arrives).
     public var datagramsDroppedByKernel: UInt64 = 0
     /// Packets queued now, not yet read (for a server: in its pending peers' and its own held-back ones).
     public var packetsQueued: UInt64 = 0

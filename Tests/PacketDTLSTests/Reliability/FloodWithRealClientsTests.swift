@@ -111,6 +111,8 @@ final class FloodWithRealClientsTests: XCTestCase {
         let frontDoorStart = server.udp.helloVerifyRequestsSent
         let roundsStart = server.cookieRounds
         let kernelDropsStart = server.udp.getStats().datagramsDroppedByKernel
+        let shedStart = server.udp.helloesShedCount
+        let droppedStart = server.udp.droppedDatagrams
         let start = Self.nanoseconds()
         var round = 0
         let loaded = connect(clientCount, batch: batch, to: server, everyRound: {
@@ -133,6 +135,10 @@ final class FloodWithRealClientsTests: XCTestCase {
         let kernelDrops = Int(server.udp.getStats().datagramsDroppedByKernel - kernelDropsStart)
         let answers = (server.udp.helloVerifyRequestsSent - frontDoorStart) + (server.cookieRounds - roundsStart)
         let floodRead = max(1, sent - kernelDrops)
+        // Hellos the front door left unanswered to keep up (HelloShedding): never silent, each one is
+        // in the UDPServer's drops.
+        let shed = server.udp.helloesShedCount - shedStart
+        let dropped = server.udp.droppedDatagrams - droppedStart
         let amplification = Double(answers * replySize) / Double(floodRead * hello.count)
         let seen = Double(floodEnd.bytesReceived - floodStart.bytesReceived)
             / Double(max(1, floodEnd.bytesSent - floodStart.bytesSent))
@@ -142,6 +148,8 @@ final class FloodWithRealClientsTests: XCTestCase {
         XCTAssertEqual(loaded.times.count, clientCount, "flooded: every client connected; \(loaded.failures.prefix(3))")
         XCTAssertGreaterThan(sent, 0, "the flood was sent")
         XCTAssertLessThanOrEqual(amplification, 1.0, "the flood gets back no more bytes than it sends")
+        XCTAssertGreaterThanOrEqual(dropped, shed, "every unanswered hello is counted as dropped")
+        XCTAssertLessThanOrEqual(answers + shed, floodRead + 4 * clientCount, "a hello is answered or shed, once")
         Reliability.assertMemory(Double(growth), atMost: Double(1 << 20), "the flood cost \(growth) bytes of resident memory")
 
         let quietMedian = Reliability.median(quiet.times) ?? .nan
@@ -156,7 +164,8 @@ final class FloodWithRealClientsTests: XCTestCase {
                            + "\(String(format: "%.1f", seconds)) s (\(Int(Double(sent) / max(seconds, 0.001)))/s), "
                            + "\(kernelDrops) dropped by the kernel at the server's socket; amplification at most "
                            + "\(String(format: "%.3f", amplification)) (\(answers) HelloVerifyRequests of \(replySize) bytes "
-                           + "for \(floodRead) hellos of \(hello.count) bytes read), \(String(format: "%.3f", seen)) "
+                           + "for \(floodRead) hellos of \(hello.count) bytes read; \(shed) left unanswered by the "
+                           + "front door's shedding), \(String(format: "%.3f", seen)) "
                            + "seen by the flood sockets; RSS grew \(Reliability.kib(quietGrowth)) in the unloaded phase "
                            + "(\(Reliability.kib(quietBefore)) to \(Reliability.kib(quietPeak))) and "
                            + "\(Reliability.kib(peak - before)) in the flooded one (\(Reliability.kib(before)) after 0.5 s of flood "

@@ -16,8 +16,8 @@ class UDPStats(NamedTuple):
     """Traffic and loss figures of a UDP peer or server (``struct dtls_udp_stats``)."""
 
     datagrams_received: int  #: queued for reading (a server: routed to a peer)
-    datagrams_dropped: int  #: read and dropped by the library (a full queue, a full pending queue)
-    datagrams_dropped_by_kernel: int  #: a server's socket buffer overflowed (told with the next datagram)
+    datagrams_dropped: int  #: read and dropped by the library (a full queue, a full pending queue, a front door's unanswered cookie-less hellos)
+    datagrams_dropped_by_kernel: int  #: a server's socket buffer overflowed (read from the socket when asked)
     packets_queued: int  #: queued now, not yet read (a server: by all its peers and itself)
     bytes_queued: int  #: the bytes those take, 24 of bookkeeping each included
     datagrams_sent_batched: int = 0  #: a server with send batching: sent by its flushes

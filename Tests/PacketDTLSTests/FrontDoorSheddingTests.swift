@@ -1,0 +1,95 @@
+// FrontDoorSheddingTests.swift — the share of cookie-less ClientHellos a UDPServer's front door
+// answers when it cannot answer them all (HelloShedding, issue 14), and what must never be shed:
+// a tick server's backlog, a join storm, game traffic. The front door's shedding on a real socket is
+// tested in FrontDoorTests.
+
+import XCTest
+@testable import PacketDTLS
+
+final class FrontDoorSheddingTests: XCTestCase {
+    // MARK: The governor alone
+
+    private let limit = 8 << 20
+
+    /// A tick server's polls: each reads a backlog of a thousand hellos (a join storm, about 840 KiB)
+    /// or of game traffic, well below a quarter of the buffer: every hello is answered, poll after poll.
+    func testNoPressureNeverSheds() {
+        var shedding = HelloShedding()
+        for tick in 0..<200 {
+            shedding.pollStarted()
+            for batch in 0..<(1000 / 32) {
+                shedding.read(32, helloes: tick % 2 == 0 ? 32 : 1)
+                shedding.looked(backlog: (1000 - 32 * batch) * 840, limit: limit, dropped: false, nowMs: UInt64(tick) * 50)
+            }
+            shedding.drained(nowMs: UInt64(tick) * 50)
+            for _ in 0..<1000 { XCTAssertTrue(shedding.answers()) }
+        }
+        XCTAssertEqual(shedding.share, HelloShedding.scale)
+        XCTAssertEqual(shedding.skipped, 0)
+    }
+
+    /// Pressure (a full buffer, kernel drops) while game traffic, not hellos, makes up the load cuts
+    /// nothing: new clients are not turned away because old ones are busy.
+    func testPressureUnderGameTrafficCutsNothing() {
+        var shedding = HelloShedding()
+        shedding.pollStarted()
+        for _ in 0..<100 {
+            shedding.read(32, helloes: 16)
+            shedding.looked(backlog: limit, limit: limit, dropped: true, nowMs: 0)
+        }
+        XCTAssertEqual(shedding.share, HelloShedding.scale)
+        XCTAssertFalse(shedding.isShedding)
+    }
+
+    /// A backlog of hellos past a quarter of the buffer cuts the share by an eighth, again only after
+    /// decreaseSpacing reads and decreaseSpacingMs and while the backlog still grows (or the kernel
+    /// drops), down to 1/64; the answers are spread evenly; below the level, or drained, the share
+    /// grows by 1/32 per 10 ms.
+    func testPressureUnderHellosCutsAndRelief() {
+        var shedding = HelloShedding()
+        let level = limit / HelloShedding.pressureFraction
+        var now: UInt64 = 1000
+        shedding.pollStarted()
+        shedding.read(HelloShedding.minimumRead - 32, helloes: HelloShedding.minimumRead - 32)
+        shedding.looked(backlog: level, limit: limit, dropped: true, nowMs: now)
+        XCTAssertEqual(shedding.share, HelloShedding.scale, "fewer than minimumRead read this poll")
+        shedding.read(32, helloes: 32)
+        shedding.looked(backlog: level, limit: limit, dropped: false, nowMs: now)
+        XCTAssertEqual(shedding.share, HelloShedding.scale * 7 / 8)
+        shedding.read(32, helloes: 32)
+        shedding.looked(backlog: level + 1000, limit: limit, dropped: true, nowMs: now + 1)
+        XCTAssertEqual(shedding.share, HelloShedding.scale * 7 / 8, "at most one cut per decreaseSpacingMs")
+        now += HelloShedding.decreaseSpacingMs
+        shedding.read(32, helloes: 32)
+        shedding.looked(backlog: level + 1000, limit: limit, dropped: true, nowMs: now)
+        XCTAssertEqual(shedding.share, HelloShedding.scale * 7 / 8, "at most one cut per decreaseSpacing read")
+        shedding.read(HelloShedding.decreaseSpacing, helloes: HelloShedding.decreaseSpacing)
+        shedding.looked(backlog: level, limit: limit, dropped: false, nowMs: now)
+        XCTAssertEqual(shedding.share, HelloShedding.scale * 7 / 8, "the backlog no longer grows: no cut")
+        shedding.read(HelloShedding.decreaseSpacing, helloes: HelloShedding.decreaseSpacing)
+        shedding.looked(backlog: level, limit: limit, dropped: true, nowMs: now - 1)
+        XCTAssertEqual(shedding.share, HelloShedding.scale * 7 / 8, "not within decreaseSpacingMs of the last cut")
+        shedding.looked(backlog: level + 1000, limit: limit, dropped: false, nowMs: now)
+        XCTAssertEqual(shedding.share, HelloShedding.scale * 7 / 8 * 7 / 8, "it grows again: cut")
+        for _ in 0..<100 {
+            now += HelloShedding.decreaseSpacingMs
+            shedding.read(HelloShedding.decreaseSpacing, helloes: HelloShedding.decreaseSpacing)
+            shedding.looked(backlog: level, limit: limit, dropped: true, nowMs: now)
+        }
+        XCTAssertEqual(shedding.share, HelloShedding.minimumShare)
+        let answered = (0..<6400).filter { _ in shedding.answers() }.count
+        XCTAssertEqual(answered, 100, "one in 64, evenly")
+        XCTAssertEqual(shedding.skipped, 6300)
+        // Below the level: 1/32 more at most every 10 ms; drained alike.
+        now += 1000
+        shedding.read(32, helloes: 32)
+        shedding.looked(backlog: level - 1, limit: limit, dropped: false, nowMs: now)
+        let once = shedding.share
+        XCTAssertEqual(once, HelloShedding.minimumShare + HelloShedding.increase)
+        shedding.drained(nowMs: now + 5)
+        XCTAssertEqual(shedding.share, once, "not again within 10 ms")
+        for step in 1...32 { shedding.drained(nowMs: now + UInt64(step) * HelloShedding.increaseSpacingMs) }
+        XCTAssertEqual(shedding.share, HelloShedding.scale)
+        XCTAssertFalse(shedding.isShedding)
+    }
+}

@@ -299,10 +299,13 @@ struct TickUsage {
                 + "max \(ms(sorted.last!))"
         }
         let slowest = ticks.sorted { $0.wall > $1.wall }.prefix(max(1, ticks.count / 100))
+        // The storm's ticks are few: the costliest five by the thread's CPU, with their place in the window.
+        let costliest = ticks.indices.sorted { ticks[$0].cpu > ticks[$1].cpu }.prefix(5)
         Output.error("tick detail: thread cpu ms \(percentiles(ticks.map(\.cpu))); lost (wall - cpu) ms "
             + "\(percentiles(ticks.map { $0.wall - $0.cpu })); ticks preempted \(ticks.filter { $0.involuntary > 0 }.count), "
             + "waited \(ticks.filter { $0.voluntary > 0 }.count) of \(ticks.count); slowest 1%: "
-            + "\(slowest.map { "wall \(ms($0.wall)) cpu \(ms($0.cpu)) inv \($0.involuntary) vol \($0.voluntary)" }.joined(separator: ", "))")
+            + "\(slowest.map { "wall \(ms($0.wall)) cpu \(ms($0.cpu)) inv \($0.involuntary) vol \($0.voluntary)" }.joined(separator: ", "))"
+            + "; costliest ticks (cpu ms @ tick): \(costliest.map { "\(ms(ticks[$0].cpu))@\($0)" }.joined(separator: " "))")
     }
 }
 

@@ -99,6 +99,27 @@ final class HandshakeWorkersTests: XCTestCase {
         XCTAssertEqual(client.getPacket(), Array("pong".utf8))
     }
 
+    /// With workers, take_connection of a ClientHello with a valid cookie checks the cookie and goes:
+    /// the session's mbedTLS context and record buffers are set up on a worker, which also reads the
+    /// hello. Without workers the caller's thread sets it up, as Godot does.
+    func testTakeConnectionLeavesTheSessionSetUpToAWorker() throws {
+        let identity = try TestIdentity.make()
+        for threads in [2, 0] {
+            let server = Server(options: Self.serverOptions(identity), threads: threads)
+            for round in 0..<3 {
+                // The first client's cookie round goes through take_connection; later ones the front door answers.
+                let client = Self.client(port: server.port)
+                let peers = Self.handshake(client, server)
+                XCTAssertEqual(client.getStatus(), .connected, client.getErrorMessage())
+                let peer = try XCTUnwrap(peers.first)
+                Self.settle(peer, server: server)
+                XCTAssertEqual(peer.getStatus(), .connected, peer.getErrorMessage())
+                let setUpHere = peer.withSession { session in session.map { pthread_equal($0.setUpThread, pthread_self()) != 0 } }
+                XCTAssertEqual(setUpHere, threads == 0, "\(threads) threads, round \(round)")
+            }
+        }
+    }
+
     func testSeedsExampleWithWorkers() throws {
         let identity = try TestIdentity.make()
         let server = try EchoServer(key: identity.key, certificate: identity.certificate)

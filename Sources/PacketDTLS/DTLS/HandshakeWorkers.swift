@@ -1,9 +1,12 @@
 // HandshakeWorkers.swift — a DTLSServer's own threads for the public-key work of its handshakes.
 //
 // With handshake threads (DTLSServer.setHandshakeThreads), take_connection checks the ClientHello's
-// cookie on the caller's thread and then hands the session to these workers: every later handshake
-// step (ECDHE, signatures, flights, retransmissions) runs here, and the peer's poll() only looks
-// whether the worker is done. A connected session goes back to its peer and is never touched here again.
+// cookie on the caller's thread with the server's screen (no mbedTLS context) and hands the hello to
+// these workers: the session's set-up (mbedTLS's context and record buffers), its reading of the hello
+// and every later handshake step (ECDHE, signatures, flights, retransmissions) run here, and the
+// peer's poll() only looks whether the worker is done. (A first datagram the screen does not verify is
+// judged by mbedTLS on the caller's thread, as without workers; should mbedTLS accept it after all,
+// the session set up there goes to a worker.) A connected session goes back to its peer and is never touched here again.
 // A worker judges what the caller's poll() would after each step, with the same sentences: ICMP
 // refusals (SessionLiveness), the handshake deadline (HandshakeLimits), a client that reconnected; and
 // a UDPServer that stops ends the job (HandshakeJob.serverStopped).

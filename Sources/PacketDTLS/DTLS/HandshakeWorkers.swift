@@ -1,8 +1,8 @@
 // HandshakeWorkers.swift — a DTLSServer's own threads for the public-key work of its handshakes.
 //
-// With handshake threads (DTLSServer.setHandshakeThreads), take_connection checks the ClientHello's
-// cookie on the caller's thread with the server's screen (no mbedTLS context) and hands the hello to
-// these workers: the session's set-up (mbedTLS's context and record buffers), its reading of the hello
+// With handshake threads (DTLSServer.setHandshakeThreads), take_connection hands a ClientHello whose
+// cookie is valid (checked by the UDPServer's front door, or on the caller's thread with the server's
+// screen; no mbedTLS context either way) to these workers: the session's set-up (mbedTLS's context and record buffers), its reading of the hello
 // and every later handshake step (ECDHE, signatures, flights, retransmissions) run here, and the
 // peer's poll() only looks whether the worker is done. (A first datagram the screen does not verify is
 // judged by mbedTLS on the caller's thread, as without workers; should mbedTLS accept it after all,
@@ -275,15 +275,18 @@ final class HandshakeJob: DatagramArrivalObserver, @unchecked Sendable {
     enum Start {
         /// A session set up on the caller's thread, its ClientHello verified by mbedTLS there.
         case session(DTLSSession)
-        /// A ClientHello whose cookie the caller's thread verified (ClientHelloScreen): the worker sets
-        /// the session up (mbedTLS's context and record buffers) and hands it `hello` as its first datagram.
+        /// A ClientHello whose cookie was verified (ClientHelloScreen, on the caller's thread or by the
+        /// UDPServer's front door): the worker sets the session up (mbedTLS's context and record
+        /// buffers) and hands it the hello, if read, as its first datagram.
         case setUp(SetUp)
     }
 
     /// What a worker needs to set a job's session up.
     struct SetUp {
         let configuration: DTLSConfiguration
-        let hello: [UInt8]
+        /// The verified ClientHello, read from the transport to be judged; nil when it is still there
+        /// (the UDPServer's front door judged it).
+        let hello: [UInt8]?
     }
 
     /// What the peer's poll finds when it looks at its job.

@@ -139,18 +139,20 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// session: the client's next ClientHello arrives as a new connection.
     /// With `workers`, only the cookie check runs here: a first datagram that is a ClientHello with a
     /// valid cookie goes to a worker, which sets the session up and runs the whole handshake; anything
-    /// else is judged by mbedTLS here as without workers (see takeVerifiedHello).
+    /// else is judged by mbedTLS here as without workers (see takeVerifiedHello). `helloVerified`: the
+    /// UDPServer's front door checked the cookie of the ClientHello first in the transport's queue
+    /// already; it stays there for the worker's session to read.
     func accept(over transport: DatagramTransport, configuration: DTLSConfiguration, slot: HandshakeSlot?,
-                deadlineMs: Int, workers: HandshakeWorkers? = nil) -> GodotError {
+                deadlineMs: Int, workers: HandshakeWorkers? = nil, helloVerified: Bool = false) -> GodotError {
         lock.withLock {
             let attachment = transport.attachDTLSPeer(self)
             guard attachment != .inUse else { return Self.refuseSharedTransport("take_connection") }
             // With workers: the first datagram, read here to judge its cookie; mbedTLS reads it first.
             var first: [UInt8]?
             if let workers, let screen = configuration.helloScreen {
-                let (hello, verified) = Self.takeVerifiedHello(from: transport, screen: screen)
+                let (hello, verified) = helloVerified ? (nil, true) : Self.takeVerifiedHello(from: transport, screen: screen)
                 first = hello
-                if let hello, verified {
+                if verified, hello != nil || helloVerified {
                     begin(serverSide: true, expectedName: "", tuning: configuration.tuning, transport: transport,
                           attachment: attachment)
                     handshakeSlot = slot

@@ -199,10 +199,14 @@ final class HandshakeWorkers: @unchecked Sendable {
         }
         job.lastStepMs = MonotonicClock.milliseconds()
         // Asked to end (its UDPServer stopped, its client reconnected), before or during the step: that
-        // wins over anything but a failure. (No close_notify for a step that completed meanwhile: the
-        // transport has left its server, or goes to the client's new session.)
+        // wins over anything but a failure of the handshake itself; a failure of the transport is the
+        // stop's doing (the stopping server asks first, then takes the peer's socket away under the
+        // step). (No close_notify for a step that completed meanwhile: the transport has left its
+        // server, or goes to the client's new session.)
         if let request = job.endRequest, !job.cancelled {
-            if case .failure = outcome {} else { outcome = .ended(request.status, request.reason) }
+            if case .failure = outcome, session?.transportFailure == nil {} else {
+                outcome = .ended(request.status, request.reason)
+            }
         }
         guard job.cancelled || outcome != nil else {
             job.stepping = false

@@ -124,8 +124,10 @@ struct GameServerLoop {
             let started = BenchClock.seconds()
             let usageBefore = TickUsage.now()
             // Godot's loop: the socket, the new connections, every peer, then this tick's states.
+            let pollStart = TickUsage.threadCPU()
             _ = udp.poll()
             let admitStart = TickUsage.threadCPU()
+            let pollCPU = admitStart - pollStart
             let admitted = handshaking.admit(from: udp, through: dtls)
             let admitCPU = TickUsage.threadCPU() - admitStart
             // A failed client retries, as a game client would; the client process reports failures.
@@ -148,6 +150,7 @@ struct GameServerLoop {
                 var usage = TickUsage.now().since(usageBefore, wall: finished - started)
                 usage.admitted = admitted
                 usage.admitCPU = admitCPU
+                usage.pollCPU = pollCPU
                 usage.connected = players.count - playersBefore
                 usage.advanceCPU = advanceCPU
                 tickUsage.append(usage)
@@ -291,6 +294,9 @@ struct TickUsage {
     /// time for those polls (all handshaking peers, the hand-back from the workers included).
     var connected = 0
     var advanceCPU = 0.0
+    /// The thread's CPU time in UDPServer.poll() (reading and routing every datagram, the front door's
+    /// answers to cookie-less ClientHellos).
+    var pollCPU = 0.0
 
     static func threadCPU() -> Double {
         var clock = timespec()
@@ -330,7 +336,8 @@ struct TickUsage {
             + "waited \(ticks.filter { $0.voluntary > 0 }.count) of \(ticks.count); slowest 1%: "
             + "\(slowest.map { "wall \(ms($0.wall)) cpu \(ms($0.cpu)) inv \($0.involuntary) vol \($0.voluntary)" }.joined(separator: ", "))"
             + "; costliest ticks (cpu ms @ tick): \(costliest.map { "\(ms(ticks[$0].cpu))@\($0)" }.joined(separator: " "))"
-            + "; \(admissions(ticks))")
+            + "; \(admissions(ticks)); UDPServer.poll cpu ms \(percentiles(ticks.map(\.pollCPU))), costliest "
+            + "\(ticks.indices.sorted { ticks[$0].pollCPU > ticks[$1].pollCPU }.prefix(3).map { "\(ms(ticks[$0].pollCPU))@\($0)" }.joined(separator: " "))")
     }
 }
 

@@ -124,10 +124,17 @@ struct GameServerLoop {
             let started = BenchClock.seconds()
             let usageBefore = TickUsage.now()
             // Godot's loop: the socket, the new connections, every peer, then this tick's states.
+            let pollStart = TickUsage.threadCPU()
             _ = udp.poll()
-            handshaking.admit(from: udp, through: dtls)
+            let admitStart = TickUsage.threadCPU()
+            let pollCPU = admitStart - pollStart
+            let admitted = handshaking.admit(from: udp, through: dtls)
+            let admitCPU = TickUsage.threadCPU() - admitStart
             // A failed client retries, as a game client would; the client process reports failures.
+            let advanceStart = TickUsage.threadCPU()
+            let playersBefore = players.count
             _ = handshaking.advance { players.append($0) }
+            let advanceCPU = TickUsage.threadCPU() - advanceStart
             for peer in players {
                 peer.poll()
                 // This tick's inputs: what is queued now (one more arriving meanwhile waits for the next tick).
@@ -140,7 +147,13 @@ struct GameServerLoop {
             let finished = BenchClock.seconds()
             if window != nil {
                 ticks.append(finished - started)
-                tickUsage.append(TickUsage.now().since(usageBefore, wall: finished - started))
+                var usage = TickUsage.now().since(usageBefore, wall: finished - started)
+                usage.admitted = admitted
+                usage.admitCPU = admitCPU
+                usage.pollCPU = pollCPU
+                usage.connected = players.count - playersBefore
+                usage.advanceCPU = advanceCPU
+                tickUsage.append(usage)
             }
 
             for line in try child.lines() {
@@ -273,6 +286,23 @@ struct TickUsage {
     var cpu = 0.0
     var voluntary = 0
     var involuntary = 0
+    /// Connections taken (UDPServer.take_connection + DTLSServer.take_connection) in the tick, and the
+    /// thread's CPU time for taking them.
+    var admitted = 0
+    var admitCPU = 0.0
+    /// Handshakes that ended CONNECTED in the tick's polls of the handshaking peers, and the thread's CPU
+    /// time for those polls (all handshaking peers, the hand-back from the workers included).
+    var connected = 0
+    var advanceCPU = 0.0
+    /// The thread's CPU time in UDPServer.poll() (reading and routing every datagram, the front door's
+    /// answers to cookie-less ClientHellos).
+    var pollCPU = 0.0
+
+    static func threadCPU() -> Double {
+        var clock = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &clock)
+        return Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9
+    }
 
     static func now() -> TickUsage {
         var usage = rusage()
@@ -299,11 +329,41 @@ struct TickUsage {
                 + "max \(ms(sorted.last!))"
         }
         let slowest = ticks.sorted { $0.wall > $1.wall }.prefix(max(1, ticks.count / 100))
+        // The storm's ticks are few: the costliest five by the thread's CPU, with their place in the window.
+        let costliest = ticks.indices.sorted { ticks[$0].cpu > ticks[$1].cpu }.prefix(5)
         Output.error("tick detail: thread cpu ms \(percentiles(ticks.map(\.cpu))); lost (wall - cpu) ms "
             + "\(percentiles(ticks.map { $0.wall - $0.cpu })); ticks preempted \(ticks.filter { $0.involuntary > 0 }.count), "
             + "waited \(ticks.filter { $0.voluntary > 0 }.count) of \(ticks.count); slowest 1%: "
-            + "\(slowest.map { "wall \(ms($0.wall)) cpu \(ms($0.cpu)) inv \($0.involuntary) vol \($0.voluntary)" }.joined(separator: ", "))")
+            + "\(slowest.map { "wall \(ms($0.wall)) cpu \(ms($0.cpu)) inv \($0.involuntary) vol \($0.voluntary)" }.joined(separator: ", "))"
+            + "; costliest ticks (cpu ms @ tick): \(costliest.map { "\(ms(ticks[$0].cpu))@\($0)" }.joined(separator: " "))"
+            + "; \(admissions(ticks)); UDPServer.poll cpu ms \(percentiles(ticks.map(\.pollCPU))), costliest "
+            + "\(ticks.indices.sorted { ticks[$0].pollCPU > ticks[$1].pollCPU }.prefix(3).map { "\(ms(ticks[$0].pollCPU))@\($0)" }.joined(separator: " "))")
     }
+}
+
+/// The ticks that took connections: how many, the thread's CPU for the taking alone and for the whole tick.
+private func admissions(_ ticks: [TickUsage]) -> String {
+    let joining = ticks.filter { $0.admitted > 0 }
+    guard !joining.isEmpty else { return "no connections taken in the window" }
+    let taken = joining.reduce(0) { $0 + $1.admitted }
+    let admitCPU = joining.reduce(0.0) { $0 + $1.admitCPU }
+    let ms = { (value: Double) in BenchLine.fixed(value * 1000, 3) }
+    return "\(taken) connections taken in \(joining.count) ticks (at most \(joining.map(\.admitted).max()!) a tick): "
+        + "taking them cost \(BenchLine.fixed(admitCPU * 1e6 / Double(taken), 1)) us of thread cpu each, "
+        + "at most \(ms(joining.map(\.admitCPU).max()!)) ms a tick; those ticks' cpu max \(ms(joining.map(\.cpu).max()!)) ms; "
+        + handBacks(ticks)
+}
+
+/// The ticks whose polls of handshaking peers found handshakes done.
+private func handBacks(_ ticks: [TickUsage]) -> String {
+    let completing = ticks.filter { $0.connected > 0 }
+    guard !completing.isEmpty else { return "no handshake completed in the window" }
+    let done = completing.reduce(0) { $0 + $1.connected }
+    let ms = { (value: Double) in BenchLine.fixed(value * 1000, 3) }
+    return "\(done) handshakes completed in \(completing.count) ticks (at most \(completing.map(\.connected).max()!) a tick): "
+        + "polling the handshaking peers cost at most \(ms(completing.map(\.advanceCPU).max()!)) ms a tick, "
+        + "\(BenchLine.fixed(completing.reduce(0.0) { $0 + $1.advanceCPU } * 1e6 / Double(done), 1)) us a completed handshake; "
+        + "those ticks' cpu max \(ms(completing.map(\.cpu).max()!)) ms"
 }
 
 #if canImport(Glibc)

@@ -8,10 +8,15 @@ struct HandshakingPeers {
 
     /// Turns every connection the UDPServer holds into a DTLS peer; keeps those still handshaking
     /// (a cookie round leaves its peer DISCONNECTED, and the client comes back as a new one).
-    mutating func admit(from udp: UDPServer, through dtls: DTLSServer) {
+    /// Returns how many UDP peers it took.
+    @discardableResult
+    mutating func admit(from udp: UDPServer, through dtls: DTLSServer) -> Int {
+        var count = 0
         while let taken = udp.takeConnection() {
+            count += 1
             if let peer = dtls.takeConnection(taken), peer.getStatus() == .handshaking { peers.append(peer) }
         }
+        return count
     }
 
     /// Polls each handshake once; hands the connected ones to `connected` and returns how many failed.

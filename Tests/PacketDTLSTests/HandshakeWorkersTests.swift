@@ -99,6 +99,51 @@ final class HandshakeWorkersTests: XCTestCase {
         XCTAssertEqual(client.getPacket(), Array("pong".utf8))
     }
 
+    /// With workers, take_connection of a ClientHello with a valid cookie checks the cookie and goes:
+    /// the session's mbedTLS context and record buffers are set up on a worker, which also reads the
+    /// hello. Without workers the caller's thread sets it up, as Godot does.
+    func testTakeConnectionLeavesTheSessionSetUpToAWorker() throws {
+        let identity = try TestIdentity.make()
+        for threads in [2, 0] {
+            let server = Server(options: Self.serverOptions(identity), threads: threads)
+            for round in 0..<3 {
+                // The first client's cookie round goes through take_connection; later ones the front door answers.
+                let client = Self.client(port: server.port)
+                let peers = Self.handshake(client, server)
+                XCTAssertEqual(client.getStatus(), .connected, client.getErrorMessage())
+                let peer = try XCTUnwrap(peers.first)
+                Self.settle(peer, server: server)
+                XCTAssertEqual(peer.getStatus(), .connected, peer.getErrorMessage())
+                let setUpHere = peer.withSession { session in session.map { pthread_equal($0.setUpThread, pthread_self()) != 0 } }
+                XCTAssertEqual(setUpHere, threads == 0, "\(threads) threads, round \(round)")
+            }
+        }
+    }
+
+    /// The same over a transport without a front door (an in-memory link): take_connection reads the
+    /// first datagram and checks its cookie itself. A cookie-less hello is answered at once
+    /// (DISCONNECTED, set up and judged by mbedTLS here); the verified one goes to a worker.
+    func testTakeConnectionChecksTheCookieAndLeavesTheSetUpToAWorker() throws {
+        let pair = MemoryPair(server: MemoryPair.server(for: try TestIdentity.make()))
+        let (server, link, client) = (pair.server, pair.link, pair.client)
+        XCTAssertEqual(server.setHandshakeThreads(1), .ok)
+        let first = try XCTUnwrap(server.takeConnection(link.server))
+        XCTAssertEqual(first.getStatus(), .disconnected)
+        XCTAssertTrue(first.getErrorMessage().contains("HelloVerifyRequest"), first.getErrorMessage())
+        XCTAssertEqual(link.client.pending, 1, "the HelloVerifyRequest went out")
+        client.poll()
+        let second = try XCTUnwrap(server.takeConnection(link.server))
+        XCTAssertEqual(second.getStatus(), .handshaking, "status known at once")
+        XCTAssertEqual(link.server.pending, 0, "the hello was read here, for the worker")
+        let connected = DTLSLoopbackTests.run(within: 10, { client.poll(); second.poll() },
+                                              until: { client.getStatus() != .handshaking && second.getStatus() != .handshaking })
+        XCTAssertTrue(connected)
+        XCTAssertEqual(second.getStatus(), .connected, second.getErrorMessage())
+        XCTAssertEqual(client.getStatus(), .connected, client.getErrorMessage())
+        let setUpHere = second.withSession { session in session.map { pthread_equal($0.setUpThread, pthread_self()) != 0 } }
+        XCTAssertEqual(setUpHere, false, "the session was set up on the worker")
+    }
+
     func testSeedsExampleWithWorkers() throws {
         let identity = try TestIdentity.make()
         let server = try EchoServer(key: identity.key, certificate: identity.certificate)

@@ -105,6 +105,8 @@ public final class DTLSServer: @unchecked Sendable {
         let serverPeer = udpPeer as? PacketPeerUDP
         serverPeer?.registerFrontDoor(self)
         var slot = serverPeer?.takeHandshakeSlot()
+        // Only the front door hands out slots, and only with a ClientHello whose cookie it checked.
+        let helloVerified = slot != nil
         if slot == nil, let remote = udpPeer.remoteIdentity {
             let address = Array(remote.transportID.prefix(16))
             slot = budget.acquire(address: address)
@@ -115,7 +117,7 @@ public final class DTLSServer: @unchecked Sendable {
         }
         let limits = budget.currentLimits
         guard peer.accept(over: udpPeer, configuration: configuration, slot: slot, deadlineMs: limits.deadlineMs,
-                          workers: workers) == .ok
+                          workers: workers, helloVerified: helloVerified) == .ok
         else { return nil }
         return peer
     }

@@ -47,6 +47,8 @@ final class DTLSSession {
     // so its stored `var`s skip Swift's dynamic exclusivity checks, as the peer's do.
     /// mbedTLS's retransmission timer, at a fixed address of its own (see RetransmissionTimer).
     let timer: UnsafeMutablePointer<RetransmissionTimer>
+    /// The thread that set this context up: the caller's, or a handshake worker's (for tests).
+    let setUpThread = pthread_self()
 
     /// When the last datagram arrived (coarse monotonic ms), for the idle timeout.
     @exclusivity(unchecked) private(set) var lastReceiveMs: UInt64

@@ -1,9 +1,12 @@
 // HandshakeWorkers.swift — a DTLSServer's own threads for the public-key work of its handshakes.
 //
-// With handshake threads (DTLSServer.setHandshakeThreads), take_connection checks the ClientHello's
-// cookie on the caller's thread and then hands the session to these workers: every later handshake
-// step (ECDHE, signatures, flights, retransmissions) runs here, and the peer's poll() only looks
-// whether the worker is done. A connected session goes back to its peer and is never touched here again.
+// With handshake threads (DTLSServer.setHandshakeThreads), take_connection hands a ClientHello whose
+// cookie is valid (checked by the UDPServer's front door, or on the caller's thread with the server's
+// screen; no mbedTLS context either way) to these workers: the session's set-up (mbedTLS's context and record buffers), its reading of the hello
+// and every later handshake step (ECDHE, signatures, flights, retransmissions) run here, and the
+// peer's poll() only looks whether the worker is done. (A first datagram the screen does not verify is
+// judged by mbedTLS on the caller's thread, as without workers; should mbedTLS accept it after all,
+// the session set up there goes to a worker.) A connected session goes back to its peer and is never touched here again.
 // A worker judges what the caller's poll() would after each step, with the same sentences: ICMP
 // refusals (SessionLiveness), the handshake deadline (HandshakeLimits), a client that reconnected; and
 // a UDPServer that stops ends the job (HandshakeJob.serverStopped).
@@ -52,14 +55,17 @@ final class HandshakeWorkers: @unchecked Sendable {
         wakeup.deallocate()
     }
 
-    /// Hands `session` (its ClientHello verified) to a worker; nil when the workers are closing.
+    /// Hands a handshake to a worker: `start` is a session whose ClientHello mbedTLS verified, or what
+    /// a worker needs to set one up itself for a ClientHello the caller's screen verified (see
+    /// HandshakeJob.Start). nil when the workers are closing (or the transport has another DTLS peer).
     /// `liveness` is the peer's refusal watch, carried on here; `deadline` the handshake deadline
     /// (HandshakeLimits.deadlineMs counted from `startMs`; 0 = none).
-    func submit(_ session: DTLSSession, liveness: SessionLiveness, startMs: UInt64, deadlineMs: UInt64) -> HandshakeJob? {
-        let job = HandshakeJob(session: session, workers: self, liveness: liveness, startMs: startMs,
+    func submit(_ start: HandshakeJob.Start, over transport: DatagramTransport, liveness: SessionLiveness,
+                startMs: UInt64, deadlineMs: UInt64) -> HandshakeJob? {
+        let job = HandshakeJob(start, transport: transport, workers: self, liveness: liveness, startMs: startMs,
                                deadlineMs: deadlineMs)
         // Attached before the job is listed, so that no worker can finish it (and detach) first.
-        let attachment = session.transport.attachDTLSPeer(job)
+        let attachment = transport.attachDTLSPeer(job)
         guard attachment != .inUse else { return nil }
         let observed = attachment == .reportsArrivals
         let accepted = lock.withLock {
@@ -70,7 +76,7 @@ final class HandshakeWorkers: @unchecked Sendable {
             return true
         }
         guard accepted else {
-            session.transport.detachDTLSPeer(job)
+            transport.detachDTLSPeer(job)
             return nil
         }
         return job
@@ -143,10 +149,10 @@ final class HandshakeWorkers: @unchecked Sendable {
         for offset in 0..<jobs.count {
             let index = (nextJob + offset) % jobs.count
             let job = jobs[index]
-            guard !job.stepping, let session = job.session else { continue }
+            guard !job.stepping, job.session != nil || job.setUp != nil else { continue }
             // No transport is asked here: its lock comes before this one (it calls datagramArrived).
-            let due = job.pending || job.cancelled || job.endRequest != nil
-                || session.retransmissionDueMs.map { $0 <= now } == true
+            let due = job.setUp != nil || job.pending || job.cancelled || job.endRequest != nil
+                || job.session?.retransmissionDueMs.map { $0 <= now } == true
                 || job.liveness.handshakeRetryDueMs.map { $0 <= MonotonicClock.coarseMilliseconds() } == true
                 || (job.deadlineAtMs > 0 && now >= job.deadlineAtMs)
                 || (!job.observed && now >= job.lastStepMs + Self.unobservedPollMs)
@@ -160,28 +166,47 @@ final class HandshakeWorkers: @unchecked Sendable {
         return nil
     }
 
-    /// Runs one handshake step of `job` without the lock (entered and left with it held).
+    /// Runs one handshake step of `job` without the lock (entered and left with it held). A job's first
+    /// step sets its session up first when the caller left that to the worker (HandshakeJob.Start.setUp).
     private func step(_ job: HandshakeJob) {
-        let session = job.session!
+        var session = job.session
         var outcome: HandshakeJob.Outcome?
         if !job.cancelled && job.endRequest == nil {
+            let setUp = job.setUp
             pthread_mutex_unlock(lock.mutex)
             // Stepping: this thread alone touches the session and the job's liveness until it relocks.
-            job.liveness.beforeHandshakeStep(session)
-            do {
-                let step = try session.handshake()
-                outcome = step != .inProgress ? .step(step) : job.judgeWaiting(session)
-            } catch {
-                outcome = .failure(error)
+            if session == nil, let setUp {
+                switch HandshakeJob.makeSession(setUp, over: job.transport) {
+                case .success(let made): session = made
+                case .failure(let failure): outcome = .ended(.error, failure.message)
+                }
+            }
+            if let session {
+                job.liveness.beforeHandshakeStep(session)
+                do {
+                    let step = try session.handshake()
+                    outcome = step != .inProgress ? .step(step) : job.judgeWaiting(session)
+                } catch {
+                    outcome = .failure(error)
+                }
             }
             pthread_mutex_lock(lock.mutex)
+            job.setUp = nil
+            job.session = session
+        } else if job.setUp != nil {
+            // Ended before a worker set it up: there is no session to free, only the transport to let go.
+            job.setUp = nil
         }
         job.lastStepMs = MonotonicClock.milliseconds()
         // Asked to end (its UDPServer stopped, its client reconnected), before or during the step: that
-        // wins over anything but a failure. (No close_notify for a step that completed meanwhile: the
-        // transport has left its server, or goes to the client's new session.)
+        // wins over anything but a failure of the handshake itself; a failure of the transport is the
+        // stop's doing (the stopping server asks first, then takes the peer's socket away under the
+        // step). (No close_notify for a step that completed meanwhile: the transport has left its
+        // server, or goes to the client's new session.)
         if let request = job.endRequest, !job.cancelled {
-            if case .failure = outcome {} else { outcome = .ended(request.status, request.reason) }
+            if case .failure = outcome, session?.transportFailure == nil {} else {
+                outcome = .ended(request.status, request.reason)
+            }
         }
         guard job.cancelled || outcome != nil else {
             job.stepping = false
@@ -202,12 +227,13 @@ final class HandshakeWorkers: @unchecked Sendable {
             return
         }
         pthread_mutex_unlock(lock.mutex)
-        session.transport.detachDTLSPeer(job)
+        job.transport.detachDTLSPeer(job)
         pthread_mutex_lock(lock.mutex)
         job.stepping = false
         job.session = nil
+        job.collected = true
         pthread_mutex_unlock(lock.mutex)
-        HandshakeJob.discard(session, connected: outcome == .step(.complete))
+        HandshakeJob.discard(session, of: job.transport, connected: outcome == .step(.complete))
         pthread_mutex_lock(lock.mutex)
     }
 
@@ -249,17 +275,38 @@ final class HandshakeJob: DatagramArrivalObserver, @unchecked Sendable {
         case ended(DTLSStatus, String)
     }
 
+    /// What a job begins with.
+    enum Start {
+        /// A session set up on the caller's thread, its ClientHello verified by mbedTLS there.
+        case session(DTLSSession)
+        /// A ClientHello whose cookie was verified (ClientHelloScreen, on the caller's thread or by the
+        /// UDPServer's front door): the worker sets the session up (mbedTLS's context and record
+        /// buffers) and hands it the hello, if read, as its first datagram.
+        case setUp(SetUp)
+    }
+
+    /// What a worker needs to set a job's session up.
+    struct SetUp {
+        let configuration: DTLSConfiguration
+        /// The verified ClientHello, read from the transport to be judged; nil when it is still there
+        /// (the UDPServer's front door judged it).
+        let hello: [UInt8]?
+    }
+
     /// What the peer's poll finds when it looks at its job.
     enum Collected {
         /// Still on a worker.
         case running
         /// Asked to end (see serverStopped, clientReconnected) while a worker still holds it.
         case ending(DTLSStatus, String)
-        /// Done: the session is the peer's again.
-        case done(DTLSSession, Outcome)
+        /// Done: the session is the peer's again. nil when the job ended before a worker set one up
+        /// (then the outcome is `.ended`, and the transport is the peer's to let go).
+        case done(DTLSSession?, Outcome)
     }
 
     private let workers: HandshakeWorkers
+    /// The UDP peer under the handshake (the session's, once there is one).
+    let transport: DatagramTransport
     /// When the handshake deadline passes (monotonic ms, 0 = none), and the deadline itself, for the text.
     let deadlineAtMs: UInt64
     let deadlineMs: UInt64
@@ -267,8 +314,13 @@ final class HandshakeJob: DatagramArrivalObserver, @unchecked Sendable {
     /// the lock), read under the lock while no one steps, and handed back with the outcome.
     fileprivate var liveness: SessionLiveness
     // Under workers.lock:
-    /// nil once the peer took it back, or once the job was cancelled and its session freed.
+    /// nil before a worker set it up (see `setUp`), once the peer took it back, or once the job was
+    /// cancelled and its session freed.
     fileprivate var session: DTLSSession?
+    /// Until a worker takes the job's first step: the session to set up there (Start.setUp).
+    fileprivate var setUp: SetUp?
+    /// The outcome was taken (by the peer's poll or a cancel), or the cancelled job ended on a worker.
+    fileprivate var collected = false
     /// How the handshake ended; set once, when the job leaves the workers.
     fileprivate var outcome: Outcome?
     /// Why the job must end without another step (its UDPServer stopped, its client reconnected).
@@ -282,9 +334,13 @@ final class HandshakeJob: DatagramArrivalObserver, @unchecked Sendable {
     fileprivate var observed = false
     fileprivate var lastStepMs: UInt64 = 0
 
-    fileprivate init(session: DTLSSession, workers: HandshakeWorkers, liveness: SessionLiveness, startMs: UInt64,
-                     deadlineMs: UInt64) {
-        self.session = session
+    fileprivate init(_ start: Start, transport: DatagramTransport, workers: HandshakeWorkers, liveness: SessionLiveness,
+                     startMs: UInt64, deadlineMs: UInt64) {
+        switch start {
+        case .session(let session): self.session = session
+        case .setUp(let setUp): self.setUp = setUp
+        }
+        self.transport = transport
         self.workers = workers
         self.liveness = liveness
         self.deadlineMs = deadlineMs
@@ -335,7 +391,9 @@ final class HandshakeJob: DatagramArrivalObserver, @unchecked Sendable {
     /// watch as the worker left it. The job is still the transport's observer then: the caller detaches it.
     func collect() -> (Collected, SessionLiveness?) {
         workers.lock.withLock {
-            if let outcome, let session {
+            if let outcome, !collected {
+                collected = true
+                let session = self.session
                 self.session = nil
                 // Asked to end after the worker was done: that wins over a completed handshake.
                 if let endRequest, case .step = outcome {
@@ -351,30 +409,44 @@ final class HandshakeJob: DatagramArrivalObserver, @unchecked Sendable {
     /// The peer is freed or disconnected: the session ends wherever it is. A worker stepping it now
     /// frees it after the step.
     func cancel() {
-        let (discarded, connected) = workers.lock.withLock { () -> (DTLSSession?, Bool) in
-            guard !cancelled else { return (nil, false) }
+        let (mine, discarded, connected) = workers.lock.withLock { () -> (Bool, DTLSSession?, Bool) in
+            guard !cancelled else { return (false, nil, false) }
             cancelled = true
-            guard !stepping, let session else { return (nil, false) }
+            guard !stepping, !collected else { return (false, nil, false) }
             if outcome != nil {
                 // Done and waiting for the peer's next poll: nobody else holds it.
-                self.session = nil
-                return (session, outcome == .step(.complete))
+                collected = true
+                defer { session = nil }
+                return (true, session, outcome == .step(.complete))
             }
             // Still listed: a worker takes it (cancelled jobs are due at once) and frees it off this thread.
             pending = true
             workers.wake()
-            return (nil, false)
+            return (false, nil, false)
         }
-        guard let discarded else { return }
+        guard mine else { return }
         // Done, it was still the transport's observer (see step()).
-        discarded.transport.detachDTLSPeer(self)
-        Self.discard(discarded, connected: connected)
+        transport.detachDTLSPeer(self)
+        Self.discard(discarded, of: transport, connected: connected)
     }
 
-    /// Ends a server-side session nobody will poll: goodbye if it connected, and the UDPServer forgets it.
-    fileprivate static func discard(_ session: DTLSSession, connected: Bool) {
-        if connected { session.sendCloseNotify() }
-        session.transport.sessionEnded()
+    /// Sets a job's session up on a worker, its verified ClientHello handed to it as the first datagram.
+    fileprivate static func makeSession(_ setUp: SetUp, over transport: DatagramTransport) -> Result<DTLSSession, Failure> {
+        do throws(Failure) {
+            let session = try DTLSSession(configuration: setUp.configuration, transport: transport, expectedName: nil,
+                                          sniName: nil)
+            session.handedDatagram = setUp.hello
+            return .success(session)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Ends a server-side handshake nobody will poll: goodbye if it connected, and the UDPServer forgets
+    /// the client (also when no session was ever set up).
+    fileprivate static func discard(_ session: DTLSSession?, of transport: DatagramTransport, connected: Bool) {
+        if connected { session?.sendCloseNotify() }
+        transport.sessionEnded()
     }
 }
 

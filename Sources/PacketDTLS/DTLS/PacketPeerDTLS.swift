@@ -130,7 +130,8 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             if let saved = sessionToResume, session?.offer(saved) == false {
                 ErrorReport.set("connect_to_peer: the saved session could not be offered; a full handshake follows")
             }
-            begin(serverSide: false, expectedName: name, tuning: configuration.tuning, attachment: attachment)
+            begin(serverSide: false, expectedName: name, tuning: configuration.tuning, transport: packetPeer,
+                  attachment: attachment)
             advanceHandshake()
             return .ok
         }
@@ -141,12 +142,31 @@ public final class PacketPeerDTLS: @unchecked Sendable {
     /// Starts the server side over `transport` and takes the first step. A ClientHello without a
     /// valid cookie is answered with HelloVerifyRequest and leaves this peer DISCONNECTED with no
     /// session: the client's next ClientHello arrives as a new connection.
-    /// With `workers`, only the cookie check runs here; the rest of the handshake runs on a worker.
+    /// With `workers`, only the cookie check runs here: a first datagram that is a ClientHello with a
+    /// valid cookie goes to a worker, which sets the session up and runs the whole handshake; anything
+    /// else is judged by mbedTLS here as without workers (see takeVerifiedHello). `helloVerified`: the
+    /// UDPServer's front door checked the cookie of the ClientHello first in the transport's queue
+    /// already; it stays there for the worker's session to read.
     func accept(over transport: DatagramTransport, configuration: DTLSConfiguration, slot: HandshakeSlot?,
-                deadlineMs: Int, workers: HandshakeWorkers? = nil) -> GodotError {
+                deadlineMs: Int, workers: HandshakeWorkers? = nil, helloVerified: Bool = false) -> GodotError {
         lock.withLock {
             let attachment = transport.attachDTLSPeer(self)
             guard attachment != .inUse else { return Self.refuseSharedTransport("take_connection") }
+            // With workers: the first datagram, read here to judge its cookie; mbedTLS reads it first.
+            var first: [UInt8]?
+            if let workers, let screen = configuration.helloScreen {
+                let (hello, verified) = helloVerified ? (nil, true) : Self.takeVerifiedHello(from: transport, screen: screen)
+                first = hello
+                if verified, hello != nil || helloVerified {
+                    begin(serverSide: true, expectedName: "", tuning: configuration.tuning, transport: transport,
+                          attachment: attachment)
+                    handshakeSlot = slot
+                    handshakeDeadlineMs = UInt64(max(0, deadlineMs))
+                    let setUp = HandshakeJob.SetUp(configuration: configuration, hello: hello)
+                    if handOff(.setUp(setUp), over: transport, to: workers) { return .ok }
+                    // The workers are closing: the session is set up here and goes on without them.
+                }
+            }
             do throws(Failure) {
                 session = try DTLSSession(configuration: configuration, transport: transport, expectedName: nil,
                                           sniName: nil)
@@ -154,7 +174,9 @@ public final class PacketPeerDTLS: @unchecked Sendable {
                 transport.detachDTLSPeer(self)
                 return error.report()
             }
-            begin(serverSide: true, expectedName: "", tuning: configuration.tuning, attachment: attachment)
+            session?.handedDatagram = first
+            begin(serverSide: true, expectedName: "", tuning: configuration.tuning, transport: transport,
+                  attachment: attachment)
             handshakeSlot = slot
             handshakeDeadlineMs = UInt64(max(0, deadlineMs))
             if let workers, let session {
@@ -203,7 +225,30 @@ public final class PacketPeerDTLS: @unchecked Sendable {
 
     static let serverStoppedMidHandshakeReason = "the UDPServer stopped during the handshake"
 
-    private func begin(serverSide: Bool, expectedName: String, tuning: TLSOptions.Tuning, attachment: DTLSAttachment) {
+    /// Reads the first datagram waiting on `transport` and judges it with the server's cookie check:
+    /// (nil, false) when none waits; verified when it is a ClientHello with a valid cookie for this
+    /// client. Costs a queue read and an HMAC, no mbedTLS context.
+    private static func takeVerifiedHello(from transport: DatagramTransport, screen: ClientHelloScreen)
+        -> (datagram: [UInt8]?, verified: Bool) {
+        guard let clientID = transport.remoteIdentity?.transportID else { return (nil, false) }
+        return withUnsafeTemporaryAllocation(byteCount: firstDatagramCapacity, alignment: 16) { buffer in
+            guard case .datagram(let count) = transport.receiveDatagram(into: buffer) else { return (nil, false) }
+            let datagram = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+            let verified: Bool
+            switch screen.judge(datagram, clientID: clientID) {
+            case .verified: verified = true
+            default: verified = false
+            }
+            return (Array(datagram), verified)
+        }
+    }
+
+    /// Room for the first datagram read by takeVerifiedHello: more than mbedTLS's input buffer takes
+    /// (larger ones mbedTLS skips as oversized either way).
+    static let firstDatagramCapacity = 20 * 1024
+
+    private func begin(serverSide: Bool, expectedName: String, tuning: TLSOptions.Tuning, transport: DatagramTransport,
+                       attachment: DTLSAttachment) {
         quiet.store(false, ordering: .releasing)
         reconnectedByClient.store(false, ordering: .relaxed)
         handshakeDeadlineMs = 0
@@ -211,12 +256,9 @@ public final class PacketPeerDTLS: @unchecked Sendable {
         isServerSide = serverSide
         self.expectedName = expectedName
         idleTimeoutMs = tuning.idleTimeout
-        if let session {
-            // Only a transport with its own connected socket hears refusals (a client's, or one a
-            // DTLSServer was handed instead of a UDPServer's peer); a UDPServer's peers share one that cannot.
-            liveness.begin(optionsKeepaliveMs: tuning.keepalive, transport: session.transport,
-                           watchRefusals: !arrivalsObserved)
-        }
+        // Only a transport with its own connected socket hears refusals (a client's, or one a
+        // DTLSServer was handed instead of a UDPServer's peer); a UDPServer's peers share one that cannot.
+        liveness.begin(optionsKeepaliveMs: tuning.keepalive, transport: transport, watchRefusals: !arrivalsObserved)
         inbox.removeAll()
         errorMessage = ""
         cipherSuite = ""
@@ -332,18 +374,28 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             settleHandshake(step, session)
             return false
         }
-        // The job takes this peer's place on the transport while it runs, and carries its refusal
-        // watch and deadline: the worker judges them after each step as settleHandshake would.
-        session.transport.detachDTLSPeer(self)
-        arrivalsObserved = false
-        guard let job = workers.submit(session, liveness: liveness, startMs: handshakeStartMs,
-                                       deadlineMs: handshakeDeadlineMs) else {
-            arrivalsObserved = session.transport.attachDTLSPeer(self) == .reportsArrivals
+        guard handOff(.session(session), over: session.transport, to: workers) else {
             advanceHandshake()
             return false
         }
-        handshakeJob = job
         self.session = nil
+        return true
+    }
+
+    /// Gives the handshake to a worker; false when the workers are closing (this peer is attached to
+    /// `transport` again then).
+    private func handOff(_ start: HandshakeJob.Start, over transport: DatagramTransport,
+                         to workers: HandshakeWorkers) -> Bool {
+        // The job takes this peer's place on the transport while it runs, and carries its refusal
+        // watch and deadline: the worker judges them after each step as settleHandshake would.
+        transport.detachDTLSPeer(self)
+        arrivalsObserved = false
+        guard let job = workers.submit(start, over: transport, liveness: liveness, startMs: handshakeStartMs,
+                                       deadlineMs: handshakeDeadlineMs) else {
+            arrivalsObserved = transport.attachDTLSPeer(self) == .reportsArrivals
+            return false
+        }
+        handshakeJob = job
         return true
     }
 
@@ -359,7 +411,17 @@ public final class PacketPeerDTLS: @unchecked Sendable {
             }
         case .ending(let final, let reason):
             end(final, reason)
-        case .done(let session, let outcome):
+        case .done(nil, let outcome):
+            // Ended before a worker set a session up (the UDPServer stopped, the client reconnected, the
+            // set-up failed): nothing to take back; the transport is let go of here, as end() would.
+            handshakeJob = nil
+            job.transport.detachDTLSPeer(job)
+            switch outcome {
+            case .ended(let final, let reason): end(final, reason)
+            case .step, .failure: end(.error, "the handshake ended before its session was set up")
+            }
+            if isServerSide { job.transport.sessionEnded() }
+        case .done(let session?, let outcome):
             handshakeJob = nil
             self.session = session
             if let watch { liveness.adoptHandshakeWatch(watch) }

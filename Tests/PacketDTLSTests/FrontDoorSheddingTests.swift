@@ -92,4 +92,70 @@ final class FrontDoorSheddingTests: XCTestCase {
         XCTAssertEqual(shedding.share, HelloShedding.scale)
         XCTAssertFalse(shedding.isShedding)
     }
+
+    // MARK: Fresh sources first
+
+    /// A governor cut down to its least share (one hello in 64), as a flood leaves it.
+    private func sheddingAtTheLeast() -> HelloShedding {
+        var shedding = HelloShedding()
+        var now: UInt64 = 1000
+        shedding.pollStarted()
+        for _ in 0..<200 {
+            now += HelloShedding.decreaseSpacingMs
+            shedding.read(HelloShedding.decreaseSpacing, helloes: HelloShedding.decreaseSpacing)
+            shedding.looked(backlog: limit, limit: limit, dropped: true, nowMs: now)
+        }
+        XCTAssertEqual(shedding.share, HelloShedding.minimumShare)
+        return shedding
+    }
+
+    /// Hellos from fresh sources are all answered while they stay within the share, and the others get
+    /// what the share leaves: one fresh hello among 64 from a flood's sources.
+    func testFreshSourcesAreAnsweredFirstWithinTheShare() {
+        var shedding = sheddingAtTheLeast()
+        var fresh = 0, others = 0
+        for index in 0..<65_000 {
+            if index % 65 == 0 {
+                if shedding.answers(fresh: true) { fresh += 1 }
+            } else if shedding.answers() {
+                others += 1
+            }
+        }
+        XCTAssertEqual(fresh, 1000, "every fresh hello answered")
+        let budget = 65_000 / 64
+        XCTAssertLessThanOrEqual(fresh + others, budget + HelloShedding.freshAdvance / HelloShedding.scale)
+        XCTAssertGreaterThanOrEqual(fresh + others, budget - 1)
+    }
+
+    /// A flood whose every hello comes from a new source gets the share, no more (apart from the
+    /// bounded advance): being fresh is a priority, not a way around the shedding.
+    func testAFloodOfFreshSourcesGetsTheShare() {
+        var shedding = sheddingAtTheLeast()
+        let answered = (0..<64_000).filter { _ in shedding.answers(fresh: true) }.count
+        XCTAssertGreaterThanOrEqual(answered, 1000)
+        XCTAssertLessThanOrEqual(answered, 1000 + HelloShedding.freshAdvance / HelloShedding.scale)
+    }
+
+    /// The sketch: a source's first freshLimit hellos in a window are fresh, later ones not, and a new
+    /// window starts afresh; a thousand sources flooding leave nearly every new source fresh.
+    func testSketchCountsEachSourcesHellosPerWindow() throws {
+        let host = try XCTUnwrap(SocketAddress.parse(literal: "127.0.0.1", port: 0))
+        func source(_ port: Int) -> SocketAddress {
+            var address = host
+            address.port = UInt16(port)
+            return address
+        }
+        var sketch = HelloSourceSketch()
+        let start = HelloSourceSketch.windowMs * 1000
+        for _ in 0..<Int(HelloSourceSketch.freshLimit) { XCTAssertTrue(sketch.isFresh(source(5000), nowMs: start)) }
+        XCTAssertFalse(sketch.isFresh(source(5000), nowMs: start + 1))
+        XCTAssertTrue(sketch.isFresh(source(5000), nowMs: start + HelloSourceSketch.windowMs), "a new window")
+        for _ in 0..<50 {
+            for port in 10_000..<11_000 { _ = sketch.isFresh(source(port), nowMs: start + HelloSourceSketch.windowMs) }
+        }
+        XCTAssertFalse(sketch.isFresh(source(10_500), nowMs: start + HelloSourceSketch.windowMs))
+        // 1,000 busy sources fill about 1.5% of the buckets: of 100 new ones, nearly all are fresh.
+        let freshNewcomers = (20_000..<20_100).filter { sketch.isFresh(source($0), nowMs: start + HelloSourceSketch.windowMs) }
+        XCTAssertGreaterThanOrEqual(freshNewcomers.count, 90)
+    }
 }

@@ -26,8 +26,9 @@
 // still grows or the kernel drops), down to 1/64; below it, or with the socket drained, it grows by
 // 1/32 of the whole at most once per `increaseSpacingMs` (about 300 ms from the least back to every
 // hello). So the backlog stays near a quarter of the buffer and the kernel drops nothing while the
-// server gets the CPU time to read. The hellos answered are spread evenly (a credit per hello), so any
-// one client's hello, real or not, is answered with the current share. Only answers are skipped:
+// server gets the CPU time to read. The hellos answered are spread evenly (a credit per hello), except
+// that hellos from sources that sent few lately go first (HelloSourceSketch): a flood's sources send
+// many, a real client one. Only answers are skipped:
 // hellos with a valid cookie, and datagrams of known peers, are always read and routed. Nothing is
 // kept per address.
 
@@ -111,12 +112,22 @@ struct HelloShedding {
         lastIncreaseMs = nowMs
     }
 
+    /// How many answers hellos from fresh sources (HelloSourceSketch) may take ahead of the share;
+    /// past that they get the share like any other.
+    static let freshAdvance = 64 * scale
+
     /// For one ClientHello without a valid cookie: true when it is to be answered. A false is counted
-    /// in `skipped`.
-    mutating func answers() -> Bool {
-        if share >= Self.scale { return true }
+    /// in `skipped`. Every hello earns the share in credit and an answer spends a whole hello's worth;
+    /// one from a `fresh` source (few hellos lately, HelloSourceSketch) may spend ahead, down to
+    /// freshAdvance below zero, so while fresh ones stay within the share they are all answered and
+    /// the others get what is left.
+    mutating func answers(fresh: Bool = false) -> Bool {
+        if share >= Self.scale {
+            credit = 0
+            return true
+        }
         credit += share
-        if credit >= Self.scale {
+        if credit >= (fresh ? Self.scale - Self.freshAdvance : Self.scale) {
             credit -= Self.scale
             return true
         }

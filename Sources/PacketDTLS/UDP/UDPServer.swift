@@ -95,6 +95,8 @@ public final class UDPServer: @unchecked Sendable {
     private let replies = ReplyBatch(capacity: UDPServer.batchCapacity)
     /// The share of cookie-less ClientHellos the front door answers while it cannot answer them all.
     @exclusivity(unchecked) private var shedding = HelloShedding()
+    /// While shedding: how many cookie-less hellos each source sent lately (fresh ones go first).
+    @exclusivity(unchecked) private var helloSources = HelloSourceSketch()
     /// ClientHellos without a valid cookie in the batch being routed (answered or not).
     @exclusivity(unchecked) private var batchHelloes = 0
 
@@ -431,7 +433,7 @@ public final class UDPServer: @unchecked Sendable {
         let cookieless = ClientHelloFields.hasNoCookie(datagram.bytes)
         if cookieless {
             batchHelloes += 1
-            guard shedding.answers() else {
+            guard shedding.answers(fresh: isFreshWhileShedding(datagram.source)) else {
                 traffic.datagramsDropped += 1
                 return true
             }
@@ -449,7 +451,7 @@ public final class UDPServer: @unchecked Sendable {
             if !cookieless {
                 // A cookie that is not valid (forged, stale, another key's): shed as a cookie-less one.
                 batchHelloes += 1
-                guard shedding.answers() else {
+                guard shedding.answers(fresh: isFreshWhileShedding(datagram.source)) else {
                     traffic.datagramsDropped += 1
                     return true
                 }
@@ -459,6 +461,13 @@ public final class UDPServer: @unchecked Sendable {
             }
             return true
         }
+    }
+
+    /// While shedding: whether `source` sent few cookie-less hellos lately (HelloSourceSketch, which
+    /// counts this one). Not shedding, nothing is counted.
+    private func isFreshWhileShedding(_ source: SocketAddress) -> Bool {
+        guard shedding.isShedding else { return false }
+        return helloSources.isFresh(source, nowMs: MonotonicClock.coarseMilliseconds())
     }
 
     /// After a batch of `read` datagrams (`full`: as many as the batch holds, so more may wait): tells

@@ -80,10 +80,10 @@ final class FrontDoorSheddingTests: XCTestCase {
         let answered = (0..<6400).filter { _ in shedding.answers() }.count
         XCTAssertEqual(answered, 100, "one in 64, evenly")
         XCTAssertEqual(shedding.skipped, 6300)
-        // Below the level: 1/32 more at most every 10 ms; drained alike.
+        // Below the level (lower once shedding): 1/32 more at most every 10 ms; drained alike.
         now += 1000
         shedding.read(32, helloes: 32)
-        shedding.looked(backlog: level - 1, limit: limit, dropped: false, nowMs: now)
+        shedding.looked(backlog: limit / HelloShedding.sheddingPressureFraction - 1, limit: limit, dropped: false, nowMs: now)
         let once = shedding.share
         XCTAssertEqual(once, HelloShedding.minimumShare + HelloShedding.increase)
         shedding.drained(nowMs: now + 5)
@@ -157,5 +157,24 @@ final class FrontDoorSheddingTests: XCTestCase {
         // 1,000 busy sources fill about 1.5% of the buckets: of 100 new ones, nearly all are fresh.
         let freshNewcomers = (20_000..<20_100).filter { sketch.isFresh(source($0), nowMs: start + HelloSourceSketch.windowMs) }
         XCTAssertGreaterThanOrEqual(freshNewcomers.count, 90)
+    }
+
+    /// Hysteresis: a backlog of hellos between a sixteenth and a quarter of the buffer cuts nothing
+    /// while the server answers every hello (a join storm's), but keeps cutting once it sheds.
+    func testTheLevelIsLowerOnceShedding() {
+        var shedding = HelloShedding()
+        var now: UInt64 = 1000
+        let between = limit / 8
+        shedding.pollStarted()
+        shedding.read(HelloShedding.minimumRead, helloes: HelloShedding.minimumRead)
+        shedding.looked(backlog: between, limit: limit, dropped: false, nowMs: now)
+        XCTAssertFalse(shedding.isShedding, "below a quarter: no cut")
+        shedding.looked(backlog: limit / HelloShedding.pressureFraction, limit: limit, dropped: false, nowMs: now)
+        XCTAssertTrue(shedding.isShedding)
+        let first = shedding.share
+        now += HelloShedding.decreaseSpacingMs
+        shedding.read(HelloShedding.decreaseSpacing, helloes: HelloShedding.decreaseSpacing)
+        shedding.looked(backlog: between, limit: limit, dropped: true, nowMs: now)
+        XCTAssertLessThan(shedding.share, first, "past a sixteenth while shedding: cut")
     }
 }

@@ -21,7 +21,8 @@
 // A tick server's backlog of 1,000 clients' traffic and a 1,000-client join storm (about 840 KiB)
 // stay below it.
 //
-// The share answered adapts, AIMD around that level: past it, the share is cut by an eighth (at most
+// The share answered adapts, AIMD around that level (a sixteenth of the buffer once shedding, so real
+// clients' flights wait behind a shorter backlog): past it, the share is cut by an eighth (at most
 // once per `decreaseSpacing` datagrams read and `decreaseSpacingMs`, and again only while the backlog
 // still grows or the kernel drops), down to 1/64; below it, or with the socket drained, it grows by
 // 1/32 of the whole at most once per `increaseSpacingMs` (about 300 ms from the least back to every
@@ -46,8 +47,11 @@ struct HelloShedding {
     static let decreaseSpacingMs: UInt64 = 5
     /// A poll must have read this many datagrams before its mix counts as a flood of hellos.
     static let minimumRead = 256
-    /// The backlog, as a fraction of the receive buffer (1 / this), past which the share is cut.
+    /// The backlog, as a fraction of the receive buffer (1 / this), past which the share is first cut.
     static let pressureFraction = 4
+    /// The same once shedding: the backlog is then held lower, since every real client's flight waits
+    /// behind it (hysteresis: a backlog that never reached the first level, a join storm's, sheds nothing).
+    static let sheddingPressureFraction = 16
 
     private(set) var share = scale
     /// Hellos the share let through, in 1/scale units; a hello is answered when a whole one is due.
@@ -87,7 +91,7 @@ struct HelloShedding {
     /// `dropped` tells whether the kernel dropped since the last look. Cuts or grows the share.
     mutating func looked(backlog: Int, limit: Int, dropped: Bool, nowMs: UInt64) {
         guard isHelloFlood else { return }
-        guard dropped || backlog * Self.pressureFraction >= limit else {
+        guard dropped || backlog * (isShedding ? Self.sheddingPressureFraction : Self.pressureFraction) >= limit else {
             backlogAtCut = 0
             grow(nowMs: nowMs)
             return
@@ -114,7 +118,7 @@ struct HelloShedding {
 
     /// How many answers hellos from fresh sources (HelloSourceSketch) may take ahead of the share;
     /// past that they get the share like any other.
-    static let freshAdvance = 64 * scale
+    static let freshAdvance = 1024 * scale
 
     /// For one ClientHello without a valid cookie: true when it is to be answered. A false is counted
     /// in `skipped`. Every hello earns the share in credit and an answer spends a whole hello's worth;

@@ -28,6 +28,9 @@ public final class UDPServer: @unchecked Sendable {
     /// The most datagrams one poll() reads, so a flood cannot hold its caller forever; the rest
     /// wait in the kernel for the next poll().
     static let maxDatagramsPerPoll = 16384
+    /// The same while the front door sheds a hello flood (HelloShedding): the socket then never
+    /// empties, and the caller's other work (its peers' handshake steps) must not wait for a long poll.
+    static let maxDatagramsPerPollWhileShedding = 512
     /// The default bytes one peer's receive queue holds (with 24 bytes of bookkeeping a datagram):
     /// a burst of 500 datagrams of 1 KiB fits, which Godot's 64 KiB does not.
     public static let defaultPeerQueueLimit = 1 << 20
@@ -223,7 +226,7 @@ public final class UDPServer: @unchecked Sendable {
             guard routeHeldBack(socket: socket) else { return .ok }
             shedding.pollStarted()
             var read = 0
-            while read < Self.maxDatagramsPerPoll {
+            while read < (shedding.isShedding ? Self.maxDatagramsPerPollWhileShedding : Self.maxDatagramsPerPoll) {
                 switch socket.receive(into: batch) {
                 case .empty:
                     if door != nil { shedding.drained(nowMs: MonotonicClock.coarseMilliseconds()) }

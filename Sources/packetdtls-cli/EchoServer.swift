@@ -112,8 +112,13 @@ final class EchoServer {
             busy = true
             accept(client)
         }
-        for session in Array(sessions.values) where pollSession(session) {
-            busy = true
+        for session in Array(sessions.values) {
+            let wasHandshaking = session.status == .handshaking
+            if pollSession(session) { busy = true }
+            // A handshake step may take milliseconds of public-key work (without handshake threads):
+            // the socket is read again after each, so that under a flood it does not overflow meanwhile
+            // and drop real clients' datagrams with the flood's.
+            if wasHandshaking { _ = udp.poll() }
         }
         return busy
     }

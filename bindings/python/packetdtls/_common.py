@@ -270,6 +270,19 @@ class PacketBuffer:
         return b""
 
 
+def read_packet(spare: list, function: Callable[..., int], handle: Any) -> bytes:
+    """The next packet through `function` (a hot ``dtls_*_get_packet``) into one of the peer's spare
+    PacketBuffers (see there), exactly its bytes; b"" when none (the peer's get_packet_error says why)."""
+    try:
+        packets = spare.pop()
+    except IndexError:  # another thread is inside get_packet of this peer: a buffer of its own
+        packets = PacketBuffer()
+    code = function(handle, packets.buf, packets.cap_arg, packets.out_ptr)
+    data = packets.view[: packets.out_len.value].tobytes() if code == 0 else packets.after(code, function, handle)
+    spare.append(packets)
+    return data
+
+
 # MARK: - Blocking waits that a signal interrupts
 
 #: The longest one blocking C call lasts inside wait(): Python runs its signal handlers (Ctrl-C's

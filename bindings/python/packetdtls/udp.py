@@ -16,6 +16,7 @@ from ._common import (
     c_str,
     closed_error,
     descriptor,
+    read_packet,
     read_string,
     type_error,
     wait_in_slices,
@@ -208,15 +209,7 @@ class PacketPeerUDP(VarPeer, HandleOwner):
         h = self._h
         if h is None:
             raise closed_error(self)
-        spare = self._packets
-        try:
-            packets = spare.pop()
-        except IndexError:  # another thread is inside get_packet of this peer: a buffer of its own
-            packets = PacketBuffer()
-        code = _get_packet(h, packets.buf, packets.cap_arg, packets.out_ptr)
-        data = packets.view[: packets.out_len.value].tobytes() if code == 0 else packets.after(code, _get_packet, h)
-        spare.append(packets)
-        return data
+        return read_packet(self._packets, _get_packet, h)
 
     def get_available_packet_count(self) -> int:
         h = self._h

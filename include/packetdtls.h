@@ -361,7 +361,7 @@ DTLS_API bool dtls_udp_server_is_listening(dtls_udp_server *server);
 DTLS_API int dtls_udp_server_get_local_port(dtls_udp_server *server);
 /**
  * Beyond Godot: the server socket's file descriptor, for an event loop (select, poll, epoll) to wait
- * on instead of dtls_udp_server_wait(). When it is readable, call dtls_udp_server_poll(), then take
+ * on instead of dtls_udp_server_wait_timeout(). When it is readable, call dtls_udp_server_poll(), then take
  * new connections and poll the peers. The library owns the descriptor: watch it only, and stop
  * watching before dtls_udp_server_stop() or dtls_udp_server_free().
  * \return the descriptor (>= 0); -1 for a bad handle or a server that is not listening (see

@@ -19,32 +19,29 @@ final class ReplyBatch {
     /// Bytes of each reply slot: a HelloVerifyRequest with the largest cookie fits.
     static let slotSize = (ClientHelloScreen.replyCapacity + 15) & ~15
     private(set) var count = 0
-    /// MSG_NOSIGNAL | MSG_DONTWAIT, computed where they are known (UDPSocket).
-    private static let sendFlags = UDPSocket.nonBlockingSendFlags
+    /// Where each reply goes and from where; its bytes are slot i of `buffers`. Sent by the same C
+    /// code as SendBatch's queue (packetdtls_sendmmsg_slots, send_batch.h), which writes the headers.
+    private let slots: UnsafeMutablePointer<packetdtls_send_slot>
+    private let buffers: UnsafeMutableRawPointer
     private let headers: UnsafeMutablePointer<packetdtls_mmsghdr>
     private let vectors: UnsafeMutablePointer<iovec>
-    private let addresses: UnsafeMutablePointer<sockaddr_storage>
-    private let buffers: UnsafeMutableRawPointer
     private let controls: UnsafeMutableRawPointer
 
     init(capacity: Int) {
-        precondition(capacity > 0)
+        precondition(capacity > 0 && capacity <= 1024)
         self.capacity = capacity
-        headers = .allocate(capacity: capacity)
-        headers.initialize(repeating: packetdtls_mmsghdr(), count: capacity)
-        vectors = .allocate(capacity: capacity)
-        vectors.initialize(repeating: iovec(), count: capacity)
-        addresses = .allocate(capacity: capacity)
-        addresses.initialize(repeating: sockaddr_storage(), count: capacity)
+        slots = .allocate(capacity: capacity)
         buffers = .allocate(byteCount: capacity * Self.slotSize, alignment: 16)
-        controls = .allocate(byteCount: capacity * DatagramArrival.controlSpace, alignment: 16)
+        headers = .allocate(capacity: capacity)
+        vectors = .allocate(capacity: capacity)
+        controls = .allocate(byteCount: capacity * Int(PACKETDTLS_CONTROL_SPACE), alignment: 16)
     }
 
     deinit {
+        slots.deallocate()
+        buffers.deallocate()
         headers.deallocate()
         vectors.deallocate()
-        addresses.deallocate()
-        buffers.deallocate()
         controls.deallocate()
     }
 
@@ -61,32 +58,32 @@ final class ReplyBatch {
     /// destination cannot be reached on such a socket.
     func add(length: Int, to destination: SocketAddress, family: Int32, from source: ReplySource?) -> Bool {
         precondition(!isFull && length <= Self.slotSize)
-        let slot = count
-        guard let namelength = destination.withSockaddr(family: family, { address, length in
-            UnsafeMutableRawPointer(addresses + slot).copyMemory(from: address, byteCount: Int(length))
-            return length
-        }) else { return false }
-        vectors[slot] = iovec(iov_base: buffers + slot * Self.slotSize, iov_len: length)
-        headers[slot] = packetdtls_mmsghdr()
-        headers[slot].msg_hdr.msg_name = UnsafeMutableRawPointer(addresses + slot)
-        headers[slot].msg_hdr.msg_namelen = namelength
-        headers[slot].msg_hdr.msg_iov = vectors + slot
-        headers[slot].msg_hdr.msg_iovlen = 1
-        if var raw = source?.raw {
-            packetdtls_set_reply_source(&headers[slot].msg_hdr, controls + slot * DatagramArrival.controlSpace, &raw)
+        let slot = slots + count
+        let stored: Bool? = destination.withSockaddr(family: family) { address, addressLength in
+            withUnsafeMutableBytes(of: &slot.pointee.to) {
+                $0.copyMemory(from: UnsafeRawBufferPointer(start: address, count: Int(addressLength)))
+            }
+            slot.pointee.to_length = addressLength
+            return true
         }
+        guard stored != nil else { return false }
+        slot.pointee.from = source?.raw ?? packetdtls_local_address()
+        slot.pointee.offset = count * Self.slotSize
+        slot.pointee.length = length
         count += 1
         return true
     }
 
-    /// Sends every reply taken, without blocking, and empties the batch; returns how many left. A
-    /// reply the kernel refuses (a full send buffer, say) is lost as the network might lose it: its
-    /// client sends its hello again.
+    /// Sends every reply taken, without blocking (the server's socket is non-blocking), and empties
+    /// the batch; returns how many left. A reply the kernel refuses (a full send buffer, say) is lost
+    /// as the network might lose it: its client sends its hello again.
     func flush(on descriptor: Int32) -> Int {
+        let space = packetdtls_send_space(headers: headers, vectors: vectors,
+                                          controls: controls.assumingMemoryBound(to: CChar.self))
+        let arena = buffers.assumingMemoryBound(to: UInt8.self)
         var sent = 0, next = 0
         while next < count {
-            let result = Int(packetdtls_sendmmsg(descriptor, headers + next, UInt32(count - next),
-                                                 Self.sendFlags))
+            let result = Int(packetdtls_sendmmsg_slots(descriptor, arena, slots + next, UInt32(count - next), space))
             if result > 0 {
                 sent += result
                 next += result

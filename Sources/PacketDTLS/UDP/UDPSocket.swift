@@ -247,9 +247,6 @@ final class UDPSocket: @unchecked Sendable {
         return attempt()
     }
 
-    /// Flags of a send that neither blocks nor raises SIGPIPE (for ReplyBatch).
-    static let nonBlockingSendFlags = Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)
-
     /// How many ICMP "connection refused" notices this socket has reported.
     var refusalsSeen: UInt64 { refusals.load(ordering: .relaxed) }
 

@@ -434,13 +434,7 @@ public final class UDPServer: @unchecked Sendable {
                                    socket: UDPSocket) -> Bool {
         guard ClientHelloFields.looksLikeInitialClientHello(datagram.bytes) else { return false }
         let cookieless = ClientHelloFields.hasNoCookie(datagram.bytes)
-        if cookieless {
-            batchHelloes += 1
-            guard shedding.answers(fresh: isFreshWhileShedding(datagram.source)) else {
-                traffic.datagramsDropped += 1
-                return true
-            }
-        }
+        if cookieless, isShed(datagram.source) { return true }
         if replies.isFull { helloVerifyRequests += replies.flush(on: socket.descriptor) }
         let target = replies.nextBuffer
         let verdict = datagram.source.withTransportID { door.screen.screen(datagram.bytes, clientID: $0, replyInto: target) }
@@ -451,19 +445,22 @@ public final class UDPServer: @unchecked Sendable {
             traffic.datagramsDropped += 1
             return true
         case .answered(let length):
-            if !cookieless {
-                // A cookie that is not valid (forged, stale, another key's): shed as a cookie-less one.
-                batchHelloes += 1
-                guard shedding.answers(fresh: isFreshWhileShedding(datagram.source)) else {
-                    traffic.datagramsDropped += 1
-                    return true
-                }
-            }
+            // A cookie that is not valid (forged, stale, another key's): shed as a cookie-less one.
+            if !cookieless, isShed(datagram.source) { return true }
             if !replies.add(length: length, to: datagram.source, family: socket.family, from: datagram.arrival.destination) {
                 traffic.datagramsDropped += 1
             }
             return true
         }
+    }
+
+    /// Counts a hello without a valid cookie from `source` and asks the shedding whether it is
+    /// answered; true (and counted as dropped) when it goes unanswered.
+    private func isShed(_ source: SocketAddress) -> Bool {
+        batchHelloes += 1
+        guard !shedding.answers(fresh: isFreshWhileShedding(source)) else { return false }
+        traffic.datagramsDropped += 1
+        return true
     }
 
     /// While shedding: whether `source` sent few cookie-less hellos lately (HelloSourceSketch, which

@@ -41,16 +41,10 @@ struct PacketQueue {
     /// The oldest packet, left in place.
     var first: Packet? { packets.first }
 
-    /// Appends the packet if hasRoom(for:) allows; false (nothing queued) when not. One mutating call:
-    /// asking hasRoom on a queue held in a class copied the queue (a retain and release) each time.
-    mutating func appendIfRoom(_ packet: Packet) -> Bool {
-        guard hasRoom(for: packet.bytes.count) else { return false }
-        append(packet)
-        return true
-    }
-
-    /// appendIfRoom for a datagram of `size` bytes whose array `make` gives only once there is room
-    /// (UDPServer's deliver: no array is made for a datagram that must wait).
+    /// Appends a datagram of `size` bytes from `source` if hasRoom(for:) allows, its array made by `make`
+    /// only then (UDPServer's deliver: no array for a datagram that must wait); false (nothing queued)
+    /// when not. One mutating call: asking hasRoom on a queue held in a class copied the queue (a retain
+    /// and release) each time.
     @inline(__always)
     mutating func appendIfRoom(size: Int, from source: SocketAddress, _ make: () -> [UInt8]) -> Bool {
         guard hasRoom(for: size) else { return false }

@@ -107,19 +107,27 @@ static void run_until_server_holds_a_peer(server_node *s, client_node *c) {
     }
 }
 
+/* A server with two handshake threads (`options`, freed here; NULL: the defaults) and a client whose
+ * ClientHello with cookie the server took as its one peer, its handshake now on a worker. False (and
+ * a failed check) when the server holds no peer. */
+static bool handshake_on_a_worker(server_node *s, client_node *c, dtls_options *options) {
+    CHECK(threaded_server(s, options, 2));
+    if (options) dtls_options_free(options);
+    client_ready(c, server_port(s));
+    run_until_server_holds_a_peer(s, c);
+    CHECK(s->peer_count == 1);
+    return s->peer_count == 1;
+}
+
 /* The client vanishes after its ClientHello with cookie: the worker's timer ends the handshake. */
 static void test_timeout_on_a_worker(void) {
     server_node s;
     client_node c;
     dtls_options *options = dtls_options_server(g_key, g_cert);
     CHECK_ERR(dtls_options_set_handshake_timeout(options, 20, 80), DTLS_OK);
-    CHECK(threaded_server(&s, options, 2));
-    dtls_options_free(options);
-    client_ready(&c, server_port(&s));
-    run_until_server_holds_a_peer(&s, &c);
-    CHECK(s.peer_count == 1);
+    bool held = handshake_on_a_worker(&s, &c, options);
     client_free(&c);
-    if (s.peer_count == 1) {
+    if (held) {
         CHECK(dtls_peer_get_status(s.peers[0]) == DTLS_STATUS_HANDSHAKING);
         POLL_UNTIL(dtls_peer_get_status(s.peers[0]) != DTLS_STATUS_HANDSHAKING, (server_process(&s), tiny_wait()), 3000);
         CHECK(dtls_peer_get_status(s.peers[0]) == DTLS_STATUS_ERROR);
@@ -134,11 +142,8 @@ static void test_peer_and_server_freed_mid_handshake(void) {
     for (int round = 0; round < 10; round++) {
         server_node s;
         client_node c;
-        CHECK(threaded_server(&s, NULL, 2));
-        client_ready(&c, server_port(&s));
-        run_until_server_holds_a_peer(&s, &c);
-        CHECK(s.peer_count == 1);
-        if (round % 2 && s.peer_count == 1) {
+        bool held = handshake_on_a_worker(&s, &c, NULL);
+        if (round % 2 && held) {
             dtls_peer_free(s.peers[0]); /* the peer alone, the server stays */
             s.peer_count = 0;
             client_process(&c);
@@ -161,11 +166,7 @@ static void test_peer_and_server_freed_mid_handshake(void) {
 static void test_server_freed_peer_connects(void) {
     server_node s;
     client_node c;
-    CHECK(threaded_server(&s, NULL, 2));
-    client_ready(&c, server_port(&s));
-    run_until_server_holds_a_peer(&s, &c);
-    CHECK(s.peer_count == 1);
-    if (s.peer_count == 1) {
+    if (handshake_on_a_worker(&s, &c, NULL)) {
         dtls_peer *peer = s.peers[0];
         dtls_server_free(s.dtls);
         s.dtls = NULL;
@@ -210,13 +211,10 @@ static void test_udp_server_stop_during_worker_handshake(void) {
     for (int round = 0; round < 4; round++) {
         server_node s;
         client_node c;
-        CHECK(threaded_server(&s, NULL, 2));
-        client_ready(&c, server_port(&s));
-        run_until_server_holds_a_peer(&s, &c);
-        CHECK(s.peer_count == 1);
+        bool held = handshake_on_a_worker(&s, &c, NULL);
         if (round % 2) client_process(&c); /* the client's flight under way: a worker may be stepping */
         CHECK_ERR(dtls_udp_server_stop(s.server), DTLS_OK);
-        if (s.peer_count == 1) {
+        if (held) {
             dtls_peer_poll(s.peers[0]);
             CHECK(dtls_peer_get_status(s.peers[0]) == DTLS_STATUS_DISCONNECTED);
             CHECK(message_contains(s.peers[0], "the UDPServer stopped during the handshake"));

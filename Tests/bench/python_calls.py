@@ -24,38 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bindings" / "python"))
 
-from packetdtls import CryptoKey, DTLSServer, PacketPeerDTLS, PacketPeerUDP, TLSOptions, X509Certificate  # noqa: E402
 from packetdtls._library import _cdll, lib  # noqa: E402
+from python_echo import connect  # noqa: E402  (this folder: the same connected session as the echo)
 
 now = time.perf_counter_ns
-
-
-def connect(cert_path: str, key_path: str):
-    key, cert = CryptoKey(), X509Certificate()
-    if key.load(key_path) != 0 or cert.load(cert_path) != 0:
-        sys.exit("python_calls: cannot load the key or the certificate")
-    server = DTLSServer()
-    server.setup(TLSOptions.server(key, cert))
-    server_udp, udp = PacketPeerUDP(), PacketPeerUDP()
-    server_udp.bind(0, "127.0.0.1")
-    udp.bind(0, "127.0.0.1")
-    udp.connect_to_host("127.0.0.1", server_udp.get_local_port())
-    server_udp.connect_to_host("127.0.0.1", udp.get_local_port())
-    client = PacketPeerDTLS()
-    client.connect_to_peer(udp, "", TLSOptions.client_unsafe())
-    peer = None
-    connected = PacketPeerDTLS.STATUS_CONNECTED
-    deadline = time.monotonic() + 30
-    while not (peer is not None and peer.get_status() == connected and client.get_status() == connected):
-        if time.monotonic() > deadline:
-            sys.exit("python_calls: the handshake did not finish within 30 s")
-        client.poll()
-        busy = peer is not None and peer.get_status() == PacketPeerDTLS.STATUS_HANDSHAKING
-        if not busy and server_udp.get_available_packet_count() > 0:
-            peer = server.take_connection(server_udp)
-        if peer is not None:
-            peer.poll()
-    return client, peer, (server, server_udp, udp, key, cert)
 
 
 def timer_cost(n: int) -> float:
@@ -106,7 +78,7 @@ def unchecked(name: str):
 
 
 def main(n: int, size: int, cert_path: str, key_path: str) -> None:
-    client, peer, keep = connect(cert_path, key_path)
+    client, peer, _udp_server, keep = connect(cert_path, key_path)
     ph, ch = peer._h, client._h
     buf = ctypes.create_string_buffer(max(size, 2048))
     cap, cap_arg = len(buf), ctypes.c_size_t(len(buf))

@@ -55,7 +55,8 @@ def connected_server_side(server: DTLSServer):
     return udp, step, None
 
 
-def main(rounds: int, size: int, cert_path: str, key_path: str, shared: bool) -> None:
+def connect(cert_path: str, key_path: str, shared: bool = False):
+    """One connected session. Returns (client, server end, the UDPServer or None, what must stay alive)."""
     key, cert = CryptoKey(), X509Certificate()
     if key.load(key_path) != 0 or cert.load(cert_path) != 0:
         sys.exit("python_echo: cannot load the key or the certificate")
@@ -74,6 +75,11 @@ def main(rounds: int, size: int, cert_path: str, key_path: str, shared: bool) ->
         peer = step(peer)
         if peer is not None:
             peer.poll()
+    return client, peer, udp_server, (server, udp, key, cert)
+
+
+def main(rounds: int, size: int, cert_path: str, key_path: str, shared: bool) -> None:
+    client, peer, udp_server, _alive = connect(cert_path, key_path, shared)
     data = b"x" * size
     start = time.perf_counter()
     for _ in range(rounds):

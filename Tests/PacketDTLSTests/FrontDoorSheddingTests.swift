@@ -116,7 +116,7 @@ final class FrontDoorSheddingTests: XCTestCase {
         var fresh = 0, others = 0
         for index in 0..<65_000 {
             if index % 65 == 0 {
-                if shedding.answers(fresh: true) { fresh += 1 }
+                if shedding.answers(.fresh) { fresh += 1 }
             } else if shedding.answers() {
                 others += 1
             }
@@ -131,9 +131,55 @@ final class FrontDoorSheddingTests: XCTestCase {
     /// bounded advance): being fresh is a priority, not a way around the shedding.
     func testAFloodOfFreshSourcesGetsTheShare() {
         var shedding = sheddingAtTheLeast()
-        let answered = (0..<64_000).filter { _ in shedding.answers(fresh: true) }.count
+        let answered = (0..<64_000).filter { _ in shedding.answers(.fresh) }.count
         XCTAssertGreaterThanOrEqual(answered, 1000)
         XCTAssertLessThanOrEqual(answered, 1000 + HelloShedding.freshAdvance / HelloShedding.scale)
+    }
+
+    /// Under a flood of repeating sources, their hellos get repeatingShare even once the share is back
+    /// to the whole (the server keeps up because it answers them so little), fresh ones are all
+    /// answered, and a window without the flood ends it.
+    func testRepeatingSourcesGetLittleUnderAFlood() {
+        var shedding = HelloShedding()
+        let window = HelloShedding.floodWindowMs
+        let start = window * 1000
+        XCTAssertFalse(shedding.countsSources, "nothing counted before a flood")
+        for _ in 0..<(HelloShedding.floodRepeats - 1) { _ = shedding.answers(.repeating, nowMs: start) }
+        XCTAssertFalse(shedding.isUnderFlood, "fewer than floodRepeats in the window")
+        _ = shedding.answers(.repeating, nowMs: start)
+        XCTAssertTrue(shedding.isUnderFlood)
+        XCTAssertTrue(shedding.countsSources, "under a flood the sources are counted although the share is whole")
+        XCTAssertEqual(shedding.share, HelloShedding.scale)
+        // The next window: the flood goes on, 64,000 repeating hellos and 1,000 fresh ones among them.
+        var repeatingAnswered = 0, freshAnswered = 0
+        for index in 0..<65_000 {
+            if index % 65 == 0 {
+                if shedding.answers(.fresh, nowMs: start + window) { freshAnswered += 1 }
+            } else if shedding.answers(.repeating, nowMs: start + window) {
+                repeatingAnswered += 1
+            }
+        }
+        XCTAssertEqual(freshAnswered, 1000, "every fresh hello answered")
+        XCTAssertEqual(repeatingAnswered, 64_000 * HelloShedding.repeatingShare / HelloShedding.scale)
+        XCTAssertTrue(shedding.isUnderFlood)
+        // A window of real clients only (fresh): still under the flood of the window before; after it,
+        // the flood is over, and a repeating source gets the whole share again.
+        XCTAssertTrue(shedding.answers(.fresh, nowMs: start + 2 * window))
+        XCTAssertTrue(shedding.isUnderFlood, "the window before held the flood")
+        XCTAssertTrue(shedding.answers(.fresh, nowMs: start + 3 * window))
+        XCTAssertFalse(shedding.isUnderFlood, "a window without the flood ends it")
+        XCTAssertTrue(shedding.answers(.repeating, nowMs: start + 3 * window), "not under a flood: the whole share")
+    }
+
+    /// A silence of more than a window ends the flood too, at the next counted hello.
+    func testASilenceEndsTheFlood() {
+        var shedding = HelloShedding()
+        let start = HelloShedding.floodWindowMs * 1000
+        for _ in 0..<HelloShedding.floodRepeats { _ = shedding.answers(.repeating, nowMs: start) }
+        XCTAssertTrue(shedding.isUnderFlood)
+        XCTAssertTrue(shedding.answers(.fresh, nowMs: start + 3 * HelloShedding.floodWindowMs))
+        XCTAssertFalse(shedding.isUnderFlood)
+        XCTAssertFalse(shedding.countsSources)
     }
 
     /// The sketch: a source's first freshLimit hellos in a window are fresh, later ones not, and a new

@@ -238,6 +238,52 @@ final class FrontDoorTests: XCTestCase {
         XCTAssertEqual(server.udp.helloVerifyRequestsSent, before + 1)
     }
 
+    /// A flood from a hundred sources, each sending hundreds of hellos: once the server sheds, it
+    /// counts the sources, tells the flood by its repeating ones and stays under it (repeating sources
+    /// get HelloShedding.repeatingShare); a real client's hello is still answered; and wait() lets
+    /// the flood gather for floodGatherMs rather than waking for each datagram.
+    func testAFloodOfRepeatingSourcesIsToldApartAndGathered() throws {
+        let (server, first) = try warmedServer()
+        let hello = try Hellos.captured()
+        let sockets = (0..<100).map { _ in PacketPeerUDP() }
+        for socket in sockets { XCTAssertEqual(socket.connectToHost("127.0.0.1", port: server.port), .ok) }
+        var sent = 0
+        while sent < 40_000 {
+            for socket in sockets { XCTAssertEqual(socket.putPacket(hello), .ok) }
+            sent += sockets.count
+            if let use = server.udp.sharedSocket?.receiveBufferUse(), use.used * 2 >= use.limit { break }
+        }
+        // Reading the backlog sheds, and the sources, each past freshLimit, make it a flood.
+        XCTAssertTrue(run(within: 10, { server.step() }, until: {
+            server.udp.countsHelloSources && server.udp.sharedSocket?.receiveBufferUse()?.used == 0
+        }))
+        let answeredBefore = server.udp.helloVerifyRequestsSent
+        for _ in 0..<10 {
+            for socket in sockets { XCTAssertEqual(socket.putPacket(hello), .ok) }
+        }
+        let newcomer = PacketPeerUDP()
+        XCTAssertEqual(newcomer.connectToHost("127.0.0.1", port: server.port), .ok)
+        XCTAssertEqual(newcomer.putPacket(hello), .ok)
+        XCTAssertTrue(run(within: 2, { server.step() }, until: { newcomer.getAvailablePacketCount() > 0 }),
+                      "the newcomer's hello is answered")
+        XCTAssertTrue(server.udp.countsHelloSources, "still under the flood")
+        // 1,000 hellos from 100 repeating sources: the newcomer's answer, each source's first freshLimit
+        // if a new window began meanwhile, and a sixty-fourth of the rest (rounding: one more).
+        let answered = server.udp.helloVerifyRequestsSent - answeredBefore
+        let bound = 1 + 100 * Int(HelloSourceSketch.freshLimit) + 1000 * HelloShedding.repeatingShare / HelloShedding.scale + 1
+        XCTAssertLessThanOrEqual(answered, bound)
+        // Drained, under the flood: wait() takes at least floodGatherMs although a hello waits.
+        XCTAssertTrue(run(within: 2, { server.step() }, until: { server.udp.sharedSocket?.receiveBufferUse()?.used == 0 }))
+        XCTAssertEqual(sockets[0].putPacket(hello), .ok)
+        let start = MonotonicClock.milliseconds()
+        XCTAssertEqual(server.udp.wait(timeoutMs: 1000), .ok)
+        let waited = MonotonicClock.milliseconds() - start
+        if server.udp.countsHelloSources {
+            XCTAssertGreaterThanOrEqual(waited, UInt64(UDPServer.floodGatherMs), "gathered")
+        }
+        XCTAssertTrue(first.connected)
+    }
+
     /// Issue 14: on a wildcard socket the front door's batched answers (sendmmsg) each leave from the
     /// address their hello was sent to: connected clients of 127.0.0.5 and ::1 hear them, in one poll.
     func testBatchedAnswersOnAWildcardServerComeFromTheAddressTheClientUsed() throws {

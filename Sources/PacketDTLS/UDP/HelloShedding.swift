@@ -32,6 +32,15 @@
 // many, a real client one. Only answers are skipped:
 // hellos with a valid cookie, and datagrams of known peers, are always read and routed. Nothing is
 // kept per address.
+//
+// Repeating sources. A source that sends hellos again and again within a window (HelloSourceSketch)
+// is a flood's: a real client sends one, and again only after its retransmission timer. Answering such
+// a source serves nobody, and the share above would spend all the CPU the server has left on them
+// (the AIMD fills it), taking it from the handshakes of real clients and from the other processes on
+// the machine. So once a window holds `floodRepeats` hellos from repeating sources, the server is under
+// a flood: until a window passes with fewer, the sources keep being counted even when the share is back
+// to the whole, and hellos from repeating sources are answered at `repeatingShare` at most, while fresh
+// ones get the share as before.
 
 struct HelloShedding {
     /// The share answered, out of `scale`.
@@ -67,6 +76,34 @@ struct HelloShedding {
     private(set) var skipped = 0
 
     var isShedding: Bool { share < Self.scale }
+
+    /// Whether a hello's source is known to the sketch, and how (UDPServer asks while countsSources).
+    enum Source {
+        /// Not counted: the server neither sheds nor saw a flood lately.
+        case uncounted
+        /// Fewer than HelloSourceSketch.freshLimit hellos in the window: a real client's first hellos.
+        case fresh
+        /// More than that: a flood's source.
+        case repeating
+    }
+
+    /// The most a repeating source's hellos get while the server is under a flood: one in 64.
+    static let repeatingShare = scale / 64
+    /// Hellos from repeating sources in one window that make it a flood (a real client repeats only
+    /// when its answers are lost, after its retransmission timer).
+    static let floodRepeats = 256
+    static let floodWindowMs = HelloSourceSketch.windowMs
+
+    /// Credit of the repeating sources' hellos, as `credit` is of the others.
+    private var repeatingCredit = 0
+    private var floodWindow: UInt64 = 0
+    private var repeatingInWindow = 0
+    /// A flood of repeating sources in this window or the one before.
+    private(set) var isUnderFlood = false
+
+    /// True while each cookie-less hello's source is to be counted (HelloSourceSketch): while
+    /// shedding, and under a flood even once the share is back to the whole.
+    var countsSources: Bool { isShedding || isUnderFlood }
 
     /// A poll starts: its mix of datagrams is counted afresh.
     mutating func pollStarted() {
@@ -124,18 +161,48 @@ struct HelloShedding {
     /// in `skipped`. Every hello earns the share in credit and an answer spends a whole hello's worth;
     /// one from a `fresh` source (few hellos lately, HelloSourceSketch) may spend ahead, down to
     /// freshAdvance below zero, so while fresh ones stay within the share they are all answered and
-    /// the others get what is left.
-    mutating func answers(fresh: Bool = false) -> Bool {
+    /// the others get what is left. Under a flood, hellos from `repeating` sources still earn the
+    /// share for the others but are answered at repeatingShare at most (a credit of their own), and
+    /// what they leave may be banked up to freshAdvance for fresh ones. `nowMs` (a monotonic clock)
+    /// matters only for counted sources.
+    mutating func answers(_ source: Source = .uncounted, nowMs: UInt64 = 0) -> Bool {
+        if source != .uncounted { tally(repeating: source == .repeating, nowMs: nowMs) }
+        if source == .repeating, isUnderFlood {
+            credit = min(credit + share, Self.freshAdvance)
+            repeatingCredit += Self.repeatingShare
+            if repeatingCredit >= Self.scale, credit >= Self.scale {
+                repeatingCredit -= Self.scale
+                credit -= Self.scale
+                return true
+            }
+            repeatingCredit = min(repeatingCredit, Self.scale)
+            skipped += 1
+            return false
+        }
         if share >= Self.scale {
             credit = 0
             return true
         }
         credit += share
-        if credit >= (fresh ? Self.scale - Self.freshAdvance : Self.scale) {
+        if credit >= (source == .fresh ? Self.scale - Self.freshAdvance : Self.scale) {
             credit -= Self.scale
             return true
         }
         skipped += 1
         return false
+    }
+
+    /// Counts a counted source's hello in its window, and tells a flood by the repeating ones: on at
+    /// floodRepeats in a window, off after a window (or a silence) with fewer.
+    private mutating func tally(repeating: Bool, nowMs: UInt64) {
+        let window = nowMs / Self.floodWindowMs
+        if window != floodWindow {
+            isUnderFlood = window == floodWindow &+ 1 && repeatingInWindow >= Self.floodRepeats
+            floodWindow = window
+            repeatingInWindow = 0
+        }
+        guard repeating else { return }
+        repeatingInWindow += 1
+        if repeatingInWindow >= Self.floodRepeats { isUnderFlood = true }
     }
 }

@@ -6,9 +6,10 @@
 // retransmission timeout. But a flood from a fixed set of sources (the 1,000 spoofed ports of
 // issue 14) sends each source's hellos hundreds of times a second, while a real client sends one, and
 // again only after its retransmission timer. So while shedding, a hello from a source with fewer
-// than `freshLimit` hellos in the current window is answered first (HelloShedding.answers(fresh:),
-// which bounds how far fresh ones may run ahead of the share: a flood of ever-new sources gets the
-// share, as before).
+// than `freshLimit` hellos in the current window is answered first (HelloShedding.answers, which
+// bounds how far fresh ones may run ahead of the share: a flood of ever-new sources gets the share,
+// as before), and one from a source with more is a flood's: under a flood such sources get little
+// (HelloShedding.repeatingShare), and are counted for as long as the flood lasts.
 //
 // How many hellos a source sent is counted in fixed buckets, not per address: 65,536 one-byte
 // counters (64 KiB), made the first time the server sheds and kept, indexed by the keyed source hash

@@ -28,9 +28,11 @@ public final class UDPServer: @unchecked Sendable {
     /// The most datagrams one poll() reads, so a flood cannot hold its caller forever; the rest
     /// wait in the kernel for the next poll().
     static let maxDatagramsPerPoll = 16384
-    /// The same while the front door sheds a hello flood (HelloShedding): the socket then never
-    /// empties, and the caller's other work (its peers' handshake steps) must not wait for a long poll.
-    static let maxDatagramsPerPollWhileShedding = 512
+    /// The same while the front door sheds a hello flood or counts a flood's sources (HelloShedding):
+    /// the socket then never empties, and the caller's other work (its peers' handshake steps) must not wait for a long poll.
+    static let maxDatagramsPerPollWhileShedding = 2048
+    /// How long wait() lets datagrams gather under a hello flood before it looks at the socket.
+    static let floodGatherMs = 1
     /// The default bytes one peer's receive queue holds (with 24 bytes of bookkeeping a datagram):
     /// a burst of 500 datagrams of 1 KiB fits, which Godot's 64 KiB does not.
     public static let defaultPeerQueueLimit = 1 << 20
@@ -98,8 +100,11 @@ public final class UDPServer: @unchecked Sendable {
     private let replies = ReplyBatch(capacity: UDPServer.batchCapacity)
     /// The share of cookie-less ClientHellos the front door answers while it cannot answer them all.
     @exclusivity(unchecked) private var shedding = HelloShedding()
-    /// While shedding: how many cookie-less hellos each source sent lately (fresh ones go first).
+    /// While shedding or under a flood: how many cookie-less hellos each source sent lately (fresh ones
+    /// go first, repeating ones get little).
     @exclusivity(unchecked) private var helloSources = HelloSourceSketch()
+    /// Whether the last poll() read the socket empty (and not up to its cap).
+    @exclusivity(unchecked) private var lastPollDrained = false
     /// ClientHellos without a valid cookie in the batch being routed (answered or not).
     @exclusivity(unchecked) private var batchHelloes = 0
 
@@ -225,10 +230,12 @@ public final class UDPServer: @unchecked Sendable {
             defer { door = nil }
             guard routeHeldBack(socket: socket) else { return .ok }
             shedding.pollStarted()
+            lastPollDrained = false
             var read = 0
-            while read < (shedding.isShedding ? Self.maxDatagramsPerPollWhileShedding : Self.maxDatagramsPerPoll) {
+            while read < (shedding.countsSources ? Self.maxDatagramsPerPollWhileShedding : Self.maxDatagramsPerPoll) {
                 switch socket.receive(into: batch) {
                 case .empty:
+                    lastPollDrained = true
                     if door != nil { shedding.drained(nowMs: MonotonicClock.coarseMilliseconds()) }
                     return .ok
                 case .failed(let code):
@@ -264,7 +271,10 @@ public final class UDPServer: @unchecked Sendable {
                                        kernelDropped: traffic.datagramsDroppedByKernel != kernelDropsBefore, socket: socket)
                     }
                     // Held back, or a short batch (the socket was empty behind it): read no more now.
-                    if !heldBack.isEmpty || count < batch.capacity { return .ok }
+                    if !heldBack.isEmpty || count < batch.capacity {
+                        lastPollDrained = heldBack.isEmpty
+                        return .ok
+                    }
                 }
             }
             return .ok
@@ -458,16 +468,16 @@ public final class UDPServer: @unchecked Sendable {
     /// answered; true (and counted as dropped) when it goes unanswered.
     private func isShed(_ source: SocketAddress) -> Bool {
         batchHelloes += 1
-        guard !shedding.answers(fresh: isFreshWhileShedding(source)) else { return false }
+        let answered: Bool
+        if shedding.countsSources {
+            let nowMs = MonotonicClock.coarseMilliseconds()
+            answered = shedding.answers(helloSources.isFresh(source, nowMs: nowMs) ? .fresh : .repeating, nowMs: nowMs)
+        } else {
+            answered = shedding.answers()
+        }
+        guard !answered else { return false }
         traffic.datagramsDropped += 1
         return true
-    }
-
-    /// While shedding: whether `source` sent few cookie-less hellos lately (HelloSourceSketch, which
-    /// counts this one). Not shedding, nothing is counted.
-    private func isFreshWhileShedding(_ source: SocketAddress) -> Bool {
-        guard shedding.isShedding else { return false }
-        return helloSources.isFresh(source, nowMs: MonotonicClock.coarseMilliseconds())
     }
 
     /// After a batch of `read` datagrams (`full`: as many as the batch holds, so more may wait): tells
@@ -497,6 +507,12 @@ public final class UDPServer: @unchecked Sendable {
     /// The share of them it answers now, out of HelloShedding.scale.
     var helloAnswerShare: Int {
         lock.withLock { shedding.share }
+    }
+
+    /// Whether the front door counts hello sources now: while shedding, or under a flood of repeating
+    /// sources (HelloShedding.countsSources).
+    var countsHelloSources: Bool {
+        lock.withLock { shedding.countsSources }
     }
 
     /// HelloVerifyRequests the front door sent (cookie-less or bad-cookie ClientHellos answered statelessly).
@@ -529,11 +545,20 @@ public final class UDPServer: @unchecked Sendable {
         guard timeoutMs >= 0 else {
             return ErrorReport.fail(.invalidParameter, "\(function): timeout \(timeoutMs) ms is negative")
         }
-        guard let socket = lock.withLock({ self.socket }) else {
+        let (socket, gather) = lock.withLock { (self.socket, shedding.countsSources && lastPollDrained) }
+        guard let socket else {
             return ErrorReport.fail(.unconfigured, "\(function): the server is not listening; listen() first")
         }
         // No lock is held while blocked: other threads may poll or stop meanwhile.
-        switch socket.waitReadable(timeoutMs: timeoutMs) {
+        var remainingMs = timeoutMs
+        if gather, timeoutMs > 0 {
+            // Under a flood that the last poll() kept up with, the socket is never empty for long: let
+            // the flood gather, so that poll() reads it in full batches instead of the server waking
+            // for every datagram or two.
+            usleep(UInt32(Self.floodGatherMs * 1000))
+            remainingMs = max(0, timeoutMs - Self.floodGatherMs)
+        }
+        switch socket.waitReadable(timeoutMs: remainingMs) {
         case .readable: return .ok
         case .timedOut: return ErrorReport.fail(.timeout, "\(function): no datagram arrived within \(timeoutMs) ms")
         case .closed: return ErrorReport.fail(.unconfigured, "\(function): the server stopped while waiting")

@@ -348,6 +348,8 @@ DTLS_API dtls_error dtls_udp_server_poll(dtls_udp_server *server);
 /**
  * Blocks the calling thread until a datagram waits on the server's socket or `timeout_ms` (>= 0) pass, so a
  * server loop can sleep instead of spinning; call dtls_udp_server_poll() afterwards. Beyond Godot.
+ * Under a ClientHello flood that the last poll kept up with, it first lets the flood gather for 1 ms
+ * (docs/BEYOND_GODOT.md, "Under a flood").
  * \return DTLS_OK; DTLS_ERR_TIMEOUT; DTLS_ERR_UNCONFIGURED when not listening (or stopped while waiting).
  */
 DTLS_API dtls_error dtls_udp_server_wait_timeout(dtls_udp_server *server, int timeout_ms);

@@ -539,7 +539,8 @@ public final class UDPServer: @unchecked Sendable {
     }
 
     /// Blocks until a datagram waits on the server's socket or `timeoutMs` pass (.timeout), so a
-    /// server loop can sleep on its socket instead of spinning; poll() then routes what came.
+    /// server loop can sleep on its socket instead of spinning; poll() then routes what came. Under a
+    /// hello flood that the last poll kept up with, it first sleeps floodGatherMs.
     public func wait(timeoutMs: Int) -> GodotError {
         let function = "UDPServer.wait"
         guard timeoutMs >= 0 else {

@@ -75,7 +75,9 @@ class UDPServer(HandleOwner):
     def wait(self, timeout: float) -> Error:
         """Beyond Godot: blocks until a datagram waits on the socket or `timeout` seconds pass
         (ERR_TIMEOUT), so a server loop can sleep instead of spinning; call poll() afterwards. A signal
-        handler runs at once (Ctrl-C raises KeyboardInterrupt): the wait is made of short slices."""
+        handler runs at once (Ctrl-C raises KeyboardInterrupt): the wait is made of short slices.
+        Under a ClientHello flood that the last poll kept up with, it first lets the flood gather
+        for 1 ms."""
         h = self._handle()
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or math.isnan(timeout):
             raise type_error("wait", "timeout", "a number of seconds", timeout)

@@ -196,11 +196,10 @@ final class FrontDoorTests: XCTestCase {
         XCTAssertTrue(first.connected)
     }
 
-    /// A backlog of cookie-less hellos past a quarter of the socket's buffer (a flood the server did not keep
-    /// up with): some go unanswered, counted as dropped, a connected client's record queued behind
-    /// them is served, and once the flood is over every hello is answered again.
-    func testAFloodPastAQuarterOfTheBufferIsShedAndTheRealClientIsServed() throws {
-        let (server, first) = try warmedServer()
+    /// Sends cookie-less hellos from 100 ports, a round at a time, until the server's socket holds
+    /// half its buffer (at most 40,000): the hello, the flood's sockets and how many were sent.
+    private func floodPastHalfTheBuffer(of server: EchoServer) throws
+        -> (hello: [UInt8], sockets: [PacketPeerUDP], sent: Int) {
         let hello = try Hellos.captured()
         let sockets = (0..<100).map { _ in PacketPeerUDP() }
         for socket in sockets { XCTAssertEqual(socket.connectToHost("127.0.0.1", port: server.port), .ok) }
@@ -210,6 +209,15 @@ final class FrontDoorTests: XCTestCase {
             sent += sockets.count
             if let use = server.udp.sharedSocket?.receiveBufferUse(), use.used * 2 >= use.limit { break }
         }
+        return (hello, sockets, sent)
+    }
+
+    /// A backlog of cookie-less hellos past a quarter of the socket's buffer (a flood the server did not keep
+    /// up with): some go unanswered, counted as dropped, a connected client's record queued behind
+    /// them is served, and once the flood is over every hello is answered again.
+    func testAFloodPastAQuarterOfTheBufferIsShedAndTheRealClientIsServed() throws {
+        let (server, first) = try warmedServer()
+        let (hello, _, sent) = try floodPastHalfTheBuffer(of: server)
         XCTAssertEqual(first.dtls.putPacket(Array("ping".utf8)), .ok)
         let answeredBefore = server.udp.helloVerifyRequestsSent
         var echoed = false
@@ -244,15 +252,7 @@ final class FrontDoorTests: XCTestCase {
     /// the flood gather for floodGatherMs rather than waking for each datagram.
     func testAFloodOfRepeatingSourcesIsToldApartAndGathered() throws {
         let (server, first) = try warmedServer()
-        let hello = try Hellos.captured()
-        let sockets = (0..<100).map { _ in PacketPeerUDP() }
-        for socket in sockets { XCTAssertEqual(socket.connectToHost("127.0.0.1", port: server.port), .ok) }
-        var sent = 0
-        while sent < 40_000 {
-            for socket in sockets { XCTAssertEqual(socket.putPacket(hello), .ok) }
-            sent += sockets.count
-            if let use = server.udp.sharedSocket?.receiveBufferUse(), use.used * 2 >= use.limit { break }
-        }
+        let (hello, sockets, _) = try floodPastHalfTheBuffer(of: server)
         // Reading the backlog sheds, and the sources, each past freshLimit, make it a flood.
         XCTAssertTrue(run(within: 10, { server.step() }, until: {
             server.udp.countsHelloSources && server.udp.sharedSocket?.receiveBufferUse()?.used == 0

@@ -35,7 +35,8 @@
  * Floors (what any library on mbedTLS 2.28 pays at best; the line ends in an extra word):
  *   BASELINE_BATCH=1 baseline server ...     the server loop with recvmmsg (64 a call) and one sendmmsg
  *                                            of the tick's records (the mbedTLS send callback copies
- *                                            each into an arena); the line ends in "batched"
+ *                                            each into an arena); the line ends in "batched";
+ *                                            BASELINE_BATCH_DETAIL=1 adds its system calls a tick
  *   BASELINE_DRAIN=1|recv baseline echo ...  after every record read, one more read that finds the
  *                                            socket empty (mbedtls_ssl_read answering WANT_READ, or a
  *                                            raw recv failing with EAGAIN): Godot's API with poll()
@@ -592,7 +593,7 @@ static struct sockaddr_in send_to[SEND_BATCH];
 static unsigned char send_arena[SEND_ARENA];
 static int send_count, send_fd;
 static size_t send_used;
-static long send_calls, send_dropped;
+static long send_calls, send_dropped, recv_calls;
 
 /* Sends what the tick collected; a datagram the kernel refuses is lost, as sendto's would be. */
 static void flush_sends(void) {
@@ -674,6 +675,7 @@ static int server_mode(long clients, long joiners, int hz, double seconds, const
     size_t used = 0;
     double period = 1.0 / hz, next = now(), give_up = now() + 300 + seconds;
     double window = -1, cpu0 = 0, join_s = joiners ? -1 : 0;
+    long recv_calls0 = 0, send_calls0 = 0;
     for (;;) {
         double t0 = now();
         while (batched) { /* every datagram waiting, up to RECV_BATCH a call, each to its session */
@@ -683,6 +685,7 @@ static int server_mode(long clients, long joiners, int hz, double seconds, const
                                                         .msg_iov = &recv_iov[i], .msg_iovlen = 1 };
             }
             int got = recvmmsg(fd, recv_msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+            recv_calls++;
             for (int i = 0; i < got; i++) {
                 if (recv_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
                 struct peer **slot = slot_for(&recv_from[i]);
@@ -734,7 +737,12 @@ static int server_mode(long clients, long joiners, int hz, double seconds, const
         double t1 = now();
         if (window >= 0 && ticks < ticks_cap) tick[ticks++] = t1 - t0;
         while (read_line(out[0], pending, &used, line, sizeof line)) {
-            if (!strcmp(line, "ready")) { window = t1; cpu0 = cpu_seconds(); }
+            if (!strcmp(line, "ready")) {
+                window = t1;
+                cpu0 = cpu_seconds();
+                recv_calls0 = recv_calls;
+                send_calls0 = send_calls;
+            }
             else if (!strncmp(line, "joined ", 7)) join_s = atof(line + 7);
             else { fprintf(stderr, "baseline: the client process: %s\n", line); exit(1); }
         }
@@ -745,8 +753,10 @@ static int server_mode(long clients, long joiners, int hz, double seconds, const
             printf("server %ld %ld %d %.3f %.3f %.3f %.3f %.3f %s%s\n", clients, joiners, hz, tick[ticks / 2] * 1000,
                    tick[p99] * 1000, tick[ticks - 1] * 1000, join_s, cpu / ticks * 1000, profile,
                    batched ? " batched" : "");
-            if (batched && getenv("BASELINE_BATCH_DETAIL"))
-                fprintf(stderr, "baseline: %ld sendmmsg calls, %ld datagrams not sent\n", send_calls, send_dropped);
+            if (batched && getenv("BASELINE_BATCH_DETAIL")) /* system calls a tick in the window */
+                fprintf(stderr, "baseline: %.1f recvmmsg and %.1f sendmmsg calls a tick, %ld datagrams not sent\n",
+                        (double)(recv_calls - recv_calls0) / ticks, (double)(send_calls - send_calls0) / ticks,
+                        send_dropped);
             kill(child, SIGKILL);
             waitpid(child, NULL, 0);
             return 0;

@@ -37,6 +37,9 @@
  *                                            of the tick's records (the mbedTLS send callback copies
  *                                            each into an arena); the line ends in "batched";
  *                                            BASELINE_BATCH_DETAIL=1 adds its system calls a tick
+ *   baseline syscalls C [REPS]               what the batching alone saves: the server's CPU a datagram
+ *                                            for sendto vs sendmmsg and recvfrom vs recvmmsg, C clients
+ *                                            on loopback, no mbedTLS (medians of REPS rounds, default 300)
  *   BASELINE_DRAIN=1|recv baseline echo ...  after every record read, one more read that finds the
  *                                            socket empty (mbedtls_ssl_read answering WANT_READ, or a
  *                                            raw recv failing with EAGAIN): Godot's API with poll()
@@ -769,16 +772,113 @@ static int server_mode(long clients, long joiners, int hz, double seconds, const
     }
 }
 
+/* MARK: - syscalls: what batching can save the server loop, without mbedTLS */
+
+static double thread_cpu(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* One server socket and C client sockets on loopback, REPS rounds: the server sends each client a
+ * 229-byte datagram (a 200-byte state's record) by one sendto each, then by sendmmsg; the clients send
+ * it a 129-byte datagram each (a 100-byte input's record), which it reads by recvfrom until EAGAIN,
+ * then by recvmmsg of 64 until a short batch. Only the server side's thread CPU time is measured
+ * (loopback delivery into the other side's sockets included, as in the server mode). */
+static int syscalls_mode(long clients, int reps) {
+    if (clients <= 0 || clients > SEND_BATCH || reps <= 0) {
+        fprintf(stderr, "baseline: syscalls C [REPS]: 1 <= C <= %d, REPS >= 1\n", SEND_BATCH);
+        exit(2);
+    }
+    int srv = socket(AF_INET, SOCK_DGRAM, 0), *cl = calloc(clients, sizeof *cl);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in *ca = calloc(clients, sizeof *ca);
+    if (bind(srv, (struct sockaddr *)&sa, sizeof sa)) die("bind", errno);
+    socklen_t len = sizeof sa;
+    getsockname(srv, (struct sockaddr *)&sa, &len);
+    int rcvbuf = 4 << 20;
+    setsockopt(srv, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    fcntl(srv, F_SETFL, O_NONBLOCK);
+    for (long i = 0; i < clients; i++) {
+        cl[i] = socket(AF_INET, SOCK_DGRAM, 0);
+        ca[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        if (bind(cl[i], (struct sockaddr *)&ca[i], sizeof ca[i])) die("client bind", errno);
+        len = sizeof ca[i];
+        getsockname(cl[i], (struct sockaddr *)&ca[i], &len);
+        fcntl(cl[i], F_SETFL, O_NONBLOCK);
+    }
+    static unsigned char state[229], input[129], datagram[65536];
+    struct mmsghdr recv_msgs[RECV_BATCH];
+    struct iovec recv_iov[RECV_BATCH];
+    struct sockaddr_in recv_from[RECV_BATCH];
+    unsigned char *recv_bufs = malloc((size_t)RECV_BATCH * RECV_SLOT);
+    double *t[4];
+    for (int k = 0; k < 4; k++) t[k] = calloc(reps, sizeof *t[k]);
+    send_fd = srv;
+    struct peer to = { 0 };
+    for (int r = 0; r < reps; r++) {
+        for (int batched = 0; batched < 2; batched++) {
+            double t0 = thread_cpu();
+            for (long i = 0; i < clients; i++) {
+                if (!batched) {
+                    sendto(srv, state, sizeof state, 0, (struct sockaddr *)&ca[i], sizeof ca[i]);
+                } else {
+                    to.addr = ca[i];
+                    peer_send_batched(&to, state, sizeof state);
+                }
+            }
+            if (batched) flush_sends();
+            t[batched][r] = thread_cpu() - t0;
+            for (long i = 0; i < clients; i++) while (recv(cl[i], datagram, sizeof datagram, 0) >= 0) {}
+            for (long i = 0; i < clients; i++) sendto(cl[i], input, sizeof input, 0, (struct sockaddr *)&sa, sizeof sa);
+            long got = 0;
+            t0 = thread_cpu();
+            while (!batched) {
+                struct sockaddr_in from;
+                socklen_t fl = sizeof from;
+                if (recvfrom(srv, datagram, sizeof datagram, 0, (struct sockaddr *)&from, &fl) < 0) break;
+                got++;
+            }
+            while (batched) {
+                for (int i = 0; i < RECV_BATCH; i++) {
+                    recv_iov[i] = (struct iovec){ .iov_base = recv_bufs + (size_t)i * RECV_SLOT, .iov_len = RECV_SLOT };
+                    recv_msgs[i].msg_hdr = (struct msghdr){ .msg_name = &recv_from[i], .msg_namelen = sizeof recv_from[i],
+                                                            .msg_iov = &recv_iov[i], .msg_iovlen = 1 };
+                }
+                int n = recvmmsg(srv, recv_msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+                if (n > 0) got += n;
+                if (n < RECV_BATCH) break;
+            }
+            t[2 + batched][r] = thread_cpu() - t0;
+            if (got != clients) die("syscalls: datagrams lost on loopback", (int)got);
+        }
+    }
+    double us[4];
+    for (int k = 0; k < 4; k++) {
+        qsort(t[k], reps, sizeof *t[k], compare_doubles);
+        us[k] = t[k][reps / 2] * 1e6 / clients;
+    }
+    /* Medians, in microseconds of the server's CPU a datagram. */
+    printf("syscalls %ld sendto %.3f sendmmsg %.3f recvfrom %.3f recvmmsg %.3f us saved_per_tick %.3f ms\n", clients,
+           us[0], us[1], us[2], us[3], (us[0] - us[1] + us[2] - us[3]) * clients / 1000);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: %s handshake N cert key | echo N SIZE cert key | udp N SIZE | "
-                        "sessions N cert key [window] | server C J HZ SECONDS cert key CLI\n", argv[0]);
+                        "sessions N cert key [window] | server C J HZ SECONDS cert key CLI | syscalls C [REPS]\n",
+                argv[0]);
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *mode = argv[1];
     long n = atol(argv[2]);
     if (!strcmp(mode, "udp") && argc >= 4) return udp_mode(n, (size_t)atol(argv[3]));
+    if (!strcmp(mode, "syscalls")) {
+        raise_fd_limit();
+        return syscalls_mode(n, argc >= 4 ? atoi(argv[3]) : 300);
+    }
     if ((!strcmp(mode, "handshake") || !strcmp(mode, "hs")) && argc >= 5) {
         setup_configs(argv[3], argv[4]);
         return pair_mode(1, n, 0);

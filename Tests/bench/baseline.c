@@ -32,8 +32,22 @@
  * the profile; it is the loop a C programmer writes with plain mbedTLS: one thread, one socket, sessions
  * found by address in a hash table, one recvfrom per datagram and one sendto per record.
  *
+ * Floors (what any library on mbedTLS 2.28 pays at best; the line ends in an extra word):
+ *   BASELINE_BATCH=1 baseline server ...     the server loop with recvmmsg (64 a call) and one sendmmsg
+ *                                            of the tick's records (the mbedTLS send callback copies
+ *                                            each into an arena); the line ends in "batched";
+ *                                            BASELINE_BATCH_DETAIL=1 adds its system calls a tick
+ *   baseline syscalls C [REPS]               what the batching alone saves: the server's CPU a datagram
+ *                                            for sendto vs sendmmsg and recvfrom vs recvmmsg, C clients
+ *                                            on loopback, no mbedTLS (medians of REPS rounds, default 300)
+ *   BASELINE_DRAIN=1|recv baseline echo ...  after every record read, one more read that finds the
+ *                                            socket empty (mbedtls_ssl_read answering WANT_READ, or a
+ *                                            raw recv failing with EAGAIN): Godot's API with poll()
+ *                                            draining the socket; the line ends in "drain"/"drain-recv"
+ *
  * Build: cc -O2 baseline.c -lmbedtls -lmbedx509 -lmbedcrypto -o baseline
  */
+#define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_cookie.h>
 #include <mbedtls/ssl_ticket.h>
@@ -201,6 +215,30 @@ static int udp_mode(long n, size_t size) {
     return 0;
 }
 
+/* BASELINE_DRAIN: the echo floor of a library with Godot's API that drains the socket in poll()
+ * (one record per poll is a fault): after each record read, one more read that finds nothing.
+ *   1 (or ssl)  one more mbedtls_ssl_read, which must answer WANT_READ (its recv fails with EAGAIN)
+ *   recv        one more raw recv(MSG_DONTWAIT) on the session's socket, which must fail with EAGAIN */
+enum { DRAIN_NONE, DRAIN_SSL, DRAIN_RECV };
+
+static int drain_kind(void) {
+    const char *d = getenv("BASELINE_DRAIN");
+    if (!d || !*d || !strcmp(d, "0")) return DRAIN_NONE;
+    if (!strcmp(d, "1") || !strcmp(d, "ssl")) return DRAIN_SSL;
+    if (!strcmp(d, "recv")) return DRAIN_RECV;
+    fprintf(stderr, "baseline: unknown BASELINE_DRAIN '%s' (0, 1 or ssl, recv)\n", d);
+    exit(2);
+}
+
+static void drain_once(int kind, mbedtls_ssl_context *ssl, int fd, unsigned char *buf, size_t cap) {
+    if (kind == DRAIN_SSL) {
+        int rc = mbedtls_ssl_read(ssl, buf, cap);
+        if (rc != MBEDTLS_ERR_SSL_WANT_READ) die("drain read (expected WANT_READ)", rc);
+    } else if (recv(fd, buf, cap, MSG_DONTWAIT) >= 0 || errno != EAGAIN) {
+        die("drain recv (expected EAGAIN)", errno);
+    }
+}
+
 static int pair_mode(int hs, long n, size_t size) {
     mbedtls_ssl_context s, c;
     mbedtls_timing_delay_context st, ct;
@@ -244,8 +282,9 @@ static int pair_mode(int hs, long n, size_t size) {
         printf("handshake %ld %.4f %.1f %s %s\n", n, dt, n / dt, mbedtls_ssl_get_ciphersuite(&c), profile);
         return 0;
     }
-    unsigned char *buf = calloc(1, size), *in = calloc(1, size + 64);
+    unsigned char *buf = calloc(1, size), *in = calloc(1, size + 64), *scratch = calloc(1, size + 64);
     memset(buf, 'x', size);
+    int drain = drain_kind();
     t0 = now();
     for (long i = 0; i < n; i++) {
         while ((rc = mbedtls_ssl_write(&c, buf, size)) < 0)
@@ -253,14 +292,17 @@ static int pair_mode(int hs, long n, size_t size) {
         while ((rc = mbedtls_ssl_read(&s, in, size + 64)) < 0)
             if (rc != MBEDTLS_ERR_SSL_WANT_READ) die("read s", rc);
         int got = rc;
+        if (drain) drain_once(drain, &s, fds[1], scratch, size + 64);
         while ((rc = mbedtls_ssl_write(&s, in, got)) < 0)
             if (rc != MBEDTLS_ERR_SSL_WANT_WRITE) die("write s", rc);
         while ((rc = mbedtls_ssl_read(&c, in, size + 64)) < 0)
             if (rc != MBEDTLS_ERR_SSL_WANT_READ) die("read c", rc);
         if ((size_t)rc != size) die("short echo", rc);
+        if (drain) drain_once(drain, &c, fds[0], scratch, size + 64);
     }
     double dt = now() - t0;
-    printf("echo %ld %.4f %.1f %s %s\n", n, dt, n / dt, mbedtls_ssl_get_ciphersuite(&c), profile);
+    printf("echo %ld %.4f %.1f %s %s%s\n", n, dt, n / dt, mbedtls_ssl_get_ciphersuite(&c), profile,
+           drain == DRAIN_SSL ? " drain" : drain == DRAIN_RECV ? " drain-recv" : "");
     return 0;
 }
 
@@ -539,6 +581,50 @@ static int read_line(int fd, char *pending, size_t *used, char *line, size_t cap
     return 1;
 }
 
+/* BASELINE_BATCH=1: the same loop with its system calls batched as far as they go, the floor of any
+ * library on mbedTLS: recvmmsg of up to RECV_BATCH datagrams a call, and every record of the tick
+ * (states and handshake flights) copied by the send callback into one arena and sent with sendmmsg at
+ * the tick's end (or when the arena fills). Everything else is the plain loop's. */
+#define RECV_BATCH 64
+#define RECV_SLOT 4096          /* a client's datagrams are far smaller; a truncated one is dropped */
+#define SEND_BATCH 1024         /* the kernel's limit for one sendmmsg (UIO_MAXIOV) */
+#define SEND_ARENA (512 * 1024)
+
+static struct mmsghdr send_msgs[SEND_BATCH];
+static struct iovec send_iov[SEND_BATCH];
+static struct sockaddr_in send_to[SEND_BATCH];
+static unsigned char send_arena[SEND_ARENA];
+static int send_count, send_fd;
+static size_t send_used;
+static long send_calls, send_dropped, recv_calls;
+
+/* Sends what the tick collected; a datagram the kernel refuses is lost, as sendto's would be. */
+static void flush_sends(void) {
+    int done = 0;
+    while (done < send_count) {
+        int r = sendmmsg(send_fd, send_msgs + done, (unsigned)(send_count - done), 0);
+        send_calls++;
+        if (r <= 0) { send_dropped += send_count - done; break; }
+        done += r;
+    }
+    send_count = 0;
+    send_used = 0;
+}
+
+static int peer_send_batched(void *ctx, const unsigned char *buf, size_t len) {
+    struct peer *p = ctx;
+    if (len > SEND_ARENA) return MBEDTLS_ERR_NET_SEND_FAILED;
+    if (send_count == SEND_BATCH || send_used + len > SEND_ARENA) flush_sends();
+    memcpy(send_arena + send_used, buf, len);
+    send_to[send_count] = p->addr;
+    send_iov[send_count] = (struct iovec){ .iov_base = send_arena + send_used, .iov_len = len };
+    send_msgs[send_count].msg_hdr = (struct msghdr){ .msg_name = &send_to[send_count], .msg_namelen = sizeof p->addr,
+                                                     .msg_iov = &send_iov[send_count], .msg_iovlen = 1 };
+    send_count++;
+    send_used += len;
+    return (int)len;
+}
+
 static int server_mode(long clients, long joiners, int hz, double seconds, const char *cli) {
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -548,6 +634,13 @@ static int server_mode(long clients, long joiners, int hz, double seconds, const
     int rcvbuf = 1 << 20; /* a tick's inputs of every client arrive at once (UDPServer does the same) */
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     fcntl(fd, F_SETFL, O_NONBLOCK);
+    const char *b = getenv("BASELINE_BATCH");
+    int batched = b && *b && strcmp(b, "0");
+    send_fd = fd;
+    struct mmsghdr recv_msgs[RECV_BATCH];
+    struct iovec recv_iov[RECV_BATCH];
+    struct sockaddr_in recv_from[RECV_BATCH];
+    unsigned char *recv_bufs = batched ? malloc((size_t)RECV_BATCH * RECV_SLOT) : NULL;
     int out[2];
     if (pipe(out)) die("pipe", errno);
     fflush(stdout);
@@ -585,9 +678,39 @@ static int server_mode(long clients, long joiners, int hz, double seconds, const
     size_t used = 0;
     double period = 1.0 / hz, next = now(), give_up = now() + 300 + seconds;
     double window = -1, cpu0 = 0, join_s = joiners ? -1 : 0;
+    long recv_calls0 = 0, send_calls0 = 0;
     for (;;) {
         double t0 = now();
-        for (;;) { /* every datagram waiting, each to its session */
+        while (batched) { /* every datagram waiting, up to RECV_BATCH a call, each to its session */
+            for (int i = 0; i < RECV_BATCH; i++) {
+                recv_iov[i] = (struct iovec){ .iov_base = recv_bufs + (size_t)i * RECV_SLOT, .iov_len = RECV_SLOT };
+                recv_msgs[i].msg_hdr = (struct msghdr){ .msg_name = &recv_from[i], .msg_namelen = sizeof recv_from[i],
+                                                        .msg_iov = &recv_iov[i], .msg_iovlen = 1 };
+            }
+            int got = recvmmsg(fd, recv_msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+            recv_calls++;
+            for (int i = 0; i < got; i++) {
+                if (recv_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
+                struct peer **slot = slot_for(&recv_from[i]);
+                if (!*slot) {
+                    if (count == cap_peers) continue;
+                    *slot = peers[count++] = peer_new(fd, &recv_from[i]);
+                    mbedtls_ssl_set_bio(&(*slot)->ssl, *slot, peer_send_batched, peer_recv, NULL);
+                }
+                struct peer *p = *slot;
+                p->datagram = recv_iov[i].iov_base;
+                p->datagram_len = recv_msgs[i].msg_len;
+                if (p->established) {
+                    while (mbedtls_ssl_read(&p->ssl, input, sizeof input) > 0) {}
+                } else {
+                    peer_step(p);
+                }
+                p->datagram = NULL;
+            }
+            /* A short batch means the queue was empty: a later datagram waits for the next tick. */
+            if (got < RECV_BATCH) break;
+        }
+        for (; !batched;) { /* every datagram waiting, each to its session */
             struct sockaddr_in from;
             socklen_t fl = sizeof from;
             ssize_t got = recvfrom(fd, datagram, 65536, 0, (struct sockaddr *)&from, &fl);
@@ -613,10 +736,16 @@ static int server_mode(long clients, long joiners, int hz, double seconds, const
             int rc = mbedtls_ssl_write(&p->ssl, state, sizeof state);
             if (rc < 0 && rc != MBEDTLS_ERR_SSL_WANT_WRITE) die("state write", rc);
         }
+        if (send_count) flush_sends();
         double t1 = now();
         if (window >= 0 && ticks < ticks_cap) tick[ticks++] = t1 - t0;
         while (read_line(out[0], pending, &used, line, sizeof line)) {
-            if (!strcmp(line, "ready")) { window = t1; cpu0 = cpu_seconds(); }
+            if (!strcmp(line, "ready")) {
+                window = t1;
+                cpu0 = cpu_seconds();
+                recv_calls0 = recv_calls;
+                send_calls0 = send_calls;
+            }
             else if (!strncmp(line, "joined ", 7)) join_s = atof(line + 7);
             else { fprintf(stderr, "baseline: the client process: %s\n", line); exit(1); }
         }
@@ -624,8 +753,13 @@ static int server_mode(long clients, long joiners, int hz, double seconds, const
             double cpu = cpu_seconds() - cpu0;
             qsort(tick, ticks, sizeof tick[0], compare_doubles);
             long p99 = ticks * 99 / 100 < ticks - 1 ? ticks * 99 / 100 : ticks - 1;
-            printf("server %ld %ld %d %.3f %.3f %.3f %.3f %.3f %s\n", clients, joiners, hz, tick[ticks / 2] * 1000,
-                   tick[p99] * 1000, tick[ticks - 1] * 1000, join_s, cpu / ticks * 1000, profile);
+            printf("server %ld %ld %d %.3f %.3f %.3f %.3f %.3f %s%s\n", clients, joiners, hz, tick[ticks / 2] * 1000,
+                   tick[p99] * 1000, tick[ticks - 1] * 1000, join_s, cpu / ticks * 1000, profile,
+                   batched ? " batched" : "");
+            if (batched && getenv("BASELINE_BATCH_DETAIL")) /* system calls a tick in the window */
+                fprintf(stderr, "baseline: %.1f recvmmsg and %.1f sendmmsg calls a tick, %ld datagrams not sent\n",
+                        (double)(recv_calls - recv_calls0) / ticks, (double)(send_calls - send_calls0) / ticks,
+                        send_dropped);
             kill(child, SIGKILL);
             waitpid(child, NULL, 0);
             return 0;
@@ -638,16 +772,113 @@ static int server_mode(long clients, long joiners, int hz, double seconds, const
     }
 }
 
+/* MARK: - syscalls: what batching can save the server loop, without mbedTLS */
+
+static double thread_cpu(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* One server socket and C client sockets on loopback, REPS rounds: the server sends each client a
+ * 229-byte datagram (a 200-byte state's record) by one sendto each, then by sendmmsg; the clients send
+ * it a 129-byte datagram each (a 100-byte input's record), which it reads by recvfrom until EAGAIN,
+ * then by recvmmsg of 64 until a short batch. Only the server side's thread CPU time is measured
+ * (loopback delivery into the other side's sockets included, as in the server mode). */
+static int syscalls_mode(long clients, int reps) {
+    if (clients <= 0 || clients > SEND_BATCH || reps <= 0) {
+        fprintf(stderr, "baseline: syscalls C [REPS]: 1 <= C <= %d, REPS >= 1\n", SEND_BATCH);
+        exit(2);
+    }
+    int srv = socket(AF_INET, SOCK_DGRAM, 0), *cl = calloc(clients, sizeof *cl);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in *ca = calloc(clients, sizeof *ca);
+    if (bind(srv, (struct sockaddr *)&sa, sizeof sa)) die("bind", errno);
+    socklen_t len = sizeof sa;
+    getsockname(srv, (struct sockaddr *)&sa, &len);
+    int rcvbuf = 4 << 20;
+    setsockopt(srv, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    fcntl(srv, F_SETFL, O_NONBLOCK);
+    for (long i = 0; i < clients; i++) {
+        cl[i] = socket(AF_INET, SOCK_DGRAM, 0);
+        ca[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        if (bind(cl[i], (struct sockaddr *)&ca[i], sizeof ca[i])) die("client bind", errno);
+        len = sizeof ca[i];
+        getsockname(cl[i], (struct sockaddr *)&ca[i], &len);
+        fcntl(cl[i], F_SETFL, O_NONBLOCK);
+    }
+    static unsigned char state[229], input[129], datagram[65536];
+    struct mmsghdr recv_msgs[RECV_BATCH];
+    struct iovec recv_iov[RECV_BATCH];
+    struct sockaddr_in recv_from[RECV_BATCH];
+    unsigned char *recv_bufs = malloc((size_t)RECV_BATCH * RECV_SLOT);
+    double *t[4];
+    for (int k = 0; k < 4; k++) t[k] = calloc(reps, sizeof *t[k]);
+    send_fd = srv;
+    struct peer to = { 0 };
+    for (int r = 0; r < reps; r++) {
+        for (int batched = 0; batched < 2; batched++) {
+            double t0 = thread_cpu();
+            for (long i = 0; i < clients; i++) {
+                if (!batched) {
+                    sendto(srv, state, sizeof state, 0, (struct sockaddr *)&ca[i], sizeof ca[i]);
+                } else {
+                    to.addr = ca[i];
+                    peer_send_batched(&to, state, sizeof state);
+                }
+            }
+            if (batched) flush_sends();
+            t[batched][r] = thread_cpu() - t0;
+            for (long i = 0; i < clients; i++) while (recv(cl[i], datagram, sizeof datagram, 0) >= 0) {}
+            for (long i = 0; i < clients; i++) sendto(cl[i], input, sizeof input, 0, (struct sockaddr *)&sa, sizeof sa);
+            long got = 0;
+            t0 = thread_cpu();
+            while (!batched) {
+                struct sockaddr_in from;
+                socklen_t fl = sizeof from;
+                if (recvfrom(srv, datagram, sizeof datagram, 0, (struct sockaddr *)&from, &fl) < 0) break;
+                got++;
+            }
+            while (batched) {
+                for (int i = 0; i < RECV_BATCH; i++) {
+                    recv_iov[i] = (struct iovec){ .iov_base = recv_bufs + (size_t)i * RECV_SLOT, .iov_len = RECV_SLOT };
+                    recv_msgs[i].msg_hdr = (struct msghdr){ .msg_name = &recv_from[i], .msg_namelen = sizeof recv_from[i],
+                                                            .msg_iov = &recv_iov[i], .msg_iovlen = 1 };
+                }
+                int n = recvmmsg(srv, recv_msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+                if (n > 0) got += n;
+                if (n < RECV_BATCH) break;
+            }
+            t[2 + batched][r] = thread_cpu() - t0;
+            if (got != clients) die("syscalls: datagrams lost on loopback", (int)got);
+        }
+    }
+    double us[4];
+    for (int k = 0; k < 4; k++) {
+        qsort(t[k], reps, sizeof *t[k], compare_doubles);
+        us[k] = t[k][reps / 2] * 1e6 / clients;
+    }
+    /* Medians, in microseconds of the server's CPU a datagram. */
+    printf("syscalls %ld sendto %.3f sendmmsg %.3f recvfrom %.3f recvmmsg %.3f us saved_per_tick %.3f ms\n", clients,
+           us[0], us[1], us[2], us[3], (us[0] - us[1] + us[2] - us[3]) * clients / 1000);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: %s handshake N cert key | echo N SIZE cert key | udp N SIZE | "
-                        "sessions N cert key [window] | server C J HZ SECONDS cert key CLI\n", argv[0]);
+                        "sessions N cert key [window] | server C J HZ SECONDS cert key CLI | syscalls C [REPS]\n",
+                argv[0]);
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *mode = argv[1];
     long n = atol(argv[2]);
     if (!strcmp(mode, "udp") && argc >= 4) return udp_mode(n, (size_t)atol(argv[3]));
+    if (!strcmp(mode, "syscalls")) {
+        raise_fd_limit();
+        return syscalls_mode(n, argc >= 4 ? atoi(argv[3]) : 300);
+    }
     if ((!strcmp(mode, "handshake") || !strcmp(mode, "hs")) && argc >= 5) {
         setup_configs(argv[3], argv[4]);
         return pair_mode(1, n, 0);

@@ -171,6 +171,20 @@ final class FrontDoorSheddingTests: XCTestCase {
         XCTAssertTrue(shedding.answers(.repeating, nowMs: start + 3 * window), "not under a flood: the whole share")
     }
 
+    /// A flood that stops ends at the first drained poll a window later, with no hello to tell it.
+    func testADrainedSocketEndsAStoppedFlood() {
+        var shedding = HelloShedding()
+        let start = HelloShedding.floodWindowMs * 1000
+        for _ in 0..<HelloShedding.floodRepeats { _ = shedding.answers(.repeating, nowMs: start) }
+        shedding.drained(nowMs: start + 1)
+        XCTAssertTrue(shedding.isUnderFlood, "the same window")
+        shedding.drained(nowMs: start + HelloShedding.floodWindowMs)
+        XCTAssertTrue(shedding.isUnderFlood, "the window after the flood's")
+        shedding.drained(nowMs: start + 2 * HelloShedding.floodWindowMs)
+        XCTAssertFalse(shedding.isUnderFlood, "a window without it")
+        XCTAssertFalse(shedding.countsSources)
+    }
+
     /// A silence of more than a window ends the flood too, at the next counted hello.
     func testASilenceEndsTheFlood() {
         var shedding = HelloShedding()

@@ -145,6 +145,8 @@ struct HelloShedding {
     mutating func drained(nowMs: UInt64) {
         backlogAtCut = 0
         grow(nowMs: nowMs)
+        // A flood that stopped leaves no hello to end it: a drained socket ends it once its window passed.
+        advanceFloodWindow(to: nowMs)
     }
 
     private mutating func grow(nowMs: UInt64) {
@@ -192,15 +194,19 @@ struct HelloShedding {
         return false
     }
 
+    /// A new flood window: the flood goes on only if the window just ended held floodRepeats.
+    private mutating func advanceFloodWindow(to nowMs: UInt64) {
+        let window = nowMs / Self.floodWindowMs
+        guard window != floodWindow else { return }
+        isUnderFlood = window == floodWindow &+ 1 && repeatingInWindow >= Self.floodRepeats
+        floodWindow = window
+        repeatingInWindow = 0
+    }
+
     /// Counts a counted source's hello in its window, and tells a flood by the repeating ones: on at
     /// floodRepeats in a window, off after a window (or a silence) with fewer.
     private mutating func tally(repeating: Bool, nowMs: UInt64) {
-        let window = nowMs / Self.floodWindowMs
-        if window != floodWindow {
-            isUnderFlood = window == floodWindow &+ 1 && repeatingInWindow >= Self.floodRepeats
-            floodWindow = window
-            repeatingInWindow = 0
-        }
+        advanceFloodWindow(to: nowMs)
         guard repeating else { return }
         repeatingInWindow += 1
         if repeatingInWindow >= Self.floodRepeats { isUnderFlood = true }

@@ -674,7 +674,7 @@ DTLS_API dtls_error dtls_server_stop(dtls_server *server);
  * step (public-key work, flights, retransmissions) runs on a worker, dtls_peer_poll() returns at once,
  * and the status becomes CONNECTED or an error at the first poll after the worker is done. Connected
  * peers are driven by the caller's thread alone. Workers run at a lower scheduling priority (nice)
- * than the calling thread. A worker ends a handshake as the caller's poll would, with the same status
+ * than the calling thread (dtls_server_set_handshake_threads_nice). A worker ends a handshake as the caller's poll would, with the same status
  * and message: the handshake deadline (dtls_server_set_handshake_limits), ICMP refusals (a peer over a
  * udp peer of its own), a client that reconnected. dtls_udp_server_stop() (or freeing the UDPServer)
  * makes each peer whose handshake is on a worker DISCONNECTED at its next dtls_peer_poll(). Freeing the
@@ -684,6 +684,15 @@ DTLS_API dtls_error dtls_server_stop(dtls_server *server);
  *         DTLS_ERR_OUT_OF_MEMORY when no thread could be started.
  */
 DTLS_API dtls_error dtls_server_set_handshake_threads(dtls_server *server, int32_t threads);
+/**
+ * Beyond Godot: how much nicer (Linux nice) than the thread that starts them the handshake threads run.
+ * 10, the default, lets a game loop on a machine with few cores keep its ticks while a join storm's
+ * handshakes wait; 0 runs them at that thread's priority, for a server loop with no tick to keep (one
+ * that only reads and echoes, as `packetdtls-cli serve`), so that other busy processes do not starve its
+ * handshakes. Threads already running are restarted with the new value.
+ * \return DTLS_OK; DTLS_ERR_INVALID_PARAMETER for a bad handle or a value outside 0...19.
+ */
+DTLS_API dtls_error dtls_server_set_handshake_threads_nice(dtls_server *server, int32_t increment);
 
 /**
  * Beyond Godot: bounds the handshakes in flight. A handshake holds a place from the moment its

@@ -1040,6 +1040,11 @@ public:
     Error set_handshake_threads(int32_t threads) noexcept {
         return to_error(dtls_server_set_handshake_threads(get(), threads));
     }
+    /// Beyond Godot: how much nicer (0...19, default 10) than their maker the handshake threads run; 0
+    /// for a loop with no tick to keep. See dtls_server_set_handshake_threads_nice().
+    Error set_handshake_threads_nice(int32_t increment) noexcept {
+        return to_error(dtls_server_set_handshake_threads_nice(get(), increment));
+    }
 
     /// Beyond Godot: caps on handshakes in flight, in all and per client address, and the server-side
     /// handshake deadline in ms (0 = none); see dtls_server_set_handshake_limits.

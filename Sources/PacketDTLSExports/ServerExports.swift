@@ -45,6 +45,12 @@ public func dtls_server_set_handshake_threads(_ server: OpaquePointer?, _ thread
 }
 
 @c @implementation
+public func dtls_server_set_handshake_threads_nice(_ server: OpaquePointer?, _ increment: Int32) -> GodotError {
+    guard let dtls = lookUpServer(server, "dtls_server_set_handshake_threads_nice") else { return .invalidParameter }
+    return dtls.setHandshakeThreadsNice(Int(increment))
+}
+
+@c @implementation
 public func dtls_server_stop(_ server: OpaquePointer?) -> GodotError {
     guard let dtls = lookUpServer(server, "dtls_server_stop") else { return .invalidParameter }
     dtls.stop()

@@ -1,9 +1,9 @@
 // BenchFlood.swift — `packetdtls-cli bench flood`: real clients connect while a flood of cookie-less
 // ClientHellos from many spoofed ports hits the server; three processes, as a real server sees it.
 //
-// The server is `packetdtls-cli serve` in a process of its own (one thread: handshakes in its loop
-// unless --handshake-threads says otherwise); the flood is `bench flood-sender` in a third; this
-// process runs the real clients and reads the others' figures from /proc (the server's resident
+// The server is `packetdtls-cli serve` in a process of its own (as serve runs by default: a handshake
+// thread per core at the loop's priority; --handshake-threads 0 puts them in its loop, Godot's way);
+// the flood is `bench flood-sender` in a third; this process runs the real clients and reads the others' figures from /proc (the server's resident
 // memory and CPU time, the kernel's drop counts of every socket). Phases: a warm-up (not reported),
 // CLIENTS clients unloaded, then the flood starts, runs WARMUP seconds, and the same number connect
 // again. Prints one line (see the discussion).
@@ -43,8 +43,9 @@ struct BenchFlood: ParsableCommand {
     @Option(help: "Flood hellos a second; 0 = as fast as one thread sends.") var rate = 0
     @Option(help: "Flood copies per socket and sendmmsg call.") var burst = 8
     @Option(help: "Seconds the flood runs before the clients start.") var warmup: Double = 0.5
-    @Option(parsing: .unconditional, help: ArgumentHelp(HandshakeThreadsOption.help, valueName: "n"))
-    var handshakeThreads = 0
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp(HandshakeThreadsOption.help + " Default: serve's (-1, at the loop's priority).", valueName: "n"))
+    var handshakeThreads = -1
     @Option(help: "Give up on a phase after this many seconds.") var timeout: Double = 120
     @Flag(help: "Print the raw counts on stderr.") var verbose = false
     @Flag(help: ArgumentHelp("Exit 1 unless issue 14's targets are met: every client connects in both phases, the "
@@ -82,7 +83,13 @@ struct BenchFlood: ParsableCommand {
         _ = try connectPhase(port: port, timeoutMs: timeoutMs, during: {})
         let quietStart = watch.residentBytes()
         var quietPeak = quietStart
+        let quietCPUStart = (watch.cpuSeconds(), ProcessWatch(pid: getpid()).cpuSeconds(), BenchClock.seconds())
         let quiet = try connectPhase(port: port, timeoutMs: timeoutMs, during: { quietPeak = max(quietPeak, watch.residentBytes()) })
+        // What the handshakes take of the machine unloaded (the clients' process includes the 200 ms pause
+        // at the phase's end): the flooded phase has what the flood leaves of it.
+        let quietCPU = (server: watch.cpuSeconds() - quietCPUStart.0,
+                        clients: ProcessWatch(pid: getpid()).cpuSeconds() - quietCPUStart.1,
+                        seconds: BenchClock.seconds() - quietCPUStart.2)
 
         let serverDropsBeforeFlood = Self.serverDrops(port: port)
         let spawning = BenchClock.seconds()
@@ -144,6 +151,8 @@ struct BenchFlood: ParsableCommand {
                 [0.1, 0.25, 0.5, 0.75, 0.9].map { BenchLine.fixed(Self.percentile(times, $0), 1) }.joined(separator: " ")
             }
             Output.error("flood: connect ms p10 p25 p50 p75 p90: unloaded \(spread(quiet.times)); flooded \(spread(loaded.times))")
+            Output.error("flood: unloaded phase \(BenchLine.fixed(quietCPU.seconds, 3)) s, cpu server "
+                + "\(BenchLine.fixed(quietCPU.server / quietCPU.seconds, 2)), clients \(BenchLine.fixed(quietCPU.clients / quietCPU.seconds, 2))")
         }
         Output.line("flood connected=\(quiet.times.count)/\(clients),\(loaded.times.count)/\(clients) "
             + "median_ms=\(BenchLine.fixed(quietMedian, 1)),\(BenchLine.fixed(loadedMedian, 1)) "

@@ -51,6 +51,9 @@ final class EchoServer {
         guard dtls.setup(serverOptions: options) == .ok else {
             throw .tls("cannot set up the DTLS server: \(ErrorReport.message)")
         }
+        // This loop keeps no tick: it reads and echoes. Its handshake threads run at its own priority,
+        // so that other busy processes (a flood's, say) do not starve them while the loop sleeps.
+        dtls.setHandshakeThreadsNice(0)
         try HandshakeThreadsOption.apply(handshakeThreads, to: dtls)
         if reusePort, udp.setReusePort(true) != .ok {
             throw .network("cannot share the port: \(ErrorReport.message)")

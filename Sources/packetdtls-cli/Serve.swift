@@ -51,7 +51,8 @@ struct Serve: ParsableCommand {
 
     @Option(parsing: .unconditional,
             help: ArgumentHelp(HandshakeThreadsOption.help + " The public-key work of a join then never holds up "
-                               + "the clients already connected.", valueName: "n"))
+                               + "the clients already connected; the threads run at the loop's own priority "
+                               + "(set_handshake_threads_nice 0).", valueName: "n"))
     var handshakeThreads: Int = -1
 
     @Option(help: ArgumentHelp("Send each client a keepalive (the Finished record again) after this long with nothing sent "

@@ -75,6 +75,30 @@ final class HandshakeWorkersTests: XCTestCase {
         XCTAssertEqual(server.getHandshakeThreads(), 0)
     }
 
+    /// The workers run setHandshakeThreadsNice nicer than the thread that starts them: 10 by default, 0
+    /// for a loop with no tick to keep; a new value restarts running workers; outside 0...19 is refused.
+    func testWorkersRunAtTheNiceTheyWereGiven() throws {
+        let server = DTLSServer()
+        XCTAssertEqual(server.getHandshakeThreadsNice(), 10)
+        XCTAssertEqual(server.setHandshakeThreadsNice(-1), .invalidParameter)
+        XCTAssertTrue(ErrorReport.message.contains("set_handshake_threads_nice"), ErrorReport.message)
+        XCTAssertEqual(server.setHandshakeThreadsNice(DTLSServer.maxHandshakeThreadsNice + 1), .invalidParameter)
+        XCTAssertEqual(server.getHandshakeThreadsNice(), 10, "a refused value changes nothing")
+        errno = 0
+        let base = getpriority(PRIORITY_PROCESS, 0)
+        try XCTSkipIf(errno != 0 || base > 9, "this thread's nice (\(base)) leaves no room to see 10 more")
+        XCTAssertEqual(server.setHandshakeThreads(1), .ok)
+        XCTAssertTrue(DTLSLoopbackTests.run(within: 5, { usleep(1000) }, until: { server.handshakeWorkers?.workerNice == base + 10 }),
+                      "worker nice \(String(describing: server.handshakeWorkers?.workerNice)), expected \(base + 10)")
+        XCTAssertEqual(server.setHandshakeThreadsNice(0), .ok)
+        XCTAssertEqual(server.getHandshakeThreads(), 1, "restarted with the new value")
+        XCTAssertTrue(DTLSLoopbackTests.run(within: 5, { usleep(1000) }, until: { server.handshakeWorkers?.workerNice == base }),
+                      "worker nice \(String(describing: server.handshakeWorkers?.workerNice)), expected \(base)")
+        XCTAssertEqual(server.setHandshakeThreads(0), .ok)
+        XCTAssertEqual(server.setHandshakeThreadsNice(5), .ok, "without workers: kept for the next ones")
+        XCTAssertEqual(server.getHandshakeThreads(), 0)
+    }
+
     /// The workers finish the server's side with nobody polling the server peer: the client connects
     /// while the peer stays HANDSHAKING, and the peer's first poll after that makes it CONNECTED.
     func testWorkerCompletesTheHandshakeWithoutTheCallersPoll() throws {

@@ -48,6 +48,20 @@ static void test_thread_counts_are_checked(void) {
     CHECK_ERR(dtls_server_set_handshake_threads(server, 2), DTLS_ERR_INVALID_PARAMETER);
 }
 
+/* How much nicer the workers run: 0...19, and a change restarts running workers. */
+static void test_thread_nice_is_checked(void) {
+    dtls_server *server = dtls_server_new();
+    CHECK_ERR(dtls_server_set_handshake_threads_nice(server, -1), DTLS_ERR_INVALID_PARAMETER);
+    CHECK(strstr(dtls_last_error_message(), "set_handshake_threads_nice") != NULL);
+    CHECK_ERR(dtls_server_set_handshake_threads_nice(server, 20), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_server_set_handshake_threads_nice(NULL, 0), DTLS_ERR_INVALID_PARAMETER);
+    CHECK_ERR(dtls_server_set_handshake_threads_nice(server, 0), DTLS_OK);
+    CHECK_ERR(dtls_server_set_handshake_threads(server, 2), DTLS_OK);
+    CHECK_ERR(dtls_server_set_handshake_threads_nice(server, 19), DTLS_OK);
+    dtls_server_free(server);
+    CHECK_ERR(dtls_server_set_handshake_threads_nice(server, 0), DTLS_ERR_INVALID_PARAMETER);
+}
+
 /* The seeds' loop, unchanged, with workers: take_connection still answers the cookie exchange at once. */
 static void test_seed_example_with_workers(void) {
     server_node s;
@@ -276,6 +290,7 @@ int main(void) {
         return 1;
     }
     RUN(test_thread_counts_are_checked);
+    RUN(test_thread_nice_is_checked);
     RUN(test_seed_example_with_workers);
     RUN(test_hostname_mismatch_with_workers);
     RUN(test_bad_certificate_with_workers);

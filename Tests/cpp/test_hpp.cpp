@@ -415,6 +415,8 @@ static void test_dtls_echo_with_handshake_threads(void) {
     pd::DTLSServer dtls;
     CHECK(dtls.set_handshake_threads(-2) == pd::Error::InvalidParameter);
     CHECK(dtls.set_handshake_threads(-1) == pd::Error::Ok);
+    CHECK(dtls.set_handshake_threads_nice(20) == pd::Error::InvalidParameter);
+    CHECK(dtls.set_handshake_threads_nice(0) == pd::Error::Ok);
 }
 
 static void test_dtls_echo_4x_verified(void) {

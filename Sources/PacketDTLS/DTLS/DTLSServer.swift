@@ -22,6 +22,12 @@ public final class DTLSServer: @unchecked Sendable {
         }
     }
     private var workers: HandshakeWorkers?
+    /// How much nicer than the thread that starts them the handshake threads run (setHandshakeThreadsNice).
+    var handshakeThreadsNice: Int32 {
+        get { lock.withLock { threadsNice } }
+        set { lock.withLock { threadsNice = newValue } }
+    }
+    private var threadsNice = HandshakeWorkers.defaultNiceIncrement
     private var keyRing: ServerKeyRing?
     /// Handshakes in flight, across setups: a new identity does not reset what is running.
     let budget = HandshakeBudget()

@@ -32,14 +32,25 @@ final class HandshakeWorkers: @unchecked Sendable {
     /// Worker threads started (set once, in init).
     private(set) var threads = 0
 
-    /// Workers run this much nicer than the thread that made them, so that on a machine with few cores
-    /// a join storm slows the handshakes down rather than the game loop.
-    static let niceIncrement: Int32 = 10
+    /// By default workers run this much nicer than the thread that made them, so that on a machine with
+    /// few cores a join storm slows the handshakes down rather than the game loop
+    /// (DTLSServer.setHandshakeThreadsNice sets another).
+    static let defaultNiceIncrement: Int32 = 10
+    /// How much nicer than their maker these workers run.
+    let niceIncrement: Int32
+    /// The nice value the last worker to start runs at, as it read it back (for tests).
+    private(set) var workerNice: Int32? {
+        get { lock.withLock { startedNice } }
+        set { lock.withLock { startedNice = newValue } }
+    }
+    private var startedNice: Int32?
     /// A job whose transport cannot report arrivals is stepped this often.
     static let unobservedPollMs: UInt64 = 1
 
-    /// Starts `threads` workers; nil when not even one thread could be made.
-    init?(threads: Int) {
+    /// Starts `threads` workers, `niceIncrement` nicer than the calling thread; nil when not even one
+    /// thread could be made.
+    init?(threads: Int, niceIncrement: Int32 = HandshakeWorkers.defaultNiceIncrement) {
+        self.niceIncrement = niceIncrement
         wakeup = .allocate(capacity: 1)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
@@ -129,7 +140,8 @@ final class HandshakeWorkers: @unchecked Sendable {
         // On Linux the nice value belongs to the calling thread alone.
         errno = 0
         let current = getpriority(PRIORITY_PROCESS, 0)
-        if errno == 0 { _ = setpriority(PRIORITY_PROCESS, 0, min(19, current + Self.niceIncrement)) }
+        if errno == 0, niceIncrement > 0 { _ = setpriority(PRIORITY_PROCESS, 0, min(19, current + niceIncrement)) }
+        workerNice = getpriority(PRIORITY_PROCESS, 0)
         lock.withLock {
             while true {
                 if let job = takeRunnableJob() {
@@ -450,8 +462,9 @@ final class HandshakeJob: DatagramArrivalObserver, @unchecked Sendable {
     }
 }
 
+// Internal, not private: the tests read a worker's nice with it.
 #if canImport(Glibc)
-private let PRIORITY_PROCESS = __priority_which_t(PRIO_PROCESS.rawValue)
+let PRIORITY_PROCESS = __priority_which_t(PRIO_PROCESS.rawValue)
 #else
-private let PRIORITY_PROCESS = PRIO_PROCESS
+let PRIORITY_PROCESS = PRIO_PROCESS
 #endif

@@ -286,6 +286,7 @@ FUNCTIONS: Dict[str, Tuple[Any, Tuple[Any, ...]]] = {
     "dtls_server_take_connection": (PeerHandle, (ServerHandle, UdpHandle)),
     "dtls_server_stop": (_err, (ServerHandle,)),
     "dtls_server_set_handshake_threads": (_err, (ServerHandle, ctypes.c_int32)),
+    "dtls_server_set_handshake_threads_nice": (_err, (ServerHandle, ctypes.c_int32)),
     "dtls_server_set_handshake_limits": (_err, (ServerHandle, _i32, _i32, _i32)),
     "dtls_server_get_handshake_limits": (_err, (ServerHandle, _i32_p, _i32_p, _i32_p)),
     "dtls_server_get_handshakes_in_flight": (_i32, (ServerHandle,)),

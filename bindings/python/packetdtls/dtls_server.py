@@ -110,6 +110,15 @@ class DTLSServer(HandleOwner):
         return to_error(lib.dtls_server_set_handshake_threads(
             self._handle(), c_int("set_handshake_threads", "threads", threads)))
 
+    def set_handshake_threads_nice(self, increment: int) -> Error:
+        """Beyond Godot: how much nicer (Linux nice, 0...19) than the thread that starts them the
+        handshake threads run. 10, the default, keeps a game loop's ticks ahead of a join storm on a
+        machine with few cores; 0 runs them at that thread's priority, for a loop with no tick to keep
+        (one that only reads and echoes). Threads already running are restarted with it.
+        ERR_INVALID_PARAMETER outside 0...19."""
+        return to_error(lib.dtls_server_set_handshake_threads_nice(
+            self._handle(), c_int("set_handshake_threads_nice", "increment", increment)))
+
     def set_handshake_limits(self, max_in_flight: int, max_per_address: int, deadline_ms: int) -> Error:
         """Beyond Godot: caps the handshakes in flight (those past the cookie exchange, not yet complete)
         in all and per client address (any port), and ends a server-side handshake not complete

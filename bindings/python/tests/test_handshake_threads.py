@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import gc
 
+import pytest
+
 import packetdtls
 from packetdtls import DTLSServer, Error, PacketPeerDTLS, PacketPeerUDP, TLSOptions
 
@@ -52,6 +54,18 @@ def test_thread_counts_are_checked():
     assert server.set_handshake_threads(-1) == Error.OK
     assert server.set_handshake_threads(2) == Error.OK
     assert server.set_handshake_threads(0) == Error.OK
+
+
+def test_thread_nice_is_checked():
+    server = DTLSServer()
+    assert server.set_handshake_threads_nice(-1) == Error.ERR_INVALID_PARAMETER
+    assert "set_handshake_threads_nice" in packetdtls.last_error_message()
+    assert server.set_handshake_threads_nice(20) == Error.ERR_INVALID_PARAMETER
+    with pytest.raises(TypeError):
+        server.set_handshake_threads_nice("0")
+    assert server.set_handshake_threads_nice(0) == Error.OK
+    assert server.set_handshake_threads(2) == Error.OK
+    assert server.set_handshake_threads_nice(10) == Error.OK
 
 
 def test_seeds_loop_connects_and_echoes_with_workers(identity):

@@ -3,8 +3,9 @@
 //
 // The server is `packetdtls-cli serve` in a process of its own (as serve runs by default: a handshake
 // thread per core at the loop's priority; --handshake-threads 0 puts them in its loop, Godot's way);
-// the flood is `bench flood-sender` in a third; this process runs the real clients and reads the others' figures from /proc (the server's resident
-// memory and CPU time, the kernel's drop counts of every socket). Phases: a warm-up (not reported),
+// the flood is `bench flood-sender` in a third; this process runs the real clients and reads the
+// others' figures from /proc (the server's resident memory and CPU time, the kernel's drop counts of
+// every socket). Phases: a warm-up (not reported),
 // CLIENTS clients unloaded, then the flood starts, runs WARMUP seconds, and the same number connect
 // again. Prints one line (see the discussion).
 
@@ -44,7 +45,8 @@ struct BenchFlood: ParsableCommand {
     @Option(help: "Flood copies per socket and sendmmsg call.") var burst = 8
     @Option(help: "Seconds the flood runs before the clients start.") var warmup: Double = 0.5
     @Option(parsing: .unconditional,
-            help: ArgumentHelp(HandshakeThreadsOption.help + " Default: serve's (-1, at the loop's priority).", valueName: "n"))
+            help: ArgumentHelp(HandshakeThreadsOption.help + " Default: serve's (-1, at the loop's priority).",
+                               valueName: "n"))
     var handshakeThreads = -1
     @Option(help: "Give up on a phase after this many seconds.") var timeout: Double = 120
     @Flag(help: "Print the raw counts on stderr.") var verbose = false
@@ -83,13 +85,13 @@ struct BenchFlood: ParsableCommand {
         _ = try connectPhase(port: port, timeoutMs: timeoutMs, during: {})
         let quietStart = watch.residentBytes()
         var quietPeak = quietStart
-        let quietCPUStart = (watch.cpuSeconds(), ProcessWatch(pid: getpid()).cpuSeconds(), BenchClock.seconds())
+        let ownWatch = ProcessWatch(pid: getpid())
+        let quietCPUStart = (server: watch.cpuSeconds(), clients: ownWatch.cpuSeconds(), wall: BenchClock.seconds())
         let quiet = try connectPhase(port: port, timeoutMs: timeoutMs, during: { quietPeak = max(quietPeak, watch.residentBytes()) })
-        // What the handshakes take of the machine unloaded (the clients' process includes the 200 ms pause
-        // at the phase's end): the flooded phase has what the flood leaves of it.
-        let quietCPU = (server: watch.cpuSeconds() - quietCPUStart.0,
-                        clients: ProcessWatch(pid: getpid()).cpuSeconds() - quietCPUStart.1,
-                        seconds: BenchClock.seconds() - quietCPUStart.2)
+        // What the handshakes take of the machine unloaded (the phase includes its 200 ms pause at the
+        // end): the flooded phase has what the flood leaves of it.
+        let quietCPU = (server: watch.cpuSeconds() - quietCPUStart.server, clients: ownWatch.cpuSeconds() - quietCPUStart.clients,
+                        seconds: BenchClock.seconds() - quietCPUStart.wall)
 
         let serverDropsBeforeFlood = Self.serverDrops(port: port)
         let spawning = BenchClock.seconds()
@@ -105,7 +107,7 @@ struct BenchFlood: ParsableCommand {
             Clock.sleep(ms: 10)
         }
         // The phase's baselines: taken together, then the flood's first count printed after them.
-        let floodWatch = ProcessWatch(pid: flood.pid), ownWatch = ProcessWatch(pid: getpid())
+        let floodWatch = ProcessWatch(pid: flood.pid)
         let startCPU = (watch.cpuSeconds(), floodWatch.cpuSeconds(), ownWatch.cpuSeconds())
         let dropsStart = Self.serverDrops(port: port)
         let loadedStart = watch.residentBytes()
@@ -152,7 +154,8 @@ struct BenchFlood: ParsableCommand {
             }
             Output.error("flood: connect ms p10 p25 p50 p75 p90: unloaded \(spread(quiet.times)); flooded \(spread(loaded.times))")
             Output.error("flood: unloaded phase \(BenchLine.fixed(quietCPU.seconds, 3)) s, cpu server "
-                + "\(BenchLine.fixed(quietCPU.server / quietCPU.seconds, 2)), clients \(BenchLine.fixed(quietCPU.clients / quietCPU.seconds, 2))")
+                + "\(BenchLine.fixed(quietCPU.server / quietCPU.seconds, 2)), "
+                + "clients \(BenchLine.fixed(quietCPU.clients / quietCPU.seconds, 2))")
         }
         Output.line("flood connected=\(quiet.times.count)/\(clients),\(loaded.times.count)/\(clients) "
             + "median_ms=\(BenchLine.fixed(quietMedian, 1)),\(BenchLine.fixed(loadedMedian, 1)) "

@@ -16,10 +16,11 @@ extension DTLSServer {
     /// answers the cookie exchange at once; every later handshake step runs on a worker, the peer's
     /// poll() returns at once, and its status becomes CONNECTED (or an error) at the first poll() after
     /// the worker is done. Connected peers are driven by the caller alone. The workers run at a lower
-    /// scheduling priority (nice, setHandshakeThreadsNice) than the thread that calls this. A worker ends a handshake as the
-    /// caller's poll() would: at the handshake deadline, on ICMP refusals (a peer over its own socket),
-    /// and when the UDPServer below stops (DISCONNECTED at the peer's next poll). Handshakes already on
-    /// workers finish there when the count changes, or this server is stopped or freed.
+    /// scheduling priority (nice, setHandshakeThreadsNice) than the thread that calls this. A worker
+    /// ends a handshake as the caller's poll() would: at the handshake deadline, on ICMP refusals (a
+    /// peer over its own socket), and when the UDPServer below stops (DISCONNECTED at the peer's next
+    /// poll). Handshakes already on workers finish there when the count changes, or this server is
+    /// stopped or freed.
     @discardableResult
     public func setHandshakeThreads(_ threads: Int) -> GodotError {
         guard threads >= -1, threads <= Self.maxHandshakeThreads else {

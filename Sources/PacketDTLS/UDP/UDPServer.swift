@@ -29,7 +29,8 @@ public final class UDPServer: @unchecked Sendable {
     /// wait in the kernel for the next poll().
     static let maxDatagramsPerPoll = 16384
     /// The same while the front door sheds a hello flood or counts a flood's sources (HelloShedding):
-    /// the socket then never empties, and the caller's other work (its peers' handshake steps) must not wait for a long poll.
+    /// the socket then never empties, and the caller's other work (its peers' handshake steps) must
+    /// not wait for a long poll.
     static let maxDatagramsPerPollWhileShedding = 2048
     /// How long wait() lets datagrams gather under a hello flood before it looks at the socket.
     static let floodGatherMs = 1

@@ -58,18 +58,8 @@ final class ReplyBatch {
     /// destination cannot be reached on such a socket.
     func add(length: Int, to destination: SocketAddress, family: Int32, from source: ReplySource?) -> Bool {
         precondition(!isFull && length <= Self.slotSize)
-        let slot = slots + count
-        let stored: Bool? = destination.withSockaddr(family: family) { address, addressLength in
-            withUnsafeMutableBytes(of: &slot.pointee.to) {
-                $0.copyMemory(from: UnsafeRawBufferPointer(start: address, count: Int(addressLength)))
-            }
-            slot.pointee.to_length = addressLength
-            return true
-        }
-        guard stored != nil else { return false }
-        slot.pointee.from = source?.raw ?? packetdtls_local_address()
-        slot.pointee.offset = count * Self.slotSize
-        slot.pointee.length = length
+        guard (slots + count).fill(to: destination, family: family, from: source, offset: count * Self.slotSize,
+                                   length: length) else { return false }
         count += 1
         return true
     }

@@ -119,18 +119,8 @@ final class SendBatch: @unchecked Sendable {
                 _ = flushLocked()
                 if count == Self.capacity || arenaUsed + bytes.count > Self.arenaSize { return .wouldBlock }
             }
-            let slot = slots + count
-            let stored: Bool? = destination.withSockaddr(family: family) { address, length in
-                withUnsafeMutableBytes(of: &slot.pointee.to) {
-                    $0.copyMemory(from: UnsafeRawBufferPointer(start: address, count: Int(length)))
-                }
-                slot.pointee.to_length = length
-                return true
-            }
-            guard stored != nil else { return .failed(errno: EAFNOSUPPORT) }
-            slot.pointee.from = source?.raw ?? packetdtls_local_address()
-            slot.pointee.offset = arenaUsed
-            slot.pointee.length = bytes.count
+            guard (slots + count).fill(to: destination, family: family, from: source, offset: arenaUsed,
+                                       length: bytes.count) else { return .failed(errno: EAFNOSUPPORT) }
             if let base = bytes.baseAddress, bytes.count > 0 { (arena + arenaUsed).copyMemory(from: base, byteCount: bytes.count) }
             arenaUsed += bytes.count
             count += 1
@@ -235,5 +225,27 @@ final class SendBatch: @unchecked Sendable {
         }
         count = left
         arenaUsed -= from
+    }
+}
+
+extension UnsafeMutablePointer where Pointee == packetdtls_send_slot {
+    /// Describes one datagram of a batch (SendBatch's queue, ReplyBatch's replies) for
+    /// packetdtls_sendmmsg_slots: `length` bytes at `offset` in the batch's arena, to `destination` as
+    /// a sockaddr of `family`, from `source` (nil: the kernel's choice). False, and the slot not to be
+    /// used, when the destination cannot be reached on a socket of `family`.
+    @inline(__always)
+    func fill(to destination: SocketAddress, family: Int32, from source: ReplySource?, offset: Int, length: Int) -> Bool {
+        let stored: Bool? = destination.withSockaddr(family: family) { address, addressLength in
+            withUnsafeMutableBytes(of: &pointee.to) {
+                $0.copyMemory(from: UnsafeRawBufferPointer(start: address, count: Int(addressLength)))
+            }
+            pointee.to_length = addressLength
+            return true
+        }
+        guard stored != nil else { return false }
+        pointee.from = source?.raw ?? packetdtls_local_address()
+        pointee.offset = offset
+        pointee.length = length
+        return true
     }
 }

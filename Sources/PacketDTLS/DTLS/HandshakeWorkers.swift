@@ -39,10 +39,7 @@ final class HandshakeWorkers: @unchecked Sendable {
     /// How much nicer than their maker these workers run.
     let niceIncrement: Int32
     /// The nice value the last worker to start runs at, as it read it back (for tests).
-    private(set) var workerNice: Int32? {
-        get { lock.withLock { startedNice } }
-        set { lock.withLock { startedNice = newValue } }
-    }
+    var workerNice: Int32? { lock.withLock { startedNice } }
     private var startedNice: Int32?
     /// A job whose transport cannot report arrivals is stepped this often.
     static let unobservedPollMs: UInt64 = 1
@@ -141,8 +138,9 @@ final class HandshakeWorkers: @unchecked Sendable {
         errno = 0
         let current = getpriority(PRIORITY_PROCESS, 0)
         if errno == 0, niceIncrement > 0 { _ = setpriority(PRIORITY_PROCESS, 0, min(19, current + niceIncrement)) }
-        workerNice = getpriority(PRIORITY_PROCESS, 0)
+        let nice = getpriority(PRIORITY_PROCESS, 0)
         lock.withLock {
+            startedNice = nice
             while true {
                 if let job = takeRunnableJob() {
                     step(job)

@@ -177,6 +177,19 @@ static void raise_fd_limit(void) {
     }
 }
 
+/* A non-blocking UDP socket bound to 127.0.0.1 on a free port, its address in *addr; a receive buffer
+ * of `rcvbuf` bytes asked for (0: the kernel's default). */
+static int loopback_socket(struct sockaddr_in *addr, int rcvbuf) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    *addr = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    if (bind(fd, (struct sockaddr *)addr, sizeof *addr)) die("bind", errno);
+    socklen_t len = sizeof *addr;
+    getsockname(fd, (struct sockaddr *)addr, &len);
+    if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    return fd;
+}
+
 /* MARK: - handshake, echo, udp: two connected sockets in one thread */
 
 /* Two connected, non-blocking loopback UDP sockets. */
@@ -472,14 +485,8 @@ static int sessions_mode(long n, long window) {
     if ((rc = mbedtls_ssl_ticket_setup(&tickets, mbedtls_ctr_drbg_random, &drbg, MBEDTLS_CIPHER_AES_256_GCM, 86400)))
         die("ticket setup", rc);
     mbedtls_ssl_conf_session_tickets_cb(&sconf, mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse, &tickets);
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    if (bind(fd, (struct sockaddr *)&addr, sizeof addr)) die("bind", errno);
-    socklen_t len = sizeof addr;
-    getsockname(fd, (struct sockaddr *)&addr, &len);
-    int rcvbuf = 1 << 20;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-    fcntl(fd, F_SETFL, O_NONBLOCK);
+    struct sockaddr_in addr;
+    int fd = loopback_socket(&addr, 1 << 20);
     fflush(stdout);
     long processes = (n + SESSIONS_PER_PROCESS - 1) / SESSIONS_PER_PROCESS;
     pid_t *children = calloc(processes, sizeof *children);
@@ -626,14 +633,9 @@ static int peer_send_batched(void *ctx, const unsigned char *buf, size_t len) {
 }
 
 static int server_mode(long clients, long joiners, int hz, double seconds, const char *cli) {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    if (bind(fd, (struct sockaddr *)&addr, sizeof addr)) die("bind", errno);
-    socklen_t len = sizeof addr;
-    getsockname(fd, (struct sockaddr *)&addr, &len);
-    int rcvbuf = 1 << 20; /* a tick's inputs of every client arrive at once (UDPServer does the same) */
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-    fcntl(fd, F_SETFL, O_NONBLOCK);
+    struct sockaddr_in addr;
+    /* A receive buffer of 1 MiB: a tick's inputs of every client arrive at once (UDPServer does the same). */
+    int fd = loopback_socket(&addr, 1 << 20);
     const char *b = getenv("BASELINE_BATCH");
     int batched = b && *b && strcmp(b, "0");
     send_fd = fd;
@@ -790,23 +792,9 @@ static int syscalls_mode(long clients, int reps) {
         fprintf(stderr, "baseline: syscalls C [REPS]: 1 <= C <= %d, REPS >= 1\n", SEND_BATCH);
         exit(2);
     }
-    int srv = socket(AF_INET, SOCK_DGRAM, 0), *cl = calloc(clients, sizeof *cl);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    struct sockaddr_in *ca = calloc(clients, sizeof *ca);
-    if (bind(srv, (struct sockaddr *)&sa, sizeof sa)) die("bind", errno);
-    socklen_t len = sizeof sa;
-    getsockname(srv, (struct sockaddr *)&sa, &len);
-    int rcvbuf = 4 << 20;
-    setsockopt(srv, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-    fcntl(srv, F_SETFL, O_NONBLOCK);
-    for (long i = 0; i < clients; i++) {
-        cl[i] = socket(AF_INET, SOCK_DGRAM, 0);
-        ca[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        if (bind(cl[i], (struct sockaddr *)&ca[i], sizeof ca[i])) die("client bind", errno);
-        len = sizeof ca[i];
-        getsockname(cl[i], (struct sockaddr *)&ca[i], &len);
-        fcntl(cl[i], F_SETFL, O_NONBLOCK);
-    }
+    struct sockaddr_in sa, *ca = calloc(clients, sizeof *ca);
+    int srv = loopback_socket(&sa, 4 << 20), *cl = calloc(clients, sizeof *cl);
+    for (long i = 0; i < clients; i++) cl[i] = loopback_socket(&ca[i], 0);
     static unsigned char state[229], input[129], datagram[65536];
     struct mmsghdr recv_msgs[RECV_BATCH];
     struct iovec recv_iov[RECV_BATCH];
